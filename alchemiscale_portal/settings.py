@@ -1,0 +1,155 @@
+"""Settings, all from the environment (see README "Configuration")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# development | production. Production refuses unsafe values instead of warning about them.
+PORTAL_MODE = env_choice("PORTAL_MODE", "development", ("development", "production"))
+PRODUCTION = PORTAL_MODE == "production"
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+SECRET_KEY = env_str("PORTAL_SECRET_KEY", "" if PRODUCTION else _DEV_SECRET_KEY)
+DEBUG = env_bool("PORTAL_DEBUG", not PRODUCTION)
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("PORTAL_DEBUG must be off when PORTAL_MODE=production")
+    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "PORTAL_SECRET_KEY (or PORTAL_SECRET_KEY_FILE) must be set to a random value of at least 32 characters "
+            "when PORTAL_MODE=production"
+        )
+
+ALLOWED_HOSTS = env_list("PORTAL_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
+
+# Where the portal keeps its own files when nothing else is said (SQLite, default backups directory).
+DATA_DIR = Path(env_str("PORTAL_DATA_DIR", str(BASE_DIR / ".run" / "dev"))).resolve()
+
+# ---- the alchemiscale state store (alchemiscale's own variable names) --------------------------------
+NEO4J_URL = env_str("NEO4J_URL")
+NEO4J_USER = env_str("NEO4J_USER")
+NEO4J_PASS = env_str("NEO4J_PASS")
+NEO4J_DBNAME = env_str("NEO4J_DBNAME", "neo4j")
+_neo4j_url = urlsplit(NEO4J_URL)
+if _neo4j_url.scheme not in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"} or not _neo4j_url.hostname:
+    raise ImproperlyConfigured(f"NEO4J_URL must look like bolt://host:7687, got {NEO4J_URL!r}")
+# neomodel takes credentials and database name inside the URL.
+NEOMODEL_NEO4J_BOLT_URL = (
+    f"{_neo4j_url.scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASS, safe='')}@"
+    f"{_neo4j_url.netloc.rsplit('@', 1)[-1]}/{quote(NEO4J_DBNAME, safe='')}"
+)
+# The state store's schema belongs to alchemiscale: never let neomodel install labels or constraints.
+NEOMODEL_SIGNALS = True
+NEOMODEL_FORCE_TIMEZONE = False
+NEOMODEL_MAX_CONNECTION_POOL_SIZE = env_int("NEO4J_MAX_CONNECTION_POOL_SIZE", 20)
+
+# ---- Redis / Celery -----------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Long operations: acknowledge only when finished, so a killed worker's task is not silently lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# ---- backups -----------------------------------------------------------------------------------------
+BACKUP_DIR = Path(env_str("PORTAL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+
+# ---- Django -------------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_neomodel",
+    "identities",
+    "operations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "alchemiscale_portal.urls"
+WSGI_APPLICATION = "alchemiscale_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"
+try:
+    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the Celery worker share the file: wait for locks instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["TEST"] = {"NAME": env_str("PORTAL_TEST_SQLITE", str(DATA_DIR / "test-portal.sqlite3"))}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(DATA_DIR / "static")))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "admin:login"
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("PORTAL_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("PORTAL_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
+    "loggers": {"neo4j": {"level": "WARNING"}},
+}

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from operations.views import system_status
+
+admin.site.site_header = "alchemiscale portal"
+admin.site.site_title = "alchemiscale portal"
+admin.site.index_title = "Administration of the alchemiscale instance"
+
+urlpatterns = [
+    path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
+    path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IdentitiesConfig(AppConfig):
+    name = "identities"
+    verbose_name = "Identities (alchemiscale state store)"

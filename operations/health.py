@@ -1,0 +1,77 @@
+"""System status: is each component the portal depends on reachable, and why not."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+
+import redis
+from django.conf import settings
+
+from alchemiscale_portal.celery import app as celery_app
+from identities import store
+
+MIN_FREE_BYTES = 1 << 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_neo4j() -> Check:
+    try:
+        version, edition = store.server_version()
+        nodes = store.node_count()
+    except Exception as exc:  # any failure to talk to the store is the reason shown
+        return Check("Neo4j", False, f"{settings.NEO4J_URL} not reachable: {exc.__class__.__name__}: {exc}")
+    return Check("Neo4j", True, f"Neo4j {version} ({edition}) at {settings.NEO4J_URL}, database "
+                                f"{settings.NEO4J_DBNAME!r}, {nodes} nodes")
+
+
+def check_redis() -> Check:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        info = client.info("server")
+    except Exception as exc:
+        return Check("Redis", False, f"{settings.REDIS_URL} not reachable: {exc}")
+    return Check("Redis", True, f"Redis {info.get('redis_version')} at {settings.REDIS_URL}")
+
+
+def check_workers() -> Check:
+    try:
+        replies = celery_app.control.ping(timeout=1.0)
+    except Exception as exc:
+        return Check("Celery workers", False, f"cannot ask the broker for workers: {exc}")
+    if not replies:
+        return Check("Celery workers", False, "no worker answered within 1 s; start one with "
+                                              "`celery -A alchemiscale_portal worker`")
+    names = sorted(name for reply in replies for name in reply)
+    return Check("Celery workers", True, f"{len(names)} alive: {', '.join(names)}")
+
+
+def check_backup_dir() -> Check:
+    path = settings.BACKUP_DIR
+    if not path.is_dir():
+        return Check("Backups directory", False, f"{path} does not exist")
+    if not os.access(path, os.W_OK | os.X_OK):
+        return Check("Backups directory", False, f"{path} is not writable by the portal")
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE_BYTES:
+        return Check("Backups directory", False, f"only {_human(free)} free in {path}")
+    return Check("Backups directory", True, f"{_human(free)} free in {path}")
+
+
+def all_checks() -> list[Check]:
+    return [check_neo4j(), check_redis(), check_workers(), check_backup_dir()]

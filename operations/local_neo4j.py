@@ -1,0 +1,321 @@
+"""A Neo4j Community installation run by the project itself, from Maven Central.
+
+Standard library only: ``scripts/services.py`` uses it before the virtualenv exists, and the
+local operations target uses it to stop, start and run ``neo4j-admin`` on the same instance.
+
+Layout of an instance home (everything the instance owns lives under it)::
+
+    HOME/instance.json    ports, heap, Neo4j version (written by ``init``)
+    HOME/conf/neo4j.conf
+    HOME/data/            the store (``databases/``, ``transactions/``, ``dbms/``)
+    HOME/logs/  HOME/run/neo4j.pid
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+NEO4J_VERSION = "5.26.12"
+SERVER_MAIN = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_MAIN = "org.neo4j.cli.AdminTool"
+
+# The distribution's bootloader adds these for Java 17; we start the entry point directly.
+JVM_FLAGS = [
+    "-XX:+UseG1GC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+    "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+]
+
+POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>alchemiscale-portal</groupId>
+  <artifactId>neo4j-community-fetch</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.neo4j.assembly</groupId>
+      <artifactId>neo4j-community-standalone</artifactId>
+      <version>{version}</version>
+      <type>pom</type>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+class Neo4jError(RuntimeError):
+    """Something the operator has to act on; the message says what."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("PORTAL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "alchemiscale-portal"
+    )
+    return Path(base)
+
+
+def distribution_lib(version: str = NEO4J_VERSION) -> Path:
+    return cache_dir() / f"neo4j-community-{version}" / "lib"
+
+
+def fetch(version: str = NEO4J_VERSION) -> Path:
+    """Gather the jars of the Community distribution with Maven; a no-op when cached."""
+    lib = distribution_lib(version)
+    marker = lib.parent / "complete"
+    if marker.exists():
+        return lib
+    if shutil.which("mvn") is None:
+        raise Neo4jError("Maven (mvn) is needed to fetch Neo4j from Maven Central; install it (apt-get install maven)")
+    work = lib.parent / "pom"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "pom.xml").write_text(POM_TEMPLATE.format(version=version))
+    staging = lib.parent / "lib.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    cmd = ["mvn", "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
+           f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise Neo4jError(f"fetching Neo4j {version} from Maven Central failed:\n{proc.stdout}{proc.stderr}")
+    if not list(staging.glob(f"neo4j-server-{version}.jar")):
+        raise Neo4jError(f"Maven finished but neo4j-server-{version}.jar is missing in {staging}")
+    shutil.rmtree(lib, ignore_errors=True)
+    staging.rename(lib)
+    marker.write_text(version + "\n")
+    return lib
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclasses.dataclass
+class Neo4jInstance:
+    home: Path
+    bolt_port: int = 7687
+    http_port: int = 7474
+    heap: str = "512m"
+    pagecache: str = "256m"
+    version: str = NEO4J_VERSION
+
+    # -- layout -----------------------------------------------------------------
+    @property
+    def conf_dir(self) -> Path:
+        return self.home / "conf"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "run" / "neo4j.pid"
+
+    @property
+    def lib(self) -> Path:
+        return distribution_lib(self.version)
+
+    @classmethod
+    def load(cls, home: str | os.PathLike) -> "Neo4jInstance":
+        home = Path(home).resolve()
+        try:
+            settings = json.loads((home / "instance.json").read_text())
+        except FileNotFoundError:
+            raise Neo4jError(f"{home} is not an initialised Neo4j instance (no instance.json)") from None
+        return cls(home=home, **settings)
+
+    # -- set-up -----------------------------------------------------------------
+    def init(self, password: str) -> None:
+        """Write configuration and set the initial password; idempotent."""
+        fetch(self.version)
+        self.home = self.home.resolve()
+        for d in (self.conf_dir, self.data_dir, self.logs_dir, self.pid_file.parent):
+            d.mkdir(parents=True, exist_ok=True)
+        settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "home"}
+        (self.home / "instance.json").write_text(json.dumps(settings, indent=2) + "\n")
+        self.conf_dir.joinpath("neo4j.conf").write_text(
+            "\n".join([
+                "server.default_listen_address=127.0.0.1",
+                "server.default_advertised_address=127.0.0.1",
+                f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
+                f"server.http.listen_address=127.0.0.1:{self.http_port}",
+                "server.https.enabled=false",
+                f"server.directories.data={self.data_dir}",
+                f"server.directories.logs={self.logs_dir}",
+                f"server.directories.run={self.pid_file.parent}",
+                f"server.memory.pagecache.size={self.pagecache}",
+                "dbms.security.auth_enabled=true",
+                # No traffic leaves this machine.
+                "dbms.usage_report.enabled=false",
+                "",
+            ])
+        )
+        marker = self.home / "password-set"
+        if not marker.exists():
+            # Only effective before the first start, which is why it is guarded by the marker.
+            self.admin(["dbms", "set-initial-password", password], check=True)
+            marker.write_text("")
+
+    # -- process control --------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def is_up(self) -> bool:
+        if self.pid() is None:
+            return False
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/", timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def start(self, timeout: float = 120.0) -> None:
+        if self.pid() is not None:
+            self.wait_up(timeout)
+            return
+        for port in (self.bolt_port, self.http_port):
+            if port_in_use(port):
+                raise Neo4jError(
+                    f"port {port} on 127.0.0.1 is already in use by another process, not by the Neo4j at "
+                    f"{self.home}; stop that process or choose other ports"
+                )
+        java = shutil.which("java")
+        if java is None:
+            raise Neo4jError("java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)")
+        cmd = [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, "-cp", f"{self.lib}/*", SERVER_MAIN,
+               f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+        console = open(self.logs_dir / "console.log", "ab")
+        proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=self.home, user=self._data_owner())
+        console.close()
+        self.pid_file.write_text(f"{proc.pid}\n")
+        self.wait_up(timeout)
+
+    def wait_up(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_up():
+                return
+            if self.pid() is None:
+                raise Neo4jError(f"Neo4j exited during start-up; see {self.logs_dir / 'console.log'} "
+                                 f"and {self.logs_dir / 'neo4j.log'}:\n{self.log_tail()}")
+            time.sleep(0.25)
+        raise Neo4jError(f"Neo4j did not answer on 127.0.0.1:{self.http_port} within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 120.0) -> None:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 20) -> str:
+        for name in ("console.log", "neo4j.log"):
+            path = self.logs_dir / name
+            if path.exists() and path.stat().st_size:
+                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    # -- neo4j-admin --------------------------------------------------------------
+    def _data_owner(self) -> int | None:
+        """The uid owning the data directory, when it differs from ours (we may be root)."""
+        try:
+            owner = self.data_dir.stat().st_uid
+        except FileNotFoundError:
+            return None
+        return owner if owner != os.getuid() and os.getuid() == 0 else None
+
+    def admin_command(self, args: list[str]) -> list[str]:
+        java = shutil.which("java") or "java"
+        return [java, "-Xmx512m", *JVM_FLAGS, "-cp", f"{self.lib}/*", ADMIN_MAIN, *args]
+
+    def admin_env(self) -> dict[str, str]:
+        return {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
+
+    def admin(self, args: list[str], check: bool = False) -> subprocess.CompletedProcess:
+        """Run neo4j-admin as the owner of the data directory; output captured."""
+        proc = subprocess.run(self.admin_command(args), env=self.admin_env(), capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, user=self._data_owner(), cwd=self.home)
+        if check and proc.returncode != 0:
+            raise Neo4jError(f"neo4j-admin {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        return proc
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="local_neo4j", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
+    parser.add_argument("--home")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            print(fetch())
+            return 0
+        inst = Neo4jInstance.load(args.home)
+        if args.command == "start":
+            inst.start()
+        elif args.command == "stop":
+            inst.stop()
+        print("up" if inst.is_up() else "down")
+        return 0
+    except Neo4jError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

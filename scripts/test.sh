@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite against real Neo4j and Redis that it starts, and stops again whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# PORTAL_TEST_SLOT=N runs a second suite beside the first, on other ports and in .run/test-N.
+state=.run/test${PORTAL_TEST_SLOT:+-$PORTAL_TEST_SLOT}
+[ "${PORTAL_TEST_SLOT:-0}" = 0 ] && state=.run/test
+mkdir -p "$state"
+trap 'python3 scripts/services.py down --profile test || true' EXIT
+python3 scripts/services.py up --profile test > /dev/null
+set -a
+. "$state/services.env"
+set +a
+export PORTAL_TEST_SQLITE="$PWD/$state/test-portal.sqlite3"
+.venv/bin/python -m pytest "$@"

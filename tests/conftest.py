@@ -1,0 +1,108 @@
+"""Shared fixtures: the real Neo4j (reset between tests), a real Celery worker process, named users.
+
+The services themselves are started by ``scripts/test.sh`` (``make test``), which exports their environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from identities import store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What alchemiscale's `database init` creates (REFERENCE §1); the portal must leave exactly these.
+ALCHEMISCALE_CONSTRAINTS = {
+    "scoped_key": ("GufeTokenizable", "_scoped_key"),
+    "user_identifier": ("CredentialedUserIdentity", "identifier"),
+    "compute_identifier": ("CredentialedComputeIdentity", "identifier"),
+    "compute_service_registration_identifier": ("ComputeServiceRegistration", "identifier"),
+}
+
+
+def create_alchemiscale_constraints() -> None:
+    for name, (label, prop) in ALCHEMISCALE_CONSTRAINTS.items():
+        # Names, labels and properties are constants above, never user input.
+        store.cypher(f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE")
+
+
+def schema_snapshot() -> tuple[list[str], list[str]]:
+    return store.constraint_names(), store.index_names()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def alchemiscale_schema(django_db_blocker):
+    """Create the four constraints once; at the very end they (and the indexes) must be unchanged."""
+    store.cypher("MATCH (n) DETACH DELETE n")
+    create_alchemiscale_constraints()
+    before = schema_snapshot()
+    assert before[0] == sorted(ALCHEMISCALE_CONSTRAINTS)
+    yield before
+    after = schema_snapshot()
+    assert after == before, f"the state store's schema changed during the tests: {before} -> {after}"
+
+
+@pytest.fixture(autouse=True)
+def clean_graph():
+    """Every test starts from an empty graph; constraints and indexes stay as they are."""
+    store.cypher("MATCH (n) DETACH DELETE n")
+    yield
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process sharing the test database file and Redis."""
+    test_db = settings.DATABASES["default"]["NAME"]
+    env = {**os.environ}
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{test_db}"
+    log_path = Path(settings.DATA_DIR) / "celery-worker-test.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l", "info",
+         "--concurrency", "1", "-n", f"test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    from alchemiscale_portal.celery import app
+
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited at start; see {log_path}:\n{log_path.read_text()[-3000:]}")
+        if app.control.ping(timeout=0.5):
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the Celery worker did not answer within 60 s; see {log_path}")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """A superuser."""
+    return django_user_model.objects.create_superuser("alice", "alice@example.org", "alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """Staff, with no permissions at all."""
+    return django_user_model.objects.create_user("bob", "bob@example.org", "bob-password-1", is_staff=True)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
