@@ -9,6 +9,8 @@ bootstrap:
 run: bootstrap
 	@scripts/run.sh
 
+# The browser tests drive Debian's Chromium; only the test command installs it.
+test: export PORTAL_EXTRA_APT += chromium
 test: bootstrap
 	@scripts/test.sh
 
