@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from identities import store
 
@@ -53,6 +54,7 @@ def alchemiscale_schema(django_db_blocker):
 def clean_graph():
     """Every test starts from an empty graph; constraints and indexes stay as they are."""
     store.cypher("MATCH (n) DETACH DELETE n")
+    cache.clear()  # caches of what is in the graph (e.g. identities.inventory) go with it
     yield
 
 

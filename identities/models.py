@@ -1,0 +1,87 @@
+"""The portal's own records about identities, kept in Django's database (never in the state store)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .nodes import CredentialedEntity, ComputeIdentity, UserIdentity  # noqa: F401  (admin discovers them here)
+
+KIND_CHOICES = [("user", "user"), ("compute", "compute")]
+
+# Codenames staff groups are given (an "identity manager" group gets all of them, see apps.py).
+IDENTITY_PERMISSIONS = [
+    ("view_identity", "Can view identities and scopes"),
+    ("add_identity", "Can add identities"),
+    ("change_identity", "Can change identities' details and scopes"),
+    ("delete_identity", "Can delete identities"),
+    ("rotate_identity_key", "Can rotate identities' keys"),
+    ("disable_identity", "Can disable and enable identities"),
+]
+
+
+class IdentityRights(models.Model):
+    """Holds the identity permissions; identities live in Neo4j, so there is no table here."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = IDENTITY_PERMISSIONS
+
+
+class AuditEntry(models.Model):
+    """One change to an identity or its scopes: who, when, what, before and after. Never a key or a hash."""
+
+    class Action(models.TextChoices):
+        ADD = "add", "added"
+        REMOVE = "remove", "removed"
+        ADD_SCOPE = "add-scope", "scope added"
+        REMOVE_SCOPE = "remove-scope", "scope removed"
+        SET_SCOPES = "set-scopes", "scopes set"
+        CHANGE = "change", "details changed"
+        ROTATE_KEY = "rotate-key", "key rotated"
+        DISABLE = "disable", "disabled"
+        ENABLE = "enable", "enabled"
+
+    class ActorKind(models.TextChoices):
+        STAFF = "staff", "staff user (web admin)"
+        CLI = "cli", "command-line user"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
+    actor = models.CharField(max_length=150, help_text="staff username, or the OS user who ran manage.py")
+    action = models.CharField(max_length=16, choices=Action.choices, db_index=True)
+    identity_kind = models.CharField(max_length=8, choices=KIND_CHOICES)
+    identifier = models.CharField(max_length=512, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        default_permissions = ("view",)
+        verbose_name = "identity audit entry"
+        verbose_name_plural = "identity audit log"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.identity_kind} {self.identifier}"
+
+
+class ParkedKey(models.Model):
+    """The real key hash of a disabled identity, while Neo4j holds a hash that matches no key.
+
+    alchemiscale ignores the ``disabled`` property, so this is what makes disabling lock the identity out.
+    """
+
+    identity_kind = models.CharField(max_length=8, choices=KIND_CHOICES)
+    identifier = models.CharField(max_length=512)
+    hashed_key = models.CharField(max_length=100)
+    # The lock hash written to Neo4j: enabling restores only if the node still carries it.
+    lock_hash = models.CharField(max_length=100)
+    parked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["identity_kind", "identifier"], name="one_parked_key")]
+
+    def __str__(self) -> str:
+        return f"{self.identity_kind} {self.identifier}"

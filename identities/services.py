@@ -1,0 +1,338 @@
+"""Every change to identities and scopes, for the web admin and the command line alike.
+
+Each function validates all its input before writing anything, changes Neo4j in one parameterised statement, and
+records an audit row in the same Django transaction, so a failed write leaves neither a change nor a record behind.
+Label names in query text come only from the constants in ``identities.nodes``; values are always parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import transaction
+from neo4j.exceptions import ConstraintError
+
+from . import audit, inventory, store
+from .audit import Actor
+from .models import AuditEntry, ParkedKey
+from .nodes import CredentialedEntity, IdentityKind
+from .rules import IdentityError, InvalidInput, generate_key, hash_key, unusable_hash, validate_identifier, validate_key
+from .scope import parse_scopes
+
+Action = AuditEntry.Action
+
+TOKEN_NOTE = (
+    "alchemiscale tokens already issued stay valid until they expire (1800 s, i.e. 30 minutes, by default): "
+    "removed access takes full effect only then."
+)
+DISABLE_NOTE = (
+    "alchemiscale ignores the 'disabled' property, so disabling also replaces the stored key hash with one that "
+    "matches no key; the real hash is kept in the portal's database and restored on enable (the same key works again)."
+)
+FULL_NAME_MAX = 200
+EMAIL_MAX = 254
+
+
+class IdentityNotFound(IdentityError):
+    pass
+
+
+class DuplicateIdentity(IdentityError):
+    pass
+
+
+class ConcurrentChange(IdentityError):
+    pass
+
+
+# ---- reading -------------------------------------------------------------------------------------------
+
+def get_identity(kind: IdentityKind, identifier: str) -> CredentialedEntity | None:
+    rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) RETURN n LIMIT 1",
+                        {"identifier": identifier})
+    return kind.model.inflate(rows[0][0]) if rows else None
+
+
+def require_identity(kind: IdentityKind, identifier: str) -> CredentialedEntity:
+    node = get_identity(kind, identifier)
+    if node is None:
+        raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
+    return node
+
+
+def list_identifiers(kind: IdentityKind) -> list[str]:
+    return [row[0] for row in store.cypher(
+        f"MATCH (n:{kind.label}) RETURN n.identifier ORDER BY n.identifier")]
+
+
+def locked_identifiers(kind: IdentityKind, identifiers: list[str]) -> set[str]:
+    """Which of these identities the portal has locked out (real hash parked)."""
+    return set(ParkedKey.objects.filter(identity_kind=kind.name, identifier__in=identifiers)
+               .values_list("identifier", flat=True))
+
+
+def public_view(props: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log may keep of a node's properties: never the key hash."""
+    view: dict[str, Any] = {}
+    for name in ("scopes", "disabled", "email", "full_name", "expires"):
+        if props.get(name) is not None:
+            value = props[name]
+            if hasattr(value, "to_native"):
+                value = value.to_native()
+            if isinstance(value, dt.datetime):
+                value = value.isoformat()
+            view[name] = list(value) if name == "scopes" else value
+    return view
+
+
+# ---- validation of details ------------------------------------------------------------------------------
+
+def clean_details(kind: IdentityKind, details: dict[str, Any]) -> dict[str, Any]:
+    """Validate email / full_name / expires; '' and None both mean "absent"."""
+    unknown = set(details) - set(kind.detail_fields)
+    if unknown:
+        raise InvalidInput(f"a {kind.name} identity has no {', '.join(sorted(unknown))}")
+    cleaned: dict[str, Any] = {}
+    for name, value in details.items():
+        if value in ("", None):
+            cleaned[name] = None
+        elif name == "email":
+            try:
+                EmailValidator()(value)
+            except ValidationError:
+                raise InvalidInput(f"invalid email {value!r}: give an address like someone@example.org") from None
+            if len(value) > EMAIL_MAX:
+                raise InvalidInput(f"the email has more than {EMAIL_MAX} characters")
+            cleaned[name] = value
+        elif name == "full_name":
+            if len(value) > FULL_NAME_MAX or any(unicodedata.category(ch).startswith("C") for ch in value):
+                raise InvalidInput(f"invalid full name {value!r}: at most {FULL_NAME_MAX} characters, "
+                                   "no newlines or other control characters")
+            cleaned[name] = value
+        elif name == "expires":
+            if not isinstance(value, dt.datetime) or value.tzinfo is None:
+                raise InvalidInput("the expiry must be a date and time with a time zone")
+            cleaned[name] = value
+    return cleaned
+
+
+def _dedupe(texts: list[str]) -> list[str]:
+    return [str(scope) for scope in dict.fromkeys(parse_scopes(list(texts)))]
+
+
+@contextmanager
+def _audited(actor: Actor, action: str, kind: IdentityKind, identifier: str) -> Iterator[AuditEntry]:
+    """The audit row and the Neo4j write commit together: if the write raises, the row is rolled back."""
+    with transaction.atomic():
+        entry = audit.record(actor, action, kind, identifier)
+        yield entry
+        entry.save(update_fields=["before", "after", "note"])
+
+
+# ---- writing ---------------------------------------------------------------------------------------------
+
+def add_identity(kind: IdentityKind, identifier: str, key: str | None, actor: Actor, *,
+                 scopes: list[str] = (), **details: Any) -> tuple[CredentialedEntity, str]:
+    """Create an identity the way alchemiscale does; return it and its key (generated when ``key`` is None)."""
+    validate_identifier(identifier)
+    key = generate_key() if key is None else validate_key(key)
+    scope_list = _dedupe(list(scopes))
+    cleaned = clean_details(kind, details)
+    props = {"identifier": identifier, "hashed_key": hash_key(key), "scopes": scope_list, "disabled": False,
+             **{name: value for name, value in cleaned.items() if value is not None}}
+    with _audited(actor, Action.ADD, kind, identifier) as entry:
+        try:
+            rows = store.cypher(
+                f"OPTIONAL MATCH (e:{kind.label} {{identifier: $identifier}}) WITH e WHERE e IS NULL "
+                f"CREATE (n:{kind.labels}) SET n = $props RETURN n",
+                {"identifier": identifier, "props": props})
+        except ConstraintError:
+            rows = []
+        if not rows:
+            raise DuplicateIdentity(f"a {kind.name} identity {identifier!r} already exists")
+        ParkedKey.objects.filter(identity_kind=kind.name, identifier=identifier).delete()
+        entry.after = public_view(props)
+    inventory.forget_granted()
+    return kind.model.inflate(rows[0][0]), key
+
+
+def remove_identity(kind: IdentityKind, identifier: str, actor: Actor) -> None:
+    with _audited(actor, Action.REMOVE, kind, identifier) as entry:
+        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
+                            "WITH n, properties(n) AS before DETACH DELETE n RETURN before",
+                            {"identifier": identifier})
+        if not rows:
+            raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
+        ParkedKey.objects.filter(identity_kind=kind.name, identifier=identifier).delete()
+        entry.before, entry.note = public_view(rows[0][0]), TOKEN_NOTE
+
+
+def _change_scopes(kind: IdentityKind, identifier: str, actor: Actor, action: str, new_scopes: str,
+                   scopes: list[str]) -> tuple[list[str], list[str]]:
+    with _audited(actor, action, kind, identifier) as entry:
+        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
+                            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
+                            "RETURN before, n.scopes", {"identifier": identifier, "scopes": scopes})
+        if not rows:
+            raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
+        before, after = list(rows[0][0]), list(rows[0][1])
+        entry.before, entry.after = {"scopes": before}, {"scopes": after}
+        if set(after) < set(before):
+            entry.note = TOKEN_NOTE
+    inventory.forget_granted()
+    return before, after
+
+
+def add_scopes(kind: IdentityKind, identifier: str, scopes: list[str], actor: Actor) -> tuple[list[str], list[str]]:
+    """Grant scopes (already granted ones are left alone); returns scopes before and after."""
+    return _change_scopes(kind, identifier, actor, Action.ADD_SCOPE,
+                          "before + [s IN $scopes WHERE NOT s IN before]", _dedupe(scopes))
+
+
+def remove_scopes(kind: IdentityKind, identifier: str, scopes: list[str], actor: Actor) -> tuple[list[str], list[str]]:
+    return _change_scopes(kind, identifier, actor, Action.REMOVE_SCOPE,
+                          "[s IN before WHERE NOT s IN $scopes]", _dedupe(scopes))
+
+
+def set_scopes(kind: IdentityKind, identifier: str, scopes: list[str], actor: Actor) -> tuple[list[str], list[str]]:
+    return _change_scopes(kind, identifier, actor, Action.SET_SCOPES, "$scopes", _dedupe(scopes))
+
+
+def _bulk_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor, action: str,
+                new_scopes: str) -> int:
+    (scope,) = _dedupe([scope])
+    with transaction.atomic():
+        rows = store.cypher(f"UNWIND $identifiers AS identifier MATCH (n:{kind.label} {{identifier: identifier}}) "
+                            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
+                            "WITH n, before WHERE n.scopes <> before RETURN n.identifier, before, n.scopes",
+                            {"identifiers": list(identifiers), "scope": scope})
+        note = TOKEN_NOTE if action == Action.REMOVE_SCOPE else ""
+        audit.record_many(actor, action, kind, [(row[0], {"scopes": row[1]}, {"scopes": row[2]}) for row in rows],
+                          note=note)
+    inventory.forget_granted()
+    return len(rows)
+
+
+def bulk_add_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor) -> int:
+    """Grant one scope to many identities in one statement; returns how many changed."""
+    return _bulk_scope(kind, identifiers, scope, actor, Action.ADD_SCOPE,
+                       "CASE WHEN $scope IN before THEN before ELSE before + $scope END")
+
+
+def bulk_remove_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor) -> int:
+    return _bulk_scope(kind, identifiers, scope, actor, Action.REMOVE_SCOPE, "[s IN before WHERE s <> $scope]")
+
+
+def update_details(kind: IdentityKind, identifier: str, actor: Actor, **details: Any) -> None:
+    """Set or clear email / full name / expiry (None or '' removes the property, as alchemiscale stores None)."""
+    cleaned = clean_details(kind, details)
+    if not cleaned:
+        return
+    # Property names come from kind.detail_fields (constants), checked by clean_details.
+    clauses = [f"REMOVE n.{name}" if value is None else f"SET n.{name} = ${name}" for name, value in cleaned.items()]
+    with _audited(actor, Action.CHANGE, kind, identifier) as entry:
+        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) WITH n, properties(n) AS before "
+                            + " ".join(clauses) + " RETURN before, properties(n)",
+                            {"identifier": identifier, **{k: v for k, v in cleaned.items() if v is not None}})
+        if not rows:
+            raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
+        entry.before = {k: v for k, v in public_view(rows[0][0]).items() if k in cleaned}
+        entry.after = {k: v for k, v in public_view(rows[0][1]).items() if k in cleaned}
+
+
+def _parked(kind: IdentityKind, identifier: str) -> ParkedKey | None:
+    return ParkedKey.objects.select_for_update().filter(identity_kind=kind.name, identifier=identifier).first()
+
+
+def _set_hash(kind: IdentityKind, identifier: str, expected: str | None, new_hash: str, disabled: bool) -> None:
+    """Compare-and-set the key hash, so a change made meanwhile (e.g. by alchemiscale's CLI) is never overwritten."""
+    rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
+                        "WHERE n.hashed_key = $expected OR ($expected IS NULL AND n.hashed_key IS NULL) "
+                        "SET n.hashed_key = $new_hash, n.disabled = $disabled RETURN count(n)",
+                        {"identifier": identifier, "expected": expected, "new_hash": new_hash, "disabled": disabled})
+    if not rows or rows[0][0] != 1:
+        raise ConcurrentChange(f"the {kind.name} identity {identifier!r} changed while this ran; nothing was "
+                               "changed, try again")
+
+
+def is_locked(node: CredentialedEntity, parked: ParkedKey | None) -> bool:
+    return parked is not None and node.hashed_key == parked.lock_hash
+
+
+def rotate_key(kind: IdentityKind, identifier: str, key: str | None, actor: Actor) -> str:
+    """Give the identity a new key (generated when ``key`` is None), keeping its scopes; returns the key."""
+    key = generate_key() if key is None else validate_key(key)
+    new_hash = hash_key(key)
+    with _audited(actor, Action.ROTATE_KEY, kind, identifier) as entry:
+        node = require_identity(kind, identifier)
+        parked = _parked(kind, identifier)
+        if is_locked(node, parked):
+            # Still disabled: the new key takes effect when the identity is enabled.
+            parked.hashed_key = new_hash
+            parked.save(update_fields=["hashed_key"])
+            entry.note = "identity is disabled; the new key works once it is enabled. " + TOKEN_NOTE
+        else:
+            if parked is not None:
+                parked.delete()
+            _set_hash(kind, identifier, node.hashed_key, new_hash, bool(node.disabled))
+            entry.note = TOKEN_NOTE
+        entry.after = {"scopes": list(node.scopes or [])}
+    return key
+
+
+def disable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> bool:
+    """Lock the identity out of alchemiscale; False if it already was."""
+    with _audited(actor, Action.DISABLE, kind, identifier) as entry:
+        node = require_identity(kind, identifier)
+        parked = _parked(kind, identifier)
+        entry.before = {"disabled": bool(node.disabled)}
+        entry.after = {"disabled": True}
+        if is_locked(node, parked):
+            if not node.disabled:
+                _set_hash(kind, identifier, node.hashed_key, node.hashed_key, True)
+            entry.note = "already locked out"
+            return False
+        if parked is not None:
+            parked.delete()  # stale: the key was replaced outside the portal since
+        lock = unusable_hash()
+        ParkedKey.objects.create(identity_kind=kind.name, identifier=identifier, hashed_key=node.hashed_key or "",
+                                 lock_hash=lock)
+        _set_hash(kind, identifier, node.hashed_key, lock, True)
+        entry.note = TOKEN_NOTE
+    return True
+
+
+def enable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> str:
+    """Let the identity in again with the key it had; returns what was done, in words."""
+    with _audited(actor, Action.ENABLE, kind, identifier) as entry:
+        node = require_identity(kind, identifier)
+        parked = _parked(kind, identifier)
+        entry.before = {"disabled": bool(node.disabled)}
+        entry.after = {"disabled": False}
+        if is_locked(node, parked):
+            _set_hash(kind, identifier, parked.lock_hash, parked.hashed_key or None, False)
+            outcome = "enabled: its key works again"
+        elif parked is not None:
+            _set_hash(kind, identifier, node.hashed_key, node.hashed_key, False)
+            outcome = "enabled: its key was replaced outside the portal while disabled, and that key is kept"
+        else:
+            _set_hash(kind, identifier, node.hashed_key, node.hashed_key, False)
+            outcome = "enabled (it was not locked out by the portal)" if node.disabled else "it was already enabled"
+        if parked is not None:
+            parked.delete()
+        entry.note = outcome
+    return outcome
+
+
+def lock_expired(kind: IdentityKind, actor: Actor, now: dt.datetime | None = None) -> list[str]:
+    """Disable every identity whose expiry has passed: alchemiscale itself never checks ``expires``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    rows = store.cypher(f"MATCH (n:{kind.label}) WHERE n.expires IS NOT NULL AND n.expires <= $now "
+                        "AND coalesce(n.disabled, false) = false RETURN n.identifier ORDER BY n.identifier",
+                        {"now": now})
+    return [identifier for (identifier,) in rows if disable_identity(kind, identifier, actor)]
