@@ -8,7 +8,7 @@ from .nodes import CredentialedEntity, ComputeIdentity, UserIdentity  # noqa: F4
 
 KIND_CHOICES = [("user", "user"), ("compute", "compute")]
 
-# Codenames staff groups are given (an "identity manager" group gets all of them, see apps.py).
+# Codenames staff groups are given (the "identity manager" role holds all of them: alchemiscale_portal/roles.py).
 IDENTITY_PERMISSIONS = [
     ("view_identity", "Can view identities and scopes"),
     ("add_identity", "Can add identities"),

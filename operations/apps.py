@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OperationsConfig(AppConfig):
     name = "operations"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from alchemiscale_portal.roles import ensure_roles
+
+        # Sent for this app, the last of the portal's apps, so every role's permissions exist by then.
+        post_migrate.connect(ensure_roles, sender=self)
