@@ -73,7 +73,11 @@ class IdentityAdmin(admin.ModelAdmin):
         return NodeChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        try:
+            page_number = int(request.GET.get("p", 1))
+        except ValueError:
+            page_number = 1
+        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page, page_number)
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.searching(search_term), False
