@@ -159,7 +159,11 @@ class NodeQuerySet:
         return self
 
     def _clone(self) -> NodeQuerySet:
-        return self._with()
+        clone = self._with()
+        # The changelist re-reads a one-page result through a clone: hand over the page already fetched.
+        if self._window is not None and self._window[0] == 0 and len(self._window[2]) < self._window[1]:
+            clone._results = list(self._window[2])
+        return clone
 
     def count(self, cap: int | None = None) -> int:
         """How many match; with ``cap``, stop counting there (the paginator's "cap+ results")."""
