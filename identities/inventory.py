@@ -1,7 +1,7 @@
 """Which scopes exist: granted to identities, and present in alchemiscale's data (``_org/_campaign/_project``).
 
-Reading the data scopes scans every node, so the admin's forms and filters use a short-lived cached copy; the
-scopes page reads fresh.
+Reading the data scopes scans every node, so the change form's scope descriptions use a short-lived cached copy;
+the scopes page reads fresh.
 """
 
 from __future__ import annotations
@@ -11,29 +11,11 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 
 from . import store
-from .nodes import KINDS, IdentityKind
+from .nodes import KINDS
 from .scope import InvalidScope, Scope
 
 CACHE_SECONDS = 60
-_ORGS_KEY = "identities:granted-orgs:{}"
 _DATA_KEY = "identities:data-scopes"
-
-
-def granted_orgs(kind: IdentityKind) -> list[str]:
-    """Orgs named in any scope granted to identities of this kind (for the list filter)."""
-    key = _ORGS_KEY.format(kind.name)
-    orgs = cache.get(key)
-    if orgs is None:
-        orgs = [row[0] for row in store.cypher(
-            f"MATCH (n:{kind.label}) UNWIND coalesce(n.scopes, []) AS s WITH split(s, '-')[0] AS org "
-            "WHERE org <> '*' RETURN DISTINCT org ORDER BY org LIMIT 500")]
-        cache.set(key, orgs, CACHE_SECONDS)
-    return orgs
-
-
-def forget_granted() -> None:
-    """Called after scope changes, so this process's filters show them at once."""
-    cache.delete_many([_ORGS_KEY.format(name) for name in KINDS])
 
 
 def data_scopes(fresh: bool = False) -> dict[str, int]:

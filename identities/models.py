@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from .nodes import CredentialedEntity, ComputeIdentity, UserIdentity  # noqa: F401  (admin discovers them here)
 
 KIND_CHOICES = [("user", "user"), ("compute", "compute")]
 

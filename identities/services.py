@@ -17,7 +17,7 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 from neo4j.exceptions import ConstraintError
 
-from . import audit, inventory, store
+from . import audit, store
 from .audit import Actor
 from .models import AuditEntry, ParkedKey
 from .nodes import CredentialedEntity, IdentityKind
@@ -157,7 +157,6 @@ def add_identity(kind: IdentityKind, identifier: str, key: str | None, actor: Ac
             raise DuplicateIdentity(f"a {kind.name} identity {identifier!r} already exists")
         ParkedKey.objects.filter(identity_kind=kind.name, identifier=identifier).delete()
         entry.after = public_view(props)
-    inventory.forget_granted()
     return kind.model.inflate(rows[0][0]), key
 
 
@@ -184,7 +183,6 @@ def _change_scopes(kind: IdentityKind, identifier: str, actor: Actor, action: st
         entry.before, entry.after = {"scopes": before}, {"scopes": after}
         if set(after) < set(before):
             entry.note = TOKEN_NOTE
-    inventory.forget_granted()
     return before, after
 
 
@@ -214,7 +212,6 @@ def _bulk_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: A
         note = TOKEN_NOTE if action == Action.REMOVE_SCOPE else ""
         audit.record_many(actor, action, kind, [(row[0], {"scopes": row[1]}, {"scopes": row[2]}) for row in rows],
                           note=note)
-    inventory.forget_granted()
     return len(rows)
 
 

@@ -86,3 +86,19 @@ def test_quotes_in_a_key_are_only_ever_hashed(victim):
     after = graph_fingerprint()
     assert len(after) == len(victim)
     assert key not in repr(after)
+
+
+def test_hostile_text_through_every_admin_input(victim, alice_client):
+    users = "/admin/identities/useridentity/"
+    for text in [t for t in HOSTILE if t]:  # an empty email or name is a legitimate "clear it"
+        alice_client.post(users + "add/", {"identifier": text, "key_choice": "enter", "key": text or "k",
+                                           "scopes": text, "email": text, "full_name": text, "expires": ""})
+        alice_client.post(users + "victim/change/", {"keep_scopes": ["a-b-c"], "add_scopes": text, "email": text,
+                                                     "full_name": text + "\n", "expires": text})
+        alice_client.get(users, {"q": text, "org": text, "o": text, "disabled": text})
+        alice_client.post(users, {"action": "add_scope_action", "index": "0", "_selected_action": [text, "victim"],
+                                  "confirm": "yes", "scope": text})
+        alice_client.post(users, {"action": "delete_action", "index": "0", "_selected_action": [text],
+                                  "confirm": "yes"})
+        alice_client.post(users + "victim/disable/", {"confirm": text})
+    assert graph_fingerprint() == victim

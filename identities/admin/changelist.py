@@ -22,11 +22,17 @@ class NodeChangeList(ChangeList):
 
 
 class CappedPaginator(Paginator):
-    """One count query per page, stopped at COUNT_CAP for filtered lists (unfiltered counts are free in Neo4j)."""
+    """Counts at most COUNT_CAP matches. A filtered list is counted and its page fetched in one query (the page
+    number comes from the request); an unfiltered one is counted from Neo4j's count store, which costs nothing."""
+
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, page_number=1):
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
+        self.page_number = max(page_number, 1)
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.count(cap=COUNT_CAP + 1)
+        return self.object_list.count_with_window((self.page_number - 1) * self.per_page, self.per_page,
+                                                  COUNT_CAP + 1)
 
     @property
     def capped(self) -> bool:

@@ -111,6 +111,9 @@ class ChangeIdentityForm(_NodeForm):
         initial.update({"keep_scopes": current})
         if instance is not None:
             initial.update({name: getattr(instance, name, None) for name in self.kind.detail_fields})
+            if initial.get("expires") is not None:
+                # The widget shows whole seconds; without this an untouched expiry would count as changed.
+                initial["expires"] = initial["expires"].replace(microsecond=0)
         super().__init__(*args, instance=instance, initial=initial, **kwargs)
         self.fields["keep_scopes"].choices = [(s, describe_scope(s)) for s in current]
         if "full_name" not in self.kind.detail_fields:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ShowFacets
 from django.core.exceptions import PermissionDenied
 from django.forms import modelform_factory
@@ -12,6 +13,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
 from identities import services
@@ -73,7 +75,11 @@ class IdentityAdmin(admin.ModelAdmin):
         return NodeChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        try:
+            page_number = int(request.GET.get("p", 1))
+        except ValueError:
+            page_number = 1
+        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page, page_number)
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.searching(search_term), False
@@ -82,6 +88,13 @@ class IdentityAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # replaced by delete_action, which goes through the services
         return actions
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj):
+        # Same markup as Django's, without rendering a widget template per row (a third of a 100-row page's time).
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
+                           'aria-label="Select this object for an action - {}">',
+                           helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
 
     @admin.display(description="identifier", ordering="identifier")
     def identifier_column(self, obj):
