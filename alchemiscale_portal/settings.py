@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -72,6 +74,14 @@ OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "d
 _neo4j_home = env_str("PORTAL_NEO4J_HOME", "")
 NEO4J_HOME = Path(_neo4j_home).resolve() if _neo4j_home else None
 NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
+
+# ---- store migrations (operations/upgrades/) --------------------------------------------------------------
+# The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`): the real
+# `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in.
+ALCHEMISCALE_CLI = env_str(
+    "PORTAL_ALCHEMISCALE_CLI",
+    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin")
+ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
 
 # ---- Django -------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
