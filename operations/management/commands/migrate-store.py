@@ -3,15 +3,13 @@ upgrade page: operations/upgrades/services.py)."""
 
 from __future__ import annotations
 
-import getpass
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
-from ...models import OperationRun
 from ...runner import OperationBusy, OperationFailed, execute
+from ...services import cli_label
 from ...targets import get_target
 from ...upgrades import registry, services
+from ..follow import follow, print_plan
 
 
 class Command(BaseCommand):
@@ -26,9 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--rollback", type=int, metavar="RUN", help="undo an interrupted migration run")
         parser.add_argument("--here", action="store_true",
                             help="carry the run out in this process instead of waiting for a Celery worker")
+        parser.add_argument("--timeout", type=float, default=3600, help="seconds to follow the run (default 3600)")
 
     def handle(self, *args, **opts):
-        label = f"cli:{getpass.getuser()}"
+        label = cli_label()
         target = get_target()
         if opts["list"] or (not opts["name"] and not opts["resume"] and not opts["rollback"]):
             return self.show(target, plan=False)
@@ -53,7 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(f"requested {run.kind} run #{run.pk} on {run.target}")
         if opts["here"]:
             execute(run.pk)
-        self.follow(run)
+        follow(run, self.stdout, timeout=opts["timeout"])
 
     def show(self, target, plan: bool, only: str | None = None) -> None:
         self.stdout.write(f"target {target.name}: {target.describe()}")
@@ -65,25 +64,7 @@ class Command(BaseCommand):
             for check in st.prechecks:
                 self.stdout.write(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
             if plan:
-                for step in st.steps:
-                    when = "" if step["when"] == "ok" else f" (only {step['when'] if step['when'] != 'failure' else 'after a failure'})"
-                    self.stdout.write(f"  {step['position']:>2}. {step['name']}{when}: {step['description']}")
-                    for command in step["commands"]:
-                        self.stdout.write(f"        $ {' '.join(command)}")
+                print_plan(st.steps, self.stdout)
         for run in services.interrupted_runs(target):
             self.stdout.write(f"\ninterrupted: {run.kind} run #{run.pk}: {run.error}\n  resume with --resume {run.pk}"
                               f" or undo with --rollback {run.pk}")
-
-    def follow(self, run: OperationRun) -> None:
-        seen = 0
-        while True:
-            run.refresh_from_db()
-            for entry in run.log[seen:]:
-                self.stdout.write(f"  {entry['message']}")
-            seen = len(run.log)
-            if run.is_terminal:
-                break
-            time.sleep(1)
-        if run.status != "succeeded":
-            raise CommandError(f"{run.kind} run #{run.pk} {run.status}: {run.error}")
-        self.stdout.write(self.style.SUCCESS(f"{run.kind} run #{run.pk} succeeded"))
