@@ -172,15 +172,16 @@ class Neo4j44To5Procedure(MigrationProcedure):
         if target.is_up():
             raise OperationFailed("Neo4j is running again; it must stay stopped while its data is set aside")
         st = data.stat()
-        data.rename(aside)
+        # Remembered first: a worker dying between the two must still leave a run that knows where to look.
         ctx.remember(aside=str(aside))
+        data.rename(aside)
         data.mkdir(mode=st.st_mode & 0o7777)
         os.chown(data, st.st_uid, st.st_gid)
         return f"{data} -> {aside}; {data} is empty"
 
     def switch_to_5(self, ctx: RunContext) -> str:
-        self.target.use_neo4j_version(TO_VERSION)
         ctx.remember(switched=True)
+        self.target.use_neo4j_version(TO_VERSION)
         return f"{self.target.describe()}"
 
     def load(self, ctx: RunContext) -> str:
@@ -239,7 +240,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
     def put_back(self, ctx: RunContext) -> str:
         target, done = self.target, []
         aside = ctx.state.get("aside")
-        if aside:
+        if aside and Path(aside).exists():
             if target.is_up():
                 target.stop()
                 done.append(f"Neo4j {target.neo4j_version()} stopped")
