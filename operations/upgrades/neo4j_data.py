@@ -36,11 +36,6 @@ def staging_dir(target: Target) -> Path:
     return target.backup_dir / f".migration-{target.name}"
 
 
-def dump_44_args(target: Target) -> list[str]:
-    out = dumps.in_progress_dir(target) / f"{target.connection.database}.dump"
-    return ["dump", f"--database={target.connection.database}", f"--to={target.admin_path(out)}"]
-
-
 def load_args(target: Target) -> list[str]:
     return ["database", "load", target.connection.database, f"--from-path={target.admin_path(staging_dir(target))}",
             "--overwrite-destination"]
@@ -96,9 +91,9 @@ class Neo4j44To5Procedure(MigrationProcedure):
                  f"while 4.4 is up: node and relationship counts, counts per label and type, and up to "
                  f"{snapshot.SAMPLE_SIZE} nodes' properties, to compare with afterwards"),
             Step("stop Neo4j 4.4", dumps.stop, "offline dumps need it stopped"),
-            Step("safety dump with Neo4j 4.4", self.safety_dump,
+            Step("safety dump with Neo4j 4.4", dumps.dump,
                  f"4.4's own dump syntax, to {dumps.in_progress_dir(t)}/{db}.dump (a temporary name)",
-                 commands=[t.admin_command(dump_44_args(t))]),
+                 commands=[t.admin_command(dumps.dump_args(t))]),
             Step("name and catalog the safety dump", self.name_safety_dump,
                  f"neo4j-<UTC date-time>.dump in {t.backup_dir}, catalogued as a safety copy; linked as "
                  f"{staging_dir(t)}/{db}.dump for the load"),
@@ -140,20 +135,6 @@ class Neo4j44To5Procedure(MigrationProcedure):
                      relationships=before["relationships"], before=before)
         return (f"Neo4j {target.neo4j_version()}: {before['nodes']} nodes, {before['relationships']} relationships; "
                 f"{len(before['sample'])} nodes sampled")
-
-    def safety_dump(self, ctx: RunContext) -> str:
-        target = self.target
-        work = dumps.in_progress_dir(target)
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        target.fix_ownership([work])
-        ctx.admin(dump_44_args(target), "the safety dump with Neo4j 4.4 failed")
-        written = work / f"{target.connection.database}.dump"
-        if not written.is_file():
-            raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
-        with open(written, "rb") as fh:
-            os.fsync(fh.fileno())
-        return f"{dumps._human(written.stat().st_size)} written by Neo4j {target.neo4j_version()}"
 
     def name_safety_dump(self, ctx: RunContext) -> str:
         target = self.target
