@@ -80,5 +80,7 @@ def store44(tmp_path, settings):
     settings.NEO4J_USER = "neo4j"
     settings.NEO4J_PASS = store.password
     settings.BACKUP_DIR = tmp_path / "backups"
+    # Runs are carried out in the test's process: the suite's shared worker has the other store's settings.
+    settings.OPERATIONS_QUEUE = f"nobody-{os.getpid()}"
     yield store
     store.reload().stop()

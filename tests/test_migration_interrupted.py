@@ -27,7 +27,9 @@ def run_and_kill_after(store, step: str) -> OperationRun:
     """``migrate-store --here`` in its own process group, killed (SIGKILL) once ``step`` has completed."""
     env = {**os.environ, "NEO4J_URL": store.url, "NEO4J_USER": "neo4j", "NEO4J_PASS": store.password,
            "PORTAL_NEO4J_HOME": str(store.instance.home), "PORTAL_BACKUP_DIR": str(settings.BACKUP_DIR),
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"}
+           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+           # --here runs it in this process; the suite's shared worker (other settings) must not claim it first.
+           "PORTAL_OPERATIONS_QUEUE": settings.OPERATIONS_QUEUE}
     proc = subprocess.Popen([sys.executable, "manage.py", "migrate-store", NAME, "--confirm", NAME, "--here"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -262,7 +262,10 @@ class Neo4j44To5Procedure(MigrationProcedure):
         moved behind staff's back: the run is recorded as interrupted, to be resumed or rolled back."""
         if not ctx.state.get("aside") and not ctx.state.get("switched"):
             return dumps.clear_in_progress(ctx) + super().recover(ctx)
+        # An orphaned neo4j-admin (load, migrate) must not go on writing behind staff's back.
+        done = self.target.stop_admin()
         records.record(ctx, self.migration_name, "interrupted", neo4j_before=ctx.state.get("neo4j_version", ""),
                        neo4j_after=self.target.neo4j_version(), details={"set_aside": ctx.state.get("aside")})
-        return [f"left as it was (4.4 data at {ctx.state.get('aside')}); resume or roll back from the upgrade page"]
+        return done + [f"left as it was (4.4 data at {ctx.state.get('aside')}); resume or roll back from the upgrade "
+                       f"page"]
 
