@@ -113,6 +113,16 @@ def fetch(version: str = NEO4J_VERSION) -> Path:
     return lib
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
@@ -190,29 +200,32 @@ class Neo4jInstance:
             marker.write_text("")
 
     def write_config(self) -> None:
-        """instance.json and neo4j.conf for ``self.version``; rewritten when the instance changes version."""
+        """neo4j.conf, then instance.json, for ``self.version``; rewritten when the instance changes version.
+
+        Each file is replaced atomically and instance.json (which names the version) last: a process killed midway
+        leaves the old version's files or a consistent pair, never a truncated file (see ``_replace``).
+        """
+        lines = self._config_44() if is_44(self.version) else self._config_5()
+        _replace(self.conf_dir / "neo4j.conf", "\n".join(lines))
         settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "home"}
-        (self.home / "instance.json").write_text(json.dumps(settings, indent=2) + "\n")
-        if is_44(self.version):
-            self.conf_dir.joinpath("neo4j.conf").write_text("\n".join(self._config_44()))
-            return
-        self.conf_dir.joinpath("neo4j.conf").write_text(
-            "\n".join([
-                "server.default_listen_address=127.0.0.1",
-                "server.default_advertised_address=127.0.0.1",
-                f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
-                f"server.http.listen_address=127.0.0.1:{self.http_port}",
-                "server.https.enabled=false",
-                f"server.directories.data={self.data_dir}",
-                f"server.directories.logs={self.logs_dir}",
-                f"server.directories.run={self.pid_file.parent}",
-                f"server.memory.pagecache.size={self.pagecache}",
-                "dbms.security.auth_enabled=true",
-                # No traffic leaves this machine.
-                "dbms.usage_report.enabled=false",
-                "",
-            ])
-        )
+        _replace(self.home / "instance.json", json.dumps(settings, indent=2) + "\n")
+
+    def _config_5(self) -> list[str]:
+        return [
+            "server.default_listen_address=127.0.0.1",
+            "server.default_advertised_address=127.0.0.1",
+            f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
+            f"server.http.listen_address=127.0.0.1:{self.http_port}",
+            "server.https.enabled=false",
+            f"server.directories.data={self.data_dir}",
+            f"server.directories.logs={self.logs_dir}",
+            f"server.directories.run={self.pid_file.parent}",
+            f"server.memory.pagecache.size={self.pagecache}",
+            "dbms.security.auth_enabled=true",
+            # No traffic leaves this machine.
+            "dbms.usage_report.enabled=false",
+            "",
+        ]
 
     def _config_44(self) -> list[str]:
         # 4.4 names the same settings dbms.connector.* / dbms.directories.*; it has no usage reporting to turn off.

@@ -4,7 +4,7 @@ The guide's "Migrate data from neo4j 4.4 to 5.18", made safe: the safety dump is
 syntax (the guide uses 5.x syntax there by mistake), the 4.4 data directory is set aside rather than deleted, and
 the result is compared with what 4.4 held before anything was stopped. Any failure puts the 4.4 data directory
 back, switches the installation back to 4.4 and starts it; an interruption leaves everything where it was, to be
-resumed from the last completed step or rolled back from the upgrade page (``rollback.py``).
+resumed from the last completed step or rolled back from the upgrade page (``base.py``).
 """
 
 from __future__ import annotations
