@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -75,6 +77,14 @@ NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
+
+# ---- store migrations (operations/upgrades/) --------------------------------------------------------------
+# The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`): the real
+# `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in.
+ALCHEMISCALE_CLI = env_str(
+    "PORTAL_ALCHEMISCALE_CLI",
+    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin")
+ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
 
 # ---- Django -------------------------------------------------------------------------------------------
 INSTALLED_APPS = [

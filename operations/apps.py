@@ -9,5 +9,9 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         from alchemiscale_portal.roles import ensure_roles
 
+        # The store migrations (operations/upgrades/) are procedures the runner must know in every process.
+        from .upgrades.registry import register_procedures
+
+        register_procedures()
         # Sent for this app, the last of the portal's apps, so every role's permissions exist by then.
         post_migrate.connect(ensure_roles, sender=self)

@@ -26,8 +26,16 @@ import urllib.request
 from pathlib import Path
 
 NEO4J_VERSION = "5.26.12"
+# The last 4.4 release: stores alchemiscale v0.3 deployments still hold, to be migrated to 5.x.
+NEO4J_44_VERSION = "4.4.44"
+# The same two classes in 4.4 and 5.x (checked in both jar sets).
 SERVER_MAIN = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_MAIN = "org.neo4j.cli.AdminTool"
+
+
+def is_44(version: str) -> bool:
+    """Neo4j 4.4 differs from 5.x in its Java (11), its config keys (``dbms.*``) and neo4j-admin's syntax."""
+    return version.startswith("4.")
 
 # The distribution's bootloader adds these for Java 17; we start the entry point directly.
 JVM_FLAGS = [
@@ -105,6 +113,16 @@ def fetch(version: str = NEO4J_VERSION) -> Path:
     return lib
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
@@ -172,30 +190,68 @@ class Neo4jInstance:
         self.home = self.home.resolve()
         for d in (self.conf_dir, self.data_dir, self.logs_dir, self.pid_file.parent):
             d.mkdir(parents=True, exist_ok=True)
-        settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "home"}
-        (self.home / "instance.json").write_text(json.dumps(settings, indent=2) + "\n")
-        self.conf_dir.joinpath("neo4j.conf").write_text(
-            "\n".join([
-                "server.default_listen_address=127.0.0.1",
-                "server.default_advertised_address=127.0.0.1",
-                f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
-                f"server.http.listen_address=127.0.0.1:{self.http_port}",
-                "server.https.enabled=false",
-                f"server.directories.data={self.data_dir}",
-                f"server.directories.logs={self.logs_dir}",
-                f"server.directories.run={self.pid_file.parent}",
-                f"server.memory.pagecache.size={self.pagecache}",
-                "dbms.security.auth_enabled=true",
-                # No traffic leaves this machine.
-                "dbms.usage_report.enabled=false",
-                "",
-            ])
-        )
+        self.write_config()
         marker = self.home / "password-set"
         if not marker.exists():
             # Only effective before the first start, which is why it is guarded by the marker.
-            self.admin(["dbms", "set-initial-password", password], check=True)
+            args = ["set-initial-password", password] if is_44(self.version) else \
+                ["dbms", "set-initial-password", password]
+            self.admin(args, check=True)
             marker.write_text("")
+
+    def write_config(self) -> None:
+        """neo4j.conf, then instance.json, for ``self.version``; rewritten when the instance changes version.
+
+        Each file is replaced atomically and instance.json (which names the version) last: a process killed midway
+        leaves the old version's files or a consistent pair, never a truncated file (see ``_replace``).
+        """
+        lines = self._config_44() if is_44(self.version) else self._config_5()
+        _replace(self.conf_dir / "neo4j.conf", "\n".join(lines))
+        settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "home"}
+        _replace(self.home / "instance.json", json.dumps(settings, indent=2) + "\n")
+
+    def _config_5(self) -> list[str]:
+        return [
+            "server.default_listen_address=127.0.0.1",
+            "server.default_advertised_address=127.0.0.1",
+            f"server.bolt.listen_address=127.0.0.1:{self.bolt_port}",
+            f"server.http.listen_address=127.0.0.1:{self.http_port}",
+            "server.https.enabled=false",
+            f"server.directories.data={self.data_dir}",
+            f"server.directories.logs={self.logs_dir}",
+            f"server.directories.run={self.pid_file.parent}",
+            f"server.memory.pagecache.size={self.pagecache}",
+            "dbms.security.auth_enabled=true",
+            # No traffic leaves this machine.
+            "dbms.usage_report.enabled=false",
+            "",
+        ]
+
+    def _config_44(self) -> list[str]:
+        # 4.4 names the same settings dbms.connector.* / dbms.directories.*; it has no usage reporting to turn off.
+        return [
+            "dbms.default_listen_address=127.0.0.1",
+            "dbms.default_advertised_address=127.0.0.1",
+            f"dbms.connector.bolt.listen_address=127.0.0.1:{self.bolt_port}",
+            f"dbms.connector.http.listen_address=127.0.0.1:{self.http_port}",
+            "dbms.connector.https.enabled=false",
+            f"dbms.directories.data={self.data_dir}",
+            f"dbms.directories.logs={self.logs_dir}",
+            f"dbms.directories.run={self.pid_file.parent}",
+            f"dbms.memory.pagecache.size={self.pagecache}",
+            "dbms.security.auth_enabled=true",
+            "",
+        ]
+
+    def java(self) -> str:
+        if is_44(self.version):
+            from operations import java11  # imported late: java11 imports this module
+
+            return str(java11.ensure())
+        java = shutil.which("java")
+        if java is None:
+            raise Neo4jError("java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)")
+        return java
 
     # -- process control --------------------------------------------------------
     def pid(self) -> int | None:
@@ -224,9 +280,7 @@ class Neo4jInstance:
                     f"port {port} on 127.0.0.1 is already in use by another process, not by the Neo4j at "
                     f"{self.home}; stop that process or choose other ports"
                 )
-        java = shutil.which("java")
-        if java is None:
-            raise Neo4jError("java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)")
+        java = self.java()
         cmd = [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, "-cp", f"{self.lib}/*", SERVER_MAIN,
                f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
         console = open(self.logs_dir / "console.log", "ab")
@@ -279,8 +333,7 @@ class Neo4jInstance:
         return owner if owner != os.getuid() and os.getuid() == 0 else None
 
     def admin_command(self, args: list[str]) -> list[str]:
-        java = shutil.which("java") or "java"
-        return [java, "-Xmx512m", *JVM_FLAGS, "-cp", f"{self.lib}/*", ADMIN_MAIN, *args]
+        return [self.java(), "-Xmx512m", *JVM_FLAGS, "-cp", f"{self.lib}/*", ADMIN_MAIN, *args]
 
     def admin_env(self) -> dict[str, str]:
         return {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
@@ -300,10 +353,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="local_neo4j", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
     parser.add_argument("--home")
+    parser.add_argument("--version", default=NEO4J_VERSION, help="for fetch: which Neo4j release")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
-            print(fetch())
+            print(fetch(args.version))
+            if is_44(args.version):
+                from operations import java11
+
+                print(java11.ensure())
             return 0
         inst = Neo4jInstance.load(args.home)
         if args.command == "start":

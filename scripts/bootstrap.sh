@@ -33,3 +33,5 @@ fi
 
 # Neo4j Community from Maven Central, cached outside the checkout.
 python3 -m operations.local_neo4j fetch >/dev/null
+# Neo4j 4.4 and its Java 11 (from Debian bullseye): the store-migration tests start 4.4 from a 4.4 dump.
+python3 -m operations.local_neo4j fetch --version 4.4.44 >/dev/null

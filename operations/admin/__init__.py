@@ -1,4 +1,5 @@
 from .backups import BackupAdmin
 from .runs import OperationRunAdmin
+from .upgrades import AppliedMigrationAdmin
 
-__all__ = ["BackupAdmin", "OperationRunAdmin"]
+__all__ = ["AppliedMigrationAdmin", "BackupAdmin", "OperationRunAdmin"]

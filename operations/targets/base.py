@@ -111,6 +111,17 @@ class Target(abc.ABC):
     def fix_ownership(self, paths: list[Path]) -> str:
         """Give ``paths`` (recursively) to the data directory's owner; returns what was done, for the log."""
 
+    def use_neo4j_version(self, version: str) -> None:
+        """Make ``version`` the installed server (configuration included); the server must be stopped.
+
+        The Neo4j 4.4 to 5.x store migration (``operations/upgrades/``) switches with it and, on failure, back.
+        """
+        raise TargetError(f"the {self.name} target cannot switch its Neo4j version")
+
+    def admin_command_for(self, version: str, args: list[str]) -> list[str]:
+        """The command line of ``neo4j-admin ARGS`` once the server is ``version`` (previews of a version switch)."""
+        return self.admin_command(args)
+
     def stop_admin(self) -> list[str]:
         """Stop any neo4j-admin still running on this target (orphaned by a dead worker); returns what was done.
 

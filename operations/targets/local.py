@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
 
-from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive
+from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, fetch
 from .base import AdminResult, Connection, Target, TargetError
 
 
@@ -39,6 +40,19 @@ class LocalTarget(Target):
 
     def neo4j_version(self) -> str:
         return self.instance.version
+
+    def use_neo4j_version(self, version: str) -> None:
+        if self.is_up():
+            raise TargetError(f"Neo4j at {self.instance.home} must be stopped before switching to {version}")
+        try:
+            fetch(version)
+        except Neo4jError as exc:
+            raise TargetError(str(exc)) from None
+        self.instance.version = version
+        self.instance.write_config()
+
+    def admin_command_for(self, version: str, args: list[str]) -> list[str]:
+        return dataclasses.replace(self.instance, version=version).admin_command(args)
 
     @property
     def data_dir(self) -> Path:

@@ -1,0 +1,99 @@
+"""The guided upgrade page: the store's Neo4j version, which migrations apply, their prechecks and steps, a typed
+confirmation, then the run page's live progress; interrupted migration runs can be resumed or rolled back. The
+applied-migrations record is the page's changelist. Same service functions as ``manage.py migrate-store``."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from ..models import AppliedMigration
+from ..runner import OperationBusy, OperationFailed, active_run
+from ..targets import get_target
+from ..upgrades import registry, services
+
+
+def can_migrate(user) -> bool:
+    return user.has_perm("operations.run_store_migration")
+
+
+@admin.register(AppliedMigration)
+class AppliedMigrationAdmin(admin.ModelAdmin):
+    list_display = ("name", "target", "outcome", "at", "by_label", "neo4j_before", "neo4j_after", "run_link")
+    list_filter = ("outcome", "name", "target")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in AppliedMigration._meta.fields]
+    change_list_template = "admin/operations/appliedmigration/change_list.html"
+
+    # The record is written by the migrations only.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="run")
+    def run_link(self, record: AppliedMigration) -> str:
+        if record.run_id is None:
+            return "-"
+        url = reverse("admin:operations_operationrun_change", args=[record.run_id])
+        return format_html('<a href="{}">run #{}</a>', url, record.run_id)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [path("upgrade/", wrap(self.upgrade_view), name="operations_upgrade"), *super().get_urls()]
+
+    def upgrade_view(self, request: HttpRequest) -> HttpResponse:
+        if not can_migrate(request.user):
+            raise PermissionDenied
+        target = get_target()
+        error, status = "", 200
+        if request.method == "POST":
+            try:
+                run = self._request(request, target)
+            except (OperationFailed, OperationBusy, registry.UnknownMigration) as exc:
+                error, status = str(exc.args[0] if isinstance(exc, registry.UnknownMigration) else exc), 400
+            else:
+                self.message_user(request, f"{run.kind} run #{run.pk} requested; a worker carries it out.",
+                                  messages.SUCCESS)
+                return redirect("admin:operations_operationrun_change", run.pk)
+        try:
+            version = target.neo4j_version()
+        except Exception as exc:  # shown, not raised: the page must help when the target is broken
+            version = f"unknown ({exc})"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Upgrade the state store",
+            "target": target,
+            "neo4j_version": version,
+            "migrations": registry.overview(target),
+            "interrupted": services.interrupted_runs(target),
+            "active": active_run(target.name),
+            "history": AppliedMigration.objects.filter(target=target.name)[:20],
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/operations/upgrade.html", context, status=status)
+
+    def _request(self, request: HttpRequest, target):
+        action, label = request.POST.get("action", ""), request.user.get_username()
+        if action == "run":
+            return services.request_migration(request.POST.get("migration", ""),
+                                              confirmation=request.POST.get("confirmation", ""),
+                                              user=request.user, label=label, target=target)
+        if action in ("resume", "rollback"):
+            try:
+                run_id = int(request.POST.get("run", ""))
+            except ValueError:
+                raise OperationFailed("which run?") from None
+            follow_up = services.resume if action == "resume" else services.roll_back
+            return follow_up(run_id, user=request.user, label=label, target=target)
+        raise OperationFailed(f"unknown action {action!r}")

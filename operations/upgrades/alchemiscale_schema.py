@@ -1,0 +1,143 @@
+"""Schema migration: alchemiscale v0.3 to v0.4 (a NetworkMark for every AlchemicalNetwork).
+
+alchemiscale's own ``database migrate v03-to-v04`` does the work, run as a configured command
+(``PORTAL_ALCHEMISCALE_CLI``: the real ``alchemiscale`` CLI, or the documented stand-in
+``operations/upgrades/alchemiscale_standin.py`` where alchemiscale cannot be installed), with the target's
+connection in its environment. The portal captures its output and then checks the result itself: every
+AlchemicalNetwork has exactly one NetworkMark pointing at it with ``MARKS``. The migration only adds nodes and
+relationships and merges on alchemiscale's unique ``_scoped_key``, so running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+
+from django.conf import settings
+
+from ..runner import OperationFailed, RunContext, Step
+from . import records
+from .base import MigrationProcedure
+
+ARGS = ["database", "migrate", "v03-to-v04"]
+COMPLETED = "Migration completed without errors."
+
+NETWORK_MARKS = ("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
+                 "WITH an, count(nm) AS marks RETURN count(an), sum(CASE WHEN marks = 0 THEN 1 ELSE 0 END), "
+                 "sum(CASE WHEN marks > 1 THEN 1 ELSE 0 END)")
+NOT_ONE_MARK = ("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
+                "WITH an, count(nm) AS marks WHERE marks <> 1 RETURN an._scoped_key, marks "
+                "ORDER BY an._scoped_key LIMIT 10")
+
+
+def cli() -> list[str]:
+    return shlex.split(settings.ALCHEMISCALE_CLI)
+
+
+def command() -> list[str]:
+    return [*cli(), *ARGS]
+
+
+def is_standin() -> bool:
+    return "alchemiscale_standin" in settings.ALCHEMISCALE_CLI
+
+
+def network_marks(target) -> dict[str, int]:
+    """How many networks there are, how many lack a NetworkMark, how many have more than one."""
+    networks, unmarked, several = target.query(NETWORK_MARKS)[0]
+    return {"networks": networks, "unmarked": unmarked or 0, "several": several or 0}
+
+
+class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
+    kind = "alchemiscale-v03-to-v04"
+    title = "Migrate the state store's schema from alchemiscale v0.3 to v0.4"
+    migration_name = "alchemiscale-v0.3-to-v0.4"
+
+    def check_versions(self) -> list[str]:
+        version = self.target.neo4j_version()
+        problems = []
+        if not version.startswith("5."):
+            problems.append(f"the store runs Neo4j {version}; alchemiscale v0.4 needs Neo4j 5: run the Neo4j "
+                            f"4.4 to 5.26 data migration first")
+        executable = cli()[0] if cli() else ""
+        if not executable or (shutil.which(executable) is None and not os.path.isfile(executable)):
+            problems.append(f"the alchemiscale command {settings.ALCHEMISCALE_CLI!r} (PORTAL_ALCHEMISCALE_CLI) is "
+                            f"not found")
+        return problems
+
+    def steps_for_run(self) -> list[Step]:
+        shown = " ".join(shlex.quote(a) for a in command())
+        return [
+            Step("check the migration applies", self.check_step,
+                 "the store runs Neo4j 5, the alchemiscale command is there, the migration is not yet applied"),
+            Step("count the networks", self.count_before, "AlchemicalNetworks, and those without a NetworkMark"),
+            Step("run alchemiscale's migration", self.run_cli,
+                 f"{'the STAND-IN for ' if is_standin() else ''}alchemiscale's own migration, with NEO4J_URL, "
+                 f"NEO4J_USER, NEO4J_PASS, NEO4J_DBNAME of the target in its environment; output captured",
+                 commands=[command()] if shown else []),
+            Step("verify one NetworkMark per network", self.verify,
+                 "every AlchemicalNetwork has exactly one NetworkMark pointing at it (MARKS)"),
+            Step("record the migration", self.record_applied, "the applied-migrations record"),
+            Step("record the failed attempt", self.record_failed, "the applied-migrations record", when="failure"),
+        ]
+
+    def rollback_steps(self) -> list[Step]:
+        # It only adds marks and is safe to run again: an interrupted run is resumed, never rolled back.
+        return [Step("record the interrupted attempt", self.record_failed, "nothing to undo: the migration only "
+                     "adds NetworkMarks and can simply be run again")]
+
+    def count_before(self, ctx: RunContext) -> str:
+        self.target.wait_for_bolt()
+        counts = network_marks(self.target)
+        ctx.remember(before=counts, neo4j_version=self.target.neo4j_version())
+        return f"{counts['networks']} AlchemicalNetwork(s), {counts['unmarked']} without a NetworkMark"
+
+    def run_cli(self, ctx: RunContext) -> str:
+        c = self.target.connection
+        env = {**os.environ, "NEO4J_URL": c.url, "NEO4J_USER": c.user, "NEO4J_PASS": c.password,
+               "NEO4J_DBNAME": c.database}
+        ctx.log("$ " + " ".join(shlex.quote(a) for a in command()))
+        try:
+            proc = subprocess.run(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=settings.ALCHEMISCALE_CLI_TIMEOUT,
+                                  cwd=settings.BASE_DIR)
+        except FileNotFoundError as exc:
+            raise OperationFailed(f"the alchemiscale command cannot be run: {exc}") from None
+        except subprocess.TimeoutExpired:
+            raise OperationFailed(f"the alchemiscale migration did not finish within "
+                                  f"{settings.ALCHEMISCALE_CLI_TIMEOUT} s") from None
+        output = proc.stdout.replace(c.password, "********") if c.password else proc.stdout
+        ctx.remember(cli_output=output[-4000:])
+        if proc.returncode != 0:
+            raise OperationFailed(f"alchemiscale's migration exited with {proc.returncode}: "
+                                  f"{' / '.join(output.strip().splitlines()[-3:])}")
+        if COMPLETED not in output:
+            raise OperationFailed(f"alchemiscale's migration exited 0 but did not say {COMPLETED!r}")
+        return output
+
+    def verify(self, ctx: RunContext) -> str:
+        counts = network_marks(self.target)
+        ctx.remember(after=counts)
+        if counts["unmarked"] or counts["several"]:
+            wrong = ", ".join(f"{key} ({marks})" for key, marks in self.target.query(NOT_ONE_MARK))
+            raise OperationFailed(f"{counts['unmarked']} network(s) without a NetworkMark and {counts['several']} "
+                                  f"with more than one, e.g. {wrong}")
+        return f"all {counts['networks']} AlchemicalNetwork(s) have exactly one NetworkMark"
+
+    def record_applied(self, ctx: RunContext) -> str:
+        before, after = ctx.state["before"], ctx.state["after"]
+        record = records.record(
+            ctx, self.migration_name, "applied", neo4j_before=ctx.state["neo4j_version"],
+            neo4j_after=self.target.neo4j_version(),
+            details={"networks": after["networks"], "marks_added": before["unmarked"],
+                     "command": command(), "standin": is_standin(), "output": ctx.state.get("cli_output", "")})
+        return f"recorded as applied (#{record.pk}); {before['unmarked']} NetworkMark(s) added"
+
+    def record_failed(self, ctx: RunContext) -> str:
+        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
+        record = records.record(ctx, self.migration_name, outcome, neo4j_before=ctx.state.get("neo4j_version", ""),
+                                neo4j_after=self.target.neo4j_version(),
+                                details={"output": ctx.state.get("cli_output", "")})
+        return f"recorded as {outcome} (#{record.pk})"

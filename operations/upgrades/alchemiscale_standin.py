@@ -1,0 +1,104 @@
+"""STAND-IN for ``alchemiscale database migrate v03-to-v04`` — not alchemiscale, and not shipped to operators.
+
+alchemiscale cannot be installed on the project's machines (its ``gufe`` dependency is not on PyPI), so the
+portal's tests drive the schema migration through this command instead. It takes the same arguments and
+environment as the real CLI (``NEO4J_URL``, ``NEO4J_USER``, ``NEO4J_PASS``, ``NEO4J_DBNAME``) and does to the
+graph what alchemiscale 0.4's ``alchemiscale.migrations.v03_to_v04.migrate`` does:
+
+* every ``AlchemicalNetwork`` that has no ``NetworkMark`` gets one: a node labelled ``GufeTokenizable`` and
+  ``NetworkMark`` with ``target`` (the network's scoped key), ``state`` ``"active"``, the gufe bookkeeping
+  properties (``__qualname__``, ``__module__``, ``:version:``, ``_json_props``), a gufe key
+  ``NetworkMark-<md5 of target>`` and the network's scope (``_org``, ``_campaign``, ``_project``,
+  ``_scoped_key``);
+* a ``MARKS`` relationship from the mark to the network carrying the same scope properties;
+* the mark is merged on ``GufeTokenizable._scoped_key`` (alchemiscale's unique constraint), so a second run
+  changes nothing.
+
+It prints the real command's closing line, "Migration completed without errors.", so the portal reads both
+the same way. Configure the portal with ``PORTAL_ALCHEMISCALE_CLI`` to use the real ``alchemiscale`` instead.
+
+    python -m operations.upgrades.alchemiscale_standin database migrate v03-to-v04 [--url ...] [--user ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from typing import Any
+
+COMPLETED = "Migration completed without errors."
+
+FIND_UNMARKED = (
+    "MATCH (an:AlchemicalNetwork) WHERE NOT (an)<-[:MARKS]-(:NetworkMark) "
+    "RETURN an._scoped_key AS network, an._org AS org, an._campaign AS campaign, an._project AS project"
+)
+MERGE_MARKS = (
+    "UNWIND $marks AS m "
+    "MATCH (an:AlchemicalNetwork {_scoped_key: m.props.target}) "
+    "MERGE (nm:GufeTokenizable {_scoped_key: m.props._scoped_key}) "
+    "SET nm += m.props, nm:NetworkMark "
+    "MERGE (nm)-[r:MARKS]->(an) "
+    "SET r._org = m.props._org, r._campaign = m.props._campaign, r._project = m.props._project "
+    "RETURN count(nm)"
+)
+
+
+def network_mark_properties(network: str, org: str, campaign: str, project: str,
+                            state: str = "active") -> dict[str, Any]:
+    """The properties alchemiscale 0.4 gives the NetworkMark of the network with scoped key ``network``."""
+    # A Mark's gufe token is the md5 of its target's scoped key (alchemiscale.storage.models.Mark).
+    gufe_key = "NetworkMark-" + hashlib.md5(network.encode(), usedforsecurity=False).hexdigest()
+    return {
+        "__qualname__": "NetworkMark",
+        "__module__": "alchemiscale.storage.models",
+        ":version:": 1,
+        "target": network,
+        "state": state,
+        "_json_props": [],
+        "_gufe_key": gufe_key,
+        "_scoped_key": f"{gufe_key}-{org}-{campaign}-{project}",
+        "_org": org,
+        "_campaign": campaign,
+        "_project": project,
+    }
+
+
+def migrate_v03_to_v04(driver: Any, database: str) -> int:
+    """Add the missing NetworkMarks in one transaction; returns how many were added."""
+    with driver.session(database=database) as session:
+        def work(tx: Any) -> int:
+            rows = list(tx.run(FIND_UNMARKED))
+            marks = [{"props": network_mark_properties(r["network"], r["org"], r["campaign"], r["project"])}
+                     for r in rows]
+            if marks:
+                tx.run(MERGE_MARKS, marks=marks).consume()
+            return len(marks)
+
+        return session.execute_write(work)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="alchemiscale-standin", description=__doc__.splitlines()[0])
+    parser.add_argument("group", choices=["database"])
+    parser.add_argument("command", choices=["migrate"])
+    parser.add_argument("migration", choices=["v03-to-v04"])
+    parser.add_argument("--url", default=os.environ.get("NEO4J_URL"))
+    parser.add_argument("--user", default=os.environ.get("NEO4J_USER"))
+    parser.add_argument("--password", default=os.environ.get("NEO4J_PASS"))
+    parser.add_argument("--dbname", default=os.environ.get("NEO4J_DBNAME", "neo4j"))
+    args = parser.parse_args(argv)
+    if not args.url or not args.user or args.password is None:
+        parser.error("NEO4J_URL, NEO4J_USER and NEO4J_PASS (or --url, --user, --password) are required")
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(args.url, auth=(args.user, args.password)) as driver:
+        added = migrate_v03_to_v04(driver, args.dbname)
+    print(f"stand-in for alchemiscale v03-to-v04: {added} NetworkMark(s) added")
+    print(COMPLETED)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,271 @@
+"""Data migration: a Neo4j 4.4 store to Neo4j 5.26 (alchemiscale v0.3 ran on 4.4, v0.4 and later on 5.x).
+
+The guide's "Migrate data from neo4j 4.4 to 5.18", made safe: the safety dump is written by 4.4 with 4.4's own
+syntax (the guide uses 5.x syntax there by mistake), the 4.4 data directory is set aside rather than deleted, and
+the result is compared with what 4.4 held before anything was stopped. Any failure puts the 4.4 data directory
+back, switches the installation back to 4.4 and starts it; an interruption leaves everything where it was, to be
+resumed from the last completed step or rolled back from the upgrade page (``base.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from django.utils import timezone
+
+from ..local_neo4j import NEO4J_VERSION
+from ..models import Backup
+from ..procedures import dumps
+from ..runner import OperationFailed, RunContext, Step
+from ..targets import Target
+from . import records, snapshot
+from .base import MigrationProcedure
+
+TO_VERSION = NEO4J_VERSION
+
+
+def aside_dir(target: Target) -> Path:
+    """Where the 4.4 data directory waits, untouched, while 5.x loads (fixed, so previews can name it)."""
+    return target.data_dir.with_name(target.data_dir.name + ".neo4j-4.4")
+
+
+def staging_dir(target: Target) -> Path:
+    """A directory holding ``<db>.dump``, the form ``neo4j-admin database load --from-path`` reads."""
+    return target.backup_dir / f".migration-{target.name}"
+
+
+def load_args(target: Target) -> list[str]:
+    return ["database", "load", target.connection.database, f"--from-path={target.admin_path(staging_dir(target))}",
+            "--overwrite-destination"]
+
+
+def migrate_args(target: Target) -> list[str]:
+    return ["database", "migrate", "--force-btree-indexes-to-range", target.connection.database]
+
+
+def check_args(target: Target) -> list[str]:
+    return ["database", "check", target.connection.database]
+
+
+MASKED = "********"
+
+
+class Neo4j44To5Procedure(MigrationProcedure):
+    kind = "neo4j-4.4-to-5"
+    title = f"Migrate the state store from Neo4j 4.4 to Neo4j {TO_VERSION}"
+    migration_name = "neo4j-4.4-to-5.26"
+
+    def check_versions(self) -> list[str]:
+        version = self.target.neo4j_version()
+        if not version.startswith("4.4"):
+            return [f"the store runs Neo4j {version}, not 4.4; this migration does not apply"]
+        if aside_dir(self.target).exists():
+            return [f"{aside_dir(self.target)} exists (a 4.4 data directory set aside by an earlier attempt); "
+                    f"move it away after checking it is not needed"]
+        return []
+
+    def check_free_disk(self) -> list[str]:
+        target = self.target
+        need = dumps._tree_size(target.database_dirs())
+        probe = target.backup_dir if target.backup_dir.exists() else target.backup_dir.parent
+        free = shutil.disk_usage(probe).free
+        # The dump is usually far smaller than the store, but the loaded 5.x store is about the store's size.
+        if free < need:
+            return [f"{probe} has {dumps._human(free)} free; the safety dump and the migrated store need up to "
+                    f"{dumps._human(need)}"]
+        return []
+
+    def steps_for_run(self) -> list[Step]:
+        t, db = self.target, self.target.connection.database
+        def admin(args: list[str]) -> list[str]:
+            return t.admin_command_for(TO_VERSION, args)
+
+        return [
+            Step("check the migration applies", self.check_step,
+                 "the store runs Neo4j 4.4, the migration is not recorded as applied, nothing is set aside"),
+            Step("check the backups directory", dumps.check_backup_dir,
+                 f"{t.backup_dir} exists, is writable and has room for the safety dump"),
+            Step("record the 4.4 store", self.record_before,
+                 f"while 4.4 is up: node and relationship counts, counts per label and type, and up to "
+                 f"{snapshot.SAMPLE_SIZE} nodes' properties, to compare with afterwards"),
+            Step("stop Neo4j 4.4", dumps.stop, "offline dumps need it stopped"),
+            Step("safety dump with Neo4j 4.4", dumps.dump,
+                 f"4.4's own dump syntax, to {dumps.in_progress_dir(t)}/{db}.dump (a temporary name)",
+                 commands=[t.admin_command(dumps.dump_args(t))]),
+            Step("name and catalog the safety dump", self.name_safety_dump,
+                 f"neo4j-<UTC date-time>.dump in {t.backup_dir}, catalogued as a safety copy; linked as "
+                 f"{staging_dir(t)}/{db}.dump for the load"),
+            Step("set the 4.4 data aside", self.set_aside,
+                 f"move {t.data_dir} to {aside_dir(t)} (kept until someone removes it) and start from an "
+                 f"empty data directory"),
+            Step(f"switch to Neo4j {TO_VERSION}", self.switch_to_5,
+                 f"the installation's server and configuration become {TO_VERSION}'s"),
+            Step(f"load with Neo4j {TO_VERSION}", self.load, "load the 4.4 dump into the empty data directory",
+                 commands=[admin(load_args(t))]),
+            Step("set the initial password", self.set_password,
+                 f"the new system database gets the {t.connection.user!r} password the portal and alchemiscale use",
+                 commands=[admin(["dbms", "set-initial-password", MASKED])]),
+            Step("migrate the store format", self.migrate_format, "4.4 store format to 5.x; B-tree indexes "
+                 "become range indexes", commands=[admin(migrate_args(t))]),
+            Step("fix ownership", self.fix_ownership, f"give {t.data_dir} to the data directory's owner"),
+            Step("consistency check", self.consistency_check, "the migrated store must pass neo4j-admin's check",
+                 commands=[admin(check_args(t))]),
+            Step(f"start Neo4j {TO_VERSION}", self.start_5, "start and wait until Bolt answers"),
+            Step("verify against the 4.4 store", self.verify,
+                 "counts, counts per label and type, and the sampled nodes' labels and properties must be equal"),
+            Step("record the migration", self.record_applied, "the applied-migrations record"),
+            Step("put the 4.4 data back", self.put_back, f"after a failure: {TO_VERSION}'s data directory moved "
+                 f"aside, {aside_dir(t)} back in place, the installation switched back to 4.4", when="failure"),
+            Step("start Neo4j 4.4 again", self.start_44_again, "after a failure: start 4.4 if it was running and "
+                 "check it holds what it held", when="failure"),
+            Step("record the failed attempt", self.record_failed, "the applied-migrations record", when="failure"),
+        ]
+
+    # -- steps --------------------------------------------------------------------------------------------------
+    def record_before(self, ctx: RunContext) -> str:
+        target = self.target
+        if not target.is_up():
+            raise OperationFailed("Neo4j 4.4 is not running: start it so the migration can record what the store "
+                                  "holds and verify the migrated store against it")
+        target.wait_for_bolt()
+        before = snapshot.take(target)
+        ctx.remember(was_running=True, neo4j_version=target.neo4j_version(), nodes=before["nodes"],
+                     relationships=before["relationships"], before=before)
+        return (f"Neo4j {target.neo4j_version()}: {before['nodes']} nodes, {before['relationships']} relationships; "
+                f"{len(before['sample'])} nodes sampled")
+
+    def name_safety_dump(self, ctx: RunContext) -> str:
+        target = self.target
+        named = dumps.final_name(ctx)
+        backup = dumps.catalog(ctx, Backup.Purpose.SAFETY)
+        staging = staging_dir(target)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        os.link(target.backup_dir / backup.file_name, staging / f"{target.connection.database}.dump")
+        target.fix_ownership([staging])
+        return f"{named}; catalogued as backup #{backup.pk} (sha256 {backup.sha256})"
+
+    def set_aside(self, ctx: RunContext) -> str:
+        target = self.target
+        data, aside = target.data_dir, aside_dir(target)
+        if target.is_up():
+            raise OperationFailed("Neo4j is running again; it must stay stopped while its data is set aside")
+        st = data.stat()
+        # Remembered first: a worker dying between the two must still leave a run that knows where to look.
+        ctx.remember(aside=str(aside))
+        data.rename(aside)
+        data.mkdir(mode=st.st_mode & 0o7777)
+        os.chown(data, st.st_uid, st.st_gid)
+        return f"{data} -> {aside}; {data} is empty"
+
+    def switch_to_5(self, ctx: RunContext) -> str:
+        ctx.remember(switched=True)
+        self.target.use_neo4j_version(TO_VERSION)
+        return f"{self.target.describe()}"
+
+    def load(self, ctx: RunContext) -> str:
+        ctx.admin(load_args(self.target), f"loading the 4.4 dump with Neo4j {TO_VERSION} failed")
+        return "loaded"
+
+    def set_password(self, ctx: RunContext) -> str:
+        c = self.target.connection
+        if c.user != "neo4j":
+            raise OperationFailed(f"the portal connects as {c.user!r}; a new Neo4j {TO_VERSION} system database "
+                                  f"only has the user 'neo4j'. Migrate by hand or connect as neo4j")
+        ctx.log("$ " + " ".join(self.target.admin_command(["dbms", "set-initial-password", MASKED])))
+        result = self.target.admin(["dbms", "set-initial-password", c.password])
+        if not result.ok:
+            raise OperationFailed(f"setting the initial password failed ({result.returncode}): "
+                                  f"{result.output.replace(c.password, MASKED)[-500:]}")
+        return "password set (the one in NEO4J_PASS)"
+
+    def migrate_format(self, ctx: RunContext) -> str:
+        ctx.admin(migrate_args(self.target), "the store-format migration failed")
+        return "store format migrated"
+
+    def fix_ownership(self, ctx: RunContext) -> str:
+        return self.target.fix_ownership([self.target.data_dir])
+
+    def consistency_check(self, ctx: RunContext) -> str:
+        ctx.admin(check_args(self.target), "the migrated store failed the consistency check")
+        return "consistent"
+
+    def start_5(self, ctx: RunContext) -> str:
+        self.target.start()
+        return f"Neo4j {self.target.neo4j_version()} is up and answers over Bolt"
+
+    def verify(self, ctx: RunContext) -> str:
+        after = snapshot.take(self.target)
+        ctx.remember(after_counts=[after["nodes"], after["relationships"]])
+        problems = snapshot.differences(ctx.state["before"], after)
+        if problems:
+            raise OperationFailed("the migrated store differs from the 4.4 store: " + "; ".join(problems[:10]))
+        return (f"{after['nodes']} nodes and {after['relationships']} relationships, as in 4.4; "
+                f"{len(after['sample'])} sampled nodes identical")
+
+    def record_applied(self, ctx: RunContext) -> str:
+        staging = staging_dir(self.target)
+        shutil.rmtree(staging, ignore_errors=True)
+        record = records.record(ctx, self.migration_name, "applied", neo4j_before=ctx.state["neo4j_version"],
+                                neo4j_after=self.target.neo4j_version(),
+                                details={"nodes": ctx.state["nodes"], "relationships": ctx.state["relationships"],
+                                         "safety_backup": ctx.state.get("file_name"),
+                                         "set_aside": ctx.state.get("aside")})
+        return (f"recorded as applied (#{record.pk}). The 4.4 data directory is kept at {ctx.state.get('aside')} "
+                f"and the safety dump at {self.target.backup_dir / ctx.state['file_name']}; remove them when the "
+                f"new store has proved itself")
+
+    # -- failure / roll back --------------------------------------------------------------------------------------
+    def put_back(self, ctx: RunContext) -> str:
+        target, done = self.target, []
+        aside = ctx.state.get("aside")
+        if aside and Path(aside).exists():
+            if target.is_up():
+                target.stop()
+                done.append(f"Neo4j {target.neo4j_version()} stopped")
+            failed = target.data_dir.with_name(
+                f"{target.data_dir.name}.failed-{TO_VERSION}-{timezone.now():%Y%m%d-%H%M%S}")
+            if target.data_dir.exists():
+                target.data_dir.rename(failed)
+                done.append(f"the {TO_VERSION} data directory moved to {failed}")
+            Path(aside).rename(target.data_dir)
+            ctx.remember(aside=None)
+            done.append(f"{aside} moved back to {target.data_dir}")
+        if ctx.state.get("switched"):
+            target.use_neo4j_version(ctx.state["neo4j_version"])
+            ctx.remember(switched=False)
+            done.append(f"installation switched back: {target.describe()}")
+        return "; ".join(done) or "nothing had been changed on disk"
+
+    def start_44_again(self, ctx: RunContext) -> str:
+        if not ctx.state.get("was_running"):
+            return "Neo4j 4.4 was not running before; left stopped"
+        target = self.target
+        target.start()
+        nodes, rels = target.counts()
+        if (nodes, rels) != (ctx.state["nodes"], ctx.state["relationships"]):
+            raise OperationFailed(f"Neo4j 4.4 is up again but holds {nodes} nodes and {rels} relationships, not "
+                                  f"{ctx.state['nodes']} and {ctx.state['relationships']}; restore the safety dump")
+        return f"Neo4j {target.neo4j_version()} is up with its {nodes} nodes and {rels} relationships"
+
+    def record_failed(self, ctx: RunContext) -> str:
+        failed = [s.name for s in ctx.run.steps.filter(status="failed")]
+        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
+        record = records.record(ctx, self.migration_name, outcome, neo4j_before=ctx.state.get("neo4j_version", ""),
+                                neo4j_after=self.target.neo4j_version(), details={"failed_steps": failed})
+        return f"recorded as {outcome} (#{record.pk})"
+
+    def recover(self, ctx: RunContext) -> list[str]:
+        """The worker died mid-run. Before the data was set aside, 4.4 is simply started again; after, nothing is
+        moved behind staff's back: the run is recorded as interrupted, to be resumed or rolled back."""
+        if not ctx.state.get("aside") and not ctx.state.get("switched"):
+            return dumps.clear_in_progress(ctx) + super().recover(ctx)
+        # An orphaned neo4j-admin (load, migrate) must not go on writing behind staff's back.
+        done = self.target.stop_admin()
+        records.record(ctx, self.migration_name, "interrupted", neo4j_before=ctx.state.get("neo4j_version", ""),
+                       neo4j_after=self.target.neo4j_version(), details={"set_aside": ctx.state.get("aside")})
+        return done + [f"left as it was (4.4 data at {ctx.state.get('aside')}); resume or roll back from the upgrade "
+                       f"page"]
+

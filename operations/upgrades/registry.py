@@ -1,0 +1,99 @@
+"""The store migrations the portal knows, in the order an upgrade applies them.
+
+Each names what it needs (Neo4j and alchemiscale versions before and after) and the procedure that carries it out;
+the procedure holds its prechecks and steps. ``overview()`` is what the upgrade page and ``migrate-store --list``
+show: for each migration whether it is applied, whether it applies to the store as it is now, and why not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..health import Check
+from ..runner import plan
+from ..targets import Target
+from . import records
+from .alchemiscale_schema import AlchemiscaleV03ToV04Procedure
+from .base import MigrationProcedure
+from .neo4j_data import TO_VERSION, Neo4j44To5Procedure
+
+
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    name: str
+    title: str
+    procedure: type[MigrationProcedure]
+    neo4j_from: str
+    neo4j_to: str
+    alchemiscale_from: str
+    alchemiscale_to: str
+    guide: str
+
+    def make(self, target: Target, params: dict[str, Any] | None = None) -> MigrationProcedure:
+        return self.procedure(target, params or {})
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(Neo4j44To5Procedure.migration_name, Neo4j44To5Procedure.title, Neo4j44To5Procedure,
+              neo4j_from="4.4", neo4j_to=TO_VERSION, alchemiscale_from="0.3", alchemiscale_to="0.4",
+              guide="Migrate data from neo4j 4.4 to 5.x: alchemiscale v0.4 is the first release on Neo4j 5"),
+    Migration(AlchemiscaleV03ToV04Procedure.migration_name, AlchemiscaleV03ToV04Procedure.title,
+              AlchemiscaleV03ToV04Procedure, neo4j_from="5", neo4j_to="5", alchemiscale_from="0.3",
+              alchemiscale_to="0.4",
+              guide="Migrate schema from alchemiscale 0.3 to 0.4: a NetworkMark for each AlchemicalNetwork"),
+]
+
+BY_NAME = {m.name: m for m in MIGRATIONS}
+BY_KIND = {m.procedure.kind: m for m in MIGRATIONS}
+
+
+class UnknownMigration(KeyError):
+    pass
+
+
+def get(name: str) -> Migration:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise UnknownMigration(f"no migration called {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+@dataclasses.dataclass
+class MigrationStatus:
+    migration: Migration
+    applied: Any  # AppliedMigration | None
+    applies: bool
+    reason: str
+    prechecks: list[Check]
+    steps: list[dict[str, Any]]
+
+    @property
+    def ready(self) -> bool:
+        return self.applies and all(c.ok for c in self.prechecks)
+
+
+def status(migration: Migration, target: Target) -> MigrationStatus:
+    procedure = migration.make(target)
+    done = records.applied(migration.name, target.name)
+    version_problems = procedure.check_versions()
+    if done is not None:
+        applies, reason = False, f"applied {done.at:%Y-%m-%d %H:%M} UTC by {done.by_label}"
+    elif version_problems:
+        applies, reason = False, "; ".join(version_problems)
+    else:
+        applies, reason = True, f"applies to {target.describe()}"
+    checks = procedure.prechecks() if applies else []
+    return MigrationStatus(migration, done, applies, reason, checks, plan(procedure))
+
+
+def overview(target: Target) -> list[MigrationStatus]:
+    return [status(m, target) for m in MIGRATIONS]
+
+
+def register_procedures() -> None:
+    """Make the runner know the migrations' procedures (called from the app's ready(): importing this module from
+    ``operations/procedures/__init__.py`` would be circular)."""
+    from ..procedures import PROCEDURES
+
+    PROCEDURES.update({m.procedure.kind: m.procedure for m in MIGRATIONS})

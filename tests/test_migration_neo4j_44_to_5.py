@@ -1,0 +1,57 @@
+"""The Neo4j 4.4 to 5.26 data migration on the committed 4.4 fixture: the data reads back identically."""
+
+from __future__ import annotations
+
+import pytest
+
+from operations.local_neo4j import NEO4J_VERSION
+from operations.models import AppliedMigration, Backup, OperationRun
+from operations.runner import OperationFailed, execute
+from operations.upgrades import services
+from operations.upgrades.neo4j_data import aside_dir, staging_dir
+from tests.conftest import ALCHEMISCALE_CONSTRAINTS
+from tests.neo4j44 import store44  # noqa: F401  (fixture)
+
+NAME = "neo4j-4.4-to-5.26"
+
+
+@pytest.mark.django_db
+def test_44_fixture_migrates_to_526_and_reads_back_identically(store44, alice, settings):
+    before = store44.everything()
+    assert len(before["nodes"]) == 48 and len(before["relationships"]) == 62
+    assert before["constraints"] == sorted(ALCHEMISCALE_CONSTRAINTS)
+    assert store44.query("CALL dbms.components() YIELD versions RETURN versions[0]")[0][0].startswith("4.4.")
+
+    run = services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")
+    run = execute(run.pk)
+    assert run.status == "succeeded", run.error + "\n" + "\n".join(s.output for s in run.steps.all())
+
+    assert store44.query("CALL dbms.components() YIELD versions RETURN versions[0]")[0][0] == NEO4J_VERSION
+    assert store44.reload().version == NEO4J_VERSION
+    assert store44.everything() == before
+
+    # the safety dump is a 4.4 dump in the catalog, the 4.4 data directory is kept aside, the load link is gone
+    safety = Backup.objects.get(purpose=Backup.Purpose.SAFETY)
+    assert safety.neo4j_version.startswith("4.4.") and (settings.BACKUP_DIR / safety.file_name).stat().st_size > 0
+    assert (settings.BACKUP_DIR / safety.file_name).read_bytes()[:4] != b""
+    assert aside_dir(run_target()).joinpath("databases", "neo4j").is_dir()
+    assert not staging_dir(run_target()).exists()
+    steps = {s.name: s for s in run.steps.all()}
+    assert steps["consistency check"].status == "ok"
+    assert steps["put the 4.4 data back"].status == "skipped"
+
+    record = AppliedMigration.objects.get(name=NAME)
+    assert (record.outcome, record.by, record.by_label, record.run_id) == ("applied", alice, "alice", run.pk)
+    assert record.neo4j_before.startswith("4.4.") and record.neo4j_after == NEO4J_VERSION
+    assert (record.details["nodes"], record.details["relationships"]) == (48, 62)
+
+    # a second request is refused: it no longer applies, and it is recorded as applied
+    with pytest.raises(OperationFailed, match="already applied"):
+        services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")
+    assert OperationRun.objects.filter(kind="neo4j-4.4-to-5").count() == 1
+
+
+def run_target():
+    from operations.targets import get_target
+
+    return get_target()

@@ -1,0 +1,69 @@
+"""A real failure in the middle of the 4.4 to 5.26 migration leaves the 4.4 data in place, and 4.4 starts on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from operations.local_neo4j import NEO4J_44_VERSION
+from operations.models import AppliedMigration
+from operations.procedures import PROCEDURES
+from operations.runner import execute, request
+from operations.targets import get_target
+from operations.upgrades.neo4j_data import Neo4j44To5Procedure, aside_dir
+from tests.neo4j44 import store44  # noqa: F401  (fixture)
+
+
+class DamagedStoreMigration(Neo4j44To5Procedure):
+    """The real migration, except that the freshly loaded 5.x store loses its files just before the store-format
+    migration: neo4j-admin then really fails, after the 4.4 data was set aside and the installation switched."""
+
+    kind = "neo4j-4.4-to-5-damaged"
+
+    def steps_for_run(self):
+        steps = super().steps_for_run()
+        i = next(i for i, s in enumerate(steps) if s.name == "migrate the store format")
+        original = steps[i].run
+
+        def damage_then_migrate(ctx):
+            shutil.rmtree(self.target.data_dir / "databases" / "neo4j")
+            return original(ctx)
+
+        steps[i] = dataclasses.replace(steps[i], run=damage_then_migrate)
+        return steps
+
+
+@pytest.mark.django_db
+def test_failure_mid_migration_puts_44_back_and_it_starts(store44, alice, monkeypatch):
+    monkeypatch.setitem(PROCEDURES, DamagedStoreMigration.kind, DamagedStoreMigration)
+    before = store44.everything()
+
+    run = request(DamagedStoreMigration(get_target(), {}), user=alice, label="alice")
+    run = execute(run.pk)
+
+    assert run.status == "failed"
+    assert "migrate the store format" in run.error
+    steps = {s.name: s.status for s in run.steps.all()}
+    assert steps["load with Neo4j 5.26.12"] == "ok"
+    assert steps["migrate the store format"] == "failed"
+    assert steps["start Neo4j 5.26.12"] == "skipped"
+    assert steps["put the 4.4 data back"] == "ok", run.steps.get(name="put the 4.4 data back").output
+    assert steps["start Neo4j 4.4 again"] == "ok"
+
+    # the installation is 4.4 again, on the 4.4 data directory, and the data is all there
+    instance = store44.reload()
+    assert instance.version == NEO4J_44_VERSION
+    assert not aside_dir(get_target()).exists()
+    assert store44.query("CALL dbms.components() YIELD versions RETURN versions[0]")[0][0] == NEO4J_44_VERSION
+    assert store44.everything() == before
+
+    # and it starts again from cold on that data
+    instance.stop()
+    instance.start()
+    assert store44.everything() == before
+
+    record = AppliedMigration.objects.get(run=run)
+    assert record.outcome == "failed" and record.name == "neo4j-4.4-to-5.26"
+    assert record.details["failed_steps"] == ["migrate the store format"]
