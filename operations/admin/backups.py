@@ -34,6 +34,13 @@ class BackupAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # removing a row would orphan its file; files are staff's to prune
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # Django answers an action the user may not run with the list again; refuse it outright.
+        if request.method == "POST" and "action" in request.POST \
+                and request.POST["action"] not in self.get_actions(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
     def has_restore_permission(self, request: HttpRequest) -> bool:
         return services.can_restore(request.user)
 
