@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+# The only names the backup procedure gives (``neo4j-<UTC date>-<time>[-n].dump``): a plain file name, so a catalog
+# entry can never point outside its backups directory.
+FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump")
 
 
 class Backup(models.Model):
@@ -36,3 +44,9 @@ class Backup(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+    def path_in(self, backup_dir: Path) -> Path:
+        """The dump file in ``backup_dir``; ValueError for a name the portal never writes (e.g. ``../x``)."""
+        if not FILE_NAME.fullmatch(self.file_name or ""):
+            raise ValueError(f"{self.file_name!r} is not a backup file name the portal writes (neo4j-<date>-<time>.dump)")
+        return Path(backup_dir) / self.file_name

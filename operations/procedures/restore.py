@@ -40,14 +40,19 @@ class RestoreProcedure(Procedure):
     @property
     def backup(self) -> Backup:
         try:
-            return Backup.objects.get(pk=self.params["backup_id"], target=self.target.name)
+            backup = Backup.objects.get(pk=self.params["backup_id"], target=self.target.name)
         except (Backup.DoesNotExist, KeyError):
             raise OperationFailed(f"backup {self.params.get('backup_id')!r} is not in the catalog of target "
                                   f"{self.target.name!r}") from None
+        try:
+            backup.path_in(self.target.backup_dir)
+        except ValueError as exc:
+            raise OperationFailed(str(exc)) from None
+        return backup
 
     def validate(self) -> None:
         backup = self.backup
-        path = self.target.backup_dir / backup.file_name
+        path = backup.path_in(self.target.backup_dir)
         if not path.is_file():
             raise OperationFailed(f"the backup file {path} is missing")
         if backup.database != self.target.connection.database:
@@ -92,7 +97,7 @@ class RestoreProcedure(Procedure):
     def check_backup(self, ctx: RunContext) -> str:
         self.validate()
         backup = self.backup
-        path = self.target.backup_dir / backup.file_name
+        path = backup.path_in(self.target.backup_dir)
         actual = dumps.sha256_of(path)
         if actual != backup.sha256:
             raise OperationFailed(f"{path} is damaged: its SHA-256 is {actual}, the catalog says {backup.sha256}; "
@@ -125,7 +130,7 @@ class RestoreProcedure(Procedure):
         staged = dumps.in_progress_dir(t) / f"{t.connection.database}.dump"
         shutil.rmtree(staged.parent, ignore_errors=True)
         staged.parent.mkdir()
-        source = t.backup_dir / self.backup.file_name
+        source = self.backup.path_in(t.backup_dir)
         try:
             os.link(source, staged)
         except OSError:

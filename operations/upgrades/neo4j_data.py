@@ -143,7 +143,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
         staging = staging_dir(target)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        os.link(target.backup_dir / backup.file_name, staging / f"{target.connection.database}.dump")
+        os.link(backup.path_in(target.backup_dir), staging / f"{target.connection.database}.dump")
         target.fix_ownership([staging])
         return f"{named}; catalogued as backup #{backup.pk} (sha256 {backup.sha256})"
 
