@@ -35,10 +35,16 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
+def browser_errors() -> list[str]:
+    """What the browser reported as errors so far; a test that provokes one on purpose takes it out after checking it."""
+    return []
+
+
+@pytest.fixture
+def page(browser, request, browser_errors):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
+    errors = browser_errors
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     yield page
