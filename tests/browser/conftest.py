@@ -36,7 +36,7 @@ def browser():
 
 @pytest.fixture
 def browser_errors() -> list[str]:
-    """What the browser reported as errors so far; a test that provokes one on purpose takes it out after checking it."""
+    """What the browser reported as errors so far; a test that provokes one on purpose removes it after checking."""
     return []
 
 

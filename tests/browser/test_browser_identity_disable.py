@@ -21,7 +21,9 @@ def test_disable_then_enable_from_the_identity_page(live_server, page, staff_log
     assert props["scopes"] == ["org-camp-one"]
 
     confirm_operation(page, "Enable", "Enable")
-    expect(page.get_by_text("lovelace: enabled: its key works again")).to_be_visible()
+    # Exactly as written: the identifier keeps its case.
+    expect(page.locator(".messagelist .success").first).to_have_text(
+        "Identity lovelace: enabled: its key works again")
     expect(page.locator(".field-status_shown .readonly")).to_have_text("active")
     expect(page.locator("ul.object-tools").get_by_role("link", name="Disable", exact=True)).to_be_visible()
     props = stored("user", "lovelace")[1]
