@@ -18,6 +18,9 @@ WAIT_MS = RUN_TIMEOUT * 1000
 
 def watch_run_succeed(page, run: OperationRun) -> None:
     """The run page updates itself while the run goes on, and reloads once it has succeeded."""
+    # Each run takes many seconds (Neo4j stops and starts), so the page is seen running before it is seen done.
+    expect(page.locator("#status")).to_have_text("running", timeout=WAIT_MS)
+    expect(page.locator("#steps .step-status").first).to_have_text("ok", timeout=WAIT_MS)
     expect(page.locator("#status")).to_have_text("succeeded", timeout=WAIT_MS)
     expect(page.locator(".backup-made").first).to_be_visible()
     steps = list(run.steps.order_by("position"))
