@@ -55,7 +55,7 @@ class _NodeForm(forms.ModelForm):
 class AddIdentityForm(_NodeForm):
     identifier = forms.CharField(max_length=512, help_text=IDENTIFIER_RULE[0].upper() + IDENTIFIER_RULE[1:] + ".")
     key_choice = forms.ChoiceField(
-        label="Key", widget=forms.RadioSelect, initial="generate",
+        label="Key", widget=forms.RadioSelect(attrs={"class": "radiolist"}), initial="generate",
         choices=[("generate", "generate a key (64 hex characters, shown once after saving)"),
                  ("enter", "use the key entered below")])
     key = forms.CharField(required=False, max_length=KEY_MAX, strip=False,
@@ -97,7 +97,8 @@ class AddIdentityForm(_NodeForm):
 
 class ChangeIdentityForm(_NodeForm):
     keep_scopes = forms.MultipleChoiceField(
-        label="Granted scopes", required=False, widget=forms.CheckboxSelectMultiple,
+        # "radiolist": the admin's CSS then gives the choices' labels their full width instead of the label column's.
+        label="Granted scopes", required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
         help_text="Untick a scope to remove it. " + services.TOKEN_NOTE)
     add_scopes = forms.CharField(label="Add scopes", required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                  help_text=SCOPES_HELP)

@@ -62,14 +62,16 @@ def _perform(model_admin, op: Operation, identifiers: list[str], actor: Actor, s
     if op.needs_scope:
         bulk = services.bulk_add_scope if op.name == "add_scope" else services.bulk_remove_scope
         count = bulk(kind, identifiers, scope, actor)
-        outcome.notes.append(f"{scope} {'added to' if op.name == 'add_scope' else 'removed from'} {count} "
+        # Each message names its subject after a word: the admin capitalises a message's first letter, which would
+        # misstate a case-sensitive scope or identifier.
+        outcome.notes.append(f"Scope {scope} {'added to' if op.name == 'add_scope' else 'removed from'} {count} "
                              f"{kind.name} identit{'y' if count == 1 else 'ies'} ({len(identifiers) - count} "
                              "already as asked)")
         return outcome
     each: dict[str, Callable[[str], object]] = {
         "rotate": lambda i: outcome.keys.append((i, services.rotate_key(kind, i, None, actor))),
         "disable": lambda i: services.disable_identity(kind, i, actor),
-        "enable": lambda i: outcome.notes.append(f"{i}: {services.enable_identity(kind, i, actor)}"),
+        "enable": lambda i: outcome.notes.append(f"Identity {i}: {services.enable_identity(kind, i, actor)}"),
         "delete": lambda i: services.remove_identity(kind, i, actor),
     }
     for identifier in identifiers:
@@ -77,7 +79,7 @@ def _perform(model_admin, op: Operation, identifiers: list[str], actor: Actor, s
             each[op.name](identifier)
             outcome.done.append(identifier)
         except IdentityError as exc:
-            outcome.failed.append(f"{identifier}: {exc}")
+            outcome.failed.append(f"Identity {identifier}: {exc}")
     return outcome
 
 

@@ -18,27 +18,34 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 
-# Playwright's sync API runs an event loop in this thread; Django must still allow the ORM here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
     if shutil.which(CHROMIUM) is None:
         raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as pw:
+    with pytest.MonkeyPatch.context() as mp, sync_playwright() as pw:
+        # Playwright's sync API keeps an event loop running in this thread; Django must still allow the ORM here.
+        # Only while the browser runs: set for the whole session, the variable reached other tests' subprocesses
+        # (`manage.py check --deploy` rightly fails with it).
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
 
 @pytest.fixture
-def page(browser, request):
+def browser_errors() -> list[str]:
+    """What the browser reported as errors so far; a test that provokes one on purpose removes it after checking."""
+    return []
+
+
+@pytest.fixture
+def page(browser, request, browser_errors):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
+    errors = browser_errors
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     yield page

@@ -1,0 +1,87 @@
+"""Back up from "Back up now" and watch the run page's live progress reach success, change the data, restore it
+through the typed confirmation page and read the operation log: the data in Neo4j is back as it was backed up.
+
+One backup and one restore in all (each restarts Neo4j), with the real Celery worker.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from operations.models import Backup, OperationRun
+from tests.operations.conftest import RUN_TIMEOUT, graph_snapshot, seed_graph
+from tests.operations.conftest import target  # noqa: F401  (the fixture: Neo4j up, new backup files removed after)
+
+pytestmark = pytest.mark.worker
+
+WAIT_MS = RUN_TIMEOUT * 1000
+
+
+def watch_run_succeed(page, run: OperationRun) -> None:
+    """The run page updates itself while the run goes on, and reloads once it has succeeded."""
+    # Each run takes many seconds (Neo4j stops and starts), so the page is seen running before it is seen done.
+    expect(page.locator("#status")).to_have_text("running", timeout=WAIT_MS)
+    expect(page.locator("#steps .step-status").first).to_have_text("ok", timeout=WAIT_MS)
+    expect(page.locator("#status")).to_have_text("succeeded", timeout=WAIT_MS)
+    expect(page.locator(".backup-made").first).to_be_visible()
+    steps = list(run.steps.order_by("position"))
+    assert {s.status for s in steps} <= {"ok", "skipped"} and steps[0].status == "ok"
+    expect(page.locator("#steps .step-status")).to_have_text([s.status for s in steps])
+    expect(page.locator("#step-n")).to_have_text(str(len(steps)))
+    expect(page.locator("#step-k")).to_have_text(str(len(steps)))
+    expect(page.locator("#error")).to_be_hidden()
+
+
+def test_backup_then_restore_from_the_pages(live_server, page, staff_login, celery_worker_process, target,
+                                           browser_errors):
+    seed_graph(target, "before")
+    backed_up = graph_snapshot(target)
+    staff_login()
+
+    page.get_by_role("link", name="Operations: runs, back up now").click()
+    page.locator("ul.object-tools").get_by_role("link", name="Back up now").click()
+    expect(page.locator("#plan tr.plan-step").first).to_be_visible()
+    page.get_by_role("button", name="Back up now").click()
+    expect(page.get_by_text("requested; a worker will carry it out")).to_be_visible()
+    backup_run = OperationRun.objects.get(kind="backup")
+    assert page.url.endswith(f"/{backup_run.pk}/change/")
+    watch_run_succeed(page, backup_run)
+    backup = Backup.objects.get()
+    expect(page.locator(".backup-made")).to_contain_text(backup.file_name)
+    assert (target.backup_dir / backup.file_name).stat().st_size == backup.size
+    assert graph_snapshot(target) == backed_up
+
+    # The data changes: some removed, some modified, some added.
+    target.query("MATCH (n:CredentialedUserIdentity) WHERE n.identifier ENDS WITH '-user-3' DETACH DELETE n")
+    target.query("MATCH (n:AlchemicalNetwork) SET n.weight = -1")
+    seed_graph(target, "after", n=5)
+    assert graph_snapshot(target) != backed_up
+    nodes, rels = target.counts()
+
+    page.get_by_role("link", name="Home").click()
+    page.get_by_role("link", name="Backups and restore").click()
+    page.get_by_role("row").filter(has_text=backup.file_name).get_by_role("link", name="Restore…").click()
+    expect(page.locator("#current-state")).to_contain_text(f"{nodes} nodes and {rels} relationships")
+    database = target.connection.database
+
+    # A wrong name is refused on the page (a 400, which the browser reports) and nothing runs.
+    page.get_by_label("To confirm, type the database name").fill(database + "x")
+    page.get_by_role("button", name="Restore").click()
+    expect(page.locator("#restore-error")).to_have_text(f"type the database name {database!r} to confirm the restore")
+    assert browser_errors == ["console error: Failed to load resource: the server responded with a status of 400 "
+                              "(Bad Request)"]
+    browser_errors.clear()
+    assert not OperationRun.objects.filter(kind="restore").exists()
+
+    page.get_by_label("To confirm, type the database name").fill(database)
+    page.get_by_role("button", name="Restore").click()
+    expect(page.get_by_text(f"from {backup.file_name} requested")).to_be_visible()
+    restore_run = OperationRun.objects.get(kind="restore")
+    watch_run_succeed(page, restore_run)
+    assert graph_snapshot(target) == backed_up
+
+    # The operation log on the run page: every step announced in order, and the outcome last.
+    steps = list(restore_run.steps.order_by("position"))
+    log = page.locator("#log").inner_text().splitlines()
+    announced = [line.split(f" of {len(steps)}: ", 1)[1] for line in log if f" of {len(steps)}: " in line]
+    assert announced == [s.name for s in steps if s.status == "ok"]
+    assert log[-1].endswith("restore succeeded")
