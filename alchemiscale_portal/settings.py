@@ -67,6 +67,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # ---- backups -----------------------------------------------------------------------------------------
 BACKUP_DIR = Path(env_str("PORTAL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
 
+# ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
+OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))
+_neo4j_home = env_str("PORTAL_NEO4J_HOME", "")
+NEO4J_HOME = Path(_neo4j_home).resolve() if _neo4j_home else None
+NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
+
 # ---- Django -------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

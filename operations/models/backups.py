@@ -1,0 +1,38 @@
+"""The backup catalog: one row per complete dump file in a target's backups directory."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Backup(models.Model):
+    class Purpose(models.TextChoices):
+        REQUESTED = "requested", "requested by staff"
+        SAFETY = "safety", "safety copy taken before a restore"
+
+    file_name = models.CharField(max_length=255, help_text="neo4j-<date-time>.dump in the target's backups directory")
+    target = models.CharField(max_length=40)
+    database = models.CharField(max_length=100)
+    size = models.BigIntegerField(help_text="bytes")
+    sha256 = models.CharField(max_length=64)
+    neo4j_version = models.CharField(max_length=40)
+    # Unknown (None) when Neo4j was not running at backup time; then a restore cannot verify them.
+    node_count = models.BigIntegerField(null=True, blank=True)
+    relationship_count = models.BigIntegerField(null=True, blank=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.REQUESTED)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    made_by_run = models.ForeignKey("operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="backups_made")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="backups")
+    requested_by_label = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["target", "file_name"], name="operations_backup_file")]
+        permissions = [("restore_backup", "Can restore the state store from a backup")]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -1,0 +1,148 @@
+"""One row per operation run (backup, restore, migration) and one per step of it.
+
+The runner (``operations/runner.py``) is the only writer while a run is active; the admin's progress display and
+``manage.py operations`` only read these rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "pending"          # requested, waiting for a worker
+    RUNNING = "running", "running"          # a worker claimed it
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"             # an expected failure: the reason is in ``error``
+    ERRORED = "errored", "errored"          # an unexpected exception: the traceback is in ``error``
+    INTERRUPTED = "interrupted", "interrupted"  # its worker died; recovered when a worker started again
+
+
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+TERMINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED)
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    OK = "ok", "ok"
+    FAILED = "failed", "failed"
+    SKIPPED = "skipped", "skipped"    # not run because an earlier step failed
+    INTERRUPTED = "interrupted", "interrupted"
+
+
+class OperationRun(models.Model):
+    kind = models.CharField(max_length=40, db_index=True, help_text="the procedure: backup, restore, ...")
+    target = models.CharField(max_length=40, help_text="the Neo4j service it acts on (PORTAL_OPERATIONS_TARGET)")
+    target_description = models.CharField(max_length=300, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="what was asked (e.g. which backup to restore)")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True)
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="operation_runs")
+    # Who asked, as shown: the staff user's name, or ``cli:<os user>`` for manage.py.
+    requested_by_label = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    celery_task_id = models.CharField(max_length=64, default="", blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="the Celery worker that claimed it")
+    worker_pid = models.IntegerField(null=True, blank=True)
+
+    error = models.TextField(blank=True)
+    # [{"at": iso time, "level": "info|warning|error", "step": name or "", "message": str}, ...]
+    log = models.JSONField(default=list, blank=True)
+    # Facts the steps record as they go (was Neo4j running, where data was set aside); recovery reads them.
+    state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # The atomic claim: a second active run on the same target cannot even be inserted.
+            models.UniqueConstraint(fields=["target"], condition=Q(status__in=["pending", "running"]),
+                                    name="operations_one_active_run_per_target"),
+        ]
+        permissions = [("request_backup", "Can request a backup of the state store")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} on {self.target} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def elapsed_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+    def current_position(self) -> tuple[int, int]:
+        """(k, n): the step running now, or the last one that ran, and how many steps there are."""
+        steps = list(self.steps.all())
+        k = 0
+        for step in steps:
+            if step.status != StepStatus.PENDING:
+                k = step.position
+        return k, len(steps)
+
+    def progress(self) -> dict[str, Any]:
+        """What the run page polls: status, step k of n, elapsed time, steps and the log."""
+        k, n = self.current_position()
+        return {
+            "id": self.pk,
+            "kind": self.kind,
+            "status": self.status,
+            "terminal": self.is_terminal,
+            "step": k,
+            "steps_total": n,
+            "elapsed_seconds": self.elapsed_seconds(),
+            "error": self.error,
+            "steps": [s.as_dict() for s in self.steps.all()],
+            "log": self.log,
+        }
+
+    @classmethod
+    def new_task_id(cls) -> str:
+        return str(uuid.uuid4())
+
+
+class OperationStep(models.Model):
+    run = models.ForeignKey(OperationRun, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(help_text="1-based")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    commands = models.JSONField(default=list, blank=True, help_text="the exact command lines it runs (preview)")
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    output = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "position"], name="operations_step_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name} ({self.status})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "name": self.name,
+            "description": self.description,
+            "commands": self.commands,
+            "status": self.status,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "output": self.output,
+        }

@@ -1,0 +1,9 @@
+"""Procedures: ordered named steps the runner carries out (see ``operations/runner.py``)."""
+
+from __future__ import annotations
+
+from ..runner import Procedure
+from .backup import BackupProcedure
+
+#: kind -> procedure; a new procedure is added here
+PROCEDURES: dict[str, type[Procedure]] = {BackupProcedure.kind: BackupProcedure}

@@ -1,0 +1,34 @@
+"""Backup: stop Neo4j, dump under a temporary name, start it again whatever happened, name, checksum, catalog."""
+
+from __future__ import annotations
+
+from ..models import Backup
+from ..runner import Procedure, RunContext, Step
+from . import dumps
+
+
+class BackupProcedure(Procedure):
+    kind = "backup"
+    title = "Back up the state store"
+
+    def steps(self) -> list[Step]:
+        t = self.target
+        return [
+            Step("check the backups directory", dumps.check_backup_dir,
+                 f"{t.backup_dir} exists, is writable and has room"),
+            Step("record the current state", dumps.record_state,
+                 "is Neo4j running; its version; node and relationship counts"),
+            *dumps.dump_steps(t),
+            Step("start Neo4j", dumps.start_again, "start it again if it was running, whatever happened, and wait "
+                 "until Bolt answers", when="always"),
+            Step("name the backup", dumps.final_name,
+                 f"link the complete dump to {t.backup_dir}/neo4j-<UTC date-time>.dump (never replacing a file)"),
+            Step("checksum and catalog", self.catalog, "SHA-256 and size of the file; add it to the catalog"),
+        ]
+
+    def catalog(self, ctx: RunContext) -> str:
+        backup = dumps.catalog(ctx, Backup.Purpose.REQUESTED)
+        return f"catalogued backup #{backup.pk}: {backup.file_name}, {backup.size} bytes, sha256 {backup.sha256}"
+
+    def recover(self, ctx: RunContext) -> list[str]:
+        return dumps.clear_in_progress(ctx) + super().recover(ctx)

@@ -1,0 +1,195 @@
+"""Steps shared by the procedures that write a dump (backup, and restore's safety copy).
+
+Writing a backup, safely: neo4j-admin dumps into ``<backups>/.in-progress-<target>/<db>.dump``; only a complete dump
+is hard-linked to its final name ``neo4j-<UTC date-time>.dump`` (a link never replaces an existing file, so nothing
+is ever overwritten), and the in-progress directory is removed. A failed or interrupted dump never has a final name.
+The in-progress directory is fixed per target, so a preview can show the exact commands (one operation at a time
+runs on a target, so it cannot be shared).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from django.utils import timezone
+
+from ..models import Backup
+from ..runner import OperationFailed, RunContext, Step
+from ..targets import Target
+
+CHUNK = 4 << 20
+
+
+def in_progress_dir(target: Target) -> Path:
+    return target.backup_dir / f".in-progress-{target.name}"
+
+
+def dump_args(target: Target) -> list[str]:
+    return ["database", "dump", target.connection.database, f"--to-path={target.admin_path(in_progress_dir(target))}"]
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def _tree_size(paths: list[Path]) -> int:
+    total = 0
+    for top in paths:
+        for root, _, files in os.walk(top):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
+    return total
+
+
+def check_backup_dir(ctx: RunContext) -> str:
+    """The backups directory exists (created if missing), is writable by us, and has room; clear words if not."""
+    target = ctx.target
+    directory = target.backup_dir
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{target.name}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        why = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied", errno.ENOTDIR: "a part of its path is a file, not a directory",
+               errno.ENOSPC: "the disk is full"}.get(exc.errno, exc.strerror or str(exc))
+        raise OperationFailed(f"the backups directory {directory} cannot be written ({why}); nothing was stopped "
+                              f"or changed. Fix the directory (PORTAL_BACKUP_DIR) and try again") from None
+    leftover = in_progress_dir(target)
+    notes = []
+    if leftover.exists():
+        # Only ever an unfinished dump of an earlier run: never a backup, so safe to clear.
+        shutil.rmtree(leftover)
+        notes.append(f"removed the unfinished dump left in {leftover}")
+    free = shutil.disk_usage(directory).free
+    store = _tree_size(target.database_dirs())
+    notes.append(f"{directory}: {_human(free)} free; the store takes {_human(store)} on disk")
+    if free < store:
+        ctx.log(f"less free space ({_human(free)}) than the store takes ({_human(store)}); the dump is usually "
+                f"smaller, but it may run out of room", "warning")
+    return "\n".join(notes)
+
+
+def record_state(ctx: RunContext) -> str:
+    """Whether Neo4j runs (so it is started again afterwards) and what the store holds now."""
+    target = ctx.target
+    was_running = target.is_up()
+    facts = {"was_running": was_running, "neo4j_version": target.neo4j_version(), "nodes": None,
+             "relationships": None}
+    if was_running:
+        target.wait_for_bolt()
+        facts["nodes"], facts["relationships"] = target.counts()
+    ctx.remember(**facts)
+    if not was_running:
+        ctx.log("Neo4j is not running: the backup cannot record node and relationship counts, and Neo4j will be "
+                "left stopped", "warning")
+        return "Neo4j is not running"
+    return f"Neo4j {facts['neo4j_version']} running; {facts['nodes']} nodes, {facts['relationships']} relationships"
+
+
+def stop(ctx: RunContext) -> str:
+    if not ctx.target.is_up():
+        return "Neo4j was not running"
+    ctx.remember(stopped=True)
+    ctx.target.stop()
+    return "Neo4j stopped"
+
+
+def dump(ctx: RunContext) -> str:
+    target = ctx.target
+    work = in_progress_dir(target)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    target.fix_ownership([work])  # neo4j-admin runs as the data owner and must be able to write here
+    ctx.remember(dump_started=timezone.now().isoformat())
+    ctx.admin(dump_args(target), "the dump failed")
+    written = work / f"{target.connection.database}.dump"
+    if not written.is_file():
+        raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
+    with open(written, "rb") as fh:
+        os.fsync(fh.fileno())
+    return f"{_human(written.stat().st_size)} written to {written}"
+
+
+def start_again(ctx: RunContext) -> str:
+    """Start Neo4j if it was running before (whatever happened in between) and wait for Bolt."""
+    if not ctx.state.get("was_running"):
+        return "Neo4j was not running before; left stopped"
+    ctx.target.start()
+    return "Neo4j is up and answers over Bolt"
+
+
+def final_name(ctx: RunContext) -> str:
+    """Give the complete dump its final name; never replaces a file."""
+    target = ctx.target
+    written = in_progress_dir(target) / f"{target.connection.database}.dump"
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        name = f"neo4j-{stamp}.dump" if n == 0 else f"neo4j-{stamp}-{n}.dump"
+        try:
+            os.link(written, target.backup_dir / name)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise OperationFailed(f"could not find a free name for the dump in {target.backup_dir}")
+    shutil.rmtree(in_progress_dir(target))
+    dir_fd = os.open(target.backup_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    ctx.remember(file_name=name)
+    return f"saved as {target.backup_dir / name}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def catalog(ctx: RunContext, purpose: str) -> Backup:
+    """Checksum the named dump and add it to the catalog."""
+    target = ctx.target
+    path = target.backup_dir / ctx.state["file_name"]
+    backup = Backup.objects.create(
+        file_name=path.name, target=target.name, database=target.connection.database, size=path.stat().st_size,
+        sha256=sha256_of(path), neo4j_version=ctx.state["neo4j_version"], node_count=ctx.state["nodes"],
+        relationship_count=ctx.state["relationships"], purpose=purpose, made_by_run=ctx.run,
+        requested_by=ctx.run.requested_by, requested_by_label=ctx.run.requested_by_label)
+    ctx.remember(backup_id=backup.pk)
+    return backup
+
+
+def clear_in_progress(ctx: RunContext) -> list[str]:
+    """After a crash: an unfinished dump is not a backup; remove it."""
+    work = in_progress_dir(ctx.target)
+    if work.exists():
+        shutil.rmtree(work)
+        return [f"removed the unfinished dump in {work}"]
+    return []
+
+
+def dump_steps(target: Target, *, prefix: str = "") -> list[Step]:
+    """Stop, dump under the temporary name; the caller starts Neo4j again and names the file."""
+    return [
+        Step(f"{prefix}stop Neo4j", stop, "stop the server; offline dumps need it stopped"),
+        Step(f"{prefix}dump", dump, f"dump database {target.connection.database!r} to "
+             f"{in_progress_dir(target)}/{target.connection.database}.dump (a temporary name)",
+             commands=[target.admin_command(dump_args(target))]),
+    ]

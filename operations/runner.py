@@ -1,0 +1,321 @@
+"""The procedure runner: request, claim, run step by step, record, recover.
+
+A *procedure* (``operations/procedures/``) is an ordered list of named :class:`Step` s built from a target and the
+request's parameters; it never touches rows itself. The runner records every step's start, end, outcome and output
+on the :class:`~operations.models.OperationStep` rows created when the run was requested, which is what the admin's
+progress display and ``manage.py operations`` read.
+
+Life of a run::
+
+    request()   validates, inserts the run PENDING with its planned steps (a second active run on the same target
+                violates a partial unique constraint: refused with OperationBusy naming the running one), and
+                enqueues the Celery task only once that transaction has committed
+    execute()   in the worker: claims PENDING -> RUNNING with one conditional UPDATE (so a redelivered task cannot
+                run it twice), then runs the steps: ``when="ok"`` steps run while nothing has failed,
+                ``when="always"`` steps run regardless (start Neo4j again), ``when="failure"`` steps only after a
+                failure (roll back). OperationFailed -> FAILED with its message; any other exception -> ERRORED with
+                the traceback; otherwise SUCCEEDED
+    recover_interrupted()   when a worker starts: RUNNING runs whose worker is gone get the procedure's
+                ``recover()`` (bring Neo4j back up, put data back) and end INTERRUPTED saying what happened
+
+Adding a procedure: subclass :class:`Procedure` (``kind``, ``title``, ``steps()``, optionally ``validate()`` and
+``recover()``), add it to ``PROCEDURES`` in ``operations/procedures/__init__.py``, and give it a service function in
+``operations/services.py`` that the admin view and the management command both call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import traceback
+from typing import Any, Callable, ClassVar, Literal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import OperationRun, OperationStep, RunStatus, StepStatus
+from .targets import AdminResult, Target, TargetError, get_target
+
+logger = logging.getLogger(__name__)
+
+
+class OperationFailed(Exception):
+    """An expected failure; the message is shown to staff as the reason."""
+
+
+class OperationBusy(Exception):
+    """Another operation is active on the target."""
+
+    def __init__(self, running: OperationRun | None, target: str):
+        self.running = running
+        if running is None:
+            message = f"another operation is already active on target {target!r}"
+        else:
+            message = (f"another operation is already active on target {target!r}: {running.kind} #{running.pk} "
+                       f"({running.status}), requested by {running.requested_by_label} at "
+                       f"{running.requested_at:%Y-%m-%d %H:%M:%S} UTC")
+        super().__init__(message)
+
+
+@dataclasses.dataclass
+class Step:
+    name: str
+    run: Callable[["RunContext"], str | None]
+    description: str = ""
+    #: the exact command lines the step runs, for the preview
+    commands: list[list[str]] = dataclasses.field(default_factory=list)
+    when: Literal["ok", "always", "failure"] = "ok"
+
+
+class Procedure:
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    #: destructive procedures get a preview and a typed confirmation in the admin
+    destructive: ClassVar[bool] = False
+
+    def __init__(self, target: Target, params: dict[str, Any]):
+        self.target = target
+        self.params = params
+
+    def validate(self) -> None:
+        """Refuse a request before any row is written (raise OperationFailed)."""
+
+    def steps(self) -> list[Step]:
+        raise NotImplementedError
+
+    def recover(self, ctx: "RunContext") -> list[str]:
+        """After the worker died mid-run: make the target safe again; returns what was done, for the record.
+
+        The default brings Neo4j back up if it was running when the run started (``state["was_running"]``).
+        """
+        if ctx.state.get("was_running") and not self.target.is_up():
+            self.target.start()
+            return ["Neo4j started again"]
+        if ctx.state.get("was_running"):
+            self.target.wait_for_bolt()
+            return ["Neo4j was running"]
+        return []
+
+
+class RunContext:
+    """What a step gets: the target, the run's durable state, a log, and neo4j-admin with its output recorded."""
+
+    def __init__(self, run: OperationRun, target: Target):
+        self.run = run
+        self.target = target
+        self.step: OperationStep | None = None
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.run.state
+
+    def remember(self, **facts: Any) -> None:
+        """Record facts durably now (recovery after a crash reads them)."""
+        self.run.state.update(facts)
+        self.run.save(update_fields=["state"])
+
+    def log(self, message: str, level: str = "info") -> None:
+        entry = {"at": timezone.now().isoformat(), "level": level,
+                 "step": self.step.name if self.step else "", "message": message}
+        self.run.log.append(entry)
+        self.run.save(update_fields=["log"])
+        logger.log(logging.getLevelName(level.upper()), "run %s: %s", self.run.pk, message)
+
+    def output(self, text: str) -> None:
+        """Append to the current step's output (shown on the run page while it runs)."""
+        if self.step is None or not text:
+            return
+        self.step.output += text if text.endswith("\n") else text + "\n"
+        self.step.save(update_fields=["output"])
+
+    def admin(self, args: list[str], failure: str) -> AdminResult:
+        """Run neo4j-admin; a non-zero exit raises OperationFailed with ``failure`` and the tool's last words."""
+        self.log("$ " + " ".join(self.target.admin_command(args)))
+        result = self.target.admin(args)
+        self.output(result.output)
+        if not result.ok:
+            tail = "\n".join(result.output.strip().splitlines()[-5:])
+            raise OperationFailed(f"{failure}: neo4j-admin exited with {result.returncode}: {tail}")
+        return result
+
+
+# -- requesting ----------------------------------------------------------------------------------------------
+def active_run(target: str) -> OperationRun | None:
+    return OperationRun.objects.filter(target=target, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).first()
+
+
+def plan(procedure: Procedure) -> list[dict[str, Any]]:
+    """The steps and exact commands a run of ``procedure`` will carry out (the preview)."""
+    return [{"position": i, "name": s.name, "description": s.description, "commands": s.commands, "when": s.when}
+            for i, s in enumerate(procedure.steps(), start=1)]
+
+
+def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str) -> OperationRun:
+    """Record a run and enqueue it after commit; OperationBusy when the target already has an active run."""
+    from .procedures import PROCEDURES
+
+    assert PROCEDURES.get(procedure.kind) is type(procedure), f"{procedure.kind} is not in PROCEDURES"
+    procedure.validate()
+    target = procedure.target
+    try:
+        with transaction.atomic():
+            run = OperationRun.objects.create(
+                kind=procedure.kind, target=target.name, target_description=target.describe(),
+                params=procedure.params, requested_by=user if user is not None and user.is_authenticated else None,
+                requested_by_label=label, celery_task_id=OperationRun.new_task_id())
+            OperationStep.objects.bulk_create([
+                OperationStep(run=run, position=p["position"], name=p["name"], description=p["description"],
+                              commands=p["commands"]) for p in plan(procedure)])
+            transaction.on_commit(lambda: enqueue(run))
+    except IntegrityError:
+        raise OperationBusy(active_run(target.name), target.name) from None
+    return run
+
+
+def enqueue(run: OperationRun) -> None:
+    from .tasks import run_operation
+
+    try:
+        run_operation.apply_async(args=[run.pk], task_id=run.celery_task_id)
+    except Exception as exc:  # the broker is unreachable: free the target at once instead of holding it
+        OperationRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+            status=RunStatus.ERRORED, finished_at=timezone.now(),
+            error=f"could not hand the run to a Celery worker (broker unreachable?): {exc}")
+
+
+# -- running ---------------------------------------------------------------------------------------------------
+def _set_step(step: OperationStep, status: str, **fields: Any) -> None:
+    step.status = status
+    for k, v in fields.items():
+        setattr(step, k, v)
+    step.save(update_fields=["status", *fields])
+
+
+def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> OperationRun | None:
+    """Claim and run a PENDING run; None when it was not pending (already run, or interrupted and recovered)."""
+    from .procedures import PROCEDURES
+
+    claimed = OperationRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
+        status=RunStatus.RUNNING, started_at=timezone.now(), worker=worker or socket.gethostname(),
+        worker_pid=worker_pid if worker_pid is not None else os.getpid())
+    if not claimed:
+        logger.warning("run %s is not pending; not running it again", run_id)
+        return None
+    run = OperationRun.objects.get(pk=run_id)
+    rows = list(run.steps.order_by("position"))
+    ctx = RunContext(run, target=None)  # type: ignore[arg-type]
+    failure: tuple[str, str] | None = None
+    try:
+        ctx.target = get_target(run.target)
+        steps = PROCEDURES[run.kind](ctx.target, run.params).steps()
+        if [s.name for s in steps] != [r.name for r in rows]:
+            raise OperationFailed("the procedure's steps changed since this run was requested; request it again")
+    except Exception as exc:
+        steps, failure = [], _classify(exc)
+        ctx.log(failure[1], "error")
+    for step, row in zip(steps, rows):
+        if (failure is None and step.when == "failure") or (failure is not None and step.when == "ok"):
+            _set_step(row, StepStatus.SKIPPED)
+            continue
+        ctx.step = row
+        _set_step(row, StepStatus.RUNNING, started_at=timezone.now())
+        ctx.log(f"step {row.position} of {len(rows)}: {row.name}")
+        try:
+            out = step.run(ctx)
+        except Exception as exc:
+            status, reason = _classify(exc)
+            ctx.output(reason)
+            _set_step(row, StepStatus.FAILED, finished_at=timezone.now())
+            ctx.log(f"{row.name} failed: {reason.splitlines()[-1] if status == RunStatus.ERRORED else reason}",
+                    "error")
+            if failure is None:
+                failure = (status, f"{row.name}: {reason}")
+            else:
+                failure = (failure[0], f"{failure[1]}\nthen {row.name} also failed: {reason}")
+            continue
+        ctx.output(out or "")
+        _set_step(row, StepStatus.OK, finished_at=timezone.now())
+        ctx.step = None
+    ctx.step = None
+    for row in rows[len(steps):]:
+        _set_step(row, StepStatus.SKIPPED)
+    run.status, run.error = (RunStatus.SUCCEEDED, "") if failure is None else failure
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    ctx.log(f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),
+            "info" if failure is None else "error")
+    return run
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, (OperationFailed, TargetError)):
+        return RunStatus.FAILED, str(exc)
+    return RunStatus.ERRORED, "".join(traceback.format_exception(exc)).strip()
+
+
+# -- recovering --------------------------------------------------------------------------------------------------
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _worker_gone(run: OperationRun, me: str) -> bool:
+    if run.worker == me:
+        return True  # a worker of our name cannot run two lives at once: its previous life died
+    host = run.worker.rpartition("@")[2] if "@" in run.worker else run.worker
+    if host == socket.gethostname() and run.worker_pid is not None:
+        return not _pid_alive(run.worker_pid)
+    from alchemiscale_portal.celery import app
+
+    try:
+        return not app.control.ping(destination=[run.worker], timeout=2.0)
+    except Exception:
+        return False  # cannot tell: leave it for a worker that can
+
+
+def recover_interrupted(me: str) -> list[OperationRun]:
+    """Find RUNNING runs whose worker died; recover each and mark it INTERRUPTED. Called when a worker starts."""
+    from .procedures import PROCEDURES
+
+    recovered = []
+    for run in OperationRun.objects.filter(status=RunStatus.RUNNING):
+        if not _worker_gone(run, me):
+            continue
+        dead = f"{run.worker} (pid {run.worker_pid})"
+        # Take the run over atomically so two starting workers do not both recover it; it stays RUNNING (and so
+        # keeps its target) until Neo4j is safe again.
+        if not OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
+                worker=f"{me} (recovering)", worker_pid=os.getpid()):
+            continue
+        run.refresh_from_db()
+        rows = list(run.steps.order_by("position"))
+        current = next((r for r in rows if r.status == StepStatus.RUNNING), None)
+        k = current.position if current else max((r.position for r in rows if r.status != StepStatus.PENDING),
+                                                  default=0)
+        where = f"step {k} of {len(rows)} ({current.name})" if current else f"after step {k} of {len(rows)}"
+        for row in rows:
+            if row.status == StepStatus.RUNNING:
+                _set_step(row, StepStatus.INTERRUPTED, finished_at=timezone.now())
+            elif row.status == StepStatus.PENDING:
+                _set_step(row, StepStatus.SKIPPED)
+        ctx = RunContext(run, target=None)  # type: ignore[arg-type]
+        ctx.log(f"worker {dead} stopped during {where}; {me} is recovering", "error")
+        try:
+            ctx.target = get_target(run.target)
+            done = PROCEDURES[run.kind](ctx.target, run.params).recover(ctx)
+            outcome = "recovered: " + ("; ".join(done) if done else "nothing needed doing")
+        except Exception as exc:
+            outcome = f"recovery failed, the target needs attention: {_classify(exc)[1]}"
+        ctx.log(outcome, "warning")
+        run.status = RunStatus.INTERRUPTED
+        run.finished_at = timezone.now()
+        run.error = f"the worker {dead} stopped during {where}; {outcome}"
+        run.save(update_fields=["status", "finished_at", "error"])
+        recovered.append(run)
+    return recovered

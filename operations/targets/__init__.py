@@ -1,0 +1,35 @@
+"""The Neo4j services operations act on; ``get_target()`` builds the one the settings name."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import AdminResult, Connection, Target, TargetError
+from .local import LocalTarget
+
+__all__ = ["AdminResult", "Connection", "Target", "TargetError", "LocalTarget", "TARGETS", "get_target",
+           "default_connection"]
+
+#: name -> class; a new target is added here (see the docstring of base.py)
+TARGETS: dict[str, type[Target]] = {LocalTarget.name: LocalTarget}
+
+
+def default_connection() -> Connection:
+    return Connection(url=settings.NEO4J_URL, user=settings.NEO4J_USER, password=settings.NEO4J_PASS,
+                      database=settings.NEO4J_DBNAME)
+
+
+def get_target(name: str | None = None) -> Target:
+    """The target called ``name`` (default: PORTAL_OPERATIONS_TARGET), configured from the settings."""
+    name = name or settings.OPERATIONS_TARGET
+    if name not in TARGETS:
+        raise ImproperlyConfigured(f"operations target {name!r} is not available; known: {', '.join(sorted(TARGETS))}")
+    common = dict(connection=default_connection(), backup_dir=settings.BACKUP_DIR,
+                  start_timeout=settings.NEO4J_START_TIMEOUT)
+    if name == LocalTarget.name:
+        if settings.NEO4J_HOME is None:
+            raise ImproperlyConfigured("PORTAL_NEO4J_HOME must name the local Neo4j instance's home directory "
+                                       "for the local operations target")
+        return LocalTarget(home=settings.NEO4J_HOME, **common)
+    return TARGETS[name](**common)

@@ -1,0 +1,156 @@
+"""A target: the one Neo4j service an operation acts on, and how to reach it.
+
+Procedures (``operations/procedures/``) never know whether Neo4j is a local process or a Docker container; they only
+use the methods below. Adding a target:
+
+1. subclass :class:`Target` in ``operations/targets/<name>.py``: set ``name`` and implement the abstract methods;
+2. add it to ``TARGETS`` in ``operations/targets/__init__.py`` (``PORTAL_OPERATIONS_TARGET`` picks one by name);
+3. add it to the ``target`` fixture in ``tests/operations_fixtures.py`` so every operations test also runs on it.
+
+Paths have two views. The *portal's* view is where this process reads and writes files (``data_dir``,
+``backup_dir``); *neo4j-admin's* view is where the admin tool sees the same files (``admin_backup_dir``). For the
+local target they are the same; a Docker target mounts the directories at other paths inside its container.
+Everything a procedure hands to neo4j-admin goes through :meth:`Target.admin_path`.
+
+Offline jobs (dump, load) need the server stopped: ``stop()`` returns only when the process is gone, ``start()``
+only when Bolt answers queries on the database (or raises :class:`TargetError` saying why not).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+
+import neo4j
+
+
+class TargetError(RuntimeError):
+    """The target could not do what was asked; the message says what and why, for staff."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminResult:
+    """One finished neo4j-admin run: the exact command line, its exit code, stdout and stderr together."""
+
+    command: list[str]
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    """How to reach the target's database over Bolt (alchemiscale's NEO4J_* settings by default)."""
+
+    url: str
+    user: str
+    password: str
+    database: str
+
+
+class Target(abc.ABC):
+    #: the name stored on operation runs and given in PORTAL_OPERATIONS_TARGET
+    name: ClassVar[str]
+
+    def __init__(self, connection: Connection, backup_dir: Path, start_timeout: float = 180.0):
+        self.connection = connection
+        self._backup_dir = Path(backup_dir)
+        self.start_timeout = start_timeout
+
+    # -- what every target implements ---------------------------------------------------------------
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """One line for staff: which Neo4j this is (e.g. 'local Neo4j 5.26.12 at /srv/neo4j')."""
+
+    @abc.abstractmethod
+    def is_up(self) -> bool:
+        """The server process is running (it may still be starting). Decides whether to start it again after."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop the server; return only when its process is gone. A no-op when it is not running."""
+
+    @abc.abstractmethod
+    def start_process(self) -> None:
+        """Start the server process (a no-op when running); :meth:`start` then waits for Bolt."""
+
+    @abc.abstractmethod
+    def neo4j_version(self) -> str:
+        """The version of the installed server (e.g. '5.26.12'), known without the server running."""
+
+    @property
+    @abc.abstractmethod
+    def data_dir(self) -> Path:
+        """The server's data directory (``databases/``, ``transactions/``, ``dbms/``) as the portal sees it."""
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where backups are written, as the portal sees it."""
+        return self._backup_dir
+
+    @property
+    @abc.abstractmethod
+    def admin_backup_dir(self) -> PurePosixPath:
+        """The same backups directory as neo4j-admin sees it."""
+
+    @abc.abstractmethod
+    def admin_command(self, args: list[str]) -> list[str]:
+        """The exact command line :meth:`admin` runs for ``neo4j-admin ARGS`` (shown in previews)."""
+
+    @abc.abstractmethod
+    def admin(self, args: list[str]) -> AdminResult:
+        """Run ``neo4j-admin ARGS`` as the owner of the data directory; never raises for a non-zero exit."""
+
+    @abc.abstractmethod
+    def fix_ownership(self, paths: list[Path]) -> str:
+        """Give ``paths`` (recursively) to the data directory's owner; returns what was done, for the log."""
+
+    # -- shared behaviour -------------------------------------------------------------------------------
+    def admin_path(self, path: Path) -> str:
+        """``path`` (under ``backup_dir``, portal view) as neo4j-admin sees it."""
+        relative = Path(path).resolve().relative_to(self.backup_dir.resolve())
+        return str(self.admin_backup_dir.joinpath(*relative.parts))
+
+    def database_dirs(self) -> list[Path]:
+        """The store and transaction-log directories of the database, the two things a load replaces."""
+        db = self.connection.database
+        return [self.data_dir / "databases" / db, self.data_dir / "transactions" / db]
+
+    def start(self) -> None:
+        """Start the server and wait until the database answers over Bolt."""
+        self.start_process()
+        self.wait_for_bolt()
+
+    def wait_for_bolt(self, timeout: float | None = None) -> None:
+        """Wait until a query on the database succeeds (the database may still be starting after a load)."""
+        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                self.query("RETURN 1")
+                return
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
+                last = exc
+                time.sleep(0.5)
+        raise TargetError(f"Neo4j did not answer on {self.connection.url} (database {self.connection.database!r}) "
+                          f"within {self.start_timeout:.0f} s: {last}")
+
+    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        """Run one parameterised query on a fresh connection (pooled ones go stale across restarts)."""
+        c = self.connection
+        with neo4j.GraphDatabase.driver(c.url, auth=(c.user, c.password), connection_timeout=5,
+                                        max_connection_lifetime=60) as driver:
+            records, _, _ = driver.execute_query(cypher, params or {}, database_=c.database)
+        return [list(r.values()) for r in records]
+
+    def counts(self) -> tuple[int, int]:
+        """(nodes, relationships) in the database; the server must be up."""
+        nodes = self.query("MATCH (n) RETURN count(n)")[0][0]
+        rels = self.query("MATCH ()-[r]->() RETURN count(r)")[0][0]
+        return nodes, rels

@@ -1,0 +1,84 @@
+"""The local target: the Neo4j installation the project's own scripts run (``operations/local_neo4j.py``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path, PurePosixPath
+
+from ..local_neo4j import Neo4jError, Neo4jInstance
+from .base import AdminResult, Connection, Target, TargetError
+
+
+class LocalTarget(Target):
+    name = "local"
+
+    def __init__(self, home: Path, connection: Connection, backup_dir: Path, start_timeout: float = 180.0):
+        super().__init__(connection, backup_dir, start_timeout)
+        try:
+            self.instance = Neo4jInstance.load(home)
+        except Neo4jError as exc:
+            raise TargetError(f"PORTAL_NEO4J_HOME: {exc}") from None
+
+    def describe(self) -> str:
+        return f"local Neo4j {self.instance.version} at {self.instance.home}"
+
+    def is_up(self) -> bool:
+        return self.instance.pid() is not None
+
+    def stop(self) -> None:
+        self.instance.stop(timeout=self.start_timeout)
+
+    def start_process(self) -> None:
+        try:
+            self.instance.start(timeout=self.start_timeout)
+        except Neo4jError as exc:
+            raise TargetError(str(exc)) from None
+
+    def neo4j_version(self) -> str:
+        return self.instance.version
+
+    @property
+    def data_dir(self) -> Path:
+        return self.instance.data_dir
+
+    @property
+    def admin_backup_dir(self) -> PurePosixPath:
+        return PurePosixPath(self.backup_dir.resolve())
+
+    def data_owner(self) -> tuple[int, int]:
+        """(uid, gid) owning the data directory; the instance home while the data directory is set aside."""
+        for path in (self.data_dir, self.instance.home):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            return st.st_uid, st.st_gid
+        raise TargetError(f"neither {self.data_dir} nor {self.instance.home} exists")
+
+    def admin_command(self, args: list[str]) -> list[str]:
+        return self.instance.admin_command(args)
+
+    def admin(self, args: list[str]) -> AdminResult:
+        command = self.admin_command(args)
+        uid, gid = self.data_owner()
+        # Only root can switch users; as anyone else we run as ourselves (and must own the data already).
+        switch = os.getuid() == 0 and (uid, gid) != (0, 0)
+        proc = subprocess.run(command, env=self.instance.admin_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+                              cwd=self.instance.home, user=uid if switch else None, group=gid if switch else None)
+        return AdminResult(command=command, returncode=proc.returncode, output=proc.stdout)
+
+    def fix_ownership(self, paths: list[Path]) -> str:
+        uid, gid = self.data_owner()
+        changed = 0
+        for top in paths:
+            if not top.exists():
+                continue
+            for root, dirs, files in os.walk(top):
+                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    st = os.lstat(name)
+                    if (st.st_uid, st.st_gid) != (uid, gid):
+                        os.lchown(name, uid, gid)
+                        changed += 1
+        return f"{changed} file(s) given to uid {uid} gid {gid}"
