@@ -72,6 +72,14 @@ OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "d
 _neo4j_home = env_str("PORTAL_NEO4J_HOME", "")
 NEO4J_HOME = Path(_neo4j_home).resolve() if _neo4j_home else None
 NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
+# The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
+DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
+DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
+DOCKER_NEO4J_URL = env_str("PORTAL_DOCKER_NEO4J_URL", "")  # when the portal reaches that Neo4j other than NEO4J_URL
+NEO4J_ADMIN_IMAGE = env_str("PORTAL_NEO4J_ADMIN_IMAGE", "")
+NEO4J_DATA_DIR = env_str("PORTAL_NEO4J_DATA_DIR", "")
+DOCKER_BACKUP_HOST_DIR = env_str("PORTAL_DOCKER_BACKUP_HOST_DIR", "")
+NEO4J_STOP_TIMEOUT = env_int("PORTAL_NEO4J_STOP_TIMEOUT", 120)
 
 # ---- Django -------------------------------------------------------------------------------------------
 INSTALLED_APPS = [

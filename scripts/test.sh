@@ -16,5 +16,8 @@ python3 scripts/neo4j_image.py build > /dev/null
 set -a
 . "$state/services.env"
 set +a
+# The Docker target's test deployment: its own compose project, its Neo4j on the slot's Bolt port + 50.
+export PORTAL_DOCKER_PROJECT="portal-test-${PORTAL_TEST_SLOT:-0}"
+export PORTAL_DOCKER_NEO4J_URL="bolt://127.0.0.1:$(( ${NEO4J_URL##*:} + 50 ))"
 export PORTAL_TEST_SQLITE="$PWD/$state/test-portal.sqlite3"
 .venv/bin/python -m pytest "$@"

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from identities import store
+from tests.docker_fixtures import docker_neo4j, docker_neo4j_container  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 
