@@ -72,6 +72,9 @@ OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "d
 _neo4j_home = env_str("PORTAL_NEO4J_HOME", "")
 NEO4J_HOME = Path(_neo4j_home).resolve() if _neo4j_home else None
 NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
+# The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
+# this queue (`celery worker -Q ...`) when other workers run elsewhere.
+OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
 # The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")

@@ -32,6 +32,7 @@ import socket
 import traceback
 from typing import Any, Callable, ClassVar, Literal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -179,7 +180,7 @@ def enqueue(run: OperationRun) -> None:
     from .tasks import run_operation
 
     try:
-        run_operation.apply_async(args=[run.pk], task_id=run.celery_task_id)
+        run_operation.apply_async(args=[run.pk], task_id=run.celery_task_id, queue=settings.OPERATIONS_QUEUE)
     except Exception as exc:  # the broker is unreachable: free the target at once instead of holding it
         OperationRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.ERRORED, finished_at=timezone.now(),

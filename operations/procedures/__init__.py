@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..runner import Procedure
 from .backup import BackupProcedure
+from .restore import RestoreProcedure
 
 #: kind -> procedure; a new procedure is added here
-PROCEDURES: dict[str, type[Procedure]] = {BackupProcedure.kind: BackupProcedure}
+PROCEDURES: dict[str, type[Procedure]] = {p.kind: p for p in (BackupProcedure, RestoreProcedure)}

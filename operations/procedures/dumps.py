@@ -126,6 +126,8 @@ def dump(ctx: RunContext) -> str:
 def start_again(ctx: RunContext) -> str:
     """Start Neo4j if it was running before (whatever happened in between) and wait for Bolt."""
     if not ctx.state.get("was_running"):
+        if ctx.target.is_up():
+            return "Neo4j is running (this run did not stop it)"
         return "Neo4j was not running before; left stopped"
     ctx.target.start()
     return "Neo4j is up and answers over Bolt"

@@ -1,0 +1,4 @@
+from .backups import BackupAdmin
+from .runs import OperationRunAdmin
+
+__all__ = ["BackupAdmin", "OperationRunAdmin"]

@@ -1,0 +1,96 @@
+"""The backup catalog in the admin, with the permission-gated "Restore" and its typed confirmation page."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .. import services
+from ..models import Backup
+from ..targets import get_target
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    list_display = ("file_name", "created_at", "size", "node_count", "relationship_count", "neo4j_version",
+                    "purpose", "requested_by_label", "run_link", "restore_link")
+    list_filter = ("purpose", "target")
+    search_fields = ("file_name", "sha256", "requested_by_label")
+    show_full_result_count = False
+    actions = ["restore_selected"]
+    readonly_fields = [f.name for f in Backup._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # backups are made by the backup procedure only
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # removing a row would orphan its file; files are staff's to prune
+
+    def has_restore_permission(self, request: HttpRequest) -> bool:
+        return services.can_restore(request.user)
+
+    @admin.display(description="made by")
+    def run_link(self, backup: Backup) -> str:
+        if backup.made_by_run_id is None:
+            return "-"
+        url = reverse("admin:operations_operationrun_change", args=[backup.made_by_run_id])
+        return format_html('<a href="{}">run #{}</a>', url, backup.made_by_run_id)
+
+    @admin.display(description="restore")
+    def restore_link(self, backup: Backup) -> str:
+        url = reverse("admin:operations_backup_restore", args=[backup.pk])
+        return format_html('<a class="restore-link" href="{}">Restore…</a>', url)
+
+    @admin.action(description="Restore the state store from the selected backup", permissions=["restore"])
+    def restore_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one backup to restore.", messages.WARNING)
+            return None
+        return redirect("admin:operations_backup_restore", queryset.get().pk)
+
+    def get_urls(self):
+        return [path("<int:backup_id>/restore/", self.admin_site.admin_view(self.restore_view),
+                     name="operations_backup_restore"), *super().get_urls()]
+
+    def restore_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+        """What will be replaced, the exact steps and commands, and a field to type the database name."""
+        if not self.has_restore_permission(request):
+            raise PermissionDenied
+        backup = get_object_or_404(Backup, pk=backup_id)
+        target = get_target(backup.target)
+        error = ""
+        if request.method == "POST":
+            try:
+                run = services.request_restore(backup, request.POST.get("confirmation", "").strip(), request.user,
+                                               target=target)
+            except (services.OperationBusy, services.OperationFailed) as exc:
+                error = str(exc)
+            else:
+                self.message_user(request, f"Restore #{run.pk} from {backup.file_name} requested.", messages.SUCCESS)
+                return redirect("admin:operations_operationrun_change", run.pk)
+        try:
+            plan = services.preview_restore(backup, target)
+        except services.OperationFailed as exc:
+            plan, error = [], error or str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Restore from {backup.file_name}?",
+            "backup": backup,
+            "target": target,
+            "database": target.connection.database,
+            "current": services.store_counts(target),
+            "plan": plan,
+            "error": error,
+            "active": services.active_run(target.name),
+        }
+        return TemplateResponse(request, "admin/operations/restore_confirm.html", context,
+                                status=400 if error and request.method == "POST" else 200)

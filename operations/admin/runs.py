@@ -1,0 +1,101 @@
+"""Operation runs in the admin: the list (with "Back up now"), a run page with live progress, its JSON feed."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .. import services
+from ..models import OperationRun
+
+
+@admin.register(OperationRun)
+class OperationRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "status_badge", "target", "requested_by_label", "requested_at", "started_at",
+                    "finished_at", "progress_summary")
+    list_display_links = ("id", "kind")
+    list_filter = ("status", "kind", "target")
+    search_fields = ("requested_by_label", "error")
+    show_full_result_count = False
+    list_per_page = 50
+    change_list_template = "admin/operations/operationrun/change_list.html"
+
+    # Runs are records: written by the runner only.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: OperationRun) -> str:
+        colour = {"succeeded": "#2e7d32", "failed": "#c62828", "errored": "#c62828", "interrupted": "#e65100",
+                  "running": "#1565c0", "pending": "#616161"}.get(run.status, "#000")
+        return format_html('<b style="color:{}">{}</b>', colour, run.status)
+
+    @admin.display(description="progress")
+    def progress_summary(self, run: OperationRun) -> str:
+        k, n = run.current_position()
+        return f"step {k} of {n}"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("backup-now/", wrap(self.backup_now_view), name="operations_backup_now"),
+            path("<int:run_id>/progress.json", wrap(self.progress_view), name="operations_operationrun_progress"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra = {"can_back_up": services.can_back_up(request.user), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        """The run page: steps with their commands and output, step k of n, elapsed time, a log that updates."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        run = get_object_or_404(OperationRun, pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{run.kind} #{run.pk}",
+            "run": run,
+            "progress": run.progress(),
+            "backups_made": run.backups_made.all(),
+            "progress_url": reverse("admin:operations_operationrun_progress", args=[run.pk]),
+        }
+        return TemplateResponse(request, "admin/operations/operationrun/run.html", context)
+
+    def progress_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(get_object_or_404(OperationRun, pk=run_id).progress())
+
+    def backup_now_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: what a backup will do (steps and exact commands); POST: request it."""
+        if not services.can_back_up(request.user):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                run = services.request_backup(request.user)
+            except (services.OperationBusy, services.OperationFailed) as exc:
+                self.message_user(request, f"Backup refused: {exc}", messages.ERROR)
+                return redirect("admin:operations_operationrun_changelist")
+            self.message_user(request, f"Backup #{run.pk} requested; a worker will carry it out.", messages.SUCCESS)
+            return redirect("admin:operations_operationrun_change", run.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Back up the state store now",
+            "plan": services.preview_backup(),
+            "active": services.active_run(),
+        }
+        return TemplateResponse(request, "admin/operations/backup_now.html", context)

@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from operations import services
+from operations.management.follow import follow
+
+
+class Command(BaseCommand):
+    help = "Back up the state store now (a Celery worker carries it out); waits and prints the steps."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-wait", action="store_true", help="return once requested")
+        parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
+
+    def handle(self, *args, no_wait: bool, timeout: float, **options):
+        try:
+            run = services.request_backup(None, label=services.cli_label())
+        except (services.OperationBusy, services.OperationFailed) as exc:
+            raise CommandError(f"backup refused: {exc}") from None
+        self.stdout.write(f"backup #{run.pk} requested")
+        if no_wait:
+            return
+        run = follow(run, self.stdout, timeout)
+        backup = run.backups_made.first()
+        if backup is not None:
+            self.stdout.write(f"{backup.file_name}: {backup.size} bytes, sha256 {backup.sha256}, "
+                              f"{backup.node_count} nodes, {backup.relationship_count} relationships")

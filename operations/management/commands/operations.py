@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from operations.management.follow import describe
+from operations.models import Backup, OperationRun
+
+
+class Command(BaseCommand):
+    help = "List operation runs (newest first), show one run's steps and log, or list the backup catalog."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--show", type=int, metavar="RUN_ID", help="one run's steps, output and log")
+        parser.add_argument("--backups", action="store_true", help="the backup catalog instead")
+
+    def handle(self, *args, limit: int, show: int | None, backups: bool, **options):
+        if backups:
+            for b in Backup.objects.all()[:limit]:
+                self.stdout.write(f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
+                                  f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
+                                  f"{b.purpose} by {b.requested_by_label} sha256 {b.sha256}")
+            return
+        if show is not None:
+            run = OperationRun.objects.filter(pk=show).first()
+            if run is None:
+                raise CommandError(f"no operation run #{show}")
+            self.stdout.write(describe(run))
+            if run.error:
+                self.stdout.write(f"error: {run.error}")
+            for step in run.steps.order_by("position"):
+                self.stdout.write(f"  {step.position}. {step.name}: {step.status}")
+                for line in step.output.splitlines()[-5:]:
+                    self.stdout.write(f"       {line}")
+            for entry in run.log:
+                self.stdout.write(f"{entry['at']} {entry['level']} {entry['message']}")
+            return
+        runs = OperationRun.objects.all()[:limit]
+        if not runs:
+            self.stdout.write("no operation runs yet")
+        for run in runs:
+            self.stdout.write(describe(run))

@@ -1,0 +1,44 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from operations import services
+from operations.management.follow import follow, print_plan
+from operations.models import Backup
+from operations.targets import get_target
+
+
+class Command(BaseCommand):
+    help = ("Restore the state store from a catalogued backup (file name or id). Shows what will be replaced and "
+            "the exact steps, then asks for the database name (or give it with --confirm).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("backup", help="file name (neo4j-....dump) or catalog id")
+        parser.add_argument("--confirm", metavar="DATABASE", help="the database name, typed in advance")
+        parser.add_argument("--no-wait", action="store_true")
+        parser.add_argument("--timeout", type=float, default=3600)
+
+    def handle(self, *args, backup: str, confirm: str | None, no_wait: bool, timeout: float, **options):
+        found = Backup.objects.filter(file_name=backup).first()
+        if found is None and backup.isdigit():
+            found = Backup.objects.filter(pk=int(backup)).first()
+        if found is None:
+            raise CommandError(f"no backup {backup!r} in the catalog; `manage.py operations --backups` lists them")
+        target = get_target(found.target)
+        try:
+            plan = services.preview_restore(found, target)
+        except services.OperationFailed as exc:
+            raise CommandError(f"restore refused: {exc}") from None
+        counts = services.store_counts(target)
+        now = f"{counts[0]} nodes and {counts[1]} relationships" if counts else "unknown counts (Neo4j does not answer)"
+        self.stdout.write(f"This replaces database {target.connection.database!r} on {target.describe()} ({now}) "
+                          f"with {found.file_name} ({found.node_count} nodes, {found.relationship_count} "
+                          f"relationships). Steps:")
+        print_plan(plan, self.stdout)
+        if confirm is None:
+            confirm = input(f"Type the database name ({target.connection.database}) to confirm: ").strip()
+        try:
+            run = services.request_restore(found, confirm, None, label=services.cli_label(), target=target)
+        except (services.OperationBusy, services.OperationFailed) as exc:
+            raise CommandError(f"restore refused: {exc}") from None
+        self.stdout.write(f"restore #{run.pk} requested")
+        if not no_wait:
+            follow(run, self.stdout, timeout)

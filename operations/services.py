@@ -1,0 +1,88 @@
+"""What staff can ask of the operations side; the admin views and the management commands both call these."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+
+from . import runner
+from .models import Backup, OperationRun
+from .procedures import BackupProcedure, RestoreProcedure
+from .runner import OperationBusy, OperationFailed
+from .targets import Target, get_target
+
+__all__ = ["OperationBusy", "OperationFailed", "cli_label", "request_backup", "request_restore", "preview_backup",
+           "preview_restore", "store_counts", "active_run", "can_restore", "can_back_up"]
+
+
+def cli_label() -> str:
+    """How a command-line request is recorded: ``cli:<operating-system user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
+
+
+def _label(user: AbstractBaseUser | None, label: str | None) -> str:
+    if label:
+        return label
+    if user is not None and user.is_authenticated:
+        return user.get_username()
+    return cli_label()
+
+
+def can_back_up(user: AbstractBaseUser | None) -> bool:
+    return user is None or user.has_perm("operations.request_backup")
+
+
+def can_restore(user: AbstractBaseUser | None) -> bool:
+    """Restores need the explicit permission (superusers have every permission); None is the command line."""
+    return user is None or user.has_perm("operations.restore_backup")
+
+
+def preview_backup(target: Target | None = None) -> list[dict[str, Any]]:
+    return runner.plan(BackupProcedure(target or get_target(), {}))
+
+
+def request_backup(user: AbstractBaseUser | None = None, *, label: str | None = None,
+                   target: Target | None = None) -> OperationRun:
+    """Queue a backup; OperationBusy names the active run when the target is busy."""
+    if not can_back_up(user):
+        raise PermissionDenied("you may not request backups")
+    return runner.request(BackupProcedure(target or get_target(), {}), user=user, label=_label(user, label))
+
+
+def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[str, Any]]:
+    """The restore's steps and commands; OperationFailed when it would be refused (file missing, wrong version)."""
+    procedure = RestoreProcedure(target or get_target(backup.target), {"backup_id": backup.pk})
+    procedure.validate()
+    return runner.plan(procedure)
+
+
+def request_restore(backup: Backup, confirmation: str, user: AbstractBaseUser | None = None, *,
+                    label: str | None = None, target: Target | None = None) -> OperationRun:
+    """Queue a restore of ``backup``; ``confirmation`` must be the database name, typed by the person asking."""
+    if not can_restore(user):
+        raise PermissionDenied("restoring needs the 'Can restore the state store from a backup' permission")
+    target = target or get_target(backup.target)
+    if confirmation != target.connection.database:
+        raise OperationFailed(f"type the database name {target.connection.database!r} to confirm the restore")
+    return runner.request(RestoreProcedure(target, {"backup_id": backup.pk}), user=user, label=_label(user, label))
+
+
+def active_run(target_name: str | None = None) -> OperationRun | None:
+    """The pending or running operation on the target, if any."""
+    return runner.active_run(target_name or settings.OPERATIONS_TARGET)
+
+
+def store_counts(target: Target | None = None) -> tuple[int, int] | None:
+    """(nodes, relationships) now, or None when Neo4j does not answer."""
+    target = target or get_target()
+    try:
+        return target.counts()
+    except Exception:
+        return None

@@ -1,0 +1,135 @@
+"""Fixtures for the operations tests: the target (parametrised, so another target can join), graph snapshots,
+waiting for runs, and dedicated Celery workers for tests that kill one.
+
+Adding a target to every operations test: add its name to ``TARGET_NAMES`` and make ``get_target(name)`` build it
+from the environment the test run exports (the shared ``celery_worker_process`` must see the same environment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from django.conf import settings
+from neomodel import db
+
+from operations.models import OperationRun
+from operations.procedures.dumps import in_progress_dir
+from operations.procedures.restore import aside_dir
+from operations.targets import Target, get_target
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET_NAMES = ["local"]
+RUN_TIMEOUT = 600
+
+
+@pytest.fixture(params=TARGET_NAMES)
+def target(request, settings) -> Iterator[Target]:
+    """The Neo4j the operations act on, up and answering; afterwards up again and the backups directory as it was."""
+    settings.OPERATIONS_TARGET = request.param
+    t = get_target(request.param)
+    if not t.is_up():
+        t.start()
+    t.wait_for_bolt()
+    t.backup_dir.mkdir(parents=True, exist_ok=True)
+    before = set(t.backup_dir.iterdir())
+    yield t
+    if not t.is_up():
+        t.start()
+    for path in set(t.backup_dir.iterdir()) - before:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.rmtree(in_progress_dir(t), ignore_errors=True)
+    assert not aside_dir(t).exists(), f"a test left data aside in {aside_dir(t)}"
+    # The test process's pooled Bolt connections died with the restarts.
+    db.close_connection()
+    db.set_connection(url=settings.NEOMODEL_NEO4J_BOLT_URL)
+
+
+def seed_graph(target: Target, tag: str, n: int = 25) -> None:
+    """A small alchemiscale-like graph: identities with scopes, networks and relationships between them."""
+    target.query(
+        "UNWIND range(1, $n) AS i "
+        "CREATE (u:CredentialedEntity:CredentialedUserIdentity {identifier: $tag + '-user-' + toString(i), "
+        "        hashed_key: 'h' + toString(i), scopes: ['org-camp-p' + toString(i % 3)], disabled: false}) "
+        "CREATE (k:GufeTokenizable:AlchemicalNetwork {_scoped_key: $tag + '-net-' + toString(i), _org: 'org', "
+        "        _campaign: 'camp', _project: 'p' + toString(i % 3), weight: i * 0.5}) "
+        "CREATE (u)-[:OWNS {since: i}]->(k)",
+        {"n": n, "tag": tag})
+    target.query(
+        "MATCH (a:AlchemicalNetwork), (b:AlchemicalNetwork) WHERE a._scoped_key < b._scoped_key "
+        "AND a._project = b._project AND a._scoped_key STARTS WITH $tag AND b._scoped_key STARTS WITH $tag "
+        "CREATE (a)-[:RELATED {why: a._project}]->(b)", {"tag": tag})
+
+
+def graph_snapshot(target: Target) -> tuple[list, list]:
+    """Every node (labels, properties) and relationship (ends, type, properties), sorted: the data, not counts."""
+    nodes = target.query("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
+    rels = target.query("MATCH (a)-[r]->(b) RETURN properties(a), type(r), properties(r), properties(b)")
+
+    def key(value: Any) -> str:
+        if isinstance(value, dict):
+            return repr(sorted((k, key(v)) for k, v in value.items()))
+        if isinstance(value, list):
+            return repr([key(v) for v in value])
+        return repr(value)
+
+    return sorted(key([sorted(l), p]) for l, p in nodes), sorted(key(r) for r in rels)
+
+
+def wait_for(run: OperationRun, timeout: float = RUN_TIMEOUT, until: str = "terminal") -> OperationRun:
+    """Poll the row until the run is over (or, with ``until="step:NAME"``, until that step runs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run.refresh_from_db()
+        if until == "terminal" and run.is_terminal:
+            return run
+        if until.startswith("step:") and run.steps.filter(name=until[5:], status="running").exists():
+            return run
+        if until.startswith("step:") and run.is_terminal:
+            raise AssertionError(f"run ended ({run.status}: {run.error}) before step {until[5:]!r} ran")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run #{run.pk} still {run.status} after {timeout} s; steps: "
+                                 f"{[(s.name, s.status) for s in run.steps.all()]}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def dedicated_worker(name: str, queue: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """A Celery worker of our own (own process group, own queue), for tests that kill one or change its settings."""
+    from alchemiscale_portal.celery import app
+
+    full_env = {**os.environ, **(env or {})}
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        full_env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    node = f"{name}-{os.getpid()}@{os.uname().nodename}"
+    log_path = Path(settings.DATA_DIR) / f"celery-{name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l", "info", "--concurrency",
+             "1", "-n", node, "-Q", queue, "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not app.control.ping(destination=[node], timeout=0.5):
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker {node} exited at start; see {log_path}:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker {node} did not answer within 120 s; see {log_path}")
+        proc.node = node  # type: ignore[attr-defined]
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -1,0 +1,70 @@
+"""Back up through the admin, change the data, restore through the admin: the store is exactly as backed up."""
+
+import pytest
+from django.urls import reverse
+
+from operations.models import Backup, OperationRun
+from operations.procedures.dumps import in_progress_dir, sha256_of
+from operations.procedures.restore import aside_dir
+
+from .conftest import graph_snapshot, seed_graph, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_client, celery_worker_process):
+    seed_graph(target, "before")
+    backed_up = graph_snapshot(target)
+    counts = target.counts()
+
+    response = alice_client.post(reverse("admin:operations_backup_now"))
+    run = OperationRun.objects.get()
+    assert response.status_code == 302 and response.url == reverse("admin:operations_operationrun_change",
+                                                                   args=[run.pk])
+    run = wait_for(run)
+    assert run.status == "succeeded", run.error
+    assert [s.status for s in run.steps.order_by("position")] == ["ok"] * run.steps.count()
+    assert run.requested_by.username == "alice" and run.finished_at >= run.started_at >= run.requested_at
+
+    backup = Backup.objects.get()
+    path = target.backup_dir / backup.file_name
+    assert backup.file_name.startswith("neo4j-") and backup.file_name.endswith(".dump")
+    assert path.is_file() and path.stat().st_size == backup.size
+    assert sha256_of(path) == backup.sha256
+    assert (backup.node_count, backup.relationship_count) == counts
+    assert backup.neo4j_version == target.neo4j_version() and backup.made_by_run == run
+    assert backup.requested_by_label == "alice"
+    assert not in_progress_dir(target).exists()
+    assert target.is_up() and graph_snapshot(target) == backed_up
+
+    # Change the data every way: remove, add, modify.
+    target.query("MATCH (n:CredentialedUserIdentity) WHERE n.identifier ENDS WITH '-user-3' DETACH DELETE n")
+    target.query("MATCH (n:AlchemicalNetwork) SET n.weight = -1")
+    seed_graph(target, "after", n=7)
+    changed = graph_snapshot(target)
+    assert changed != backed_up
+
+    page = alice_client.get(reverse("admin:operations_backup_restore", args=[backup.pk]))
+    nodes, rels = target.counts()
+    assert f"{nodes} nodes and {rels} relationships" in page.content.decode()
+    response = alice_client.post(reverse("admin:operations_backup_restore", args=[backup.pk]),
+                                 {"confirmation": target.connection.database})
+    restore = OperationRun.objects.get(kind="restore")
+    assert response.status_code == 302
+    restore = wait_for(restore)
+    assert restore.status == "succeeded", restore.error
+
+    assert target.is_up()
+    assert graph_snapshot(target) == backed_up
+    assert target.counts() == counts
+    # The state it replaced was kept as a safety backup, and nothing is left aside.
+    safety = Backup.objects.get(purpose=Backup.Purpose.SAFETY)
+    assert safety.made_by_run == restore and (target.backup_dir / safety.file_name).is_file()
+    assert (safety.node_count, safety.relationship_count) == (nodes, rels)
+    assert not aside_dir(target).exists() and not in_progress_dir(target).exists()
+    steps = {s.name: s.status for s in restore.steps.all()}
+    assert steps["roll back"] == "skipped" and steps["verify"] == "ok"
+
+    run_page = alice_client.get(reverse("admin:operations_operationrun_change", args=[restore.pk]))
+    html = run_page.content.decode()
+    assert "succeeded" in html and f"of <span id=\"step-n\">{restore.steps.count()}</span>" in html

@@ -1,0 +1,38 @@
+"""While a backup runs, a second request is refused (service, admin, command line), naming the running one."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from operations import services
+from operations.models import Backup, OperationRun
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_worker_process):
+    first = services.request_backup(label="first")
+    wait_for(first, until="step:dump")
+    first.refresh_from_db()
+    assert first.status == "running"
+
+    with pytest.raises(services.OperationBusy) as refused:
+        services.request_backup(label="second")
+    assert f"backup #{first.pk} (running)" in str(refused.value) and "requested by first" in str(refused.value)
+    assert refused.value.running == first
+
+    response = alice_client.post(reverse("admin:operations_backup_now"), follow=True)
+    assert f"Backup refused: another operation is already active on target {target.name!r}: backup #{first.pk}" \
+        in response.content.decode()
+
+    with pytest.raises(CommandError, match=f"backup #{first.pk}"):
+        call_command("backup")
+
+    assert OperationRun.objects.count() == 1
+    first = wait_for(first)
+    assert first.status == "succeeded", first.error
+    assert Backup.objects.count() == 1
+    # The target is free again.
+    assert services.active_run(target.name) is None

@@ -1,0 +1,49 @@
+"""manage.py backup, restore and operations do the same as the admin, through the same service functions."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from operations.models import Backup, OperationRun
+
+from .conftest import graph_snapshot, seed_graph, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _call(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def test_backup_operations_and_restore_commands(target, celery_worker_process):
+    seed_graph(target, "cli")
+    backed_up = graph_snapshot(target)
+
+    out = _call("backup")
+    backup = Backup.objects.get()
+    run = OperationRun.objects.get()
+    assert f"backup #{run.pk} requested" in out and "step 4: dump - ok" in out and "succeeded" in out
+    assert backup.file_name in out and backup.sha256 in out
+    assert run.requested_by is None and run.requested_by_label.startswith("cli:")
+
+    listing = _call("operations")
+    assert f"#{run.pk} backup on {target.name}: succeeded, step 7 of 7" in listing
+    assert backup.file_name in _call("operations", "--backups")
+    shown = _call("operations", "--show", str(run.pk))
+    assert "4. dump: ok" in shown and "backup succeeded" in shown
+
+    seed_graph(target, "later", n=3)
+    with pytest.raises(CommandError, match="type the database name"):
+        _call("restore", backup.file_name, confirm="wrong")
+    with pytest.raises(CommandError, match="no backup 'neo4j-missing.dump' in the catalog"):
+        _call("restore", "neo4j-missing.dump", confirm=target.connection.database)
+    assert OperationRun.objects.count() == 1
+
+    out = _call("restore", backup.file_name, confirm=target.connection.database)
+    restore = OperationRun.objects.get(kind="restore")
+    assert "database load" in out and f"restore #{restore.pk} requested" in out and "succeeded" in out
+    assert wait_for(restore).status == "succeeded"
+    assert graph_snapshot(target) == backed_up

@@ -1,0 +1,88 @@
+"""The runner's rules, on a procedure of our own: step order, failure handling, the atomic claim."""
+
+import pytest
+
+from operations import runner
+from operations.models import OperationRun
+from operations.procedures import PROCEDURES
+
+pytestmark = pytest.mark.django_db
+
+calls: list[str] = []
+
+
+class Probe(runner.Procedure):
+    kind = "probe"
+    title = "probe"
+
+    def steps(self):
+        def step(name, result=None, exc=None):
+            def run(ctx):
+                calls.append(name)
+                ctx.remember(**{name: True})
+                if exc is not None:
+                    raise exc
+                return result
+            return run
+
+        fail_at = self.params.get("fail")
+        boom = {"expected": runner.OperationFailed("disk full"), "unexpected": ZeroDivisionError("oops")}
+        return [
+            runner.Step("first", step("first", "one done")),
+            runner.Step("second", step("second", exc=boom.get(fail_at))),
+            runner.Step("third", step("third")),
+            runner.Step("undo", step("undo", "undone"), when="failure"),
+            runner.Step("always", step("always"), when="always"),
+        ]
+
+
+@pytest.fixture
+def probe(monkeypatch, target):
+    monkeypatch.setitem(PROCEDURES, "probe", Probe)
+    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    calls.clear()
+    return lambda **params: runner.request(Probe(target, params), user=None, label="test")
+
+
+def _statuses(run):
+    return [(s.name, s.status) for s in run.steps.order_by("position")]
+
+
+def test_all_steps_ok(probe):
+    run = runner.execute(probe().pk)
+    assert run.status == "succeeded" and run.error == ""
+    assert calls == ["first", "second", "third", "always"]
+    assert _statuses(run) == [("first", "ok"), ("second", "ok"), ("third", "ok"), ("undo", "skipped"),
+                              ("always", "ok")]
+    assert run.steps.get(name="first").output == "one done\n"
+    assert run.state == {"first": True, "second": True, "third": True, "always": True}
+    assert [e["message"] for e in run.log][:2] == ["step 1 of 5: first", "step 2 of 5: second"]
+
+
+def test_expected_failure_skips_the_rest_and_runs_undo_and_always(probe):
+    run = runner.execute(probe(fail="expected").pk)
+    assert run.status == "failed" and run.error == "second: disk full"
+    assert calls == ["first", "second", "undo", "always"]
+    assert _statuses(run) == [("first", "ok"), ("second", "failed"), ("third", "skipped"), ("undo", "ok"),
+                              ("always", "ok")]
+
+
+def test_unexpected_exception_is_errored_with_traceback(probe):
+    run = runner.execute(probe(fail="unexpected").pk)
+    assert run.status == "errored" and "Traceback" in run.error and "ZeroDivisionError: oops" in run.error
+
+
+def test_claim_is_atomic_and_a_run_never_runs_twice(probe):
+    run = probe()
+    assert runner.execute(run.pk) is not None
+    assert runner.execute(run.pk) is None
+    assert calls.count("first") == 1
+
+
+def test_second_request_refused_while_one_is_pending(probe):
+    first = probe()
+    with pytest.raises(runner.OperationBusy, match=f"probe #{first.pk} \\(pending\\)"):
+        probe()
+    runner.execute(first.pk)
+    assert probe().pk != first.pk  # free again once the first is over
+    assert OperationRun.objects.count() == 2

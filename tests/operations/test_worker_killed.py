@@ -1,0 +1,49 @@
+"""A worker killed (SIGKILL) mid-dump: the next worker to start brings Neo4j back and marks the run interrupted."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from operations import services
+from operations.models import Backup, OperationRun
+from operations.procedures.dumps import in_progress_dir
+
+from .conftest import dedicated_worker, graph_snapshot, seed_graph, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings):
+    queue = f"ops-kill-{os.getpid()}"
+    settings.OPERATIONS_QUEUE = queue  # only our dedicated workers listen here
+    seed_graph(target, "survive")
+    before = graph_snapshot(target)
+
+    with dedicated_worker("doomed", queue) as doomed:
+        run = wait_for(services.request_backup(label="test"), until="step:dump")
+        time.sleep(1.0)  # let neo4j-admin get going
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+        doomed_node = doomed.node
+
+    run.refresh_from_db()
+    assert run.status == "running" and run.worker == doomed_node  # nobody has noticed yet
+    assert not target.is_up()  # the backup had stopped it
+
+    with dedicated_worker("rescuer", queue):
+        run = wait_for(run, timeout=300)
+
+    assert run.status == "interrupted"
+    assert f"the worker {doomed_node}" in run.error and "step 4 of 7 (dump)" in run.error
+    assert "Neo4j started again" in run.error
+    assert run.steps.get(name="dump").status == "interrupted"
+    assert run.steps.get(name="name the backup").status == "skipped"
+    assert target.is_up() and graph_snapshot(target) == before
+    # The unfinished dump is gone and never became a backup.
+    assert not in_progress_dir(target).exists()
+    assert not list(target.backup_dir.glob("neo4j-*.dump"))
+    assert Backup.objects.count() == 0
+    assert services.active_run(target.name) is None
+    assert OperationRun.objects.get().pk == run.pk
