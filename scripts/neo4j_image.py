@@ -160,9 +160,9 @@ def images_dir() -> Path:
     return cache_dir() / "images"
 
 
-def base_rootfs(suite: str = SUITE, java: str = JAVA_PACKAGE) -> Path:
-    """debootstrap + Java, once; the marker holds the installed Java version."""
-    rootfs = images_dir() / f"rootfs-{suite}-{java}"
+def base_rootfs(suite: str = SUITE, packages: tuple[str, ...] = (JAVA_PACKAGE,)) -> Path:
+    """debootstrap + ``packages``, once; the marker records what was installed and how long it took."""
+    rootfs = images_dir() / f"rootfs-{suite}-{'-'.join(packages)}"
     marker = rootfs.parent / f"{rootfs.name}.complete"
     if marker.exists():
         return rootfs
@@ -181,16 +181,34 @@ def base_rootfs(suite: str = SUITE, java: str = JAVA_PACKAGE) -> Path:
     try:
         env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         run(["chroot", str(rootfs), "apt-get", "update", "-qq"], env=env)
-        run(["chroot", str(rootfs), "apt-get", "install", "-y", "-qq", "--no-install-recommends", java], env=env)
+        run(["chroot", str(rootfs), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env)
         run(["chroot", str(rootfs), "apt-get", "clean"], env=env)
-        version = run(["chroot", str(rootfs), "java", "-version"], env=env).stderr.splitlines()[0]
+        versions = run(["chroot", str(rootfs), "dpkg-query", "-W", *packages], env=env).stdout.split("\n")
     finally:
         subprocess.run(["umount", str(proc_dir)], check=False)
     shutil.rmtree(rootfs / "var" / "lib" / "apt" / "lists", ignore_errors=True)
     (rootfs / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True)
-    marker.write_text(json.dumps({"java": version, "debootstrap_s": round(t1 - t0, 1),
-                                  "java_s": round(time.monotonic() - t1, 1)}) + "\n")
+    marker.write_text(json.dumps({"packages": [v for v in versions if v], "debootstrap_s": round(t1 - t0, 1),
+                                  "packages_s": round(time.monotonic() - t1, 1)}) + "\n")
     return rootfs
+
+
+def import_image(rootfs: Path, overlay: Path | None, tags: list[str], changes: list[str]) -> None:
+    """``docker import`` the base file system plus the overlay's paths the base lacks, then add the other tags."""
+    cmd = [docker_cli(), "import"]
+    for change in changes:
+        cmd += ["--change", change]
+    cmd += ["-", tags[0]]
+    # One stream: the base system, then the overlay's paths the base lacks (`docker import` refuses duplicates).
+    added = [f"./{rel}" for rel in _novel_paths(overlay, rootfs)] if overlay else []
+    extra = ["-C", str(overlay), *added] if added else []
+    tar = subprocess.Popen(["tar", "--numeric-owner", "-c", "-C", str(rootfs), ".", *extra], stdout=subprocess.PIPE)
+    imp = subprocess.run(cmd, stdin=tar.stdout, capture_output=True, text=True, env=docker_env())
+    tar.stdout.close()
+    if tar.wait() != 0 or imp.returncode != 0:
+        raise BuildError(f"docker import failed ({imp.returncode}):\n{imp.stderr[-3000:]}")
+    for tag in tags[1:]:
+        run([docker_cli(), "tag", tags[0], tag], env=docker_env())
 
 
 def _script(path: Path, text: str) -> None:
@@ -280,20 +298,7 @@ def build(version: str = NEO4J_VERSION, force: bool = False) -> list[str]:
         'ENTRYPOINT ["/startup/docker-entrypoint.sh"]',
         'CMD ["neo4j"]',
     ]
-    cmd = [docker_cli(), "import"]
-    for change in changes:
-        cmd += ["--change", change]
-    cmd += ["-", tags[0]]
-    # One stream: the base system, then the overlay's paths the base lacks (`docker import` refuses duplicates).
-    added = [f"./{rel}" for rel in _novel_paths(overlay, rootfs)]
-    tar = subprocess.Popen(["tar", "--numeric-owner", "-c", "-C", str(rootfs), ".", "-C", str(overlay), *added],
-                           stdout=subprocess.PIPE)
-    imp = subprocess.run(cmd, stdin=tar.stdout, capture_output=True, text=True, env=docker_env())
-    tar.stdout.close()
-    if tar.wait() != 0 or imp.returncode != 0:
-        raise BuildError(f"docker import failed ({imp.returncode}):\n{imp.stderr[-3000:]}")
-    for tag in tags[1:]:
-        run([docker_cli(), "tag", tags[0], tag], env=docker_env())
+    import_image(rootfs, overlay, tags, changes)
     return tags
 
 

@@ -154,6 +154,9 @@ class DockerTarget(Target):
 
     def start_process(self) -> None:
         c = self.container()
+        # A neo4j-admin job outlives a worker killed mid-run and holds the store's lock: end it before starting.
+        for job in self.client().containers.list(filters={"label": f"{JOB_LABEL}={self.project}/{self.service}"}):
+            job.remove(force=True)
         try:
             c.start()
         except docker.errors.APIError as exc:
