@@ -90,15 +90,17 @@ class Procedure:
     def recover(self, ctx: "RunContext") -> list[str]:
         """After the worker died mid-run: make the target safe again; returns what was done, for the record.
 
-        The default brings Neo4j back up if it was running when the run started (``state["was_running"]``).
+        The default stops an orphaned neo4j-admin, then brings Neo4j back up if it was running when the run
+        started (``state["was_running"]``). Procedures that change data first undo that, then call this.
         """
+        done = self.target.stop_admin()
         if ctx.state.get("was_running") and not self.target.is_up():
             self.target.start()
-            return ["Neo4j started again"]
-        if ctx.state.get("was_running"):
+            done.append("Neo4j started again")
+        elif ctx.state.get("was_running"):
             self.target.wait_for_bolt()
-            return ["Neo4j was running"]
-        return []
+            done.append("Neo4j was running")
+        return done
 
 
 class RunContext:
@@ -282,41 +284,47 @@ def _worker_gone(run: OperationRun, me: str) -> bool:
 
 def recover_interrupted(me: str) -> list[OperationRun]:
     """Find RUNNING runs whose worker died; recover each and mark it INTERRUPTED. Called when a worker starts."""
-    from .procedures import PROCEDURES
-
     recovered = []
     for run in OperationRun.objects.filter(status=RunStatus.RUNNING):
-        if not _worker_gone(run, me):
-            continue
-        dead = f"{run.worker} (pid {run.worker_pid})"
-        # Take the run over atomically so two starting workers do not both recover it; it stays RUNNING (and so
-        # keeps its target) until Neo4j is safe again.
-        if not OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
-                worker=f"{me} (recovering)", worker_pid=os.getpid()):
-            continue
-        run.refresh_from_db()
-        rows = list(run.steps.order_by("position"))
-        current = next((r for r in rows if r.status == StepStatus.RUNNING), None)
-        k = current.position if current else max((r.position for r in rows if r.status != StepStatus.PENDING),
-                                                  default=0)
-        where = f"step {k} of {len(rows)} ({current.name})" if current else f"after step {k} of {len(rows)}"
-        for row in rows:
-            if row.status == StepStatus.RUNNING:
-                _set_step(row, StepStatus.INTERRUPTED, finished_at=timezone.now())
-            elif row.status == StepStatus.PENDING:
-                _set_step(row, StepStatus.SKIPPED)
-        ctx = RunContext(run, target=None)  # type: ignore[arg-type]
-        ctx.log(f"worker {dead} stopped during {where}; {me} is recovering", "error")
-        try:
-            ctx.target = get_target(run.target)
-            done = PROCEDURES[run.kind](ctx.target, run.params).recover(ctx)
-            outcome = "recovered: " + ("; ".join(done) if done else "nothing needed doing")
-        except Exception as exc:
-            outcome = f"recovery failed, the target needs attention: {_classify(exc)[1]}"
-        ctx.log(outcome, "warning")
-        run.status = RunStatus.INTERRUPTED
-        run.finished_at = timezone.now()
-        run.error = f"the worker {dead} stopped during {where}; {outcome}"
-        run.save(update_fields=["status", "finished_at", "error"])
-        recovered.append(run)
+        if _worker_gone(run, me) and recover_run(run, me, f"the worker {run.worker} (pid {run.worker_pid}) stopped"):
+            recovered.append(run)
     return recovered
+
+
+def recover_run(run: OperationRun, me: str, cause: str) -> bool:
+    """Make the target of a run whose worker died safe again and mark the run INTERRUPTED with what happened.
+
+    False when another worker took the recovery over first.
+    """
+    from .procedures import PROCEDURES
+
+    # Take the run over atomically so two starting workers do not both recover it; it stays RUNNING (and so keeps
+    # its target) until Neo4j is safe again.
+    if not OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
+            worker=f"{me} (recovering)", worker_pid=os.getpid()):
+        return False
+    run.refresh_from_db()
+    rows = list(run.steps.order_by("position"))
+    current = next((r for r in rows if r.status == StepStatus.RUNNING), None)
+    k = current.position if current else max((r.position for r in rows if r.status != StepStatus.PENDING),
+                                              default=0)
+    where = f"step {k} of {len(rows)} ({current.name})" if current else f"after step {k} of {len(rows)}"
+    for row in rows:
+        if row.status == StepStatus.RUNNING:
+            _set_step(row, StepStatus.INTERRUPTED, finished_at=timezone.now())
+        elif row.status == StepStatus.PENDING:
+            _set_step(row, StepStatus.SKIPPED)
+    ctx = RunContext(run, target=None)  # type: ignore[arg-type]
+    ctx.log(f"{cause} during {where}; {me} is recovering", "error")
+    try:
+        ctx.target = get_target(run.target)
+        done = PROCEDURES[run.kind](ctx.target, run.params).recover(ctx)
+        outcome = "recovered: " + ("; ".join(done) if done else "nothing needed doing")
+    except Exception as exc:
+        outcome = f"recovery failed, the target needs attention: {_classify(exc)[1]}"
+    ctx.log(outcome, "warning")
+    run.status = RunStatus.INTERRUPTED
+    run.finished_at = timezone.now()
+    run.error = f"{cause} during {where}; {outcome}"
+    run.save(update_fields=["status", "finished_at", "error"])
+    return True

@@ -5,7 +5,8 @@ import os
 import socket
 
 from celery import shared_task
-from celery.signals import worker_ready
+from billiard.exceptions import WorkerLostError
+from celery.signals import task_failure, worker_ready
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +40,24 @@ def recover_interrupted_runs(sender=None, **_kwargs) -> None:
             logger.warning("recovered interrupted run %s: %s", run.pk, run.error)
     except Exception:
         logger.exception("recovering interrupted operation runs failed")
+
+
+@task_failure.connect
+def recover_run_of_lost_process(sender=None, exception=None, args=None, **_kwargs) -> None:
+    """The pool process running an operation died (OOM killer, SIGKILL) but this worker lives on: recover now.
+
+    Called in the worker's main process; without this the run would hold its target until a worker restarts.
+    """
+    if getattr(sender, "name", "") != run_operation.name or not isinstance(exception, WorkerLostError) or not args:
+        return
+    from .models import OperationRun, RunStatus
+    from .runner import recover_run
+
+    run = OperationRun.objects.filter(pk=args[0], status=RunStatus.RUNNING).first()
+    if run is None:
+        return
+    me = getattr(getattr(sender, "request", None), "hostname", None) or socket.gethostname()
+    try:
+        recover_run(run, me, f"the worker process {run.worker} (pid {run.worker_pid}) died ({exception})")
+    except Exception:
+        logger.exception("recovering run %s after its worker process died failed", run.pk)

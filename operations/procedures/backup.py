@@ -31,4 +31,5 @@ class BackupProcedure(Procedure):
         return f"catalogued backup #{backup.pk}: {backup.file_name}, {backup.size} bytes, sha256 {backup.sha256}"
 
     def recover(self, ctx: RunContext) -> list[str]:
-        return dumps.clear_in_progress(ctx) + super().recover(ctx)
+        stopped = self.target.stop_admin()  # before removing the files it writes
+        return stopped + dumps.clear_in_progress(ctx) + super().recover(ctx)

@@ -198,7 +198,7 @@ class RestoreProcedure(Procedure):
         return done
 
     def recover(self, ctx: RunContext) -> list[str]:
-        done = dumps.clear_in_progress(ctx)
+        done = self.target.stop_admin() + dumps.clear_in_progress(ctx)
         if ctx.state.get("aside") and not ctx.state.get("verified"):
             return done + self._put_back(ctx)
         if ctx.state.get("aside"):

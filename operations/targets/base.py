@@ -111,6 +111,13 @@ class Target(abc.ABC):
     def fix_ownership(self, paths: list[Path]) -> str:
         """Give ``paths`` (recursively) to the data directory's owner; returns what was done, for the log."""
 
+    def stop_admin(self) -> list[str]:
+        """Stop any neo4j-admin still running on this target (orphaned by a dead worker); returns what was done.
+
+        Recovery calls it before starting Neo4j, which must not start on a store an admin job still holds.
+        """
+        return []
+
     # -- shared behaviour -------------------------------------------------------------------------------
     def admin_path(self, path: Path) -> str:
         """``path`` (under ``backup_dir``, portal view) as neo4j-admin sees it."""
@@ -137,17 +144,21 @@ class Target(abc.ABC):
                 return
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
                 last = exc
-                time.sleep(0.5)
+                time.sleep(0.25)
         raise TargetError(f"Neo4j did not answer on {self.connection.url} (database {self.connection.database!r}) "
                           f"within {self.start_timeout:.0f} s: {last}")
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        """Run one parameterised query on a fresh connection (pooled ones go stale across restarts)."""
+        """Run one parameterised query on a fresh connection (pooled ones go stale across restarts).
+
+        Auto-commit and without the driver's retries: a retry loop with back-off would hide for seconds the moment
+        the server answers again, which ``wait_for_bolt`` exists to notice.
+        """
         c = self.connection
         with neo4j.GraphDatabase.driver(c.url, auth=(c.user, c.password), connection_timeout=5,
                                         max_connection_lifetime=60) as driver:
-            records, _, _ = driver.execute_query(cypher, params or {}, database_=c.database)
-        return [list(r.values()) for r in records]
+            with driver.session(database=c.database) as session:
+                return [list(r.values()) for r in session.run(cypher, params or {})]
 
     def counts(self) -> tuple[int, int]:
         """(nodes, relationships) in the database; the server must be up."""

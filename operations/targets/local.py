@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path, PurePosixPath
 
-from ..local_neo4j import Neo4jError, Neo4jInstance
+from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive
 from .base import AdminResult, Connection, Target, TargetError
 
 
@@ -68,6 +70,29 @@ class LocalTarget(Target):
                               stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
                               cwd=self.instance.home, user=uid if switch else None, group=gid if switch else None)
         return AdminResult(command=command, returncode=proc.returncode, output=proc.stdout)
+
+    def stop_admin(self) -> list[str]:
+        done = []
+        marker = f"NEO4J_HOME={self.instance.home}".encode()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if ADMIN_MAIN.encode() not in argv or marker not in (proc / "environ").read_bytes().split(b"\0"):
+                    continue
+            except OSError:
+                continue
+            pid = int(proc.name)
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+            args = " ".join(a.decode(errors="replace") for a in argv[argv.index(ADMIN_MAIN.encode()) + 1:] if a)
+            done.append(f"stopped an orphaned neo4j-admin {args} (pid {pid})")
+        return done
 
     def fix_ownership(self, paths: list[Path]) -> str:
         uid, gid = self.data_owner()

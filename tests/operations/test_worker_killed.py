@@ -20,6 +20,7 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
     settings.OPERATIONS_QUEUE = queue  # only our dedicated workers listen here
     seed_graph(target, "survive")
     before = graph_snapshot(target)
+    files_before = set(target.backup_dir.iterdir())
 
     with dedicated_worker("doomed", queue) as doomed:
         run = wait_for(services.request_backup(label="test"), until="step:dump")
@@ -43,7 +44,30 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
     assert target.is_up() and graph_snapshot(target) == before
     # The unfinished dump is gone and never became a backup.
     assert not in_progress_dir(target).exists()
-    assert not list(target.backup_dir.glob("neo4j-*.dump"))
+    assert set(target.backup_dir.iterdir()) == files_before
     assert Backup.objects.count() == 0
     assert services.active_run(target.name) is None
     assert OperationRun.objects.get().pk == run.pk
+
+
+def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, settings):
+    """Only the process running the task dies (as under the OOM killer); the worker itself recovers at once."""
+    queue = f"ops-child-{os.getpid()}"
+    settings.OPERATIONS_QUEUE = queue
+    seed_graph(target, "survive")
+    before = graph_snapshot(target)
+    files_before = set(target.backup_dir.iterdir())
+
+    with dedicated_worker("parent", queue) as worker:
+        run = wait_for(services.request_backup(label="test"), until="step:dump")
+        time.sleep(1.0)
+        assert run.worker_pid != worker.pid
+        os.kill(run.worker_pid, signal.SIGKILL)
+        run = wait_for(run, timeout=300)
+        assert worker.poll() is None  # the worker lives on
+
+    assert run.status == "interrupted"
+    assert "died" in run.error and "step 4 of 7 (dump)" in run.error and "Neo4j started again" in run.error
+    assert target.is_up() and graph_snapshot(target) == before
+    assert set(target.backup_dir.iterdir()) == files_before and Backup.objects.count() == 0
+    assert services.active_run(target.name) is None
