@@ -45,15 +45,16 @@ def docker_client():
     return client
 
 
-def remove_deployment(client, project: str) -> None:
+def remove_deployment(client, project: str, service: str = "neo4j") -> None:
     """Every container of the test project, and neo4j-admin jobs left by an interrupted run."""
-    for label in (f"{PROJECT_LABEL}={project}", f"{JOB_LABEL}={project}/{settings.DOCKER_SERVICE}"):
+    for label in (f"{PROJECT_LABEL}={project}", f"{JOB_LABEL}={project}/{service}"):
         for c in client.containers.list(all=True, filters={"label": label}):
             c.remove(force=True)
 
 
 def create_compose_neo4j(client, *, project: str, service: str, image: str, data_dir: Path, password: str,
-                         bolt_port: int, http_port: int, user: str = f"{DATA_UID}:{DATA_GID}"):
+                         bolt_port: int, http_port: int, user: str = f"{DATA_UID}:{DATA_GID}", heap: str = "512m",
+                         pagecache: str = "128m"):
     """A Neo4j container as docker-compose creates alchemiscale's ``neo4j`` service, but on host networking."""
     return client.containers.run(
         image, detach=True, name=f"{project}_{service}_1", user=user, network_mode="host",
@@ -66,8 +67,8 @@ def create_compose_neo4j(client, *, project: str, service: str, image: str, data
             "NEO4J_server_default__listen__address": "127.0.0.1",
             "NEO4J_server_bolt_listen__address": f"127.0.0.1:{bolt_port}",
             "NEO4J_server_http_listen__address": f"127.0.0.1:{http_port}",
-            "NEO4J_server_memory_heap_max__size": "512m",
-            "NEO4J_server_memory_pagecache_size": "128m",
+            "NEO4J_server_memory_heap_max__size": heap,
+            "NEO4J_server_memory_pagecache_size": pagecache,
         })
 
 
@@ -77,7 +78,7 @@ def docker_neo4j_container() -> Iterator[object]:
     assert settings.DOCKER_PROJECT.startswith("portal-test"), "tests only ever touch their own compose project"
     client = docker_client()
     project = settings.DOCKER_PROJECT
-    remove_deployment(client, project)
+    remove_deployment(client, project, settings.DOCKER_SERVICE)
     data_dir = Path(settings.DATA_DIR) / "docker-neo4j" / "data"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -88,7 +89,7 @@ def docker_neo4j_container() -> Iterator[object]:
                                      http_port=bolt + 1)
     get_target(DockerTarget.name).wait_for_bolt()
     yield container
-    remove_deployment(client, project)
+    remove_deployment(client, project, settings.DOCKER_SERVICE)
 
 
 @pytest.fixture

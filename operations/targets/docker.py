@@ -152,11 +152,17 @@ class DockerTarget(Target):
         except Exception as exc:  # requests' timeout
             raise TargetError(f"container {c.name} did not stop within {self.stop_timeout:.0f} s: {exc}") from None
 
-    def start_process(self) -> None:
-        c = self.container()
-        # A neo4j-admin job outlives a worker killed mid-run and holds the store's lock: end it before starting.
+    def stop_admin(self) -> list[str]:
+        """Remove neo4j-admin containers still running: they outlive a worker killed mid-run, holding the store."""
+        done = []
         for job in self.client().containers.list(filters={"label": f"{JOB_LABEL}={self.project}/{self.service}"}):
             job.remove(force=True)
+            done.append(f"removed the orphaned neo4j-admin container {job.name}")
+        return done
+
+    def start_process(self) -> None:
+        c = self.container()
+        self.stop_admin()  # Neo4j cannot start on a store an admin job still holds
         try:
             c.start()
         except docker.errors.APIError as exc:
