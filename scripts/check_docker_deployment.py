@@ -17,6 +17,7 @@ directory. Needs root, docker-compose and PyYAML (Debian's docker-compose brings
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import secrets
@@ -26,6 +27,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -91,6 +93,13 @@ def on_host_network(compose: dict, env_overrides: dict[str, dict[str, str]],
     return compose
 
 
+@contextlib.contextmanager
+def timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    timings[name] = time.monotonic() - started
+
+
 def wait_http(url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -115,7 +124,7 @@ def main(argv: list[str]) -> int:
     work = ROOT / ".run" / f"deploy-check-{slot}"
     timings: dict[str, float] = {}
 
-    t = time.monotonic()
+    base_started = time.monotonic()
     os.environ["DOCKER_HOST"] = docker_engine.docker_host()
     sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", str(os.getpid())])
     neo4j_tag = neo4j_image.build()[0]
@@ -132,7 +141,7 @@ def main(argv: list[str]) -> int:
         neo4j_image.import_image(rootfs, overlay, [BASE_TAG], [
             f"LABEL {neo4j_image.HASH_LABEL}={base_id}", "ENV LANG=C.UTF-8", f"ENV PIP_CERT={CA_PATH}",
             f"ENV SSL_CERT_FILE={CA_PATH}", 'CMD ["/bin/bash"]'])
-    timings["base images"] = time.monotonic() - t
+    timings["base images"] = time.monotonic() - base_started
 
     # The deployment's .env, with the portal's additions.
     shutil.rmtree(work, ignore_errors=True)
@@ -169,25 +178,19 @@ def main(argv: list[str]) -> int:
     server = ["docker-compose", "--env-file", str(env_file), "-p", SERVER_PROJECT, "-f", str(server_file)]
     portal_cmd = ["docker-compose", "--env-file", str(env_file), "-p", PORTAL_PROJECT, "-f", str(portal_file)]
     try:
-        t = time.monotonic()
-        sh([*server, "up", "-d"], env=compose_env)
-        wait_http(f"http://127.0.0.1:{http}/", 240)
-        timings["alchemiscale-server neo4j up"] = time.monotonic() - t
+        with timed(timings, "alchemiscale-server neo4j up"):
+            sh([*server, "up", "-d"], env=compose_env)
+            wait_http(f"http://127.0.0.1:{http}/", 240)
         log(f"alchemiscale-server stand-in: Neo4j {NEO4J_VERSION} up on 127.0.0.1:{bolt}")
-
-        t = time.monotonic()
-        sh([*portal_cmd, "build"], env=compose_env)
-        timings["portal image build"] = time.monotonic() - t
-        t = time.monotonic()
-        sh([*portal_cmd, "up", "-d"], env=compose_env)
-        wait_http(f"http://127.0.0.1:{web}/admin/login/", 240)
-        timings["portal up"] = time.monotonic() - t
+        with timed(timings, "portal image build"):
+            sh([*portal_cmd, "build"], env=compose_env)
+        with timed(timings, "portal up"):
+            sh([*portal_cmd, "up", "-d"], env=compose_env)
+            wait_http(f"http://127.0.0.1:{web}/admin/login/", 240)
         log(f"portal web answers on http://127.0.0.1:{web}/admin/login/")
-
-        t = time.monotonic()
-        proc = sh([*portal_cmd, "exec", "-T", "portal-web", "python", "manage.py", "backup", "--timeout", "600"],
-                  env=compose_env, check=False)
-        timings["backup through the portal container"] = time.monotonic() - t
+        with timed(timings, "backup through the portal container"):
+            proc = sh([*portal_cmd, "exec", "-T", "portal-web", "python", "manage.py", "backup", "--timeout", "600"],
+                      env=compose_env, check=False)
         log(proc.stdout.strip() or proc.stderr.strip())
         dumps = sorted(backups.glob("neo4j-*.dump"))
         status = sh(["docker", "inspect", "-f", "{{.State.Status}}", f"{SERVER_PROJECT}_neo4j_1"]).stdout.strip()

@@ -241,8 +241,11 @@ class DockerTarget(Target):
         try:
             return self.client().images.get(name) if name else container.image
         except docker.errors.ImageNotFound:
-            raise TargetError(f"the image {name} (PORTAL_NEO4J_ADMIN_IMAGE) is not on {self.engine}; pull or build "
-                              f"it first") from None
+            if name:
+                raise TargetError(f"the image {name} (PORTAL_NEO4J_ADMIN_IMAGE) is not on {self.engine}; pull or "
+                                  f"build it first") from None
+            raise TargetError(f"the image of container {container.name} ({self._image_name(container)}) is no longer "
+                              f"on {self.engine}; pull it again (NEO4J_DOCKER_IMAGE)") from None
 
     def _image_name(self, container) -> str:
         if self.admin_image_override:
