@@ -13,6 +13,7 @@ import errno
 import hashlib
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from django.utils import timezone
@@ -137,7 +138,9 @@ def final_name(ctx: RunContext) -> str:
     """Give the complete dump its final name; never replaces a file."""
     target = ctx.target
     written = in_progress_dir(target) / f"{target.connection.database}.dump"
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    # Named for the moment the store was dumped: that is the state it holds.
+    dumped = ctx.state.get("dump_started")
+    stamp = (datetime.fromisoformat(dumped) if dumped else timezone.now()).strftime("%Y%m%d-%H%M%S")
     for n in range(100):
         name = f"neo4j-{stamp}.dump" if n == 0 else f"neo4j-{stamp}-{n}.dump"
         try:
