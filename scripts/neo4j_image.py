@@ -24,6 +24,7 @@ same ingredients only checks that label. Needs root (debootstrap, chroot) and th
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -313,7 +314,11 @@ def main(argv: list[str]) -> int:
             print(recipe_hash(args.version))
             return 0
         t0 = time.monotonic()
-        tags = build(args.version, force=args.force)
+        images_dir().mkdir(parents=True, exist_ok=True)
+        # Test suites of several slots may start at once; one builds, the others then find the image ready.
+        with open(images_dir() / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            tags = build(args.version, force=args.force)
         print(" ".join(tags))
         print(f"# image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
         return 0
