@@ -222,10 +222,10 @@ def main(argv: list[str]) -> int:
         t_start = time.monotonic() - t0
         bare_with_restart = t_stop + t_dump + t_start
 
-        run, t_backup, backup_down, steps = measured(target, lambda: services.request_backup(label="bench"))
+        run, t_backup, backup_down, steps = measured(target, lambda: services.request_backup(label="bench", target=target))
         backup = run.backups_made.get()
         restore, t_restore, restore_down, rsteps = measured(
-            target, lambda: services.request_restore(backup, "neo4j", label="bench"))
+            target, lambda: services.request_restore(backup, "neo4j", label="bench", target=target))
 
         print(f"bare neo4j-admin database dump:          {t_dump:7.1f} s  ({dump_size / 2**20:.0f} MiB dump)")
         print(f"bare stop + start (one restart):         {t_stop + t_start:7.1f} s  (stop {t_stop:.1f}, "
