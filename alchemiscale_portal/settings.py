@@ -77,6 +77,14 @@ NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
+# The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
+DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
+DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
+DOCKER_NEO4J_URL = env_str("PORTAL_DOCKER_NEO4J_URL", "")  # when the portal reaches that Neo4j other than NEO4J_URL
+NEO4J_ADMIN_IMAGE = env_str("PORTAL_NEO4J_ADMIN_IMAGE", "")
+NEO4J_DATA_DIR = env_str("PORTAL_NEO4J_DATA_DIR", "")
+DOCKER_BACKUP_HOST_DIR = env_str("PORTAL_DOCKER_BACKUP_HOST_DIR", "")
+NEO4J_STOP_TIMEOUT = env_int("PORTAL_NEO4J_STOP_TIMEOUT", 120)
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
 # The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`): the real

@@ -12,6 +12,10 @@ worker. Prints, from one run:
   bare dump + one restart;
 - how long Neo4j was unavailable during the portal's backup, seen by a client polling Bolt every 0.2 s;
 - the portal's restore of that backup, requested to finished, and the unavailability during it.
+
+With ``--targets local,docker`` (the default) the same figures follow for the Docker target: a Neo4j container made
+as docker-compose makes alchemiscale's (``tests/docker_fixtures.py``) on a copy of the same store, Bolt on the
+bench's port + 50, on the private engine of ``scripts/docker_engine.py`` with the image of ``scripts/neo4j_image.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from operations.local_neo4j import Neo4jInstance, port_in_use  # noqa: E402
+from tests.docker_fixtures import remove_deployment  # noqa: E402
 
 SLOT = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
 STATE = ROOT / ".run" / f"bench-{SLOT}"
@@ -125,11 +130,31 @@ def measured(target, request) -> tuple:
     return run, (run.finished_at - run.requested_at).total_seconds(), down, steps
 
 
+def docker_deployment(inst: Neo4jInstance, password: str):
+    """The bench store, copied (Neo4j stopped), in a Neo4j container made as docker-compose makes alchemiscale's."""
+    from tests.docker_fixtures import DATA_GID, DATA_UID, IMAGE, create_compose_neo4j, docker_client
+
+    client = docker_client()
+    remove_deployment(client, f"bench-{SLOT}")
+    inst.stop()
+    data = STATE / "docker-data"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(inst.data_dir, data, symlinks=True)
+    for root, dirs, files in os.walk(data):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.lchown(name, DATA_UID, DATA_GID)
+    create_compose_neo4j(client, project=f"bench-{SLOT}", service="neo4j", image=IMAGE, data_dir=data,
+                         password=password, bolt_port=BOLT + 50, http_port=BOLT + 51, heap="1g", pagecache="512m")
+    return client
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=600_000, help="nodes, and as many relationships")
     parser.add_argument("--keep", action="store_true", help="leave the bench instance's data for another run")
+    parser.add_argument("--targets", default="local,docker", help="comma-separated: local, docker")
     args = parser.parse_args(argv)
+    targets = [t for t in args.targets.split(",") if t]
 
     STATE.mkdir(parents=True, exist_ok=True)
     password_file = STATE / "neo4j-password"
@@ -145,7 +170,19 @@ def main(argv: list[str]) -> int:
         "NEO4J_DBNAME": "neo4j", "REDIS_URL": f"redis://127.0.0.1:{REDIS}/0", "PORTAL_NEO4J_HOME": str(inst.home),
         "PORTAL_BACKUP_DIR": str(STATE / "backups"), "PORTAL_DATA_DIR": str(STATE),
         "DATABASE_URL": f"sqlite:///{STATE / 'portal.sqlite3'}", "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings",
+        # The Docker target's bench deployment (only used with --targets ...docker).
+        "PORTAL_DOCKER_PROJECT": f"bench-{SLOT}", "PORTAL_DOCKER_NEO4J_URL": f"bolt://127.0.0.1:{BOLT + 50}",
     }
+    if "docker" in targets:
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import docker_engine
+        import neo4j_image
+
+        env["DOCKER_HOST"] = docker_engine.docker_host()
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", str(os.getpid())],
+                       check=True, stdout=subprocess.DEVNULL)
+        os.environ["DOCKER_HOST"] = env["DOCKER_HOST"]
+        neo4j_image.build()
     os.environ.update(env)
     import django
 
@@ -157,19 +194,7 @@ def main(argv: list[str]) -> int:
     from operations.procedures.dumps import dump_args, in_progress_dir
     from operations.targets import get_target
 
-    call_command("migrate", verbosity=0)
-    redis = start_redis()
-    worker = None
-    try:
-        inst.start()
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l",
-                                   "warning", "--concurrency", "1", "-n", f"bench-{os.getpid()}@%h",
-                                   "--without-gossip", "--without-mingle"], cwd=ROOT,
-                                  stdout=open(STATE / "worker.log", "ab"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-        while not app.control.ping(timeout=0.5):
-            time.sleep(0.5)
-        target = get_target()
+    def figures(target) -> None:
         target.wait_for_bolt()
         nodes, rels = target.counts()
         print(f"store: {nodes} nodes + {rels} relationships = {nodes + rels}; "
@@ -184,6 +209,7 @@ def main(argv: list[str]) -> int:
         t_stop = time.monotonic() - t0
         shutil.rmtree(in_progress_dir(target), ignore_errors=True)
         in_progress_dir(target).mkdir(parents=True)
+        target.fix_ownership([in_progress_dir(target)])  # neo4j-admin writes there as the data owner
         t0 = time.monotonic()
         result = target.admin(dump_args(target))
         t_dump = time.monotonic() - t0
@@ -196,10 +222,10 @@ def main(argv: list[str]) -> int:
         t_start = time.monotonic() - t0
         bare_with_restart = t_stop + t_dump + t_start
 
-        run, t_backup, backup_down, steps = measured(target, lambda: services.request_backup(label="bench"))
+        run, t_backup, backup_down, steps = measured(target, lambda: services.request_backup(label="bench", target=target))
         backup = run.backups_made.get()
         restore, t_restore, restore_down, rsteps = measured(
-            target, lambda: services.request_restore(backup, "neo4j", label="bench"))
+            target, lambda: services.request_restore(backup, "neo4j", label="bench", target=target))
 
         print(f"bare neo4j-admin database dump:          {t_dump:7.1f} s  ({dump_size / 2**20:.0f} MiB dump)")
         print(f"bare stop + start (one restart):         {t_stop + t_start:7.1f} s  (stop {t_stop:.1f}, "
@@ -216,12 +242,38 @@ def main(argv: list[str]) -> int:
         print(f"portal restore, requested to finished:   {t_restore:7.1f} s  (steps: "
               + ", ".join(f"{k} {v:.1f}" for k, v in rsteps.items()) + ")")
         print(f"Neo4j unavailable during the restore:    {restore_down:7.1f} s")
+
+    call_command("migrate", verbosity=0)
+    redis = start_redis()
+    worker = docker_client = None
+    try:
+        inst.start()
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l",
+                                   "warning", "--concurrency", "1", "-n", f"bench-{os.getpid()}@%h",
+                                   "--without-gossip", "--without-mingle"], cwd=ROOT,
+                                  stdout=open(STATE / "worker.log", "ab"), stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        while not app.control.ping(timeout=0.5):
+            time.sleep(0.5)
+        for name in targets:
+            if name == "docker":
+                docker_client = docker_deployment(inst, password)
+            target = get_target(name)
+            print(f"--- target {name}: {target.describe()}")
+            figures(target)
+            if name == "docker":
+                target.stop()
         return 0
     finally:
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(60)
         inst.stop()
+        if docker_client is not None:
+            remove_deployment(docker_client, f"bench-{SLOT}")
+        if "docker" in targets:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user",
+                            str(os.getpid())], check=False)
         redis.terminate()
         redis.wait()
         for f in (STATE / "backups").glob("neo4j-*.dump"):

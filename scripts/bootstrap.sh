@@ -7,6 +7,9 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+# The Docker target's tests: a private engine (scripts/docker_engine.py) and the image builder (scripts/neo4j_image.py).
+command -v dockerd >/dev/null || need_apt+=(docker.io)
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 for extra in ${PORTAL_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_apt+=("$extra")
 done

@@ -7,10 +7,17 @@ cd "$(dirname "$0")/.."
 state=.run/test${PORTAL_TEST_SLOT:+-$PORTAL_TEST_SLOT}
 [ "${PORTAL_TEST_SLOT:-0}" = 0 ] && state=.run/test
 mkdir -p "$state"
-trap 'python3 scripts/services.py down --profile test || true' EXIT
+trap 'python3 scripts/services.py down --profile test || true; python3 scripts/docker_engine.py down --user $$ || true' EXIT
 python3 scripts/services.py up --profile test > /dev/null
+# The Docker target's tests run against a real, private engine (no bridge) and a locally built Neo4j image.
+docker_host=$(python3 scripts/docker_engine.py up --user $$)
+export "$docker_host"
+python3 scripts/neo4j_image.py build > /dev/null
 set -a
 . "$state/services.env"
 set +a
+# The Docker target's test deployment: its own compose project, its Neo4j on the slot's Bolt port + 50.
+export PORTAL_DOCKER_PROJECT="portal-test-${PORTAL_TEST_SLOT:-0}"
+export PORTAL_DOCKER_NEO4J_URL="bolt://127.0.0.1:$(( ${NEO4J_URL##*:} + 50 ))"
 export PORTAL_TEST_SQLITE="$PWD/$state/test-portal.sqlite3"
 .venv/bin/python -m pytest "$@"

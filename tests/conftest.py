@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from identities import store
+from tests.docker_fixtures import docker_neo4j, docker_neo4j_container  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 

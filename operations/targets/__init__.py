@@ -6,13 +6,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import AdminResult, Connection, Target, TargetError
+from .docker import DockerTarget
 from .local import LocalTarget
 
 __all__ = ["AdminResult", "Connection", "Target", "TargetError", "LocalTarget", "TARGETS", "get_target",
            "default_connection"]
 
 #: name -> class; a new target is added here (see the docstring of base.py)
-TARGETS: dict[str, type[Target]] = {LocalTarget.name: LocalTarget}
+TARGETS: dict[str, type[Target]] = {LocalTarget.name: LocalTarget, DockerTarget.name: DockerTarget}
 
 
 def default_connection() -> Connection:
@@ -32,4 +33,6 @@ def get_target(name: str | None = None) -> Target:
             raise ImproperlyConfigured("PORTAL_NEO4J_HOME must name the local Neo4j instance's home directory "
                                        "for the local operations target")
         return LocalTarget(home=settings.NEO4J_HOME, **common)
+    if name == DockerTarget.name:
+        return DockerTarget.from_settings(**common)
     return TARGETS[name](**common)

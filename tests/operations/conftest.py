@@ -27,7 +27,7 @@ from operations.procedures.restore import aside_dir
 from operations.targets import Target, get_target
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET_NAMES = ["local"]
+TARGET_NAMES = ["local", "docker"]
 RUN_TIMEOUT = 600
 
 
@@ -35,6 +35,8 @@ RUN_TIMEOUT = 600
 def target(request, settings) -> Iterator[Target]:
     """The Neo4j the operations act on, up and answering; afterwards up again and the backups directory as it was."""
     settings.OPERATIONS_TARGET = request.param
+    if request.param == "docker":
+        request.getfixturevalue("docker_neo4j")  # the compose-made container, empty graph (tests/docker_fixtures.py)
     t = get_target(request.param)
     if not t.is_up():
         t.start()

@@ -1,0 +1,330 @@
+"""The Docker target: the Neo4j service of an alchemiscale docker-compose deployment, driven through the Docker SDK.
+
+What the operations guide does by hand with ``docker stop`` / ``docker run`` / ``docker start``, this target does
+through the engine's API:
+
+- the Neo4j container is found by its compose labels (``com.docker.compose.project`` / ``.service``), never by a
+  guessed container name, so it is the same container whatever compose called it;
+- its data directory is read from the container's own mount of ``/var/lib/neo4j/data`` (the ``NEO4J_DATA_STORE`` of
+  the deployment's ``.env``), and the data owner from the ``user:`` it runs as (``USER_ID:GROUP_ID``);
+- ``neo4j-admin`` runs in a one-off container of the same image as the Neo4j container (so of the store's Neo4j
+  version), with the data directory and the backups directory mounted, as the data owner (so no chown is needed
+  afterwards), and with no network at all.
+
+Paths: bind-mount sources are *host* paths. When the portal itself runs in a container, the compose file of this
+project mounts the data and backups directories at the same paths inside the portal's containers as on the host, so
+the portal's view and the host's view agree; ``PORTAL_DOCKER_BACKUP_HOST_DIR`` and ``PORTAL_NEO4J_DATA_DIR`` exist
+for deployments that mount them elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from .base import AdminResult, Connection, Target, TargetError
+
+try:  # the SDK is in requirements.txt; the import is guarded so the local target works without it
+    import docker
+    import docker.errors
+except ImportError:  # pragma: no cover
+    docker = None
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+#: where the official image (and ours) keeps the store; the guide mounts the data directory here
+CONTAINER_DATA_DIR = "/var/lib/neo4j/data"
+#: where the one-off neo4j-admin containers see the backups directory
+CONTAINER_BACKUP_DIR = PurePosixPath("/backups")
+#: label put on every one-off container this target starts, so they can be found (and cleaned up) by it
+JOB_LABEL = "org.alchemiscale-portal.job"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+class DockerTarget(Target):
+    name = "docker"
+
+    def __init__(self, connection: Connection, backup_dir: Path, start_timeout: float = 180.0, *,
+                 project: str = "alchemiscale-server", service: str = "neo4j", docker_host: str | None = None,
+                 admin_image: str | None = None, data_dir: Path | None = None,
+                 host_backup_dir: Path | None = None, stop_timeout: float = 120.0):
+        super().__init__(connection, backup_dir, start_timeout)
+        self.project = project
+        self.service = service
+        self.docker_host = docker_host
+        self.admin_image_override = admin_image or None
+        self._data_dir_override = Path(data_dir) if data_dir else None
+        self.host_backup_dir = Path(host_backup_dir) if host_backup_dir else self.backup_dir
+        # Neo4j takes about ten seconds to stop cleanly; compose's default of 10 s would kill it mid-checkpoint.
+        self.stop_timeout = stop_timeout
+        self._client = None
+
+    @classmethod
+    def from_settings(cls, connection: Connection, backup_dir: Path, start_timeout: float) -> "DockerTarget":
+        if settings.DOCKER_NEO4J_URL:
+            connection = dataclasses.replace(connection, url=settings.DOCKER_NEO4J_URL)
+        return cls(connection, backup_dir, start_timeout, project=settings.DOCKER_PROJECT,
+                   service=settings.DOCKER_SERVICE, admin_image=settings.NEO4J_ADMIN_IMAGE,
+                   data_dir=settings.NEO4J_DATA_DIR or None, host_backup_dir=settings.DOCKER_BACKUP_HOST_DIR or None,
+                   stop_timeout=settings.NEO4J_STOP_TIMEOUT)
+
+    # -- the engine and the container ---------------------------------------------------------------------
+    @property
+    def engine(self) -> str:
+        return self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    def client(self):
+        """A connected Docker client, or TargetError saying the engine cannot be reached."""
+        if docker is None:
+            raise TargetError("the Python package 'docker' is not installed; it is in requirements.txt")
+        if self._client is None:
+            try:
+                client = (docker.DockerClient(base_url=self.docker_host) if self.docker_host
+                          else docker.from_env())
+                client.ping()
+            except Exception as exc:  # the SDK raises several unrelated types for an unreachable engine
+                raise TargetError(f"the Docker engine at {self.engine} cannot be reached: {exc}. Is dockerd "
+                                  f"running, and is its socket mounted into the portal's containers?") from None
+            self._client = client
+        return self._client
+
+    def container(self):
+        """The deployment's Neo4j container, found by its compose labels."""
+        client = self.client()
+        try:
+            found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}",
+                                                                         f"{SERVICE_LABEL}={self.service}"]})
+        except docker.errors.APIError as exc:
+            raise TargetError(f"listing containers on {self.engine} failed: {exc.explanation or exc}") from None
+        if not found:
+            raise TargetError(f"no container of compose project {self.project!r}, service {self.service!r} exists "
+                              f"on {self.engine}. Is the deployment created (docker-compose up), and are "
+                              f"PORTAL_DOCKER_PROJECT / PORTAL_DOCKER_SERVICE right?")
+        if len(found) > 1:
+            names = ", ".join(c.name for c in found)
+            raise TargetError(f"{len(found)} containers match compose project {self.project!r}, service "
+                              f"{self.service!r} ({names}); a state store must be one container")
+        return found[0]
+
+    def _mount_source(self, container, destination: str) -> Path:
+        for mount in container.attrs.get("Mounts", []):
+            if mount.get("Destination") == destination:
+                return Path(mount["Source"])
+        raise TargetError(f"container {container.name} has nothing mounted at {destination}: its store would be "
+                          f"lost with the container. Mount the data directory there (NEO4J_DATA_STORE)")
+
+    # -- what the procedures use ------------------------------------------------------------------------------
+    def describe(self) -> str:
+        try:
+            c = self.container()
+        except TargetError:
+            return f"Docker: compose project {self.project!r}, service {self.service!r} on {self.engine}"
+        return (f"Docker container {c.name} (compose project {self.project!r}, service {self.service!r}), "
+                f"image {self._image_name(c)}, on {self.engine}")
+
+    def is_up(self) -> bool:
+        c = self.container()
+        c.reload()
+        return c.status in ("running", "restarting")
+
+    def stop(self) -> None:
+        c = self.container()
+        try:
+            # `docker stop` also keeps a `restart: unless-stopped` container down until it is started again.
+            c.stop(timeout=int(self.stop_timeout))
+            c.wait(condition="not-running", timeout=self.stop_timeout + 30)
+        except docker.errors.APIError as exc:
+            raise TargetError(f"stopping container {c.name} failed: {exc.explanation or exc}") from None
+        except Exception as exc:  # requests' timeout
+            raise TargetError(f"container {c.name} did not stop within {self.stop_timeout:.0f} s: {exc}") from None
+
+    def stop_admin(self) -> list[str]:
+        """Remove neo4j-admin containers still running: they outlive a worker killed mid-run, holding the store."""
+        done = []
+        for job in self.client().containers.list(filters={"label": f"{JOB_LABEL}={self.project}/{self.service}"}):
+            job.remove(force=True)
+            done.append(f"removed the orphaned neo4j-admin container {job.name}")
+        return done
+
+    def start_process(self) -> None:
+        c = self.container()
+        self.stop_admin()  # Neo4j cannot start on a store an admin job still holds
+        try:
+            c.start()
+        except docker.errors.APIError as exc:
+            raise TargetError(f"starting container {c.name} failed: {exc.explanation or exc}") from None
+
+    def wait_for_bolt(self, timeout: float | None = None) -> None:
+        """Wait for Bolt, but give up at once, with the container's last words, when it stops running."""
+        limit = self.start_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        c = self.container()
+        url = urlsplit(self.connection.url)
+        while True:
+            c.reload()
+            if c.status not in ("running", "restarting", "created"):
+                tail = c.logs(tail=15).decode(errors="replace").strip()
+                raise TargetError(f"container {c.name} is {c.status} (exit code {c.attrs['State'].get('ExitCode')})"
+                                  f" instead of starting Neo4j; its last output:\n{tail}")
+            # Only query once the port takes connections: the driver's own retries back off for up to 30 s.
+            if _port_open(url.hostname or "127.0.0.1", url.port or 7687):
+                try:
+                    super().wait_for_bolt(timeout=max(min(10.0, deadline - time.monotonic()), 0.5))
+                    return
+                except TargetError:
+                    pass
+            if time.monotonic() >= deadline:
+                raise TargetError(f"Neo4j in container {c.name} did not answer on {self.connection.url} "
+                                  f"within {limit:.0f} s")
+            time.sleep(0.25)
+
+    def neo4j_version(self) -> str:
+        c = self.container()
+        image = self._image(c)
+        config = image.attrs.get("Config") or {}
+        env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+        labels = config.get("Labels") or {}
+        version = env.get("NEO4J_VERSION") or labels.get("org.opencontainers.image.version")
+        if not version:
+            tags = [t.rsplit(":", 1)[1] for t in image.tags if ":" in t]
+            version = next((t for t in tags if t[:1].isdigit()), None)
+        if not version:
+            raise TargetError(f"cannot tell the Neo4j version of image {self._image_name(c)} (no NEO4J_VERSION, no "
+                              f"version label, no version tag)")
+        return version
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir_override:
+            return Path(self._data_dir_override)
+        return self._mount_source(self.container(), CONTAINER_DATA_DIR)
+
+    @property
+    def host_data_dir(self) -> Path:
+        return self._mount_source(self.container(), CONTAINER_DATA_DIR)
+
+    @property
+    def admin_backup_dir(self) -> PurePosixPath:
+        return CONTAINER_BACKUP_DIR
+
+    def data_owner(self) -> tuple[int, int]:
+        """The ``user:`` the Neo4j container runs as (compose's ``USER_ID:GROUP_ID``), else the data dir's owner."""
+        c = self.container()
+        user = (c.attrs.get("Config") or {}).get("User") or ""
+        uid, _, gid = user.partition(":")
+        if uid.isdigit():
+            return int(uid), int(gid) if gid.isdigit() else int(uid)
+        try:
+            st = self.data_dir.stat()
+        except OSError as exc:
+            raise TargetError(f"container {c.name} runs as {user or 'the image default user'} and the data "
+                              f"directory {self.data_dir} cannot be read to find its owner: {exc}") from None
+        return st.st_uid, st.st_gid
+
+    # -- neo4j-admin in a one-off container -------------------------------------------------------------------
+    def _image(self, container):
+        name = self.admin_image_override
+        try:
+            return self.client().images.get(name) if name else container.image
+        except docker.errors.ImageNotFound:
+            if name:
+                raise TargetError(f"the image {name} (PORTAL_NEO4J_ADMIN_IMAGE) is not on {self.engine}; pull or "
+                                  f"build it first") from None
+            raise TargetError(f"the image of container {container.name} ({self._image_name(container)}) is no longer "
+                              f"on {self.engine}; pull it again (NEO4J_DOCKER_IMAGE)") from None
+
+    def _image_name(self, container) -> str:
+        if self.admin_image_override:
+            return self.admin_image_override
+        return (container.attrs.get("Config") or {}).get("Image") or container.attrs.get("Image", "?")
+
+    def _job_spec(self) -> dict[str, Any]:
+        c = self.container()
+        uid, gid = self.data_owner()
+        return {
+            "image": self._image(c).id,
+            "image_name": self._image_name(c),
+            "user": f"{uid}:{gid}",
+            "volumes": {str(self.host_data_dir): {"bind": CONTAINER_DATA_DIR, "mode": "rw"},
+                        str(self.host_backup_dir): {"bind": str(CONTAINER_BACKUP_DIR), "mode": "rw"}},
+        }
+
+    def admin_command(self, args: list[str]) -> list[str]:
+        """The equivalent ``docker run`` line (what staff would type by hand); placeholders if Docker is away."""
+        try:
+            spec = self._job_spec()
+            user, image = spec["user"], spec["image_name"]
+            volumes = [f"{src}:{v['bind']}" for src, v in spec["volumes"].items()]
+        except TargetError:
+            user, image = "USER_ID:GROUP_ID", "NEO4J_DOCKER_IMAGE"
+            volumes = [f"NEO4J_DATA_STORE:{CONTAINER_DATA_DIR}", f"{self.host_backup_dir}:{CONTAINER_BACKUP_DIR}"]
+        line = ["docker", "run", "--rm", "--network", "none", "--user", user]
+        for v in volumes:
+            line += ["-v", v]
+        return [*line, "--entrypoint", "neo4j-admin", image, *args]
+
+    def run_job(self, entrypoint: list[str], args: list[str], *, user: str | None = None) -> AdminResult:
+        """Run ``entrypoint ARGS`` in a one-off container of the Neo4j image with no network; output captured."""
+        spec = self._job_spec()
+        client = self.client()
+        command = ["docker", "run", "--network", "none", "--user", user or spec["user"], *entrypoint, *args]
+        try:
+            job = client.containers.create(
+                spec["image"], command=args, entrypoint=entrypoint, user=user or spec["user"],
+                volumes=spec["volumes"], network_mode="none", working_dir="/var/lib/neo4j",
+                # Java's logging looks its own host name up; with no network only localhost resolves.
+                hostname="localhost", labels={JOB_LABEL: f"{self.project}/{self.service}"})
+        except docker.errors.APIError as exc:
+            raise TargetError(f"creating the neo4j-admin container failed: {exc.explanation or exc}") from None
+        try:
+            job.start()
+            status = job.wait()
+            output = job.logs(stdout=True, stderr=True).decode(errors="replace")
+            return AdminResult(command=command, returncode=int(status.get("StatusCode", 1)), output=output)
+        finally:
+            try:
+                job.remove(force=True)
+            except docker.errors.APIError:
+                pass
+
+    def admin(self, args: list[str]) -> AdminResult:
+        result = self.run_job(["neo4j-admin"], args)
+        return AdminResult(command=self.admin_command(args), returncode=result.returncode, output=result.output)
+
+    def _container_path(self, path: Path) -> str:
+        """``path`` (portal view, under the backups or the data directory) as a one-off container sees it."""
+        path = Path(path).resolve()
+        for portal, inside in ((self.backup_dir.resolve(), CONTAINER_BACKUP_DIR),
+                               (self.data_dir.resolve(), PurePosixPath(CONTAINER_DATA_DIR))):
+            try:
+                return str(inside.joinpath(*path.relative_to(portal).parts))
+            except ValueError:
+                continue
+        raise TargetError(f"{path} is neither under the backups directory nor under the data directory")
+
+    def fix_ownership(self, paths: list[Path]) -> str:
+        """chown in a one-off root container: the portal itself need not run as root to hand files to Neo4j."""
+        existing = [p for p in paths if Path(p).exists()]
+        if not existing:
+            return "nothing to give back"
+        uid, gid = self.data_owner()
+        result = self.run_job(["chown"], ["-R", f"{uid}:{gid}", *(self._container_path(p) for p in existing)],
+                              user="0:0")
+        if not result.ok:
+            raise TargetError(f"giving {', '.join(map(str, existing))} to uid {uid} gid {gid} failed: "
+                              f"{result.output.strip()}")
+        return f"{', '.join(map(str, existing))} given to uid {uid} gid {gid} (recursively)"

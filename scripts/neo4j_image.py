@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Build a ``neo4j:5.26``-compatible Docker image from Debian packages and the Maven Central jars.
+
+    python3 scripts/neo4j_image.py build    build (or confirm) the image; prints its tags
+    python3 scripts/neo4j_image.py hash     print the recipe hash the image is labelled with
+
+No registry is reachable from this project's machines, so the official image cannot be pulled. This one is laid out
+like it, which is all alchemiscale's compose file and the operations guide rely on:
+
+- ``/var/lib/neo4j`` is ``NEO4J_HOME`` and the working directory; the store is ``/var/lib/neo4j/data``;
+- ``neo4j`` and ``neo4j-admin`` are on the ``PATH``; the default command runs ``neo4j console`` in the foreground;
+- ``NEO4J_AUTH=user/password`` sets the initial password (``none`` turns authentication off), and every other
+  ``NEO4J_<setting>`` variable becomes a setting the way the official image spells them (``_`` is ``.``, ``__`` is
+  ``_``), so ``NEO4J_server_bolt_listen__address=127.0.0.1:7687`` binds loopback on host networking;
+- it runs as whatever ``user:`` the container is given (``USER_ID:GROUP_ID``): nothing in it needs root.
+
+The root file system is ``debootstrap --variant=minbase bookworm`` plus ``openjdk-17-jre-headless`` (cached under the
+project cache), the Neo4j jars fetched by ``operations/local_neo4j.py``, and the small shell wrappers below; it is
+imported with ``docker import``. The image carries the hash of its recipe as a label, so a second build with the
+same ingredients only checks that label. Needs root (debootstrap, chroot) and the engine of
+``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from operations.local_neo4j import ADMIN_MAIN, JVM_FLAGS, NEO4J_VERSION, SERVER_MAIN, cache_dir, fetch  # noqa: E402
+
+SUITE = "bookworm"
+JAVA_PACKAGE = "openjdk-17-jre-headless"
+MIRROR = os.environ.get("PORTAL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+HASH_LABEL = "org.alchemiscale-portal.recipe"
+NEO4J_HOME = "/var/lib/neo4j"
+
+# Settings the wrappers read themselves, never turned into neo4j.conf lines.
+ENTRYPOINT = r"""#!/bin/bash
+# Like the official image: NEO4J_AUTH, NEO4J_<setting> variables, then `neo4j console` in the foreground.
+set -euo pipefail
+cmd="${1:-neo4j}"
+if [ "$cmd" != neo4j ]; then
+  exec "$@"
+fi
+conf="$NEO4J_HOME/conf/neo4j.conf"
+# Neo4j 5 refuses a setting declared twice: a variable replaces the base line of the same name.
+declare -A settings=()
+order=()
+while IFS= read -r line; do
+  case "$line" in ''|'#'*) continue ;; esac
+  key="${line%%=*}"
+  [ -n "${settings[$key]+x}" ] || order+=("$key")
+  settings[$key]="${line#*=}"
+done < /startup/neo4j.conf.base
+for name in $(compgen -e); do
+  case "$name" in
+    NEO4J_AUTH|NEO4J_HOME|NEO4J_CONF|NEO4J_EDITION|NEO4J_VERSION|NEO4J_ACCEPT_LICENSE_AGREEMENT|NEO4J_DEBUG|NEO4J_PLUGINS|NEO4J_ADMIN_HEAP) continue ;;
+    NEO4J_*) ;;
+    *) continue ;;
+  esac
+  key=$(printf '%s' "${name#NEO4J_}" | sed -e 's/__/\x01/g' -e 's/_/./g' -e 's/\x01/_/g')
+  [ -n "${settings[$key]+x}" ] || order+=("$key")
+  settings[$key]="${!name}"
+done
+auth="${NEO4J_AUTH:-neo4j/neo4j}"
+if [ "$auth" = none ]; then
+  [ -n "${settings[dbms.security.auth_enabled]+x}" ] || order+=(dbms.security.auth_enabled)
+  settings[dbms.security.auth_enabled]=false
+fi
+: > "$conf"
+for key in "${order[@]}"; do
+  printf '%s=%s\n' "$key" "${settings[$key]}" >> "$conf"
+done
+if [ "$auth" != none ] && [ ! -d "$NEO4J_HOME/data/databases/system" ]; then
+  user="${auth%%/*}"
+  password="${auth#*/}"
+  if [ "$user" != neo4j ]; then
+    echo "NEO4J_AUTH: the user must be neo4j, got $user" >&2
+    exit 1
+  fi
+  neo4j-admin dbms set-initial-password "$password" >/dev/null
+fi
+shift || true
+exec neo4j console "$@"
+"""
+
+NEO4J_WRAPPER = """#!/bin/bash
+# `neo4j console` (the only mode a container needs) and `neo4j version`.
+set -euo pipefail
+home="${{NEO4J_HOME:-{home}}}"
+conf_dir="${{NEO4J_CONF:-$home/conf}}"
+case "${{1:-console}}" in
+  console) ;;
+  version|--version) echo "neo4j {version}"; exit 0 ;;
+  *) echo "usage: neo4j console|version" >&2; exit 2 ;;
+esac
+heap=$(sed -n 's/^server\\.memory\\.heap\\.max_size=//p' "$conf_dir/neo4j.conf" | tail -n 1)
+heap="${{heap:-512m}}"
+exec java -Xms"$heap" -Xmx"$heap" {flags} -cp "$home/lib/*" {server} --home-dir="$home" --config-dir="$conf_dir"
+"""
+
+ADMIN_WRAPPER = """#!/bin/bash
+set -euo pipefail
+home="${{NEO4J_HOME:-{home}}}"
+export NEO4J_HOME="$home" NEO4J_CONF="${{NEO4J_CONF:-$home/conf}}"
+exec java -Xmx"${{NEO4J_ADMIN_HEAP:-512m}}" {flags} -cp "$home/lib/*" {admin} "$@"
+"""
+
+BASE_CONF = """# Written by the image; the entry point appends the NEO4J_<setting> variables after these lines.
+server.directories.data={home}/data
+server.directories.logs={home}/logs
+server.directories.run={home}/run
+server.directories.import={home}/import
+server.directories.plugins={home}/plugins
+server.default_listen_address=0.0.0.0
+server.https.enabled=false
+dbms.usage_report.enabled=false
+"""
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        raise BuildError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return proc
+
+
+def docker_cli() -> str:
+    # Debian's docker.io client matches its engine; any other client on the PATH also negotiates the API.
+    for candidate in ("/usr/bin/docker", shutil.which("docker")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BuildError("no docker client found; run scripts/bootstrap.sh (apt-get install docker.io)")
+
+
+def docker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    if "DOCKER_HOST" not in env:
+        from scripts.docker_engine import docker_host
+
+        env["DOCKER_HOST"] = docker_host()
+    return env
+
+
+def images_dir() -> Path:
+    return cache_dir() / "images"
+
+
+def base_rootfs(suite: str = SUITE, packages: tuple[str, ...] = (JAVA_PACKAGE,)) -> Path:
+    """debootstrap + ``packages``, once; the marker records what was installed and how long it took."""
+    rootfs = images_dir() / f"rootfs-{suite}-{'-'.join(packages)}"
+    marker = rootfs.parent / f"{rootfs.name}.complete"
+    if marker.exists():
+        return rootfs
+    if os.getuid() != 0:
+        raise BuildError("building the base file system needs root (debootstrap and chroot)")
+    if shutil.which("debootstrap") is None:
+        raise BuildError("debootstrap is not installed; run scripts/bootstrap.sh (apt-get install debootstrap)")
+    shutil.rmtree(rootfs, ignore_errors=True)
+    rootfs.mkdir(parents=True)
+    t0 = time.monotonic()
+    run(["debootstrap", "--variant=minbase", suite, str(rootfs), MIRROR])
+    t1 = time.monotonic()
+    proc_dir = rootfs / "proc"
+    # Java's package scripts (ca-certificates-java) run java, which wants /proc.
+    run(["mount", "-t", "proc", "proc", str(proc_dir)])
+    try:
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+        run(["chroot", str(rootfs), "apt-get", "update", "-qq"], env=env)
+        run(["chroot", str(rootfs), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env)
+        run(["chroot", str(rootfs), "apt-get", "clean"], env=env)
+        versions = run(["chroot", str(rootfs), "dpkg-query", "-W", *packages], env=env).stdout.split("\n")
+    finally:
+        subprocess.run(["umount", str(proc_dir)], check=False)
+    shutil.rmtree(rootfs / "var" / "lib" / "apt" / "lists", ignore_errors=True)
+    (rootfs / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True)
+    marker.write_text(json.dumps({"packages": [v for v in versions if v], "debootstrap_s": round(t1 - t0, 1),
+                                  "packages_s": round(time.monotonic() - t1, 1)}) + "\n")
+    return rootfs
+
+
+def import_image(rootfs: Path, overlay: Path | None, tags: list[str], changes: list[str]) -> None:
+    """``docker import`` the base file system plus the overlay's paths the base lacks, then add the other tags."""
+    cmd = [docker_cli(), "import"]
+    for change in changes:
+        cmd += ["--change", change]
+    cmd += ["-", tags[0]]
+    # One stream: the base system, then the overlay's paths the base lacks (`docker import` refuses duplicates).
+    added = [f"./{rel}" for rel in _novel_paths(overlay, rootfs)] if overlay else []
+    extra = ["-C", str(overlay), *added] if added else []
+    tar = subprocess.Popen(["tar", "--numeric-owner", "-c", "-C", str(rootfs), ".", *extra], stdout=subprocess.PIPE)
+    imp = subprocess.run(cmd, stdin=tar.stdout, capture_output=True, text=True, env=docker_env())
+    tar.stdout.close()
+    if tar.wait() != 0 or imp.returncode != 0:
+        raise BuildError(f"docker import failed ({imp.returncode}):\n{imp.stderr[-3000:]}")
+    for tag in tags[1:]:
+        run([docker_cli(), "tag", tags[0], tag], env=docker_env())
+
+
+def _script(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def neo4j_overlay(version: str) -> Path:
+    """The files the image adds on top of the base: jars, wrappers, configuration, writable directories."""
+    lib = fetch(version)
+    overlay = images_dir() / f"overlay-neo4j-{version}"
+    shutil.rmtree(overlay, ignore_errors=True)
+    home = overlay / NEO4J_HOME.lstrip("/")
+    (home / "lib").mkdir(parents=True)
+    for jar in sorted(lib.glob("*.jar")):
+        os.link(jar, home / "lib" / jar.name)
+    flags = " ".join(JVM_FLAGS)
+    _script(home / "bin" / "neo4j", NEO4J_WRAPPER.format(home=NEO4J_HOME, version=version, flags=flags,
+                                                          server=SERVER_MAIN))
+    _script(home / "bin" / "neo4j-admin", ADMIN_WRAPPER.format(home=NEO4J_HOME, flags=flags, admin=ADMIN_MAIN))
+    _script(overlay / "startup" / "docker-entrypoint.sh", ENTRYPOINT)
+    (overlay / "startup" / "neo4j.conf.base").write_text(BASE_CONF.format(home=NEO4J_HOME))
+    (home / "conf").mkdir()
+    (home / "conf" / "neo4j.conf").write_text(BASE_CONF.format(home=NEO4J_HOME))
+    for name in ("conf", "data", "logs", "run", "import", "plugins"):
+        (home / name).mkdir(exist_ok=True)
+        # Any USER_ID:GROUP_ID the deployment picks must be able to write these (data is normally a bind mount).
+        (home / name).chmod(0o1777)
+    (home / "conf" / "neo4j.conf").chmod(0o666)
+    return overlay
+
+
+def _novel_paths(overlay: Path, base: Path, rel: Path = Path()) -> list[Path]:
+    """The shallowest overlay paths that do not exist in the base (whole subtrees go in as one entry)."""
+    found = []
+    for child in sorted((overlay / rel).iterdir()):
+        sub = rel / child.name
+        if not (base / sub).exists() and not (base / sub).is_symlink():
+            found.append(sub)
+        elif child.is_dir() and not child.is_symlink():
+            found += _novel_paths(overlay, base, sub)
+        else:
+            raise BuildError(f"the image overlay would replace {sub} of the base system")
+    return found
+
+
+def recipe_hash(version: str, suite: str = SUITE, java: str = JAVA_PACKAGE) -> str:
+    """Everything the image is made of: this recipe, the JVM flags, the jar set, the base system."""
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_bytes())
+    h.update(json.dumps([version, suite, java, JVM_FLAGS, SERVER_MAIN, ADMIN_MAIN]).encode())
+    for jar in sorted(fetch(version).glob("*.jar")):
+        h.update(f"{jar.name}:{jar.stat().st_size}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def tags_for(version: str) -> list[str]:
+    major_minor = ".".join(version.split(".")[:2])
+    return [f"neo4j:{version}", f"neo4j:{major_minor}"]
+
+
+def existing_hash(tag: str) -> str | None:
+    proc = subprocess.run([docker_cli(), "image", "inspect", "--format",
+                           "{{json .Config.Labels}}", tag], capture_output=True, text=True, env=docker_env())
+    if proc.returncode != 0:
+        return None
+    return (json.loads(proc.stdout or "null") or {}).get(HASH_LABEL)
+
+
+def build(version: str = NEO4J_VERSION, force: bool = False) -> list[str]:
+    tags = tags_for(version)
+    want = recipe_hash(version)
+    if not force and all(existing_hash(tag) == want for tag in tags):
+        return tags
+    rootfs = base_rootfs()
+    overlay = neo4j_overlay(version)
+    changes = [
+        f"ENV NEO4J_HOME={NEO4J_HOME}",
+        f"ENV NEO4J_VERSION={version}",
+        "ENV NEO4J_EDITION=community",
+        f"ENV PATH={NEO4J_HOME}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV LANG=C.UTF-8",
+        f"WORKDIR {NEO4J_HOME}",
+        "EXPOSE 7474 7473 7687",
+        f"LABEL {HASH_LABEL}={want} org.opencontainers.image.version={version}",
+        'ENTRYPOINT ["/startup/docker-entrypoint.sh"]',
+        'CMD ["neo4j"]',
+    ]
+    import_image(rootfs, overlay, tags, changes)
+    return tags
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["build", "hash"])
+    parser.add_argument("--version", default=NEO4J_VERSION)
+    parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "hash":
+            print(recipe_hash(args.version))
+            return 0
+        t0 = time.monotonic()
+        images_dir().mkdir(parents=True, exist_ok=True)
+        # Test suites of several slots may start at once; one builds, the others then find the image ready.
+        with open(images_dir() / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            tags = build(args.version, force=args.force)
+        print(" ".join(tags))
+        print(f"# image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        return 0
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
