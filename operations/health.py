@@ -12,6 +12,8 @@ from django.conf import settings
 from alchemiscale_portal.celery import app as celery_app
 from identities import store
 
+from .procedures.dumps import human_size
+
 MIN_FREE_BYTES = 1 << 30
 
 
@@ -20,14 +22,6 @@ class Check:
     name: str
     ok: bool
     detail: str
-
-
-def _human(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 def check_neo4j() -> Check:
@@ -69,8 +63,8 @@ def check_backup_dir() -> Check:
         return Check("Backups directory", False, f"{path} is not writable by the portal")
     free = shutil.disk_usage(path).free
     if free < MIN_FREE_BYTES:
-        return Check("Backups directory", False, f"only {_human(free)} free in {path}")
-    return Check("Backups directory", True, f"{_human(free)} free in {path}")
+        return Check("Backups directory", False, f"only {human_size(free)} free in {path}")
+    return Check("Backups directory", True, f"{human_size(free)} free in {path}")
 
 
 def all_checks() -> list[Check]:

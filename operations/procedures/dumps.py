@@ -37,7 +37,8 @@ def dump_args(target: Target) -> list[str]:
     return ["database", "dump", target.connection.database, f"--to-path={target.admin_path(in_progress_dir(target))}"]
 
 
-def _human(n: float) -> str:
+def human_size(n: float) -> str:
+    """Bytes for people: 512 B, 1.5 KiB, 3.2 GiB."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -80,9 +81,9 @@ def check_backup_dir(ctx: RunContext) -> str:
         notes.append(f"removed the unfinished dump left in {leftover}")
     free = shutil.disk_usage(directory).free
     store = _tree_size(target.database_dirs())
-    notes.append(f"{directory}: {_human(free)} free; the store takes {_human(store)} on disk")
+    notes.append(f"{directory}: {human_size(free)} free; the store takes {human_size(store)} on disk")
     if free < store:
-        ctx.log(f"less free space ({_human(free)}) than the store takes ({_human(store)}); the dump is usually "
+        ctx.log(f"less free space ({human_size(free)}) than the store takes ({human_size(store)}); the dump is usually "
                 f"smaller, but it may run out of room", "warning")
     return "\n".join(notes)
 
@@ -125,7 +126,7 @@ def dump(ctx: RunContext) -> str:
         raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
     with open(written, "rb") as fh:
         os.fsync(fh.fileno())
-    return f"{_human(written.stat().st_size)} written to {written}"
+    return f"{human_size(written.stat().st_size)} written to {written}"
 
 
 def start_again(ctx: RunContext) -> str:

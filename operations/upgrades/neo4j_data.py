@@ -73,8 +73,8 @@ class Neo4j44To5Procedure(MigrationProcedure):
         free = shutil.disk_usage(probe).free
         # The dump is usually far smaller than the store, but the loaded 5.x store is about the store's size.
         if free < need:
-            return [f"{probe} has {dumps._human(free)} free; the safety dump and the migrated store need up to "
-                    f"{dumps._human(need)}"]
+            return [f"{probe} has {dumps.human_size(free)} free; the safety dump and the migrated store need up to "
+                    f"{dumps.human_size(need)}"]
         return []
 
     def steps_for_run(self) -> list[Step]:
