@@ -3,7 +3,6 @@
 import os
 import re
 
-import pytest
 from django.urls import reverse
 
 from operations.local_neo4j import Neo4jInstance

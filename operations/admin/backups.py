@@ -11,28 +11,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import services
+from .records import RecordAdmin, run_link
 from ..models import Backup
 from ..targets import get_target
 
 
 @admin.register(Backup)
-class BackupAdmin(admin.ModelAdmin):
+class BackupAdmin(RecordAdmin):
     list_display = ("file_name", "created_at", "size", "node_count", "relationship_count", "neo4j_version",
                     "purpose", "requested_by_label", "run_link", "restore_link")
     list_filter = ("purpose", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
-    show_full_result_count = False
     actions = ["restore_selected"]
     readonly_fields = [f.name for f in Backup._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # backups are made by the backup procedure only
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False  # removing a row would orphan its file; files are staff's to prune
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Django answers an action the user may not run with the list again; refuse it outright.
@@ -46,10 +37,7 @@ class BackupAdmin(admin.ModelAdmin):
 
     @admin.display(description="made by")
     def run_link(self, backup: Backup) -> str:
-        if backup.made_by_run_id is None:
-            return "-"
-        url = reverse("admin:operations_operationrun_change", args=[backup.made_by_run_id])
-        return format_html('<a href="{}">run #{}</a>', url, backup.made_by_run_id)
+        return run_link(backup.made_by_run_id)
 
     @admin.display(description="restore")
     def restore_link(self, backup: Backup) -> str:

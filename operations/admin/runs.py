@@ -11,29 +11,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import services
+from .records import RecordAdmin
 from ..models import OperationRun
 
 
 @admin.register(OperationRun)
-class OperationRunAdmin(admin.ModelAdmin):
+class OperationRunAdmin(RecordAdmin):
     list_display = ("id", "kind", "status_badge", "target", "requested_by_label", "requested_at", "started_at",
                     "finished_at", "progress_summary")
     list_display_links = ("id", "kind")
     list_filter = ("status", "kind", "target")
     search_fields = ("requested_by_label", "error")
-    show_full_result_count = False
     list_per_page = 50
     change_list_template = "admin/operations/operationrun/change_list.html"
-
-    # Runs are records: written by the runner only.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: OperationRun) -> str:

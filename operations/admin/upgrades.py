@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import path
 
+from .records import RecordAdmin, run_link
 from ..models import AppliedMigration
 from ..runner import OperationBusy, OperationFailed, active_run
 from ..targets import get_target
@@ -23,29 +23,15 @@ def can_migrate(user) -> bool:
 
 
 @admin.register(AppliedMigration)
-class AppliedMigrationAdmin(admin.ModelAdmin):
+class AppliedMigrationAdmin(RecordAdmin):
     list_display = ("name", "target", "outcome", "at", "by_label", "neo4j_before", "neo4j_after", "run_link")
     list_filter = ("outcome", "name", "target")
-    show_full_result_count = False
     readonly_fields = [f.name for f in AppliedMigration._meta.fields]
     change_list_template = "admin/operations/appliedmigration/change_list.html"
 
-    # The record is written by the migrations only.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
     @admin.display(description="run")
     def run_link(self, record: AppliedMigration) -> str:
-        if record.run_id is None:
-            return "-"
-        url = reverse("admin:operations_operationrun_change", args=[record.run_id])
-        return format_html('<a href="{}">run #{}</a>', url, record.run_id)
+        return run_link(record.run_id)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
