@@ -67,5 +67,17 @@ def check_backup_dir() -> Check:
     return Check("Backups directory", True, f"{human_size(free)} free in {path}")
 
 
+def check_target() -> Check:
+    """The Neo4j service operations act on (local process or compose container), as the worker will find it."""
+    from .targets import get_target
+
+    try:
+        target = get_target()
+        description, up = target.describe(), target.is_up()
+    except Exception as exc:  # a missing container or an unreachable Docker engine is the reason shown
+        return Check("Operations target", False, f"{settings.OPERATIONS_TARGET}: {exc}")
+    return Check("Operations target", up, f"{description}: {'running' if up else 'not running'}")
+
+
 def all_checks() -> list[Check]:
-    return [check_neo4j(), check_redis(), check_workers(), check_backup_dir()]
+    return [check_neo4j(), check_redis(), check_workers(), check_backup_dir(), check_target()]

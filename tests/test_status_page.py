@@ -31,7 +31,8 @@ def test_everything_green(alice_client, celery_worker_process, settings, tmp_pat
     settings.BACKUP_DIR = tmp_path
     html = alice_client.get(reverse("system-status")).content.decode()
     assert _rows(html) == {"Neo4j": "green", "Redis": "green", "Celery workers": "green",
-                           "Backups directory": "green"}
+                           "Backups directory": "green",
+                           "Operations target": "green"}
     assert "Neo4j 5.26" in html and "nodes" in html
 
 
@@ -49,7 +50,17 @@ def test_neo4j_stopped_is_red_with_reason(alice_client):
         html = alice_client.get(reverse("system-status")).content.decode()
         assert _rows(html)["Neo4j"] == "red"
         assert "not reachable" in html
+        assert _rows(html)["Operations target"] == "red" and "not running" in html
     finally:
         neo4j.start()
     html = alice_client.get(reverse("system-status")).content.decode()
-    assert _rows(html)["Neo4j"] == "green"
+    assert _rows(html)["Neo4j"] == "green" and _rows(html)["Operations target"] == "green"
+
+
+def test_docker_target_without_its_container_is_red_with_reason(alice_client, settings):
+    """With the Docker target configured and no Neo4j container of that compose project, the page says so."""
+    settings.OPERATIONS_TARGET = "docker"
+    settings.DOCKER_PROJECT = "portal-test-no-such-project"
+    html = alice_client.get(reverse("system-status")).content.decode()
+    assert _rows(html)["Operations target"] == "red"
+    assert "no container of compose project" in html and "portal-test-no-such-project" in html
