@@ -153,11 +153,14 @@ class DockerTarget(Target):
             raise TargetError(f"container {c.name} did not stop within {self.stop_timeout:.0f} s: {exc}") from None
 
     def stop_admin(self) -> list[str]:
-        """Remove neo4j-admin containers still running: they outlive a worker killed mid-run, holding the store."""
+        """Remove the neo4j-admin containers a worker killed mid-run left behind: running ones hold the store, and
+        exited ones (the job ended after its worker died) would otherwise pile up."""
         done = []
-        for job in self.client().containers.list(filters={"label": f"{JOB_LABEL}={self.project}/{self.service}"}):
-            job.remove(force=True)
-            done.append(f"removed the orphaned neo4j-admin container {job.name}")
+        label = f"{JOB_LABEL}={self.project}/{self.service}"
+        for job in self.client().containers.list(all=True, filters={"label": label}):
+            state = job.status
+            self._remove_job(job)
+            done.append(f"removed the orphaned neo4j-admin container {job.name} ({state})")
         return done
 
     def start_process(self) -> None:
@@ -296,10 +299,20 @@ class DockerTarget(Target):
             output = job.logs(stdout=True, stderr=True).decode(errors="replace")
             return AdminResult(command=command, returncode=int(status.get("StatusCode", 1)), output=output)
         finally:
+            self._remove_job(job)
+
+    @staticmethod
+    def _remove_job(job, attempts: int = 20) -> None:
+        """Remove a finished one-off container. The engine may refuse for a moment (its log copier or a removal
+        already in progress), so retry briefly; a container that is already gone is what we want."""
+        for _ in range(attempts):
             try:
                 job.remove(force=True)
+                return
+            except docker.errors.NotFound:
+                return
             except docker.errors.APIError:
-                pass
+                time.sleep(0.25)  # still there after all attempts: the next stop_admin sweeps it
 
     def admin(self, args: list[str]) -> AdminResult:
         result = self.run_job(["neo4j-admin"], args)

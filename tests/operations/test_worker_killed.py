@@ -9,6 +9,7 @@ import pytest
 from operations import services
 from operations.models import Backup, OperationRun
 from operations.procedures.dumps import in_progress_dir
+from operations.targets.docker import JOB_LABEL
 
 from .conftest import dedicated_worker, graph_snapshot, seed_graph, wait_for
 
@@ -48,6 +49,7 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
     assert Backup.objects.count() == 0
     assert services.active_run(target.name) is None
     assert OperationRun.objects.get().pk == run.pk
+    assert_no_admin_job_left(target)
 
 
 def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, settings):
@@ -71,3 +73,12 @@ def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, set
     assert target.is_up() and graph_snapshot(target) == before
     assert set(target.backup_dir.iterdir()) == files_before and Backup.objects.count() == 0
     assert services.active_run(target.name) is None
+    assert_no_admin_job_left(target)
+
+
+def assert_no_admin_job_left(target):
+    """The killed neo4j-admin left nothing behind: no process, and on Docker no container, running or exited."""
+    assert target.stop_admin() == []
+    if target.name == "docker":
+        label = f"{JOB_LABEL}={target.project}/{target.service}"
+        assert target.client().containers.list(all=True, filters={"label": label}) == []
