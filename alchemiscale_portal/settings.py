@@ -85,10 +85,15 @@ NEO4J_ADMIN_IMAGE = env_str("PORTAL_NEO4J_ADMIN_IMAGE", "")
 NEO4J_DATA_DIR = env_str("PORTAL_NEO4J_DATA_DIR", "")
 DOCKER_BACKUP_HOST_DIR = env_str("PORTAL_DOCKER_BACKUP_HOST_DIR", "")
 NEO4J_STOP_TIMEOUT = env_int("PORTAL_NEO4J_STOP_TIMEOUT", 120)
+# alchemiscale's CLI on the Docker target: a one-off container of this image on the deployment's database network
+# (default "<PORTAL_DOCKER_PROJECT>_db"), as the operations guide runs `database migrate v03-to-v04`.
+ALCHEMISCALE_IMAGE = env_str("PORTAL_ALCHEMISCALE_IMAGE", "ghcr.io/openforcefield/alchemiscale-server:v0.4.0")
+DOCKER_DB_NETWORK = env_str("PORTAL_DOCKER_DB_NETWORK", "")
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
-# The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`): the real
-# `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in.
+# The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`) on the local
+# target: the real `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in. The timeout
+# applies on both targets.
 ALCHEMISCALE_CLI = env_str(
     "PORTAL_ALCHEMISCALE_CLI",
     "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin")

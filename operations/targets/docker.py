@@ -9,7 +9,15 @@ through the engine's API:
   the deployment's ``.env``), and the data owner from the ``user:`` it runs as (``USER_ID:GROUP_ID``);
 - ``neo4j-admin`` runs in a one-off container of the same image as the Neo4j container (so of the store's Neo4j
   version), with the data directory and the backups directory mounted, as the data owner (so no chown is needed
-  afterwards), and with no network at all.
+  afterwards), and with no network at all;
+- alchemiscale's own CLI (the schema migration) runs as the guide runs it: a one-off container of the
+  alchemiscale-server image (``PORTAL_ALCHEMISCALE_IMAGE``) on the deployment's database network
+  (``PORTAL_DOCKER_DB_NETWORK``, default ``<project>_db``) with ``NEO4J_URL=bolt://<service>:7687``. When the Neo4j
+  container itself runs with host networking (the project's tests: no bridge networks there), the job does too and
+  uses the URL the portal reaches that Neo4j at (``PORTAL_DOCKER_NEO4J_URL``).
+
+Every one-off container carries ``JOB_LABEL`` and is removed when its job ends; ``stop_admin`` sweeps the ones a dead
+worker left behind.
 
 Paths: bind-mount sources are *host* paths. When the portal itself runs in a container, the compose file of this
 project mounts the data and backups directories at the same paths inside the portal's containers as on the host, so
@@ -34,6 +42,7 @@ from .base import AdminResult, Connection, Target, TargetError
 try:  # the SDK is in requirements.txt; the import is guarded so the local target works without it
     import docker
     import docker.errors
+    import requests.exceptions
 except ImportError:  # pragma: no cover
     docker = None
 
@@ -45,6 +54,10 @@ CONTAINER_DATA_DIR = "/var/lib/neo4j/data"
 CONTAINER_BACKUP_DIR = PurePosixPath("/backups")
 #: label put on every one-off container this target starts, so they can be found (and cleaned up) by it
 JOB_LABEL = "org.alchemiscale-portal.job"
+#: label of the portal's test stand-in for the alchemiscale-server image (scripts/standin_image.py)
+STANDIN_LABEL = "org.alchemiscale-portal.standin"
+#: the Bolt port alchemiscale's services use on the database network (the guide's bolt://neo4j:7687)
+BOLT_PORT = 7687
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -61,7 +74,9 @@ class DockerTarget(Target):
     def __init__(self, connection: Connection, backup_dir: Path, start_timeout: float = 180.0, *,
                  project: str = "alchemiscale-server", service: str = "neo4j", docker_host: str | None = None,
                  admin_image: str | None = None, data_dir: Path | None = None,
-                 host_backup_dir: Path | None = None, stop_timeout: float = 120.0):
+                 host_backup_dir: Path | None = None, stop_timeout: float = 120.0,
+                 alchemiscale_image: str = "ghcr.io/openforcefield/alchemiscale-server:v0.4.0",
+                 db_network: str | None = None, alchemiscale_timeout: float = 3600.0):
         super().__init__(connection, backup_dir, start_timeout)
         self.project = project
         self.service = service
@@ -71,6 +86,9 @@ class DockerTarget(Target):
         self.host_backup_dir = Path(host_backup_dir) if host_backup_dir else self.backup_dir
         # Neo4j takes about ten seconds to stop cleanly; compose's default of 10 s would kill it mid-checkpoint.
         self.stop_timeout = stop_timeout
+        self.alchemiscale_image = alchemiscale_image
+        self.db_network = db_network or f"{project}_db"
+        self.alchemiscale_timeout = alchemiscale_timeout
         self._client = None
 
     @classmethod
@@ -80,7 +98,9 @@ class DockerTarget(Target):
         return cls(connection, backup_dir, start_timeout, project=settings.DOCKER_PROJECT,
                    service=settings.DOCKER_SERVICE, admin_image=settings.NEO4J_ADMIN_IMAGE,
                    data_dir=settings.NEO4J_DATA_DIR or None, host_backup_dir=settings.DOCKER_BACKUP_HOST_DIR or None,
-                   stop_timeout=settings.NEO4J_STOP_TIMEOUT)
+                   stop_timeout=settings.NEO4J_STOP_TIMEOUT, alchemiscale_image=settings.ALCHEMISCALE_IMAGE,
+                   db_network=settings.DOCKER_DB_NETWORK or None,
+                   alchemiscale_timeout=settings.ALCHEMISCALE_CLI_TIMEOUT)
 
     # -- the engine and the container ---------------------------------------------------------------------
     @property
@@ -153,14 +173,14 @@ class DockerTarget(Target):
             raise TargetError(f"container {c.name} did not stop within {self.stop_timeout:.0f} s: {exc}") from None
 
     def stop_admin(self) -> list[str]:
-        """Remove the neo4j-admin containers a worker killed mid-run left behind: running ones hold the store, and
-        exited ones (the job ended after its worker died) would otherwise pile up."""
+        """Remove the one-off containers (neo4j-admin, alchemiscale) a worker killed mid-run left behind: running
+        ones hold the store, and exited ones (the job ended after its worker died) would otherwise pile up."""
         done = []
         label = f"{JOB_LABEL}={self.project}/{self.service}"
         for job in self.client().containers.list(all=True, filters={"label": label}):
             state = job.status
             self._remove_job(job)
-            done.append(f"removed the orphaned neo4j-admin container {job.name} ({state})")
+            done.append(f"removed the orphaned one-off container {job.name} ({state}, {self._job_image(job)})")
         return done
 
     def start_process(self) -> None:
@@ -283,21 +303,35 @@ class DockerTarget(Target):
     def run_job(self, entrypoint: list[str], args: list[str], *, user: str | None = None) -> AdminResult:
         """Run ``entrypoint ARGS`` in a one-off container of the Neo4j image with no network; output captured."""
         spec = self._job_spec()
-        client = self.client()
         command = ["docker", "run", "--network", "none", "--user", user or spec["user"], *entrypoint, *args]
+        returncode, output = self._run_container(
+            spec["image"], args, what="neo4j-admin", entrypoint=entrypoint, user=user or spec["user"],
+            volumes=spec["volumes"], network_mode="none", working_dir="/var/lib/neo4j",
+            # Java's logging looks its own host name up; with no network only localhost resolves.
+            hostname="localhost")
+        return AdminResult(command=command, returncode=returncode, output=output)
+
+    def _run_container(self, image: str, args: list[str], *, what: str, timeout: float | None = None,
+                       **create: Any) -> tuple[int, str]:
+        """Create, run and remove one labelled one-off container; (exit code, stdout and stderr)."""
+        client = self.client()
         try:
-            job = client.containers.create(
-                spec["image"], command=args, entrypoint=entrypoint, user=user or spec["user"],
-                volumes=spec["volumes"], network_mode="none", working_dir="/var/lib/neo4j",
-                # Java's logging looks its own host name up; with no network only localhost resolves.
-                hostname="localhost", labels={JOB_LABEL: f"{self.project}/{self.service}"})
+            job = client.containers.create(image, command=args, labels={JOB_LABEL: f"{self.project}/{self.service}"},
+                                           **create)
         except docker.errors.APIError as exc:
-            raise TargetError(f"creating the neo4j-admin container failed: {exc.explanation or exc}") from None
+            raise TargetError(f"creating the {what} container failed: {exc.explanation or exc}") from None
         try:
             job.start()
-            status = job.wait()
+            try:
+                status = job.wait(timeout=timeout)
+            except requests.exceptions.RequestException:  # the SDK's read timeout
+                job.kill()
+                raise TargetError(f"the {what} container did not finish within {timeout:.0f} s and was stopped; "
+                                  f"its last output:\n{job.logs(tail=15).decode(errors='replace')}") from None
             output = job.logs(stdout=True, stderr=True).decode(errors="replace")
-            return AdminResult(command=command, returncode=int(status.get("StatusCode", 1)), output=output)
+            return int(status.get("StatusCode", 1)), output
+        except docker.errors.APIError as exc:
+            raise TargetError(f"running the {what} container failed: {exc.explanation or exc}") from None
         finally:
             self._remove_job(job)
 
@@ -341,3 +375,72 @@ class DockerTarget(Target):
             raise TargetError(f"giving {', '.join(map(str, existing))} to uid {uid} gid {gid} failed: "
                               f"{result.output.strip()}")
         return f"{', '.join(map(str, existing))} given to uid {uid} gid {gid} (recursively)"
+
+    # -- alchemiscale's CLI in a one-off container of its image -----------------------------------------------
+    @staticmethod
+    def _job_image(job) -> str:
+        return (job.attrs.get("Config") or {}).get("Image") or "?"
+
+    def _alchemiscale_image(self):
+        try:
+            return self.client().images.get(self.alchemiscale_image)
+        except docker.errors.ImageNotFound:
+            raise TargetError(f"the alchemiscale-server image {self.alchemiscale_image} (PORTAL_ALCHEMISCALE_IMAGE) "
+                              f"is not on {self.engine}; pull it: docker pull {self.alchemiscale_image}") from None
+
+    def _alchemiscale_network(self) -> tuple[str, str]:
+        """(network for the job, NEO4J_URL inside it): the deployment's database network and the service's name,
+        or host networking and the portal's own URL when the Neo4j container itself uses host networking."""
+        c = self.container()
+        if (c.attrs.get("HostConfig") or {}).get("NetworkMode") == "host":
+            return "host", self.connection.url
+        try:
+            self.client().networks.get(self.db_network)
+        except docker.errors.NotFound:
+            raise TargetError(f"the deployment's database network {self.db_network} (PORTAL_DOCKER_DB_NETWORK) does "
+                              f"not exist on {self.engine}; is the deployment up (docker-compose up neo4j)?") from None
+        attached = sorted((c.attrs.get("NetworkSettings") or {}).get("Networks") or {})
+        if self.db_network not in attached:
+            raise TargetError(f"container {c.name} is not on the network {self.db_network} (it is on: "
+                              f"{', '.join(attached) or 'none'}); set PORTAL_DOCKER_DB_NETWORK to its database "
+                              f"network")
+        return self.db_network, f"bolt://{self.service}:{BOLT_PORT}"
+
+    def alchemiscale_problems(self) -> list[str]:
+        problems = []
+        for check in (self._alchemiscale_image, self._alchemiscale_network):
+            try:
+                check()
+            except TargetError as exc:
+                problems.append(str(exc))
+        return problems
+
+    def alchemiscale_command(self, args: list[str]) -> list[str]:
+        """The guide's ``docker run`` line; ``-e NEO4J_PASS`` without a value takes it from the caller's
+        environment, so the password is never part of the line. Placeholders where Docker cannot tell."""
+        try:
+            network, url = self._alchemiscale_network()
+        except TargetError:
+            network, url = self.db_network, f"bolt://{self.service}:{BOLT_PORT}"
+        line = ["docker", "run", "--rm", "--network", network]
+        for name, value in self.alchemiscale_env(url).items():
+            line += ["-e", name if name == "NEO4J_PASS" else f"{name}={value}"]
+        return [*line, self.alchemiscale_image, *args]
+
+    def alchemiscale_is_standin(self) -> bool:
+        try:
+            image = self.client().images.get(self.alchemiscale_image)
+        except (TargetError, docker.errors.APIError):
+            return False
+        return STANDIN_LABEL in ((image.attrs.get("Config") or {}).get("Labels") or {})
+
+    def run_alchemiscale(self, args: list[str]) -> AdminResult:
+        image = self._alchemiscale_image()
+        network, url = self._alchemiscale_network()
+        # Docker refuses a host name with host networking; the image's own user and working directory apply.
+        create: dict[str, Any] = ({"network_mode": "host"} if network == "host" else {"network": network})
+        returncode, output = self._run_container(image.id, args, what="alchemiscale",
+                                                 environment=self.alchemiscale_env(url),
+                                                 timeout=self.alchemiscale_timeout, **create)
+        return AdminResult(command=self.alchemiscale_command(args), returncode=returncode,
+                           output=self.mask_password(output))

@@ -1,21 +1,19 @@
 """Schema migration: alchemiscale v0.3 to v0.4 (a NetworkMark for every AlchemicalNetwork).
 
-alchemiscale's own ``database migrate v03-to-v04`` does the work, run as a configured command
-(``PORTAL_ALCHEMISCALE_CLI``: the real ``alchemiscale`` CLI, or the documented stand-in
-``operations/upgrades/alchemiscale_standin.py`` where alchemiscale cannot be installed), with the target's
-connection in its environment. The portal captures its output and then checks the result itself: every
-AlchemicalNetwork has exactly one NetworkMark pointing at it with ``MARKS``. The migration only adds nodes and
-relationships and merges on alchemiscale's unique ``_scoped_key``, so running it again changes nothing.
+alchemiscale's own ``database migrate v03-to-v04`` does the work, run by the target (``Target.run_alchemiscale``)
+with the target's connection: beside a local Neo4j the configured command (``PORTAL_ALCHEMISCALE_CLI``: the real
+``alchemiscale`` CLI, or the documented stand-in ``operations/upgrades/alchemiscale_standin.py`` where alchemiscale
+cannot be installed); in a docker-compose deployment a one-off container of the alchemiscale-server image
+(``PORTAL_ALCHEMISCALE_IMAGE``) on the deployment's database network, as the operations guide runs it. The procedure
+does not know which: it shows the target's command, checks the target's answers before a run, captures the output
+and then checks the result itself: every AlchemicalNetwork has exactly one NetworkMark pointing at it with
+``MARKS``. The migration only adds nodes and relationships and merges on alchemiscale's unique ``_scoped_key``, so
+running it again changes nothing.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
-import shutil
-import subprocess
-
-from django.conf import settings
 
 from ..runner import OperationFailed, RunContext, Step
 from . import records
@@ -30,18 +28,6 @@ NETWORK_MARKS = ("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm
 NOT_ONE_MARK = ("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
                 "WITH an, count(nm) AS marks WHERE marks <> 1 RETURN an._scoped_key, marks "
                 "ORDER BY an._scoped_key LIMIT 10")
-
-
-def cli() -> list[str]:
-    return shlex.split(settings.ALCHEMISCALE_CLI)
-
-
-def command() -> list[str]:
-    return [*cli(), *ARGS]
-
-
-def is_standin() -> bool:
-    return "alchemiscale_standin" in settings.ALCHEMISCALE_CLI
 
 
 def network_marks(target) -> dict[str, int]:
@@ -61,22 +47,18 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
         if not version.startswith("5."):
             problems.append(f"the store runs Neo4j {version}; alchemiscale v0.4 needs Neo4j 5: run the Neo4j "
                             f"4.4 to 5.26 data migration first")
-        executable = cli()[0] if cli() else ""
-        if not executable or (shutil.which(executable) is None and not os.path.isfile(executable)):
-            problems.append(f"the alchemiscale command {settings.ALCHEMISCALE_CLI!r} (PORTAL_ALCHEMISCALE_CLI) is "
-                            f"not found")
-        return problems
+        return problems + self.target.alchemiscale_problems()
 
     def steps_for_run(self) -> list[Step]:
-        shown = " ".join(shlex.quote(a) for a in command())
         return [
             Step("check the migration applies", self.check_step,
-                 "the store runs Neo4j 5, the alchemiscale command is there, the migration is not yet applied"),
+                 "the store runs Neo4j 5, alchemiscale's command can run, the migration is not yet applied"),
             Step("count the networks", self.count_before, "AlchemicalNetworks, and those without a NetworkMark"),
             Step("run alchemiscale's migration", self.run_cli,
-                 f"{'the STAND-IN for ' if is_standin() else ''}alchemiscale's own migration, with NEO4J_URL, "
-                 f"NEO4J_USER, NEO4J_PASS, NEO4J_DBNAME of the target in its environment; output captured",
-                 commands=[command()] if shown else []),
+                 f"{'the STAND-IN for ' if self.target.alchemiscale_is_standin() else ''}alchemiscale's own "
+                 f"migration, with NEO4J_URL, NEO4J_USER, NEO4J_PASS, NEO4J_DBNAME of the target in its "
+                 f"environment; output captured",
+                 commands=[self.target.alchemiscale_command(ARGS)]),
             Step("verify one NetworkMark per network", self.verify,
                  "every AlchemicalNetwork has exactly one NetworkMark pointing at it (MARKS)"),
             Step("record the migration", self.record_applied, "the applied-migrations record"),
@@ -95,27 +77,16 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
         return f"{counts['networks']} AlchemicalNetwork(s), {counts['unmarked']} without a NetworkMark"
 
     def run_cli(self, ctx: RunContext) -> str:
-        c = self.target.connection
-        env = {**os.environ, "NEO4J_URL": c.url, "NEO4J_USER": c.user, "NEO4J_PASS": c.password,
-               "NEO4J_DBNAME": c.database}
-        ctx.log("$ " + " ".join(shlex.quote(a) for a in command()))
-        try:
-            proc = subprocess.run(command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  stdin=subprocess.DEVNULL, timeout=settings.ALCHEMISCALE_CLI_TIMEOUT,
-                                  cwd=settings.BASE_DIR)
-        except FileNotFoundError as exc:
-            raise OperationFailed(f"the alchemiscale command cannot be run: {exc}") from None
-        except subprocess.TimeoutExpired:
-            raise OperationFailed(f"the alchemiscale migration did not finish within "
-                                  f"{settings.ALCHEMISCALE_CLI_TIMEOUT} s") from None
-        output = proc.stdout.replace(c.password, "********") if c.password else proc.stdout
-        ctx.remember(cli_output=output[-4000:])
-        if proc.returncode != 0:
-            raise OperationFailed(f"alchemiscale's migration exited with {proc.returncode}: "
-                                  f"{' / '.join(output.strip().splitlines()[-3:])}")
-        if COMPLETED not in output:
+        ctx.log("$ " + shlex.join(self.target.alchemiscale_command(ARGS)))
+        result = self.target.run_alchemiscale(ARGS)
+        ctx.remember(cli_output=result.output[-4000:], cli_command=result.command,
+                     standin=self.target.alchemiscale_is_standin())
+        if not result.ok:
+            raise OperationFailed(f"alchemiscale's migration exited with {result.returncode}: "
+                                  f"{' / '.join(result.output.strip().splitlines()[-3:])}")
+        if COMPLETED not in result.output:
             raise OperationFailed(f"alchemiscale's migration exited 0 but did not say {COMPLETED!r}")
-        return output
+        return result.output
 
     def verify(self, ctx: RunContext) -> str:
         counts = network_marks(self.target)
@@ -132,12 +103,18 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
             ctx, self.migration_name, "applied", neo4j_before=ctx.state["neo4j_version"],
             neo4j_after=self.target.neo4j_version(),
             details={"networks": after["networks"], "marks_added": before["unmarked"],
-                     "command": command(), "standin": is_standin(), "output": ctx.state.get("cli_output", "")})
+                     **self._cli_details(ctx)})
         return f"recorded as applied (#{record.pk}); {before['unmarked']} NetworkMark(s) added"
 
     def record_failed(self, ctx: RunContext) -> str:
         outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
         record = records.record(ctx, self.migration_name, outcome, neo4j_before=ctx.state.get("neo4j_version", ""),
                                 neo4j_after=self.target.neo4j_version(),
-                                details={"output": ctx.state.get("cli_output", "")})
+                                details=self._cli_details(ctx))
         return f"recorded as {outcome} (#{record.pk})"
+
+    def _cli_details(self, ctx: RunContext) -> dict:
+        """What the record keeps of alchemiscale's run: the command, whether it was the stand-in, its output."""
+        return {"command": ctx.state.get("cli_command") or self.target.alchemiscale_command(ARGS),
+                "standin": ctx.state.get("standin", self.target.alchemiscale_is_standin()),
+                "output": ctx.state.get("cli_output", "")}
