@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from ..upgrades.alchemiscale_standin import IMAGE_LABEL as STANDIN_IMAGE_LABEL
 from .base import AdminResult, Connection, Target, TargetError
 
 try:  # the SDK is in requirements.txt; the import is guarded so the local target works without it
@@ -54,8 +55,6 @@ CONTAINER_DATA_DIR = "/var/lib/neo4j/data"
 CONTAINER_BACKUP_DIR = PurePosixPath("/backups")
 #: label put on every one-off container this target starts, so they can be found (and cleaned up) by it
 JOB_LABEL = "org.alchemiscale-portal.job"
-#: label of the portal's test stand-in for the alchemiscale-server image (scripts/standin_image.py)
-STANDIN_LABEL = "org.alchemiscale-portal.standin"
 #: the Bolt port alchemiscale's services use on the database network (the guide's bolt://neo4j:7687)
 BOLT_PORT = 7687
 
@@ -432,7 +431,7 @@ class DockerTarget(Target):
             image = self.client().images.get(self.alchemiscale_image)
         except (TargetError, docker.errors.APIError):
             return False
-        return STANDIN_LABEL in ((image.attrs.get("Config") or {}).get("Labels") or {})
+        return STANDIN_IMAGE_LABEL in ((image.attrs.get("Config") or {}).get("Labels") or {})
 
     def run_alchemiscale(self, args: list[str]) -> AdminResult:
         image = self._alchemiscale_image()

@@ -18,6 +18,10 @@ It prints the real command's closing line, "Migration completed without errors."
 the same way. Configure the portal with ``PORTAL_ALCHEMISCALE_CLI`` to use the real ``alchemiscale`` instead.
 
     python -m operations.upgrades.alchemiscale_standin database migrate v03-to-v04 [--url ...] [--user ...]
+
+For the Docker target's tests, ``scripts/standin_image.py`` packs this file as the entry point of a stand-in for the
+alchemiscale-server image (``IMAGE_TAG``, labelled ``IMAGE_LABEL``), so ``docker run IMAGE database migrate
+v03-to-v04`` behaves like the real image's CLI. Standard library only at import time (the image builder imports it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ import sys
 from typing import Any
 
 COMPLETED = "Migration completed without errors."
+#: the stand-in image's tag, and the label that marks an image as this stand-in (the portal says so on screen)
+IMAGE_TAG = "alchemiscale-server-standin:v0.4.0"
+IMAGE_LABEL = "org.alchemiscale-portal.standin"
 
 FIND_UNMARKED = (
     "MATCH (an:AlchemicalNetwork) WHERE NOT (an)<-[:MARKS]-(:NetworkMark) "

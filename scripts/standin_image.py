@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Build the test STAND-IN for the ``alchemiscale-server`` image: ``alchemiscale-server-standin:v0.4.0``.
+
+    python3 scripts/standin_image.py build    build (or confirm) the image; prints its tag
+    python3 scripts/standin_image.py hash     print the recipe hash the image is labelled with
+
+The Docker target runs alchemiscale's schema migration the way the operations guide does, ``docker run ...
+ghcr.io/openforcefield/alchemiscale-server:v0.4.0 database migrate v03-to-v04``. That image cannot be pulled here (no
+registry) and alchemiscale cannot be installed (its ``gufe`` dependency is not on PyPI), so the tests use this
+stand-in instead. It is NOT alchemiscale: its entry point is ``operations/upgrades/alchemiscale_standin.py``, which
+takes the same arguments and ``NEO4J_*`` environment as the real image's ``alchemiscale`` entry point and does to the
+graph what alchemiscale 0.4's migration does (see that file). The image says so: its tag names it a stand-in and it
+carries the label ``org.alchemiscale-portal.standin``, which the portal reads to say "STAND-IN" on screen and in
+the migration record.
+
+Recipe: ``debootstrap --variant=minbase bookworm`` plus Debian's ``python3`` (3.11, cached like the Neo4j image's
+base by ``scripts/neo4j_image.py``, whose helpers this reuses), the neo4j Python driver and what it requires copied
+from the project's virtualenv (pure Python, same Python 3.11), and the stand-in script. It runs as ``nobody``, not
+root, like the real image's non-root user. Like the Neo4j image it carries the hash of its recipe as a label and is
+rebuilt only when that changes. Needs root (debootstrap) for the first build and the engine of
+``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from neo4j_image import (HASH_LABEL, SUITE, BuildError, base_rootfs, existing_hash, images_dir,  # noqa: E402
+                         import_image)
+from operations.upgrades.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
+
+STANDIN = ROOT / "operations" / "upgrades" / "alchemiscale_standin.py"
+PACKAGES = ("python3",)
+#: the Python distribution the stand-in imports; what it requires comes along
+DRIVER = "neo4j"
+HOME = "/opt/alchemiscale-standin"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+# Run by the project's virtualenv Python: the files of DRIVER and of everything it requires (extras left out).
+LIST_FILES = r"""
+import json, re, sys
+from importlib import metadata
+todo, seen, dists, files = [sys.argv[1]], set(), [], []
+while todo:
+    name = todo.pop()
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in seen:
+        continue
+    seen.add(key)
+    dist = metadata.distribution(name)
+    dists.append(f"{dist.metadata['Name']}=={dist.version}")
+    for req in dist.requires or []:
+        requirement, _, marker = req.partition(";")
+        if "extra" in marker:
+            continue
+        if marker.strip():
+            sys.exit(f"{dist.metadata['Name']} requires {req!r}: a marker this recipe does not evaluate")
+        todo.append(re.split(r"[\s<>=!~\[(]", requirement.strip(), maxsplit=1)[0])
+    base = dist.locate_file("")
+    files += [str(f) for f in dist.files or [] if not str(f).startswith("..") and "__pycache__" not in str(f)]
+print(json.dumps({"python": "%d.%d" % sys.version_info[:2], "site": str(base), "dists": sorted(dists),
+                  "files": sorted(files)}))
+"""
+
+
+def driver_files() -> dict:
+    """The driver's distribution files in the project's virtualenv (``site``-relative), and the Python version."""
+    if not VENV_PYTHON.exists():
+        raise BuildError(f"{VENV_PYTHON} is missing; run scripts/bootstrap.sh first")
+    proc = subprocess.run([str(VENV_PYTHON), "-c", LIST_FILES, DRIVER], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"listing {DRIVER}'s files in {VENV_PYTHON} failed: {proc.stderr.strip()}")
+    found = json.loads(proc.stdout)
+    compiled = [f for f in found["files"] if f.endswith((".so", ".pyd"))]
+    if compiled:
+        raise BuildError(f"{DRIVER} brings compiled files ({', '.join(compiled[:3])}); only pure Python can be "
+                         f"copied into the stand-in image")
+    return found
+
+
+def overlay(found: dict) -> Path:
+    """The files the image adds to the base system: the stand-in script and the driver's site-packages."""
+    out = images_dir() / "overlay-alchemiscale-standin"
+    shutil.rmtree(out, ignore_errors=True)
+    home = out / HOME.lstrip("/")
+    site = home / "site-packages"
+    site.mkdir(parents=True)
+    for rel in found["files"]:
+        target = site / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(found["site"]) / rel, target)
+    shutil.copy2(STANDIN, home / STANDIN.name)
+    return out
+
+
+def recipe_hash(found: dict) -> str:
+    """This recipe, the stand-in script, the base system's packages and the driver's exact files."""
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_bytes())
+    h.update(STANDIN.read_bytes())
+    h.update(json.dumps([SUITE, PACKAGES, found["python"], found["dists"]]).encode())
+    for rel in found["files"]:
+        h.update(f"{rel}:{(Path(found['site']) / rel).stat().st_size}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def build(force: bool = False) -> str:
+    found = driver_files()
+    want = recipe_hash(found)
+    if not force and existing_hash(IMAGE_TAG) == want:
+        return IMAGE_TAG
+    rootfs = base_rootfs(SUITE, PACKAGES)
+    # The driver is copied as files, not installed: the image's Python must be the virtualenv's version.
+    if not (rootfs / "usr" / "bin" / f"python{found['python']}").exists():
+        raise BuildError(f"the base system has no python{found['python']} (the virtualenv's version); the copied "
+                         f"driver would not match")
+    changes = [
+        f"ENV PYTHONPATH={HOME}/site-packages",
+        "ENV PYTHONDONTWRITEBYTECODE=1",
+        "ENV PYTHONUNBUFFERED=1",
+        "ENV LANG=C.UTF-8",
+        f"WORKDIR {HOME}",
+        "USER 65534:65534",
+        f"LABEL {HASH_LABEL}={want} {IMAGE_LABEL}=operations/upgrades/alchemiscale_standin.py "
+        f"org.opencontainers.image.version=0.4.0-standin",
+        f'ENTRYPOINT ["python3", "{HOME}/{STANDIN.name}"]',
+        'CMD ["--help"]',
+    ]
+    import_image(rootfs, overlay(found), [IMAGE_TAG], changes)
+    return IMAGE_TAG
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["build", "hash"])
+    parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "hash":
+            print(recipe_hash(driver_files()))
+            return 0
+        t0 = time.monotonic()
+        images_dir().mkdir(parents=True, exist_ok=True)
+        # The same lock as scripts/neo4j_image.py: suites of several slots may start at once.
+        with open(images_dir() / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            tag = build(force=args.force)
+        print(tag)
+        print(f"# stand-in image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        return 0
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
