@@ -1,12 +1,17 @@
-"""The Docker target says clearly what is wrong: engine unreachable, Neo4j container missing, image absent."""
+"""The Docker target says clearly what is wrong: engine unreachable, Neo4j container missing, image absent, the
+deployment's database network missing."""
 
+import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from operations.targets import TargetError, get_target
-from operations.targets.docker import DockerTarget
+from operations.targets.docker import PROJECT_LABEL, SERVICE_LABEL, DockerTarget
+from operations.upgrades.alchemiscale_schema import ARGS
+from operations.upgrades.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
+from tests.docker_fixtures import IMAGE, docker_client
 
 
 def _target(**kw) -> DockerTarget:
@@ -47,3 +52,31 @@ def test_settings_pick_the_test_deployment():
     target = get_target(DockerTarget.name)
     assert target.project == settings.DOCKER_PROJECT and target.project.startswith("portal-test")
     assert target.connection.url == settings.DOCKER_NEO4J_URL != settings.NEO4J_URL
+
+
+def test_missing_database_network_is_named(docker_neo4j_container):
+    """A deployment whose Neo4j is not on host networking: the job needs its database network, which must exist.
+
+    Only a created (never started) container with no network stands in for it: the test engine has no bridge
+    networks and must not get any (REFERENCE §8).
+    """
+    project = f"{settings.DOCKER_PROJECT}-nonet"
+    client = docker_client()
+    container = client.containers.create(IMAGE, network_mode="none", name=f"{project}_neo4j_1-{os.getpid()}",
+                                         labels={PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"})
+    try:
+        target = _target(project=project, alchemiscale_image=STANDIN_IMAGE)
+        assert target.alchemiscale_problems() == [
+            f"the deployment's database network {project}_db (PORTAL_DOCKER_DB_NETWORK) does not exist on "
+            f"{target.engine}; is the deployment up (docker-compose up neo4j)?"]
+        with pytest.raises(TargetError, match=rf"network {project}_db \(PORTAL_DOCKER_DB_NETWORK\) does not exist"):
+            target.run_alchemiscale(ARGS)
+        # The preview is still the guide's line: the database network and the service's name.
+        assert target.alchemiscale_command(ARGS) == [
+            "docker", "run", "--rm", "--network", f"{project}_db", "-e", "NEO4J_URL=bolt://neo4j:7687",
+            "-e", f"NEO4J_USER={settings.NEO4J_USER}", "-e", "NEO4J_PASS", "-e", f"NEO4J_DBNAME={settings.NEO4J_DBNAME}",
+            STANDIN_IMAGE, "database", "migrate", "v03-to-v04"]
+        named = _target(project=project, alchemiscale_image=STANDIN_IMAGE, db_network="portal-test-elsewhere_db")
+        assert "network portal-test-elsewhere_db (PORTAL_DOCKER_DB_NETWORK)" in named.alchemiscale_problems()[0]
+    finally:
+        container.remove(force=True)

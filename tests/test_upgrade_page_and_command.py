@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from operations.models import AppliedMigration, OperationRun
 from operations.runner import execute
+from operations.targets import get_target
 from tests.test_migration_alchemiscale_v03_to_v04 import NAME, make_networks, marks_per_network
 
 URL = reverse("admin:operations_upgrade")
@@ -38,7 +39,7 @@ def test_staff_without_the_permission_cannot_open_it(client, bob):
 
 @pytest.mark.django_db
 def test_page_requests_the_run_only_with_the_typed_name(alice_client, alice):
-    make_networks()
+    make_networks(get_target())
     refused = alice_client.post(URL, {"action": "run", "migration": NAME, "confirmation": "yes please"})
     assert refused.status_code == 400 and "to confirm" in refused.content.decode()
     assert OperationRun.objects.count() == 0
@@ -50,7 +51,7 @@ def test_page_requests_the_run_only_with_the_typed_name(alice_client, alice):
     assert (run.kind, run.status, run.requested_by) == ("alchemiscale-v03-to-v04", "pending", alice)
     run = execute(run.pk)  # what the worker does with it
     assert run.status == "succeeded", run.error
-    assert set(marks_per_network().values()) == {1}
+    assert set(marks_per_network(get_target()).values()) == {1}
     record = AppliedMigration.objects.get()
     assert (record.by, record.by_label, record.outcome) == (alice, "alice", "applied")
     page = alice_client.get(URL).content.decode()
@@ -59,7 +60,7 @@ def test_page_requests_the_run_only_with_the_typed_name(alice_client, alice):
 
 @pytest.mark.django_db
 def test_command_lists_runs_and_records_the_same_way(alice_client):
-    make_networks()
+    make_networks(get_target())
     out = io.StringIO()
     call_command("migrate-store", "--list", stdout=out)
     assert "alchemiscale-v0.3-to-v0.4 (applies)" in out.getvalue()
@@ -72,7 +73,7 @@ def test_command_lists_runs_and_records_the_same_way(alice_client):
     run = OperationRun.objects.get()
     record = AppliedMigration.objects.get()
     assert record.by is None and record.by_label.startswith("cli:") and record.run == run
-    assert set(marks_per_network().values()) == {1}
+    assert set(marks_per_network(get_target()).values()) == {1}
     # the page shows the command's run exactly as its own
     page = alice_client.get(URL).content.decode()
     assert record.by_label in page and "Does not apply</strong>: applied" in page
