@@ -132,10 +132,9 @@ def test_a_failing_command_is_reported_and_recorded(alice, migration_target, set
 
 
 @pytest.mark.django_db
-def test_an_absent_image_is_a_precheck_that_says_how_to_pull_it(alice, migration_target, settings):
-    if migration_target.name != "docker":
-        pytest.skip("images are the Docker target's")
-    make_networks(migration_target)
+def test_an_absent_image_is_a_precheck_that_says_how_to_pull_it(alice, docker_neo4j, settings):
+    settings.OPERATIONS_TARGET = DockerTarget.name
+    make_networks(docker_neo4j)
     settings.ALCHEMISCALE_IMAGE = "portal-test/no-such-alchemiscale-server:v0.4.0"
     status = registry.status(registry.get(NAME), get_target())
     assert not status.applies
@@ -144,7 +143,7 @@ def test_an_absent_image_is_a_precheck_that_says_how_to_pull_it(alice, migration
     assert "pull it: docker pull portal-test/no-such-alchemiscale-server:v0.4.0" in status.reason
     with pytest.raises(OperationFailed, match="docker pull portal-test/no-such-alchemiscale-server"):
         services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")
-    assert sorted(marks_per_network(migration_target).values()) == [0, 0, 0, 1]
+    assert sorted(marks_per_network(docker_neo4j).values()) == [0, 0, 0, 1]
     assert not AppliedMigration.objects.exists()
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from operations.models import AppliedMigration, OperationRun
 from operations.runner import execute
 from operations.targets import get_target
+from operations.upgrades.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from tests.test_migration_alchemiscale_v03_to_v04 import NAME, make_networks, marks_per_network
 
 URL = reverse("admin:operations_upgrade")
@@ -27,6 +28,25 @@ def test_page_shows_version_applicable_migrations_prechecks_and_commands(alice_c
     assert "operations.upgrades.alchemiscale_standin database migrate v03-to-v04" in schema
     assert "the STAND-IN for alchemiscale" in schema
     assert 'name="confirmation"' in schema
+
+
+@pytest.mark.django_db
+def test_page_on_the_docker_target_shows_the_image_run_or_why_it_cannot(alice_client, docker_neo4j, settings):
+    settings.OPERATIONS_TARGET = "docker"
+    settings.ALCHEMISCALE_IMAGE = "portal-test/no-such-alchemiscale-server:v0.4.0"
+    page = alice_client.get(URL).content.decode()
+    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"'):]
+    assert "<strong>Does not apply</strong>" in schema
+    assert "docker pull portal-test/no-such-alchemiscale-server:v0.4.0" in schema
+
+    settings.ALCHEMISCALE_IMAGE = STANDIN_IMAGE  # the labelled stand-in (scripts/standin_image.py)
+    page = alice_client.get(URL).content.decode()
+    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"'):]
+    assert "<strong>Applies</strong>" in schema and "the STAND-IN for alchemiscale" in schema
+    assert (f"docker run --rm --network host -e NEO4J_URL={settings.DOCKER_NEO4J_URL} -e NEO4J_USER="
+            f"{settings.NEO4J_USER} -e NEO4J_PASS -e NEO4J_DBNAME={settings.NEO4J_DBNAME} {STANDIN_IMAGE} "
+            f"database migrate v03-to-v04") in schema
+    assert settings.NEO4J_PASS not in schema
 
 
 @pytest.mark.django_db
