@@ -5,7 +5,7 @@ use the methods below. Adding a target:
 
 1. subclass :class:`Target` in ``operations/targets/<name>.py``: set ``name`` and implement the abstract methods;
 2. add it to ``TARGETS`` in ``operations/targets/__init__.py`` (``PORTAL_OPERATIONS_TARGET`` picks one by name);
-3. add it to the ``target`` fixture in ``tests/operations_fixtures.py`` so every operations test also runs on it.
+3. add it to the ``target`` fixture in ``tests/operations/conftest.py`` so every operations test also runs on it.
 
 Paths have two views. The *portal's* view is where this process reads and writes files (``data_dir``,
 ``backup_dir``); *neo4j-admin's* view is where the admin tool sees the same files (``admin_backup_dir``). For the
