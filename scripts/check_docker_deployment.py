@@ -329,9 +329,9 @@ def backup_through_portal(dep: Deployment) -> dict:
     output = (proc.stdout + proc.stderr).strip()
     log(output)
     worker_log = dep.portal("logs", "--no-color", "portal-worker", check=False).stdout
-    # Celery's own line for a task it finished without raising.
+    # Celery's own line for the task; it "succeeded" (did not raise) whatever the run's outcome, which it returns.
     ran = [line.strip() for line in worker_log.splitlines() if "operations.run_operation[" in line
-           and " succeeded in " in line]
+           and " succeeded in " in line and line.rstrip().endswith(": 'succeeded'")]
     return {"returncode": proc.returncode, "output": output, "worker_task_lines": ran}
 
 
@@ -424,7 +424,8 @@ def findings(dep: Deployment, report: dict) -> list[str]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="leave both stacks running afterwards")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave both stacks running afterwards (and the engine, while the calling shell lives)")
     parser.add_argument("--report", type=Path, help="write the findings, timings and (on failure) logs as JSON")
     args = parser.parse_args(argv)
     if yaml is None:
@@ -438,7 +439,9 @@ def main(argv: list[str]) -> int:
                     "work": str(dep.work), "data_uid": DATA_UID, "timings": timings}
 
     os.environ["DOCKER_HOST"] = docker_engine.docker_host()
-    sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", str(os.getpid())])
+    # The engine is held up by this process, or with --keep by the calling shell, for a look at the kept stacks.
+    engine_user = str(os.getppid() if args.keep else os.getpid())
+    sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", engine_user])
     try:
         with timed(timings, "base images"):
             dep.neo4j_tag = prepare_base_images()
@@ -465,8 +468,9 @@ def main(argv: list[str]) -> int:
                     tear_down(dep)
                 report["leftovers"] = leftovers(dep)
         finally:
-            sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", str(os.getpid())],
-               check=False)
+            if not args.keep:
+                sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", engine_user],
+                   check=False)
     if args.keep:
         report["leftovers"] = {}
     report["findings"] = findings(dep, report)
