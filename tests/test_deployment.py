@@ -48,12 +48,16 @@ def _what_the_engine_holds(client, dep: check.Deployment) -> dict[str, list[str]
 
 
 def _remove(client, held: dict[str, list[str]]) -> None:
-    for name in held["containers"]:
-        client.containers.get(name).remove(force=True, v=True)
-    for name in held["networks"]:
-        client.networks.get(name).remove()
-    for name in held["volumes"]:
-        client.volumes.get(name).remove(force=True)
+    import docker.errors
+
+    for kind, remove in (("containers", lambda n: client.containers.get(n).remove(force=True, v=True)),
+                         ("networks", lambda n: client.networks.get(n).remove()),
+                         ("volumes", lambda n: client.volumes.get(n).remove(force=True))):
+        for name in held[kind]:
+            try:
+                remove(name)
+            except docker.errors.NotFound:  # gone meanwhile (a restart policy's container removed with its project)
+                pass
 
 
 class Outcome:
