@@ -9,8 +9,9 @@ bootstrap:
 run: bootstrap
 	@scripts/run.sh
 
-# The browser tests drive Debian's Chromium; only the test command installs it.
-test: export PORTAL_EXTRA_APT += chromium
+# Only the test command installs what only tests use: Debian's Chromium for the browser tests, docker-compose and
+# PyYAML for the deployment check (tests/test_deployment.py).
+test: export PORTAL_EXTRA_APT += chromium docker-compose python3-yaml
 test: bootstrap
 	@scripts/test.sh
 

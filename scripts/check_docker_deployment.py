@@ -2,34 +2,51 @@
 """Check deploy/docker-compose.yml for real: bring the portal up beside an alchemiscale-like Neo4j with
 docker-compose, and run a backup through the portal's own container.
 
-    python3 scripts/check_docker_deployment.py [--keep]
+    python3 scripts/check_docker_deployment.py [--keep] [--report FILE.json]
 
-On the private test engine (scripts/docker_engine.py) with locally built images only (no registry is reachable):
-``neo4j:5.26`` from scripts/neo4j_image.py, and a Debian base with python3 and redis-server standing in for
-``python:3.11-slim`` and ``redis:7``. Both compose files (the stand-in alchemiscale-server one with just its
-``neo4j`` service as alchemiscale writes it, and the portal's own) are used as written except for networking:
-every service is put on ``network_mode: host`` listening on 127.0.0.1 (REFERENCE §8: no bridge networks, no
-private-range addresses here), which also replaces the service names in NEO4J_URL and REDIS_URL by loopback ports.
-Prints what it did and how long each part took; exits non-zero when the backup did not land in the backups
-directory. Needs root, docker-compose and PyYAML (Debian's docker-compose brings both).
+Run it where ``scripts/test.sh`` runs the suite (it joins the same private engine, scripts/docker_engine.py); needs
+root, docker-compose and PyYAML (Debian's ``docker-compose`` and ``python3-yaml``, which ``make test`` installs).
+``PORTAL_TEST_SLOT=N`` gives it that slot's ports, compose project names and work directory
+(``.run/deploy-check-N``), so it can run beside other slots' suites. ``tests/test_deployment.py`` runs it in the suite.
+
+Only locally built images (no registry is reachable): ``neo4j:5.26`` from scripts/neo4j_image.py, and a Debian base
+with python3 and redis-server standing in for ``python:3.11-slim`` and ``redis:7``. Both compose files (the stand-in
+alchemiscale-server one with just its ``neo4j`` service as alchemiscale writes it, and the portal's own) are used as
+written except for networking: every service is put on ``network_mode: host`` listening on 127.0.0.1 (REFERENCE §8:
+no bridge networks, no private-range addresses here), which also replaces the service names in NEO4J_URL and
+REDIS_URL by loopback ports. docker-compose sees only the deployment's ``.env`` file, never this shell's variables.
+
+The named steps (functions below) are what a staff member would do and look at: start alchemiscale's Neo4j, build
+and start the portal, check that the admin's login page and its static files answer, add an identity through the
+portal's container, ask for a backup there (the portal's worker carries it out), then look at the backups directory
+on disk, the Neo4j container and the identity, and finally take everything down and look for anything left behind.
+Prints what it did and how long each part took, and the containers' logs when something failed; ``--report`` writes
+the findings as JSON. Exits non-zero when any finding is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import fcntl
 import hashlib
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-import yaml
+try:
+    import yaml
+except ImportError:  # tests/test_deployment.py imports the names below from the virtualenv; running needs PyYAML
+    yaml = None
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,10 +58,17 @@ from operations.local_neo4j import NEO4J_VERSION  # noqa: E402
 
 BASE_TAG = "alchemiscale-portal-base:bookworm"
 BASE_PACKAGES = ("python3", "python3-venv", "redis-server")
-SERVER_PROJECT = "portal-check-server"
-PORTAL_PROJECT = "portal-check-portal"
+#: the data owner of the stand-in deployment (USER_ID:GROUP_ID; the official image's neo4j user id)
 DATA_UID = 7474
 CA_PATH = "/usr/local/share/portal-check/ca-certificates.crt"
+#: docker-compose's own labels (v1 puts them on containers, networks and volumes alike)
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+IDENTITY = "deploy-check"
+IDENTITY_SCOPE = "deploycheck-portal-backup"
+#: generous bounds for a slow machine; nothing asserts how long anything took
+START_TIMEOUT = 300
+BACKUP_TIMEOUT = 900
 
 # alchemiscale-server's neo4j service as its compose file writes it (REFERENCE §4).
 SERVER_COMPOSE = {
@@ -62,16 +86,89 @@ SERVER_COMPOSE = {
 }
 
 
+class CheckFailed(Exception):
+    """A step could not be carried out; the message says which and why."""
+
+
 def log(message: str) -> None:
     print(message, flush=True)
 
 
-def sh(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+def sh(cmd: list[str], env: dict[str, str] | None = None, check: bool = True,
+       timeout: float | None = None) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise CheckFailed(f"{' '.join(cmd)} did not finish within {timeout:.0f} s") from exc
     if check and proc.returncode != 0:
-        raise SystemExit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}"
-                         f"{proc.stderr[-4000:]}")
+        raise CheckFailed(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}")
     return proc
+
+
+@dataclasses.dataclass
+class Deployment:
+    """One check's two compose projects, their ports and files; everything else derives from the slot."""
+
+    slot: int
+    work: Path
+    neo4j_tag: str = ""
+
+    @property
+    def ports(self) -> dict[str, int]:
+        # Beside the slot's own services (+0) and the Docker-target tests' Neo4j (+50, +51).
+        s = 100 * self.slot
+        return {"bolt": 17687 + s + 60, "http": 17687 + s + 61, "redis": 16379 + s + 60, "web": 18000 + s + 60}
+
+    @property
+    def server_project(self) -> str:
+        return f"portal-check-{self.slot}-server"
+
+    @property
+    def portal_project(self) -> str:
+        return f"portal-check-{self.slot}-portal"
+
+    @property
+    def portal_image(self) -> str:
+        # Per slot: two slots building from different trees must not retag each other's image under their feet.
+        return f"alchemiscale-portal:check-{self.slot}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.work / "neo4j-data"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.work / "backups"
+
+    @property
+    def env_file(self) -> Path:
+        return self.work / ".env"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['web']}"
+
+    @property
+    def compose_env(self) -> dict[str, str]:
+        # Compose's interpolation prefers the shell's variables to the .env file: give it none that could differ
+        # (scripts/test.sh exports NEO4J_PASS and others for the suite's own services).
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "HOME": os.environ.get("HOME", "/"),
+               "DOCKER_HOST": docker_engine.docker_host()}
+        return env
+
+    def compose(self, project: str) -> list[str]:
+        file = self.work / ("alchemiscale-server.yml" if project == self.server_project else "portal.yml")
+        return ["docker-compose", "--env-file", str(self.env_file), "-p", project, "-f", str(file)]
+
+    def server(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return sh([*self.compose(self.server_project), *args], env=self.compose_env, **kw)
+
+    def portal(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return sh([*self.compose(self.portal_project), *args], env=self.compose_env, **kw)
+
+    def manage(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        """``manage.py`` in the running portal-web container, as the README tells staff to run it."""
+        return self.portal("exec", "-T", "portal-web", "python", "manage.py", *args, **kw)
 
 
 def on_host_network(compose: dict, env_overrides: dict[str, dict[str, str]],
@@ -96,116 +193,300 @@ def on_host_network(compose: dict, env_overrides: dict[str, dict[str, str]],
 @contextlib.contextmanager
 def timed(timings: dict[str, float], name: str) -> Iterator[None]:
     started = time.monotonic()
-    yield
-    timings[name] = time.monotonic() - started
+    try:
+        yield
+    finally:
+        timings[name] = round(time.monotonic() - started, 1)
 
 
-def wait_http(url: str, timeout: float) -> None:
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+def wait_http(url: str, timeout: float) -> tuple[int, str]:
+    """The first 200 answer of ``url``; CheckFailed when there is none within ``timeout``."""
     deadline = time.monotonic() + timeout
+    last = "no answer"
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=3) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
+            status, body = http_get(url)
+            if status == 200:
+                return status, body
+            last = f"HTTP {status}"
+        except OSError as exc:
+            last = str(exc)
         if time.monotonic() > deadline:
-            raise SystemExit(f"error: {url} did not answer within {timeout:.0f} s")
+            raise CheckFailed(f"{url} did not answer 200 within {timeout:.0f} s (last: {last})")
         time.sleep(1)
+
+
+def docker(*args: str, **kw) -> subprocess.CompletedProcess:
+    return sh([neo4j_image.docker_cli(), *args], env=neo4j_image.docker_env(), **kw)
+
+
+def image_id(tag: str) -> str | None:
+    proc = docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+# --- the named steps -------------------------------------------------------------------------------------------
+
+
+def prepare_base_images() -> str:
+    """``neo4j:5.26`` and the stand-in Python base, built once (under the image builders' lock) and then reused."""
+    neo4j_image.images_dir().mkdir(parents=True, exist_ok=True)
+    with open(neo4j_image.images_dir() / "build.lock", "w") as lock:
+        # Other slots' suites may be building the same images right now.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        neo4j_tag = neo4j_image.build()[0]
+        rootfs = neo4j_image.base_rootfs(packages=BASE_PACKAGES)
+        # This machine reaches PyPI through a TLS proxy with its own CA: the stand-in base trusts what the host
+        # trusts (python:3.11-slim on a staff machine needs nothing of the kind).
+        ca = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
+        base_id = f"{rootfs.name}-{hashlib.sha256(ca.read_bytes()).hexdigest()[:12]}"
+        if neo4j_image.existing_hash(BASE_TAG) != base_id:
+            overlay = neo4j_image.images_dir() / "overlay-portal-base"
+            shutil.rmtree(overlay, ignore_errors=True)
+            (overlay / CA_PATH.lstrip("/")).parent.mkdir(parents=True)
+            shutil.copyfile(ca, overlay / CA_PATH.lstrip("/"))
+            neo4j_image.import_image(rootfs, overlay, [BASE_TAG], [
+                f"LABEL {neo4j_image.HASH_LABEL}={base_id}", "ENV LANG=C.UTF-8", f"ENV PIP_CERT={CA_PATH}",
+                f"ENV SSL_CERT_FILE={CA_PATH}", 'CMD ["/bin/bash"]'])
+    return neo4j_tag
+
+
+def write_deployment(dep: Deployment) -> None:
+    """The deployment's directories and ``.env`` (its own names plus the portal's), and both compose files."""
+    shutil.rmtree(dep.work, ignore_errors=True)
+    for d in (dep.data_dir, dep.backups_dir):
+        d.mkdir(parents=True)
+    os.chown(dep.data_dir, DATA_UID, DATA_UID)
+    settings = {
+        "NEO4J_USER": "neo4j", "NEO4J_PASS": secrets.token_urlsafe(12), "NEO4J_DATA_STORE": dep.data_dir,
+        "USER_ID": DATA_UID, "GROUP_ID": DATA_UID, "NEO4J_DOCKER_IMAGE": dep.neo4j_tag,
+        "ALCHEMISCALE_PROJECT": dep.server_project, "PORTAL_SECRET_KEY": secrets.token_urlsafe(40),
+        "PORTAL_BACKUPS_DIR": dep.backups_dir, "PORTAL_SSL_REDIRECT": "false", "PORTAL_IMAGE": dep.portal_image,
+        "PORTAL_REDIS_IMAGE": BASE_TAG, "DOCKER_SOCKET": docker_engine.SOCKET}
+    dep.env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+
+    p = dep.ports
+    (dep.work / "alchemiscale-server.yml").write_text(yaml.safe_dump(on_host_network(SERVER_COMPOSE, {"neo4j": {
+        "NEO4J_server_default__listen__address": "127.0.0.1",
+        "NEO4J_server_bolt_listen__address": f"127.0.0.1:{p['bolt']}",
+        "NEO4J_server_http_listen__address": f"127.0.0.1:{p['http']}",
+        "NEO4J_server_memory_heap_max__size": "512m",
+        "NEO4J_server_memory_pagecache_size": "128m",
+        # A throw-away store: no 250 MB of preallocated transaction log per check.
+        "NEO4J_db_tx__log_preallocate": "false",
+        "NEO4J_db_tx__log_rotation_size": "1M"}}, {})))
+    portal = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+    loopback = {"NEO4J_URL": f"bolt://127.0.0.1:{p['bolt']}", "REDIS_URL": f"redis://127.0.0.1:{p['redis']}/0"}
+    (dep.work / "portal.yml").write_text(yaml.safe_dump(on_host_network(
+        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback},
+        {"portal-redis": ["redis-server", "--bind", "127.0.0.1", "--port", str(p["redis"]), "--save", "",
+                          "--appendonly", "no"]})))
+
+
+def start_server(dep: Deployment) -> None:
+    dep.server("up", "-d")
+    wait_http(f"http://127.0.0.1:{dep.ports['http']}/", START_TIMEOUT)
+    log(f"alchemiscale-server stand-in: Neo4j {NEO4J_VERSION} up on 127.0.0.1:{dep.ports['bolt']}")
+
+
+def build_portal(dep: Deployment) -> None:
+    """``docker-compose build``; the image it replaces is removed so repeated checks do not pile up images."""
+    before = image_id(dep.portal_image)
+    dep.portal("build", timeout=1800)
+    if before and before != image_id(dep.portal_image):
+        docker("rmi", before, check=False)
+
+
+def start_portal(dep: Deployment) -> dict:
+    """Start web, worker and Redis; what staff would see first: the login page and its stylesheet."""
+    dep.portal("up", "-d")
+    status, body = wait_http(f"{dep.web_url}/admin/login/", START_TIMEOUT)
+    css_status, css = http_get(f"{dep.web_url}/static/admin/css/base.css")
+    web = {"login_status": status, "login_form": 'name="username"' in body and 'name="password"' in body,
+           "static_status": css_status, "static_is_css": "body" in css}
+    log(f"portal web answers on {dep.web_url}/admin/login/: {web}")
+    return web
+
+
+def add_identity(dep: Deployment) -> str:
+    """Data in the store before the backup: an identity added through the portal's container."""
+    proc = dep.manage("identity", "add", "-t", "user", "-i", IDENTITY, "-s", IDENTITY_SCOPE, "-k",
+                      secrets.token_hex(32))
+    return proc.stdout.strip().splitlines()[0]
+
+
+def backup_through_portal(dep: Deployment) -> dict:
+    """``manage.py backup`` in portal-web: it asks, the portal-worker container's Celery worker carries it out."""
+    proc = dep.manage("backup", "--timeout", str(BACKUP_TIMEOUT), check=False, timeout=BACKUP_TIMEOUT + 120)
+    output = (proc.stdout + proc.stderr).strip()
+    log(output)
+    worker_log = dep.portal("logs", "--no-color", "portal-worker", check=False).stdout
+    # Celery's own line for the task; it "succeeded" (did not raise) whatever the run's outcome, which it returns.
+    ran = [line.strip() for line in worker_log.splitlines() if "operations.run_operation[" in line
+           and " succeeded in " in line and line.rstrip().endswith(": 'succeeded'")]
+    return {"returncode": proc.returncode, "output": output, "worker_task_lines": ran}
+
+
+def look_at_results(dep: Deployment) -> dict:
+    """The backups directory on disk, the Neo4j container (found by its compose labels) and the identity."""
+    dumps = [{"name": d.name, "size": d.stat().st_size, "uid": d.stat().st_uid, "gid": d.stat().st_gid}
+             for d in sorted(dep.backups_dir.glob("*"))]
+    ids = docker("ps", "-a", "-q", "--filter", f"label={PROJECT_LABEL}={dep.server_project}",
+                 "--filter", f"label={SERVICE_LABEL}=neo4j").stdout.split()
+    states = [docker("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() for cid in ids]
+    listed = dep.manage("identity", "list", check=False)
+    scopes = dep.manage("identity", "list-scope", "-i", IDENTITY, check=False)
+    results = {"dumps": dumps, "neo4j_states": states,
+               "identities_after": listed.stdout.split() if listed.returncode == 0 else [],
+               "scopes_after": scopes.stdout.split() if scopes.returncode == 0 else [],
+               "identity_list_error": "" if listed.returncode == 0 else (listed.stdout + listed.stderr)[-2000:]}
+    log(f"backups directory: {dumps}; Neo4j container(s): {states}; identities: {results['identities_after']}")
+    return results
+
+
+def container_logs(dep: Deployment) -> str:
+    parts = []
+    for run, name in ((dep.server, dep.server_project), (dep.portal, dep.portal_project)):
+        proc = run("logs", "--no-color", "--tail", "150", check=False)
+        parts.append(f"--- logs of compose project {name} ---\n{proc.stdout}{proc.stderr}")
+    return "\n".join(parts)
+
+
+def tear_down(dep: Deployment) -> None:
+    dep.portal("down", "-v", "--remove-orphans", check=False)
+    dep.server("down", "-v", "--remove-orphans", check=False)
+
+
+def leftovers(dep: Deployment) -> dict[str, list[str]]:
+    """Containers, networks and volumes of the check's compose projects still on the engine."""
+    found: dict[str, list[str]] = {}
+    for kind, listing in (("containers", ["ps", "-a", "--format", "{{.Names}}"]),
+                          ("networks", ["network", "ls", "--format", "{{.Name}}"]),
+                          ("volumes", ["volume", "ls", "--format", "{{.Name}}"])):
+        for project in (dep.server_project, dep.portal_project):
+            names = docker(*listing, "--filter", f"label={PROJECT_LABEL}={project}").stdout.split()
+            found.setdefault(kind, []).extend(names)
+    return found
+
+
+def remove_leftovers(dep: Deployment) -> None:
+    left = leftovers(dep)
+    if left["containers"]:
+        docker("rm", "-f", "-v", *left["containers"], check=False)
+    if left["networks"]:
+        docker("network", "rm", *left["networks"], check=False)
+    if left["volumes"]:
+        docker("volume", "rm", "-f", *left["volumes"], check=False)
+
+
+def findings(dep: Deployment, report: dict) -> list[str]:
+    """What is wrong, in words; empty when the deployment did everything a staff member would check."""
+    wrong = []
+    web = report.get("web") or {}
+    if web.get("login_status") != 200 or not web.get("login_form"):
+        wrong.append(f"the admin's login page did not answer with a login form: {web}")
+    if web.get("static_status") != 200 or not web.get("static_is_css"):
+        wrong.append(f"the admin's static files are not served: {web}")
+    backup = report.get("backup") or {}
+    if backup.get("returncode") != 0 or "succeeded" not in backup.get("output", ""):
+        wrong.append(f"manage.py backup in portal-web did not succeed ({backup.get('returncode')}): "
+                     f"{backup.get('output', '')[-2000:]}")
+    if backup and not backup.get("worker_task_lines"):
+        wrong.append("the portal-worker container's log shows no finished operations.run_operation task")
+    res = report.get("results") or {}
+    dumps = res.get("dumps", [])
+    if len(dumps) != 1 or not dumps[0]["name"].startswith("neo4j-") or not dumps[0]["name"].endswith(".dump"):
+        wrong.append(f"the backups directory should hold exactly one neo4j-<date>.dump, holds {dumps}")
+    elif (dumps[0]["uid"], dumps[0]["gid"]) != (DATA_UID, DATA_UID) or dumps[0]["size"] == 0:
+        wrong.append(f"the dump should be non-empty and owned by the data owner {DATA_UID}:{DATA_UID}: {dumps[0]}")
+    if res and res.get("neo4j_states") != ["running"]:
+        wrong.append(f"the Neo4j container should be running again, found {res.get('neo4j_states')}")
+    if res and (IDENTITY not in res.get("identities_after", []) or res.get("scopes_after") != [IDENTITY_SCOPE]):
+        wrong.append(f"the identity added before the backup is not in the store afterwards: "
+                     f"{res.get('identities_after')} {res.get('scopes_after')} {res.get('identity_list_error')}")
+    left = report.get("leftovers")
+    if left is None:
+        wrong.append("the check could not look for leftovers")
+    elif any(left.values()):
+        wrong.append(f"left behind after docker-compose down: {left}")
+    if report.get("error"):
+        wrong.insert(0, report["error"])
+    return wrong
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="leave both stacks running afterwards")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave both stacks running afterwards (and the engine, while the calling shell lives)")
+    parser.add_argument("--report", type=Path, help="write the findings, timings and (on failure) logs as JSON")
     args = parser.parse_args(argv)
+    if yaml is None:
+        raise SystemExit("error: PyYAML is missing: apt-get install python3-yaml (make test installs it)")
+    if shutil.which("docker-compose") is None:
+        raise SystemExit("error: docker-compose is missing: apt-get install docker-compose (make test installs it)")
     slot = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
-    bolt, http, redis, web = (17687 + 100 * slot + 60, 17687 + 100 * slot + 61, 16379 + 100 * slot + 60,
-                              18000 + 100 * slot + 60)
-    work = ROOT / ".run" / f"deploy-check-{slot}"
+    dep = Deployment(slot=slot, work=ROOT / ".run" / f"deploy-check-{slot}")
     timings: dict[str, float] = {}
+    report: dict = {"slot": slot, "server_project": dep.server_project, "portal_project": dep.portal_project,
+                    "work": str(dep.work), "data_uid": DATA_UID, "timings": timings}
 
-    base_started = time.monotonic()
     os.environ["DOCKER_HOST"] = docker_engine.docker_host()
-    sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", str(os.getpid())])
-    neo4j_tag = neo4j_image.build()[0]
-    rootfs = neo4j_image.base_rootfs(packages=BASE_PACKAGES)
-    # This machine reaches PyPI through a TLS proxy with its own CA: the stand-in base trusts what the host trusts
-    # (python:3.11-slim on a staff machine needs nothing of the kind).
-    ca = Path(os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt")
-    base_id = f"{rootfs.name}-{hashlib.sha256(ca.read_bytes()).hexdigest()[:12]}"
-    if neo4j_image.existing_hash(BASE_TAG) != base_id:
-        overlay = neo4j_image.images_dir() / "overlay-portal-base"
-        shutil.rmtree(overlay, ignore_errors=True)
-        (overlay / CA_PATH.lstrip("/")).parent.mkdir(parents=True)
-        shutil.copyfile(ca, overlay / CA_PATH.lstrip("/"))
-        neo4j_image.import_image(rootfs, overlay, [BASE_TAG], [
-            f"LABEL {neo4j_image.HASH_LABEL}={base_id}", "ENV LANG=C.UTF-8", f"ENV PIP_CERT={CA_PATH}",
-            f"ENV SSL_CERT_FILE={CA_PATH}", 'CMD ["/bin/bash"]'])
-    timings["base images"] = time.monotonic() - base_started
-
-    # The deployment's .env, with the portal's additions.
-    shutil.rmtree(work, ignore_errors=True)
-    data, backups = work / "neo4j-data", work / "backups"
-    for d in (data, backups):
-        d.mkdir(parents=True)
-    os.chown(data, DATA_UID, DATA_UID)
-    env_file = work / ".env"
-    password = secrets.token_urlsafe(12)
-    settings = {
-        "NEO4J_USER": "neo4j", "NEO4J_PASS": password, "NEO4J_DATA_STORE": data, "USER_ID": DATA_UID,
-        "GROUP_ID": DATA_UID, "NEO4J_DOCKER_IMAGE": neo4j_tag, "ALCHEMISCALE_PROJECT": SERVER_PROJECT,
-        "PORTAL_SECRET_KEY": secrets.token_urlsafe(40), "PORTAL_BACKUPS_DIR": backups,
-        "PORTAL_SSL_REDIRECT": "false", "PORTAL_IMAGE": "alchemiscale-portal:check",
-        "PORTAL_REDIS_IMAGE": BASE_TAG, "DOCKER_SOCKET": docker_engine.SOCKET}
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-
-    server_file = work / "alchemiscale-server.yml"
-    server_file.write_text(yaml.safe_dump(on_host_network(SERVER_COMPOSE, {"neo4j": {
-        "NEO4J_server_default__listen__address": "127.0.0.1",
-        "NEO4J_server_bolt_listen__address": f"127.0.0.1:{bolt}",
-        "NEO4J_server_http_listen__address": f"127.0.0.1:{http}",
-        "NEO4J_server_memory_heap_max__size": "512m"}}, {})))
-    portal = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
-    loopback = {"NEO4J_URL": f"bolt://127.0.0.1:{bolt}", "REDIS_URL": f"redis://127.0.0.1:{redis}/0"}
-    portal_file = work / "portal.yml"
-    portal_file.write_text(yaml.safe_dump(on_host_network(
-        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{web}"}, "portal-worker": loopback},
-        {"portal-redis": ["redis-server", "--bind", "127.0.0.1", "--port", str(redis), "--save", "",
-                          "--appendonly", "no"]})))
-
-    # The shell's environment would win over the .env file in compose's interpolation.
-    compose_env = {k: v for k, v in os.environ.items() if k not in settings}
-    server = ["docker-compose", "--env-file", str(env_file), "-p", SERVER_PROJECT, "-f", str(server_file)]
-    portal_cmd = ["docker-compose", "--env-file", str(env_file), "-p", PORTAL_PROJECT, "-f", str(portal_file)]
+    # The engine is held up by this process, or with --keep by the calling shell, for a look at the kept stacks.
+    engine_user = str(os.getppid() if args.keep else os.getpid())
+    sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", engine_user])
     try:
+        with timed(timings, "base images"):
+            dep.neo4j_tag = prepare_base_images()
+        remove_leftovers(dep)  # whatever a killed earlier check of this slot left behind
+        write_deployment(dep)
         with timed(timings, "alchemiscale-server neo4j up"):
-            sh([*server, "up", "-d"], env=compose_env)
-            wait_http(f"http://127.0.0.1:{http}/", 240)
-        log(f"alchemiscale-server stand-in: Neo4j {NEO4J_VERSION} up on 127.0.0.1:{bolt}")
+            start_server(dep)
         with timed(timings, "portal image build"):
-            sh([*portal_cmd, "build"], env=compose_env)
+            build_portal(dep)
         with timed(timings, "portal up"):
-            sh([*portal_cmd, "up", "-d"], env=compose_env)
-            wait_http(f"http://127.0.0.1:{web}/admin/login/", 240)
-        log(f"portal web answers on http://127.0.0.1:{web}/admin/login/")
+            report["web"] = start_portal(dep)
+        report["identity"] = add_identity(dep)
         with timed(timings, "backup through the portal container"):
-            proc = sh([*portal_cmd, "exec", "-T", "portal-web", "python", "manage.py", "backup", "--timeout", "600"],
-                      env=compose_env, check=False)
-        log(proc.stdout.strip() or proc.stderr.strip())
-        dumps = sorted(backups.glob("neo4j-*.dump"))
-        status = sh(["docker", "inspect", "-f", "{{.State.Status}}", f"{SERVER_PROJECT}_neo4j_1"]).stdout.strip()
-        ok = proc.returncode == 0 and len(dumps) == 1 and dumps[0].stat().st_uid == DATA_UID and status == "running"
-        log(f"backups directory: {[d.name for d in dumps]}; Neo4j container {status}")
+            report["backup"] = backup_through_portal(dep)
+        report["results"] = look_at_results(dep)
+    except (CheckFailed, neo4j_image.BuildError, OSError) as exc:
+        report["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        if not args.keep:
-            sh([*portal_cmd, "down", "-v"], env=compose_env, check=False)
-            sh([*server, "down"], env=compose_env, check=False)
-        sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", str(os.getpid())],
-           check=False)
+        try:
+            if findings(dep, {**report, "leftovers": {}}):
+                report["logs"] = container_logs(dep)
+            if not args.keep:
+                with timed(timings, "down"):
+                    tear_down(dep)
+                report["leftovers"] = leftovers(dep)
+        finally:
+            if not args.keep:
+                sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", engine_user],
+                   check=False)
+    if args.keep:
+        report["leftovers"] = {}
+    report["findings"] = findings(dep, report)
+    if not report["findings"] and not args.keep:
+        # The store is only the check's own; the backups directory, .env and compose files stay for a look.
+        shutil.rmtree(dep.data_dir, ignore_errors=True)
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if report.get("logs"):
+        log(report["logs"])
     for name, seconds in timings.items():
         log(f"{name}: {seconds:.1f} s")
-    log("deployment check " + ("passed" if ok else "FAILED"))
-    return 0 if ok else 1
+    for problem in report["findings"]:
+        log(f"FAILED: {problem}")
+    log("deployment check " + ("FAILED" if report["findings"] else "passed"))
+    return 1 if report["findings"] else 0
 
 
 if __name__ == "__main__":
