@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Build a ``neo4j:5.26``-compatible Docker image from Debian packages and the Maven Central jars.
+"""Build ``neo4j:5.26``- and ``neo4j:4.4``-compatible Docker images from Debian packages and the Maven Central jars.
 
-    python3 scripts/neo4j_image.py build    build (or confirm) the image; prints its tags
-    python3 scripts/neo4j_image.py hash     print the recipe hash the image is labelled with
+    python3 scripts/neo4j_image.py build [--version V]   build (or confirm) the image; prints its tags
+    python3 scripts/neo4j_image.py hash  [--version V]   print the recipe hash the image is labelled with
+
+``V`` is a Neo4j release (default the portal's 5.26 release; ``4.4.44`` for the 4.4 image the store migration starts
+from) or a release line (``5.26``, ``4.4``: the portal's release of that line). The tags are ``neo4j:<V>`` and
+``neo4j:<major.minor>``.
 
 No registry is reachable from this project's machines, so the official image cannot be pulled. This one is laid out
 like it, which is all alchemiscale's compose file and the operations guide rely on:
@@ -14,9 +18,12 @@ like it, which is all alchemiscale's compose file and the operations guide rely 
   ``_``), so ``NEO4J_server_bolt_listen__address=127.0.0.1:7687`` binds loopback on host networking;
 - it runs as whatever ``user:`` the container is given (``USER_ID:GROUP_ID``): nothing in it needs root.
 
-The root file system is ``debootstrap --variant=minbase bookworm`` plus ``openjdk-17-jre-headless`` (cached under the
-project cache), the Neo4j jars fetched by ``operations/local_neo4j.py``, and the small shell wrappers below; it is
-imported with ``docker import``. The image carries the hash of its recipe as a label, so a second build with the
+One recipe for both lines; what differs is in ``LINES``: 5.26 is ``debootstrap --variant=minbase bookworm`` plus
+``openjdk-17-jre-headless`` with ``server.*`` settings; 4.4, like the official 4.4 image, is bullseye plus
+``openjdk-11-jre-headless`` (4.4 does not run on 17) with 4.4's ``dbms.*`` setting names, and its entry point sets
+``NEO4J_AUTH``'s password with 4.4's ``neo4j-admin set-initial-password`` (5.x: ``neo4j-admin dbms ...``). The root
+file systems are cached under the project cache; on top come the Neo4j jars fetched by ``operations/local_neo4j.py``
+and the small shell wrappers below; the result is imported with ``docker import``. The image carries the hash of its recipe as a label, so a second build with the
 same ingredients only checks that label. Needs root (debootstrap, chroot) and the engine of
 ``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
 """
@@ -37,13 +44,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operations.local_neo4j import ADMIN_MAIN, JVM_FLAGS, NEO4J_VERSION, SERVER_MAIN, cache_dir, fetch  # noqa: E402
+from operations.local_neo4j import (ADMIN_MAIN, JVM_FLAGS, NEO4J_44_VERSION, NEO4J_VERSION, SERVER_MAIN,  # noqa: E402
+                                    cache_dir, fetch, is_44)
 
 SUITE = "bookworm"
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 MIRROR = os.environ.get("PORTAL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HASH_LABEL = "org.alchemiscale-portal.recipe"
 NEO4J_HOME = "/var/lib/neo4j"
+#: the portal's release of each line, for ``--version 4.4`` / ``--version 5.26``
+RELEASES = (NEO4J_VERSION, NEO4J_44_VERSION)
 
 # Settings the wrappers read themselves, never turned into neo4j.conf lines.
 ENTRYPOINT = r"""#!/bin/bash
@@ -89,7 +99,7 @@ if [ "$auth" != none ] && [ ! -d "$NEO4J_HOME/data/databases/system" ]; then
     echo "NEO4J_AUTH: the user must be neo4j, got $user" >&2
     exit 1
   fi
-  neo4j-admin dbms set-initial-password "$password" >/dev/null
+  neo4j-admin @SET_INITIAL_PASSWORD@ "$password" >/dev/null
 fi
 shift || true
 exec neo4j console "$@"
@@ -105,7 +115,10 @@ case "${{1:-console}}" in
   version|--version) echo "neo4j {version}"; exit 0 ;;
   *) echo "usage: neo4j console|version" >&2; exit 2 ;;
 esac
-heap=$(sed -n 's/^server\\.memory\\.heap\\.max_size=//p' "$conf_dir/neo4j.conf" | tail -n 1)
+heap=""
+for key in {heap_keys}; do
+  [ -n "$heap" ] || heap=$(sed -n "s/^${{key//./\\.}}=//p" "$conf_dir/neo4j.conf" | tail -n 1)
+done
 heap="${{heap:-512m}}"
 exec java -Xms"$heap" -Xmx"$heap" {flags} -cp "$home/lib/*" {server} --home-dir="$home" --config-dir="$conf_dir"
 """
@@ -118,15 +131,49 @@ exec java -Xmx"${{NEO4J_ADMIN_HEAP:-512m}}" {flags} -cp "$home/lib/*" {admin} "$
 """
 
 BASE_CONF = """# Written by the image; the entry point appends the NEO4J_<setting> variables after these lines.
-server.directories.data={home}/data
-server.directories.logs={home}/logs
-server.directories.run={home}/run
-server.directories.import={home}/import
-server.directories.plugins={home}/plugins
-server.default_listen_address=0.0.0.0
-server.https.enabled=false
-dbms.usage_report.enabled=false
-"""
+{prefix}.directories.data={home}/data
+{prefix}.directories.logs={home}/logs
+{prefix}.directories.run={home}/run
+{prefix}.directories.import={home}/import
+{prefix}.directories.plugins={home}/plugins
+{prefix}.default_listen_address=0.0.0.0
+{https}.enabled=false
+{extra}"""
+
+
+class Line:
+    """What one Neo4j release line needs from the recipe; everything else is shared."""
+
+    def __init__(self, suite: str, java: str, setting_prefix: str, https: str, extra: str, heap_keys: tuple[str, ...],
+                 set_initial_password: str):
+        self.suite, self.java, self.setting_prefix, self.https = suite, java, setting_prefix, https
+        self.extra, self.heap_keys, self.set_initial_password = extra, heap_keys, set_initial_password
+
+    def base_conf(self) -> str:
+        return BASE_CONF.format(home=NEO4J_HOME, prefix=self.setting_prefix, https=self.https, extra=self.extra)
+
+
+LINES = {
+    # The 5.x bootloader reads the heap from the configuration after migrating 4.4's names (a deployment whose
+    # compose file still says NEO4J_dbms_memory_heap_max__size keeps its heap); the new name wins over the old.
+    "5": Line(SUITE, JAVA_PACKAGE, "server", "server.https", "dbms.usage_report.enabled=false\n",
+              ("server.memory.heap.max_size", "dbms.memory.heap.max_size"), "dbms set-initial-password"),
+    # 4.4 names the same settings dbms.*; it has no usage report setting; its neo4j-admin has no `dbms` group.
+    "4": Line("bullseye", "openjdk-11-jre-headless", "dbms", "dbms.connector.https", "",
+              ("dbms.memory.heap.max_size",), "set-initial-password"),
+}
+
+
+def line_for(version: str) -> Line:
+    return LINES["4" if is_44(version) else "5"]
+
+
+def resolve(version: str) -> str:
+    """A release line (``4.4``) means the portal's release of that line; a full release is taken as given."""
+    for release in RELEASES:
+        if version.count(".") == 1 and release.startswith(version + "."):
+            return release
+    return version
 
 
 class BuildError(RuntimeError):
@@ -221,6 +268,7 @@ def _script(path: Path, text: str) -> None:
 def neo4j_overlay(version: str) -> Path:
     """The files the image adds on top of the base: jars, wrappers, configuration, writable directories."""
     lib = fetch(version)
+    line = line_for(version)
     overlay = images_dir() / f"overlay-neo4j-{version}"
     shutil.rmtree(overlay, ignore_errors=True)
     home = overlay / NEO4J_HOME.lstrip("/")
@@ -229,12 +277,13 @@ def neo4j_overlay(version: str) -> Path:
         os.link(jar, home / "lib" / jar.name)
     flags = " ".join(JVM_FLAGS)
     _script(home / "bin" / "neo4j", NEO4J_WRAPPER.format(home=NEO4J_HOME, version=version, flags=flags,
-                                                          server=SERVER_MAIN))
+                                                          server=SERVER_MAIN, heap_keys=" ".join(line.heap_keys)))
     _script(home / "bin" / "neo4j-admin", ADMIN_WRAPPER.format(home=NEO4J_HOME, flags=flags, admin=ADMIN_MAIN))
-    _script(overlay / "startup" / "docker-entrypoint.sh", ENTRYPOINT)
-    (overlay / "startup" / "neo4j.conf.base").write_text(BASE_CONF.format(home=NEO4J_HOME))
+    _script(overlay / "startup" / "docker-entrypoint.sh",
+            ENTRYPOINT.replace("@SET_INITIAL_PASSWORD@", line.set_initial_password))
+    (overlay / "startup" / "neo4j.conf.base").write_text(line.base_conf())
     (home / "conf").mkdir()
-    (home / "conf" / "neo4j.conf").write_text(BASE_CONF.format(home=NEO4J_HOME))
+    (home / "conf" / "neo4j.conf").write_text(line.base_conf())
     for name in ("conf", "data", "logs", "run", "import", "plugins"):
         (home / name).mkdir(exist_ok=True)
         # Any USER_ID:GROUP_ID the deployment picks must be able to write these (data is normally a bind mount).
@@ -257,11 +306,12 @@ def _novel_paths(overlay: Path, base: Path, rel: Path = Path()) -> list[Path]:
     return found
 
 
-def recipe_hash(version: str, suite: str = SUITE, java: str = JAVA_PACKAGE) -> str:
+def recipe_hash(version: str) -> str:
     """Everything the image is made of: this recipe, the JVM flags, the jar set, the base system."""
+    line = line_for(version)
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
-    h.update(json.dumps([version, suite, java, JVM_FLAGS, SERVER_MAIN, ADMIN_MAIN]).encode())
+    h.update(json.dumps([version, line.suite, line.java, JVM_FLAGS, SERVER_MAIN, ADMIN_MAIN]).encode())
     for jar in sorted(fetch(version).glob("*.jar")):
         h.update(f"{jar.name}:{jar.stat().st_size}\n".encode())
     return h.hexdigest()[:16]
@@ -285,7 +335,8 @@ def build(version: str = NEO4J_VERSION, force: bool = False) -> list[str]:
     want = recipe_hash(version)
     if not force and all(existing_hash(tag) == want for tag in tags):
         return tags
-    rootfs = base_rootfs()
+    line = line_for(version)
+    rootfs = base_rootfs(line.suite, (line.java,))
     overlay = neo4j_overlay(version)
     changes = [
         f"ENV NEO4J_HOME={NEO4J_HOME}",
@@ -309,6 +360,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--version", default=NEO4J_VERSION)
     parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
     args = parser.parse_args(argv)
+    args.version = resolve(args.version)
     try:
         if args.command == "hash":
             print(recipe_hash(args.version))

@@ -13,6 +13,8 @@ python3 scripts/services.py up --profile test > /dev/null
 docker_host=$(python3 scripts/docker_engine.py up --user $$)
 export "$docker_host"
 python3 scripts/neo4j_image.py build > /dev/null
+# ... and a Neo4j 4.4 one, the version the store migration's Docker tests start from.
+python3 scripts/neo4j_image.py build --version 4.4 > /dev/null
 python3 scripts/standin_image.py build > /dev/null  # the STAND-IN for alchemiscale-server's image (see the script)
 set -a
 . "$state/services.env"
