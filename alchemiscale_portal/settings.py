@@ -89,6 +89,8 @@ NEO4J_STOP_TIMEOUT = env_int("PORTAL_NEO4J_STOP_TIMEOUT", 120)
 # (default "<PORTAL_DOCKER_PROJECT>_db"), as the operations guide runs `database migrate v03-to-v04`.
 ALCHEMISCALE_IMAGE = env_str("PORTAL_ALCHEMISCALE_IMAGE", "ghcr.io/openforcefield/alchemiscale-server:v0.4.0")
 DOCKER_DB_NETWORK = env_str("PORTAL_DOCKER_DB_NETWORK", "")
+# The deployment's compose .env: a Neo4j version switch rewrites its NEO4J_DOCKER_IMAGE line (unset: staff are told).
+COMPOSE_ENV_FILE = env_str("PORTAL_COMPOSE_ENV_FILE", "")
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
 # The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`) on the local

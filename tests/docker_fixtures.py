@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from operations.local_neo4j import NEO4J_VERSION
+from operations.local_neo4j import NEO4J_44_VERSION, NEO4J_VERSION, is_44
 from operations.targets import get_target
 from operations.targets.docker import JOB_LABEL, PROJECT_LABEL, SERVICE_LABEL, DockerTarget
 
@@ -31,6 +31,27 @@ from neo4j_image import tags_for  # noqa: E402
 #: the data owner of the test deployment (the official image's neo4j user id)
 DATA_UID = DATA_GID = 7474
 IMAGE = tags_for(NEO4J_VERSION)[1]
+IMAGE_44 = tags_for(NEO4J_44_VERSION)[1]
+
+#: the settings a compose file gives Neo4j, as each line spells them (written out here, independently of the
+#: translation table in operations/targets/docker.py that the version switch uses)
+SETTING_NAMES = {
+    "5": {"listen": "server.default_listen_address", "bolt": "server.bolt.listen_address",
+          "http": "server.http.listen_address", "heap": "server.memory.heap.max_size",
+          "pagecache": "server.memory.pagecache.size"},
+    "4": {"listen": "dbms.default_listen_address", "bolt": "dbms.connector.bolt.listen_address",
+          "http": "dbms.connector.http.listen_address", "heap": "dbms.memory.heap.max_size",
+          "pagecache": "dbms.memory.pagecache.size"},
+}
+
+
+def compose_settings(version: str, *, bolt_port: int, http_port: int, heap: str = "512m",
+                     pagecache: str = "128m") -> dict[str, str]:
+    """``NEO4J_<setting>`` variables of the test deployment, spelled for ``version``."""
+    names = SETTING_NAMES["4" if is_44(version) else "5"]
+    values = {"listen": "127.0.0.1", "bolt": f"127.0.0.1:{bolt_port}", "http": f"127.0.0.1:{http_port}",
+              "heap": heap, "pagecache": pagecache}
+    return {"NEO4J_" + names[k].replace("_", "__").replace(".", "_"): v for k, v in values.items()}
 
 
 def docker_client():
@@ -54,22 +75,22 @@ def remove_deployment(client, project: str, service: str = "neo4j") -> None:
 
 def create_compose_neo4j(client, *, project: str, service: str, image: str, data_dir: Path, password: str,
                          bolt_port: int, http_port: int, user: str = f"{DATA_UID}:{DATA_GID}", heap: str = "512m",
-                         pagecache: str = "128m"):
-    """A Neo4j container as docker-compose creates alchemiscale's ``neo4j`` service, but on host networking."""
-    return client.containers.run(
-        image, detach=True, name=f"{project}_{service}_1", user=user, network_mode="host",
+                         pagecache: str = "128m", version: str = NEO4J_VERSION, start: bool = True):
+    """A Neo4j container as docker-compose creates alchemiscale's ``neo4j`` service, but on host networking; its
+    settings spelled as Neo4j ``version`` spells them."""
+    container = client.containers.create(
+        image, name=f"{project}_{service}_1", user=user, network_mode="host",
         restart_policy={"Name": "unless-stopped"},
         volumes={str(data_dir): {"bind": "/var/lib/neo4j/data", "mode": "rw"}},
         labels={PROJECT_LABEL: project, SERVICE_LABEL: service, "com.docker.compose.oneoff": "False",
-                "com.docker.compose.container-number": "1"},
-        environment={
-            "NEO4J_AUTH": f"neo4j/{password}",
-            "NEO4J_server_default__listen__address": "127.0.0.1",
-            "NEO4J_server_bolt_listen__address": f"127.0.0.1:{bolt_port}",
-            "NEO4J_server_http_listen__address": f"127.0.0.1:{http_port}",
-            "NEO4J_server_memory_heap_max__size": heap,
-            "NEO4J_server_memory_pagecache_size": pagecache,
-        })
+                "com.docker.compose.container-number": "1", "com.docker.compose.version": "1.29.2",
+                "com.docker.compose.project.working_dir": f"/srv/{project}"},
+        environment={"NEO4J_AUTH": f"neo4j/{password}",
+                     **compose_settings(version, bolt_port=bolt_port, http_port=http_port, heap=heap,
+                                        pagecache=pagecache)})
+    if start:
+        container.start()
+    return container
 
 
 @pytest.fixture(scope="session")

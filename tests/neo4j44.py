@@ -1,25 +1,39 @@
-"""A real Neo4j 4.4 holding the committed alchemiscale v0.3 fixture dump, as the portal's local target.
+"""A real Neo4j 4.4 holding the committed alchemiscale v0.3 fixture dump, as the portal's operations target.
 
-Used by the store-migration tests; it runs beside the slot's test Neo4j (on its own ports and home) so the
-migration can stop, replace and restart it without touching the rest of the suite's store.
+The ``store44`` fixture is parametrised over the two targets, so each store-migration test runs on both from the
+same code:
+
+- ``local``: a Neo4j 4.4 installation of the project's own (``operations/local_neo4j.py``);
+- ``docker``: a compose-made container of the ``neo4j:4.4`` image (``scripts/neo4j_image.py``) with 4.4's setting
+  names, in a compose project of its own (``portal-test-<slot>-neo4j44``), the dump loaded with 4.4's
+  ``neo4j-admin load`` in a one-off container before its first start. Its ``.env`` (``PORTAL_COMPOSE_ENV_FILE``) is
+  a file in the test's directory naming ``neo4j:4.4``.
+
+Either runs beside the slot's test Neo4j (on its own ports and data) so the migration can stop, replace and restart
+it without touching the rest of the suite's store. What the tests need is the small common interface of
+:class:`Store44`: query, everything, version, stop/start, the environment of a ``manage.py`` run, and
+``assert_runs(version)`` for what "running version X" means on that target.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
 import neo4j
 import pytest
 
-from operations.local_neo4j import NEO4J_44_VERSION, Neo4jInstance
+from operations.local_neo4j import NEO4J_44_VERSION, Neo4jInstance, is_44
+from operations.targets import get_target
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_44 = ROOT / "tests" / "fixtures" / "neo4j-4.4-alchemiscale-v03.dump"
 SLOT = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
 BOLT_PORT, HTTP_PORT = 17689 + 100 * SLOT, 17476 + 100 * SLOT
+TARGETS = ["local", "docker"]
 
 
 def query(url: str, password: str, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -49,19 +63,14 @@ def everything(url: str, password: str) -> dict[str, Any]:
 
 
 class Store44:
-    def __init__(self, home: Path):
+    """What the migration tests use, whichever target holds the store."""
+
+    target_name: str
+
+    def __init__(self, tmp_path: Path):
         self.password = secrets.token_urlsafe(12)
-        self.instance = Neo4jInstance(home=home, bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="384m",
-                                      pagecache="64m", version=NEO4J_44_VERSION)
         self.url = f"bolt://127.0.0.1:{BOLT_PORT}"
-
-    def create(self) -> None:
-        self.instance.init(self.password)
-        self.instance.admin(["load", f"--from={FIXTURE_44}", "--database=neo4j", "--force"], check=True)
-        self.instance.start()
-
-    def reload(self) -> Neo4jInstance:
-        return Neo4jInstance.load(self.instance.home)
+        self.tmp_path = tmp_path
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         return query(self.url, self.password, cypher, params)
@@ -69,18 +78,169 @@ class Store44:
     def everything(self) -> dict[str, Any]:
         return everything(self.url, self.password)
 
+    def target(self):
+        return get_target(self.target_name)
 
-@pytest.fixture
-def store44(tmp_path, settings):
-    """The fixture dump loaded into a running Neo4j 4.4; the portal's settings point the local target at it."""
-    store = Store44(tmp_path / "neo4j")
-    store.create()
-    settings.NEO4J_HOME = store.instance.home
-    settings.NEO4J_URL = store.url
-    settings.NEO4J_USER = "neo4j"
-    settings.NEO4J_PASS = store.password
-    settings.BACKUP_DIR = tmp_path / "backups"
-    # Runs are carried out in the test's process: the suite's shared worker has the other store's settings.
-    settings.OPERATIONS_QUEUE = f"nobody-{os.getpid()}"
-    yield store
-    store.reload().stop()
+    def version(self) -> str:
+        """The Neo4j version installed (known without the server running)."""
+        return self.target().neo4j_version()
+
+    def stop(self) -> None:
+        self.target().stop()
+
+    def start(self) -> None:
+        self.target().start()
+
+    def configure(self, settings) -> None:
+        settings.OPERATIONS_TARGET = self.target_name
+        settings.NEO4J_URL = self.url
+        settings.NEO4J_USER = "neo4j"
+        settings.NEO4J_PASS = self.password
+        settings.BACKUP_DIR = self.tmp_path / "backups"
+        # Runs are carried out in the test's process: the suite's shared worker has the other store's settings.
+        settings.OPERATIONS_QUEUE = f"nobody-{os.getpid()}"
+
+    def env(self, settings) -> dict[str, str]:
+        """The environment of a ``manage.py`` process acting on this store as the test's settings do."""
+        return {"PORTAL_OPERATIONS_TARGET": self.target_name, "NEO4J_URL": self.url, "NEO4J_USER": "neo4j",
+                "NEO4J_PASS": self.password, "PORTAL_BACKUP_DIR": str(settings.BACKUP_DIR),
+                "PORTAL_OPERATIONS_QUEUE": settings.OPERATIONS_QUEUE}
+
+    def assert_runs(self, version: str) -> None:
+        """The target is installed as ``version`` and answers as it."""
+        assert self.version() == version
+        assert self.query("CALL dbms.components() YIELD versions RETURN versions[0]")[0][0] == version
+
+
+class LocalStore44(Store44):
+    target_name = "local"
+
+    def __init__(self, tmp_path: Path):
+        super().__init__(tmp_path)
+        self.instance = Neo4jInstance(home=tmp_path / "neo4j", bolt_port=BOLT_PORT, http_port=HTTP_PORT,
+                                      heap="384m", pagecache="64m", version=NEO4J_44_VERSION)
+
+    def create(self) -> None:
+        self.instance.init(self.password)
+        self.instance.admin(["load", f"--from={FIXTURE_44}", "--database=neo4j", "--force"], check=True)
+        self.instance.start()
+
+    def configure(self, settings) -> None:
+        super().configure(settings)
+        settings.NEO4J_HOME = self.instance.home
+
+    def env(self, settings) -> dict[str, str]:
+        return {**super().env(settings), "PORTAL_NEO4J_HOME": str(self.instance.home)}
+
+    def remove(self) -> None:
+        if (self.instance.home / "instance.json").exists():
+            Neo4jInstance.load(self.instance.home).stop()
+
+
+class DockerStore44(Store44):
+    target_name = "docker"
+
+    def __init__(self, tmp_path: Path):
+        super().__init__(tmp_path)
+        self.project = f"portal-test-{SLOT}-neo4j44"
+        self.data_dir = tmp_path / "neo4j-data"
+        self.env_file = tmp_path / "compose" / ".env"
+        self.initial: dict[str, Any] = {}
+
+    def create(self) -> None:
+        from tests.docker_fixtures import (DATA_GID, DATA_UID, IMAGE_44, create_compose_neo4j, docker_client,
+                                           remove_deployment)
+
+        client = docker_client()
+        remove_deployment(client, self.project)
+        self.data_dir.mkdir()
+        os.chown(self.data_dir, DATA_UID, DATA_GID)
+        dump_dir = self.tmp_path / "fixture"
+        dump_dir.mkdir()
+        shutil.copy(FIXTURE_44, dump_dir / "neo4j.dump")
+        # 4.4's own load syntax (REFERENCE §5), in a one-off container of the image, before the first start.
+        client.containers.run(IMAGE_44, ["neo4j-admin", "load", "--from=/fixture/neo4j.dump", "--database=neo4j",
+                                         "--force"], user=f"{DATA_UID}:{DATA_GID}", network_mode="none",
+                              hostname="localhost", remove=True,
+                              volumes={str(self.data_dir): {"bind": "/var/lib/neo4j/data", "mode": "rw"},
+                                       str(dump_dir): {"bind": "/fixture", "mode": "ro"}})
+        self.env_file.parent.mkdir()
+        self.env_file.write_text(f"# alchemiscale-server\nNEO4J_USER=neo4j\nNEO4J_DOCKER_IMAGE={IMAGE_44}\n"
+                                 f"NEO4J_DATA_STORE={self.data_dir}\n")
+        self.env_file.chmod(0o640)
+        create_compose_neo4j(client, project=self.project, service="neo4j", image=IMAGE_44, data_dir=self.data_dir,
+                             password=self.password, bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="384m",
+                             pagecache="64m", version=NEO4J_44_VERSION)
+        self.target().wait_for_bolt()
+        self.initial = self.deployment()
+
+    def configure(self, settings) -> None:
+        super().configure(settings)
+        settings.DOCKER_PROJECT = self.project
+        settings.DOCKER_SERVICE = "neo4j"
+        settings.DOCKER_NEO4J_URL = self.url
+        settings.COMPOSE_ENV_FILE = str(self.env_file)
+
+    def env(self, settings) -> dict[str, str]:
+        return {**super().env(settings), "PORTAL_DOCKER_PROJECT": self.project, "PORTAL_DOCKER_SERVICE": "neo4j",
+                "PORTAL_DOCKER_NEO4J_URL": self.url, "PORTAL_COMPOSE_ENV_FILE": settings.COMPOSE_ENV_FILE or ""}
+
+    def deployment(self) -> dict[str, Any]:
+        """What compose gave the container (not what its image supplies), and its image."""
+        from tests.docker_fixtures import docker_client
+
+        c = self.target().container()
+        image = docker_client().images.get(c.attrs["Image"]).attrs["Config"]
+        config, host = c.attrs["Config"], c.attrs["HostConfig"]
+        return {
+            "image": config["Image"], "name": c.name, "user": config["User"],
+            "labels": {k: v for k, v in config["Labels"].items() if k not in (image.get("Labels") or {})},
+            "env": sorted(e for e in config["Env"] if e not in (image.get("Env") or [])),
+            "mounts": sorted((m["Source"], m["Destination"], m["RW"]) for m in c.attrs["Mounts"]),
+            "restart": host["RestartPolicy"], "network": host["NetworkMode"], "binds": host["Binds"],
+        }
+
+    def assert_runs(self, version: str) -> None:
+        """As compose made it, on ``version``'s image and settings; one container; no one-off job left."""
+        from operations.targets.docker import JOB_LABEL, PROJECT_LABEL
+        from tests.docker_fixtures import compose_settings, docker_client, tags_for
+
+        super().assert_runs(version)
+        now = self.deployment()
+        assert now["image"] == tags_for(version)[1]
+        settings = compose_settings(version, bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="384m", pagecache="64m")
+        assert now["env"] == sorted([f"NEO4J_AUTH=neo4j/{self.password}", *(f"{k}={v}" for k, v in settings.items())])
+        same = ("name", "user", "labels", "mounts", "restart", "network", "binds")
+        assert {k: now[k] for k in same} == {k: self.initial[k] for k in same}
+        client = docker_client()
+        assert [c.name for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+                ] == [now["name"]]
+        assert client.containers.list(all=True, filters={"label": f"{JOB_LABEL}={self.project}/neo4j"}) == []
+        if not is_44(version):
+            # The 4.4 listen address arrived under 5.x's name, so the image's 0.0.0.0 default did not win.
+            listen = self.query("SHOW SETTINGS YIELD name, value WHERE name = 'server.default_listen_address' "
+                                "RETURN value")
+            assert listen == [["127.0.0.1"]]
+
+    def env_file_image(self) -> str | None:
+        lines = [line for line in self.env_file.read_text().splitlines() if line.startswith("NEO4J_DOCKER_IMAGE=")]
+        assert len(lines) <= 1, lines
+        return lines[0].split("=", 1)[1] if lines else None
+
+    def remove(self) -> None:
+        from tests.docker_fixtures import docker_client, remove_deployment
+
+        remove_deployment(docker_client(), self.project)
+
+
+@pytest.fixture(params=TARGETS)
+def store44(request, tmp_path, settings):
+    """The fixture dump loaded into a running Neo4j 4.4 on the target ``request.param``; the portal's settings point
+    that target at it."""
+    store = {"local": LocalStore44, "docker": DockerStore44}[request.param](tmp_path)
+    try:
+        store.configure(settings)
+        store.create()
+        yield store
+    finally:
+        store.remove()

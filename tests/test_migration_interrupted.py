@@ -1,5 +1,6 @@
 """A 4.4 to 5.26 migration whose process is killed after the 4.4 data was set aside: recovery leaves it as it is,
-and staff either roll it back (4.4 again, with its data) or resume it from the last completed step."""
+and staff either roll it back (4.4 again, with its data) or resume it from the last completed step. On the local
+and the Docker target (where a killed worker can also leave a neo4j-admin container running)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def run_and_kill_after(store, step: str) -> OperationRun:
     """``migrate-store --here`` in its own process group, killed (SIGKILL) once ``step`` has completed."""
-    env = {**os.environ, "NEO4J_URL": store.url, "NEO4J_USER": "neo4j", "NEO4J_PASS": store.password,
-           "PORTAL_NEO4J_HOME": str(store.instance.home), "PORTAL_BACKUP_DIR": str(settings.BACKUP_DIR),
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-           # --here runs it in this process; the suite's shared worker (other settings) must not claim it first.
-           "PORTAL_OPERATIONS_QUEUE": settings.OPERATIONS_QUEUE}
+    # --here runs it in that process; the store's env keeps the suite's shared worker (other settings) off it.
+    env = {**os.environ, **store.env(settings), "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"}
     proc = subprocess.Popen([sys.executable, "manage.py", "migrate-store", NAME, "--confirm", NAME, "--here"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -66,13 +64,15 @@ def test_interrupted_migration_rolled_back_gives_44_with_its_data(store44, alice
     assert rollback.status == "succeeded", rollback.error
     assert [s.name for s in rollback.steps.all()] == ["check the migration applies", "put the 4.4 data back",
                                                        "start Neo4j 4.4 again", "record the failed attempt"]
-    assert store44.reload().version == NEO4J_44_VERSION and not aside_dir_of(store44).exists()
+    store44.assert_runs(NEO4J_44_VERSION)
+    assert not aside_dir_of(store44).exists()
     assert store44.everything() == before
     assert AppliedMigration.objects.get(run=rollback).outcome == "rolled-back"
     assert services.interrupted_runs() == []
 
 
-def test_interrupted_migration_resumed_from_last_completed_step(store44, alice):
+def test_interrupted_migration_resumed_from_last_completed_step(store44, alice, settings):
+    settings.COMPOSE_ENV_FILE = ""  # the Docker target then says which .env line staff must set
     before = store44.everything()
     run = run_and_kill_after(store44, "set the 4.4 data aside")
     done = [s.name for s in run.steps.filter(status="ok")]
@@ -83,6 +83,13 @@ def test_interrupted_migration_resumed_from_last_completed_step(store44, alice):
     outputs = {s.name: s.output for s in resumed.steps.all()}
     assert all(f"already done in run #{run.pk}" in outputs[name] for name in done[1:])
     assert f"already done" not in outputs["load with Neo4j 5.26.12"]
-    assert store44.reload().version == NEO4J_VERSION
+    store44.assert_runs(NEO4J_VERSION)
     assert store44.everything() == before
     assert AppliedMigration.objects.get(outcome="applied").run == resumed
+    if store44.target_name == "docker":
+        assert store44.env_file_image() == "neo4j:4.4"  # not configured, so not touched
+        line = "set NEO4J_DOCKER_IMAGE=neo4j:5.26 in the deployment's .env by hand"
+        switched = [s.output for s in (*run.steps.all(), *resumed.steps.all())
+                    if s.name == "switch to Neo4j 5.26.12" and s.status == "ok" and "already done" not in s.output]
+        assert len(switched) == 1 and line in switched[0]
+        assert f"To do: {line}" in outputs["record the migration"]

@@ -1,10 +1,11 @@
-"""The Neo4j 4.4 to 5.26 data migration on the committed 4.4 fixture: the data reads back identically."""
+"""The Neo4j 4.4 to 5.26 data migration on the committed 4.4 fixture, on the local and the Docker target: the data
+reads back identically."""
 
 from __future__ import annotations
 
 import pytest
 
-from operations.local_neo4j import NEO4J_VERSION
+from operations.local_neo4j import NEO4J_44_VERSION, NEO4J_VERSION
 from operations.models import AppliedMigration, Backup, OperationRun
 from operations.runner import OperationFailed, execute
 from operations.upgrades import services
@@ -20,14 +21,13 @@ def test_44_fixture_migrates_to_526_and_reads_back_identically(store44, alice, s
     before = store44.everything()
     assert len(before["nodes"]) == 48 and len(before["relationships"]) == 62
     assert before["constraints"] == sorted(ALCHEMISCALE_CONSTRAINTS)
-    assert store44.query("CALL dbms.components() YIELD versions RETURN versions[0]")[0][0].startswith("4.4.")
+    store44.assert_runs(NEO4J_44_VERSION)
 
     run = services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")
     run = execute(run.pk)
     assert run.status == "succeeded", run.error + "\n" + "\n".join(s.output for s in run.steps.all())
 
-    assert store44.query("CALL dbms.components() YIELD versions RETURN versions[0]")[0][0] == NEO4J_VERSION
-    assert store44.reload().version == NEO4J_VERSION
+    store44.assert_runs(NEO4J_VERSION)
     assert store44.everything() == before
 
     # the safety dump is a 4.4 dump in the catalog, the 4.4 data directory is kept aside, the load link is gone
@@ -44,6 +44,13 @@ def test_44_fixture_migrates_to_526_and_reads_back_identically(store44, alice, s
     assert (record.outcome, record.by, record.by_label, record.run_id) == ("applied", alice, "alice", run.pk)
     assert record.neo4j_before.startswith("4.4.") and record.neo4j_after == NEO4J_VERSION
     assert (record.details["nodes"], record.details["relationships"]) == (48, 62)
+    if store44.target_name == "docker":
+        # PORTAL_COMPOSE_ENV_FILE is set: compose's .env names the new image, its other lines and mode untouched
+        assert store44.env_file_image() == "neo4j:5.26"
+        assert store44.env_file.read_text().startswith("# alchemiscale-server\nNEO4J_USER=neo4j\n")
+        assert store44.env_file.stat().st_mode & 0o777 == 0o640
+        assert "NEO4J_DOCKER_IMAGE=neo4j:5.26 written to" in steps["switch to Neo4j 5.26.12"].output
+        assert "To do" not in steps["record the migration"].output
 
     # a second request is refused: it no longer applies, and it is recorded as applied
     with pytest.raises(OperationFailed, match="already applied"):

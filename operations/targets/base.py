@@ -138,12 +138,27 @@ class Target(abc.ABC):
     def alchemiscale_is_standin(self) -> bool:
         """Whether what :meth:`run_alchemiscale` runs is the portal's test stand-in rather than alchemiscale."""
 
-    def use_neo4j_version(self, version: str) -> None:
-        """Make ``version`` the installed server (configuration included); the server must be stopped.
+    # -- switching the Neo4j version: the 4.4 to 5.x store migration (``operations/upgrades/neo4j_data.py``) ------
+    def check_neo4j_version(self, version: str) -> list[str]:
+        """Problems that would stop a switch to ``version`` (e.g. its image is missing); checked before anything is
+        stopped. Cheap: it runs on every view of the upgrade page."""
+        return []
 
-        The Neo4j 4.4 to 5.x store migration (``operations/upgrades/``) switches with it and, on failure, back.
+    def switch_description(self, version: str) -> str:
+        """What :meth:`use_neo4j_version` will do, for the plan shown before a run."""
+        return f"the server becomes Neo4j {version}"
+
+    def use_neo4j_version(self, version: str) -> str:
+        """Make ``version`` the installed server (configuration included), not started; the server must be stopped.
+        Returns what was done, for the step's output.
+
+        The Neo4j 4.4 to 5.x store migration switches with it and, on failure or roll back, back.
         """
         raise TargetError(f"the {self.name} target cannot switch its Neo4j version")
+
+    def version_follow_up(self, version: str) -> str:
+        """What staff still have to do by hand after a switch to ``version`` (empty: nothing)."""
+        return ""
 
     def admin_command_for(self, version: str, args: list[str]) -> list[str]:
         """The command line of ``neo4j-admin ARGS`` once the server is ``version`` (previews of a version switch)."""

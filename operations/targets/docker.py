@@ -19,6 +19,16 @@ through the engine's API:
 Every one-off container carries ``JOB_LABEL`` and is removed when its job ends; ``stop_admin`` sweeps the ones a dead
 worker left behind.
 
+Switching Neo4j versions (the 4.4 to 5.x store migration): in a compose deployment the Neo4j version *is* the
+container's image, so ``use_neo4j_version`` re-creates the container on the other version's local image
+(``neo4j:<major.minor>`` or ``neo4j:<version>``), keeping everything compose gave the old one: name, labels and
+environment (minus what the old image supplied), user, host configuration (binds, restart policy, network mode,
+ports) and networks with their aliases. It creates the container without starting it (the procedure starts it when
+the store is ready). Compose's ``.env`` still names the old image in ``NEO4J_DOCKER_IMAGE``, and a later
+``docker-compose up`` would re-create the container on it, on top of the migrated store: with
+``PORTAL_COMPOSE_ENV_FILE`` set the switch rewrites that line, otherwise the step output and the migration's record
+say which line to set.
+
 Paths: bind-mount sources are *host* paths. When the portal itself runs in a container, the compose file of this
 project mounts the data and backups directories at the same paths inside the portal's containers as on the host, so
 the portal's view and the host's view agree; ``PORTAL_DOCKER_BACKUP_HOST_DIR`` and ``PORTAL_NEO4J_DATA_DIR`` exist
@@ -29,7 +39,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,6 +69,100 @@ CONTAINER_BACKUP_DIR = PurePosixPath("/backups")
 JOB_LABEL = "org.alchemiscale-portal.job"
 #: the Bolt port alchemiscale's services use on the database network (the guide's bolt://neo4j:7687)
 BOLT_PORT = 7687
+#: the name a container being replaced by a version switch has until its successor exists (see use_neo4j_version)
+REPLACED_SUFFIX = "--replaced-by-portal"
+#: the compose variable naming the Neo4j image (alchemiscale's docker-compose.yml: ${NEO4J_DOCKER_IMAGE:-neo4j:5.18})
+IMAGE_VARIABLE = "NEO4J_DOCKER_IMAGE"
+
+#: Neo4j 4.4 settings 5.x renamed, among those a compose deployment sets through NEO4J_<setting> variables.
+#: Checked against 5.26.12 itself: it accepts each old name, logs "Use of deprecated setting ... It is replaced by"
+#: and uses it under the new name, *unless the new name is set too*, and then the old value is silently dropped. The
+#: image's own configuration sets server.default_listen_address and server.directories.* (the official image's
+#: too), so a 4.4 container's NEO4J_dbms_default__listen__address=127.0.0.1 would quietly become 0.0.0.0 on 5.x.
+#: The switch to 5.x therefore renames these variables itself (and back again when returning to 4.4).
+RENAMED_IN_5 = {
+    "dbms.default_listen_address": "server.default_listen_address",
+    "dbms.default_advertised_address": "server.default_advertised_address",
+    "dbms.connector.bolt.enabled": "server.bolt.enabled",
+    "dbms.connector.bolt.listen_address": "server.bolt.listen_address",
+    "dbms.connector.bolt.advertised_address": "server.bolt.advertised_address",
+    "dbms.connector.http.enabled": "server.http.enabled",
+    "dbms.connector.http.listen_address": "server.http.listen_address",
+    "dbms.connector.http.advertised_address": "server.http.advertised_address",
+    "dbms.connector.https.enabled": "server.https.enabled",
+    "dbms.connector.https.listen_address": "server.https.listen_address",
+    "dbms.connector.https.advertised_address": "server.https.advertised_address",
+    "dbms.memory.heap.initial_size": "server.memory.heap.initial_size",
+    "dbms.memory.heap.max_size": "server.memory.heap.max_size",
+    "dbms.memory.pagecache.size": "server.memory.pagecache.size",
+    "dbms.directories.data": "server.directories.data",
+    "dbms.directories.logs": "server.directories.logs",
+    "dbms.directories.import": "server.directories.import",
+    "dbms.directories.plugins": "server.directories.plugins",
+    "dbms.jvm.additional": "server.jvm.additional",
+    "dbms.tx_log.rotation.retention_policy": "db.tx_log.rotation.retention_policy",
+    "dbms.memory.transaction.global_max_size": "dbms.memory.transaction.total.max",
+}
+
+
+def setting_of(variable: str) -> str | None:
+    """``NEO4J_dbms_memory_heap_max__size`` -> ``dbms.memory.heap.max_size`` (the images' spelling: ``_`` is ``.``,
+    ``__`` is ``_``); None for anything not a NEO4J_ variable."""
+    if not variable.startswith("NEO4J_"):
+        return None
+    return variable[len("NEO4J_"):].replace("__", "\0").replace("_", ".").replace("\0", "_")
+
+
+def variable_of(setting: str) -> str:
+    return "NEO4J_" + setting.replace("_", "__").replace(".", "_")
+
+
+def translate_settings(environment: list[str], to_version: str) -> list[str]:
+    """``KEY=value`` entries with the renamed settings spelled as ``to_version`` spells them (``RENAMED_IN_5``)."""
+    table = RENAMED_IN_5 if not to_version.startswith("4.") else {new: old for old, new in RENAMED_IN_5.items()}
+    out = []
+    for entry in environment:
+        name, sep, value = entry.partition("=")
+        setting = setting_of(name)
+        if setting in table:
+            name = variable_of(table[setting])
+        out.append(f"{name}{sep}{value}")
+    return out
+
+
+def image_version(image) -> str | None:
+    """The Neo4j version an image holds: its NEO4J_VERSION, else its version label, else a version-like tag."""
+    config = image.attrs.get("Config") or {}
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    labels = config.get("Labels") or {}
+    version = env.get("NEO4J_VERSION") or labels.get("org.opencontainers.image.version")
+    if not version:
+        tags = [t.rsplit(":", 1)[1] for t in image.tags if ":" in t]
+        version = next((t for t in tags if t[:1].isdigit()), None)
+    return version
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, keeping its mode and owner (a temporary file beside it, renamed)."""
+    st = path.stat() if path.exists() else None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, st.st_mode & 0o7777)
+            if os.getuid() == 0:
+                os.chown(tmp, st.st_uid, st.st_gid)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -75,7 +181,8 @@ class DockerTarget(Target):
                  admin_image: str | None = None, data_dir: Path | None = None,
                  host_backup_dir: Path | None = None, stop_timeout: float = 120.0,
                  alchemiscale_image: str = "ghcr.io/openforcefield/alchemiscale-server:v0.4.0",
-                 db_network: str | None = None, alchemiscale_timeout: float = 3600.0):
+                 db_network: str | None = None, alchemiscale_timeout: float = 3600.0,
+                 compose_env_file: Path | None = None):
         super().__init__(connection, backup_dir, start_timeout)
         self.project = project
         self.service = service
@@ -88,6 +195,7 @@ class DockerTarget(Target):
         self.alchemiscale_image = alchemiscale_image
         self.db_network = db_network or f"{project}_db"
         self.alchemiscale_timeout = alchemiscale_timeout
+        self.compose_env_file = Path(compose_env_file) if compose_env_file else None
         self._client = None
 
     @classmethod
@@ -99,7 +207,8 @@ class DockerTarget(Target):
                    data_dir=settings.NEO4J_DATA_DIR or None, host_backup_dir=settings.DOCKER_BACKUP_HOST_DIR or None,
                    stop_timeout=settings.NEO4J_STOP_TIMEOUT, alchemiscale_image=settings.ALCHEMISCALE_IMAGE,
                    db_network=settings.DOCKER_DB_NETWORK or None,
-                   alchemiscale_timeout=settings.ALCHEMISCALE_CLI_TIMEOUT)
+                   alchemiscale_timeout=settings.ALCHEMISCALE_CLI_TIMEOUT,
+                   compose_env_file=settings.COMPOSE_ENV_FILE or None)
 
     # -- the engine and the container ---------------------------------------------------------------------
     @property
@@ -134,6 +243,11 @@ class DockerTarget(Target):
                               f"on {self.engine}. Is the deployment created (docker-compose up), and are "
                               f"PORTAL_DOCKER_PROJECT / PORTAL_DOCKER_SERVICE right?")
         if len(found) > 1:
+            # A version switch killed between creating the successor and removing its predecessor (renamed with
+            # REPLACED_SUFFIX, stopped): the successor is the container; use_neo4j_version removes the other.
+            current = [c for c in found if not c.name.endswith(REPLACED_SUFFIX)]
+            if len(current) == 1:
+                return current[0]
             names = ", ".join(c.name for c in found)
             raise TargetError(f"{len(found)} containers match compose project {self.project!r}, service "
                               f"{self.service!r} ({names}); a state store must be one container")
@@ -216,14 +330,7 @@ class DockerTarget(Target):
 
     def neo4j_version(self) -> str:
         c = self.container()
-        image = self._image(c)
-        config = image.attrs.get("Config") or {}
-        env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
-        labels = config.get("Labels") or {}
-        version = env.get("NEO4J_VERSION") or labels.get("org.opencontainers.image.version")
-        if not version:
-            tags = [t.rsplit(":", 1)[1] for t in image.tags if ":" in t]
-            version = next((t for t in tags if t[:1].isdigit()), None)
+        version = image_version(self._image(c))
         if not version:
             raise TargetError(f"cannot tell the Neo4j version of image {self._image_name(c)} (no NEO4J_VERSION, no "
                               f"version label, no version tag)")
@@ -257,6 +364,192 @@ class DockerTarget(Target):
                               f"directory {self.data_dir} cannot be read to find its owner: {exc}") from None
         return st.st_uid, st.st_gid
 
+    # -- switching the Neo4j version (operations/upgrades/neo4j_data.py) -----------------------------------------
+    def image_for(self, version: str) -> tuple[str, Any]:
+        """(name, image) of a local image of Neo4j ``version``: ``<repo>:<major.minor>`` or ``<repo>:<version>``, for
+        the repository the container's image comes from and ``neo4j``, holding exactly that version."""
+        client = self.client()
+        repos = ["neo4j"]
+        try:
+            current = self._image_name(self.container())
+            repo, _, tag = current.rpartition(":")
+            if repo and "/" not in tag and repo not in repos:
+                repos.insert(0, repo)
+        except TargetError:
+            pass
+        tried = []
+        for repo in repos:
+            for tag in dict.fromkeys([_major_minor(version), version]):
+                name = f"{repo}:{tag}"
+                try:
+                    image = client.images.get(name)
+                except docker.errors.ImageNotFound:
+                    tried.append(name)
+                    continue
+                except docker.errors.APIError as exc:
+                    raise TargetError(f"inspecting image {name} on {self.engine} failed: "
+                                      f"{exc.explanation or exc}") from None
+                if image_version(image) == version:
+                    return name, image
+                tried.append(f"{name} (holds Neo4j {image_version(image) or 'of unknown version'})")
+        raise TargetError(f"no image of Neo4j {version} on {self.engine} (looked for {', '.join(tried)}); pull it "
+                          f"first: docker pull neo4j:{version}")
+
+    def check_neo4j_version(self, version: str) -> list[str]:
+        problems = []
+        try:
+            self.image_for(version)
+        except TargetError as exc:
+            problems.append(str(exc))
+        if self.admin_image_override:
+            problems.append(f"PORTAL_NEO4J_ADMIN_IMAGE is set ({self.admin_image_override}): neo4j-admin must come "
+                            f"from each version's own image while the version changes; unset it for the migration")
+        env_file = self.compose_env_file
+        if env_file and not (env_file.is_file() and os.access(env_file.parent, os.W_OK)):
+            problems.append(f"PORTAL_COMPOSE_ENV_FILE names {env_file}, which is not a file in a directory the "
+                            f"portal can write; the switch must update its {IMAGE_VARIABLE} line")
+        return problems
+
+    def switch_description(self, version: str) -> str:
+        try:
+            name = self.container().name
+        except TargetError:
+            name = f"the {self.service} container"
+        try:
+            image = self.image_for(version)[0]
+        except TargetError:
+            image = f"neo4j:{_major_minor(version)}"
+        return (f"re-create {name} on image {image} with the same name, labels, environment, user, mounts, restart "
+                f"policy and networks (created, not started); {self._env_file_plan(image)}")
+
+    def use_neo4j_version(self, version: str) -> str:
+        old = self.container()
+        if self.is_up():
+            raise TargetError(f"container {old.name} must be stopped before switching it to Neo4j {version}")
+        name, image = self.image_for(version)
+        done = self._remove_replaced()
+        old.reload()
+        if old.attrs.get("Image") == image.id and self._image_name(old) == name:
+            done.append(f"container {old.name} already runs {name}")
+        else:
+            before = self._image_name(old)
+            new = self._recreate(old, name, version)
+            done.append(f"container {new.name} re-created on {name} (was {before}); not started")
+        done.append(self._update_env_file(name))
+        return "; ".join(done)
+
+    def version_follow_up(self, version: str) -> str:
+        if self.compose_env_file:
+            return ""
+        try:
+            image = self._image_name(self.container())
+        except TargetError:
+            image = f"neo4j:{_major_minor(version)}"
+        return self._env_file_plan(image)
+
+    def _env_file_plan(self, image: str) -> str:
+        if self.compose_env_file:
+            return f"{IMAGE_VARIABLE}={image} written to {self.compose_env_file}"
+        return (f"set {IMAGE_VARIABLE}={image} in the deployment's .env by hand (PORTAL_COMPOSE_ENV_FILE is not "
+                f"set), or the next docker-compose up re-creates the container on the old image")
+
+    def _update_env_file(self, image: str) -> str:
+        """Point compose's ``.env`` at ``image``: replace the NEO4J_DOCKER_IMAGE line (or add one), atomically."""
+        path = self.compose_env_file
+        if path is None:
+            return self._env_file_plan(image)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise TargetError(f"reading {path} (PORTAL_COMPOSE_ENV_FILE) failed: {exc}") from None
+        pattern = re.compile(rf"^(\s*(?:export\s+)?){IMAGE_VARIABLE}\s*=.*$", re.MULTILINE)
+        new, count = pattern.subn(lambda m: f"{m.group(1)}{IMAGE_VARIABLE}={image}", text)
+        if count == 0:
+            new = text + ("" if text.endswith("\n") or not text else "\n") + f"{IMAGE_VARIABLE}={image}\n"
+        if new != text:
+            try:
+                _replace_file(path, new)
+            except OSError as exc:
+                raise TargetError(f"writing {path} (PORTAL_COMPOSE_ENV_FILE) failed: {exc}") from None
+        return self._env_file_plan(image)
+
+    def _remove_replaced(self) -> list[str]:
+        """Predecessors a killed switch left behind once their successor existed (see ``container``)."""
+        done = []
+        label = [f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={self.service}"]
+        found = self.client().containers.list(all=True, filters={"label": label})
+        if len(found) > 1:
+            for c in found:
+                if c.name.endswith(REPLACED_SUFFIX):
+                    c.remove(force=True)
+                    done.append(f"removed {c.name}, left by an interrupted switch")
+        return done
+
+    def _recreate(self, old, image_name: str, version: str):
+        """Replace ``old`` by a container of ``image_name`` made from the same compose settings.
+
+        The old one is renamed first and removed only once its successor exists, so a failure leaves it in place
+        (renamed back) and a kill in between leaves both, which ``container()`` and ``_remove_replaced`` sort out.
+        """
+        client = self.client()
+        name = old.name[:-len(REPLACED_SUFFIX)] if old.name.endswith(REPLACED_SUFFIX) else old.name
+        config, extra_networks = self._create_config(old, image_name, version)
+        if old.name != name + REPLACED_SUFFIX:
+            old.rename(name + REPLACED_SUFFIX)
+        created = None
+        try:
+            created = client.api.create_container_from_config(config, name=name)["Id"]
+            for network, endpoint in extra_networks.items():
+                client.api.connect_container_to_network(
+                    created, network, aliases=endpoint.get("Aliases"), links=endpoint.get("Links"),
+                    ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"),
+                    ipv6_address=(endpoint.get("IPAMConfig") or {}).get("IPv6Address"))
+        except docker.errors.APIError as exc:
+            if created:
+                client.api.remove_container(created, force=True)
+            old.rename(name)
+            raise TargetError(f"re-creating container {name} on {image_name} failed (the old container is kept as "
+                              f"it was): {exc.explanation or exc}") from None
+        old.remove()
+        return client.containers.get(created)
+
+    def _create_config(self, old, image_name: str, version: str) -> tuple[dict[str, Any], dict[str, dict]]:
+        """The engine's create request for ``old``'s successor, and the networks to connect it to afterwards."""
+        try:
+            old_image = (self.client().images.get(old.attrs["Image"]).attrs.get("Config") or {})
+        except docker.errors.ImageNotFound:
+            raise TargetError(f"the image of container {old.name} ({self._image_name(old)}) is gone, so what it "
+                              f"supplied cannot be told from what compose set; pull it again") from None
+        config = dict(old.attrs.get("Config") or {})
+        config["Image"] = image_name
+        image_env = set(old_image.get("Env") or [])
+        config["Env"] = translate_settings([e for e in config.get("Env") or [] if e not in image_env], version)
+        image_labels = old_image.get("Labels") or {}
+        config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
+        # What the old image supplied comes from the new image instead.
+        for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "Volumes", "Healthcheck", "StopSignal",
+                    "Shell", "OnBuild"):
+            if key in config and config[key] == old_image.get(key):
+                del config[key]
+        host = dict(old.attrs.get("HostConfig") or {})
+        mode = host.get("NetworkMode") or ""
+        # The engine named the old container after its id, or after the host: neither is compose's setting.
+        if mode == "host" or mode.startswith("container:") or config.get("Hostname") == old.id[:12]:
+            config.pop("Hostname", None)
+            config.pop("Domainname", None)
+        config["HostConfig"] = host
+        endpoints = {}
+        for network, endpoint in ((old.attrs.get("NetworkSettings") or {}).get("Networks") or {}).items():
+            aliases = [a for a in endpoint.get("Aliases") or [] if a not in (old.id[:12], old.id)]
+            endpoints[network] = {"Aliases": aliases or None, "Links": endpoint.get("Links"),
+                                  "IPAMConfig": endpoint.get("IPAMConfig"), "DriverOpts": endpoint.get("DriverOpts")}
+        primary = mode if mode in endpoints else None
+        if primary:
+            config["NetworkingConfig"] = {"EndpointsConfig": {primary: endpoints.pop(primary)}}
+        elif mode in ("host", "none"):
+            endpoints.pop(mode, None)
+        return config, endpoints
+
     # -- neo4j-admin in a one-off container -------------------------------------------------------------------
     def _image(self, container):
         name = self.admin_image_override
@@ -285,19 +578,27 @@ class DockerTarget(Target):
                         str(self.host_backup_dir): {"bind": str(CONTAINER_BACKUP_DIR), "mode": "rw"}},
         }
 
-    def admin_command(self, args: list[str]) -> list[str]:
+    def admin_command(self, args: list[str], image: str | None = None) -> list[str]:
         """The equivalent ``docker run`` line (what staff would type by hand); placeholders if Docker is away."""
         try:
             spec = self._job_spec()
-            user, image = spec["user"], spec["image_name"]
+            user, image = spec["user"], image or spec["image_name"]
             volumes = [f"{src}:{v['bind']}" for src, v in spec["volumes"].items()]
         except TargetError:
-            user, image = "USER_ID:GROUP_ID", "NEO4J_DOCKER_IMAGE"
+            user, image = "USER_ID:GROUP_ID", image or IMAGE_VARIABLE
             volumes = [f"NEO4J_DATA_STORE:{CONTAINER_DATA_DIR}", f"{self.host_backup_dir}:{CONTAINER_BACKUP_DIR}"]
         line = ["docker", "run", "--rm", "--network", "none", "--user", user]
         for v in volumes:
             line += ["-v", v]
         return [*line, "--entrypoint", "neo4j-admin", image, *args]
+
+    def admin_command_for(self, version: str, args: list[str]) -> list[str]:
+        """The ``docker run`` line once the container runs ``version`` (its image, or the name to pull)."""
+        try:
+            image = self.image_for(version)[0]
+        except TargetError:
+            image = f"neo4j:{_major_minor(version)}"
+        return self.admin_command(args, image=image)
 
     def run_job(self, entrypoint: list[str], args: list[str], *, user: str | None = None) -> AdminResult:
         """Run ``entrypoint ARGS`` in a one-off container of the Neo4j image with no network; output captured."""

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, fetch
+from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, distribution_lib, fetch
 from .base import AdminResult, Connection, Target, TargetError
 
 
@@ -50,7 +50,17 @@ class LocalTarget(Target):
     def neo4j_version(self) -> str:
         return self.instance.version
 
-    def use_neo4j_version(self, version: str) -> None:
+    def check_neo4j_version(self, version: str) -> list[str]:
+        # Cheap on purpose (the upgrade page runs it): cached jars, or Maven to fetch them at the switch.
+        if (distribution_lib(version).parent / "complete").exists() or shutil.which("mvn"):
+            return []
+        return [f"Neo4j {version} is not in the cache ({distribution_lib(version)}) and Maven (mvn) is not "
+                f"installed to fetch it: run python3 -m operations.local_neo4j fetch --version {version}"]
+
+    def switch_description(self, version: str) -> str:
+        return f"the installation at {self.instance.home} gets Neo4j {version}'s server and configuration"
+
+    def use_neo4j_version(self, version: str) -> str:
         if self.is_up():
             raise TargetError(f"Neo4j at {self.instance.home} must be stopped before switching to {version}")
         try:
@@ -59,6 +69,7 @@ class LocalTarget(Target):
             raise TargetError(str(exc)) from None
         self.instance.version = version
         self.instance.write_config()
+        return self.describe()
 
     def admin_command_for(self, version: str, args: list[str]) -> list[str]:
         return dataclasses.replace(self.instance, version=version).admin_command(args)

@@ -33,6 +33,10 @@ class MigrationProcedure(Procedure):
     def check_free_disk(self) -> list[str]:
         return []
 
+    def check_new_version(self) -> list[str]:
+        """Problems with what the migration switches to (e.g. the new Neo4j's image is missing)."""
+        return []
+
     def check_target_up(self) -> list[str]:
         if not self.target.is_up():
             return [f"Neo4j is not running ({self.target.describe()}); start it first"]
@@ -52,7 +56,8 @@ class MigrationProcedure(Procedure):
     def prechecks(self) -> list[Check]:
         checks = []
         for name, fn in (("not applied yet", self.check_not_applied), ("versions", self.check_versions),
-                         ("target up", self.check_target_up), ("free disk", self.check_free_disk)):
+                         ("new version at hand", self.check_new_version), ("target up", self.check_target_up),
+                         ("free disk", self.check_free_disk)):
             problems = fn()
             checks.append(Check(name, not problems, "; ".join(problems) or "ok"))
         return checks
@@ -84,7 +89,7 @@ class MigrationProcedure(Procedure):
             ctx.remember(taken_over_from=previous.pk)
             done = self.params.get("completed", [])
             return f"took over run #{previous.pk}'s state; {len(done)} step(s) done there: {', '.join(done)}"
-        problems = self.check_not_applied() + self.check_versions()
+        problems = self.check_not_applied() + self.check_versions() + self.check_new_version()
         if problems:
             raise OperationFailed("; ".join(problems))
         return "the migration applies and is not yet applied"

@@ -3,8 +3,13 @@
 The guide's "Migrate data from neo4j 4.4 to 5.18", made safe: the safety dump is written by 4.4 with 4.4's own
 syntax (the guide uses 5.x syntax there by mistake), the 4.4 data directory is set aside rather than deleted, and
 the result is compared with what 4.4 held before anything was stopped. Any failure puts the 4.4 data directory
-back, switches the installation back to 4.4 and starts it; an interruption leaves everything where it was, to be
-resumed from the last completed step or rolled back from the upgrade page (``base.py``).
+back, switches back to 4.4 and starts it; an interruption leaves everything where it was, to be resumed from the
+last completed step or rolled back from the upgrade page (``base.py``).
+
+"Switching" is the target's business (``Target.use_neo4j_version``): the local target points its installation at
+the other version's jars and configuration; the Docker target re-creates the compose deployment's Neo4j container
+on the other version's image and updates (or says how to update) compose's ``.env``. Whether that version is at
+hand (jars, image) is checked before anything is stopped.
 """
 
 from __future__ import annotations
@@ -66,6 +71,9 @@ class Neo4j44To5Procedure(MigrationProcedure):
                     f"move it away after checking it is not needed"]
         return []
 
+    def check_new_version(self) -> list[str]:
+        return self.target.check_neo4j_version(TO_VERSION)
+
     def check_free_disk(self) -> list[str]:
         target = self.target
         need = dumps._tree_size(target.database_dirs())
@@ -84,7 +92,8 @@ class Neo4j44To5Procedure(MigrationProcedure):
 
         return [
             Step("check the migration applies", self.check_step,
-                 "the store runs Neo4j 4.4, the migration is not recorded as applied, nothing is set aside"),
+                 f"the store runs Neo4j 4.4, the migration is not recorded as applied, nothing is set aside, "
+                 f"Neo4j {TO_VERSION} is at hand"),
             Step("check the backups directory", dumps.check_backup_dir,
                  f"{t.backup_dir} exists, is writable and has room for the safety dump"),
             Step("record the 4.4 store", self.record_before,
@@ -100,8 +109,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
             Step("set the 4.4 data aside", self.set_aside,
                  f"move {t.data_dir} to {aside_dir(t)} (kept until someone removes it) and start from an "
                  f"empty data directory"),
-            Step(f"switch to Neo4j {TO_VERSION}", self.switch_to_5,
-                 f"the installation's server and configuration become {TO_VERSION}'s"),
+            Step(f"switch to Neo4j {TO_VERSION}", self.switch_to_5, t.switch_description(TO_VERSION)),
             Step(f"load with Neo4j {TO_VERSION}", self.load, "load the 4.4 dump into the empty data directory",
                  commands=[admin(load_args(t))]),
             Step("set the initial password", self.set_password,
@@ -117,7 +125,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
                  "counts, counts per label and type, and the sampled nodes' labels and properties must be equal"),
             Step("record the migration", self.record_applied, "the applied-migrations record"),
             Step("put the 4.4 data back", self.put_back, f"after a failure: {TO_VERSION}'s data directory moved "
-                 f"aside, {aside_dir(t)} back in place, the installation switched back to 4.4", when="failure"),
+                 f"aside, {aside_dir(t)} back in place, switched back to 4.4 (the same way)", when="failure"),
             Step("start Neo4j 4.4 again", self.start_44_again, "after a failure: start 4.4 if it was running and "
                  "check it holds what it held", when="failure"),
             Step("record the failed attempt", self.record_failed, "the applied-migrations record", when="failure"),
@@ -162,8 +170,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
 
     def switch_to_5(self, ctx: RunContext) -> str:
         ctx.remember(switched=True)
-        self.target.use_neo4j_version(TO_VERSION)
-        return f"{self.target.describe()}"
+        return self.target.use_neo4j_version(TO_VERSION)
 
     def load(self, ctx: RunContext) -> str:
         ctx.admin(load_args(self.target), f"loading the 4.4 dump with Neo4j {TO_VERSION} failed")
@@ -213,9 +220,10 @@ class Neo4j44To5Procedure(MigrationProcedure):
                                 details={"nodes": ctx.state["nodes"], "relationships": ctx.state["relationships"],
                                          "safety_backup": ctx.state.get("file_name"),
                                          "set_aside": ctx.state.get("aside")})
+        follow_up = self.target.version_follow_up(TO_VERSION)
         return (f"recorded as applied (#{record.pk}). The 4.4 data directory is kept at {ctx.state.get('aside')} "
                 f"and the safety dump at {self.target.backup_dir / ctx.state['file_name']}; remove them when the "
-                f"new store has proved itself")
+                f"new store has proved itself" + (f". To do: {follow_up}" if follow_up else ""))
 
     # -- failure / roll back --------------------------------------------------------------------------------------
     def put_back(self, ctx: RunContext) -> str:
@@ -234,9 +242,8 @@ class Neo4j44To5Procedure(MigrationProcedure):
             ctx.remember(aside=None)
             done.append(f"{aside} moved back to {target.data_dir}")
         if ctx.state.get("switched"):
-            target.use_neo4j_version(ctx.state["neo4j_version"])
+            done.append(f"switched back: {target.use_neo4j_version(ctx.state['neo4j_version'])}")
             ctx.remember(switched=False)
-            done.append(f"installation switched back: {target.describe()}")
         return "; ".join(done) or "nothing had been changed on disk"
 
     def start_44_again(self, ctx: RunContext) -> str:
