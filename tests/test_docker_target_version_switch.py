@@ -117,7 +117,8 @@ def test_compose_env_file_line_is_rewritten_atomically(tmp_path: Path):
     env_file.chmod(0o600)
     target = DockerTarget(None, tmp_path, compose_env_file=env_file)  # type: ignore[arg-type]
     assert target._update_env_file("neo4j:5.26") == f"NEO4J_DOCKER_IMAGE=neo4j:5.26 written to {env_file}"
-    assert env_file.read_text() == "NEO4J_USER=neo4j\nexport NEO4J_DOCKER_IMAGE=neo4j:5.26\n# NEO4J_DOCKER_IMAGE=old\nX=1\n"
+    assert env_file.read_text() == ("NEO4J_USER=neo4j\nexport NEO4J_DOCKER_IMAGE=neo4j:5.26\n"
+                                    "# NEO4J_DOCKER_IMAGE=old\nX=1\n")
     assert env_file.stat().st_mode & 0o777 == 0o600 and [p.name for p in tmp_path.iterdir()] == [".env"]
 
     unset = DockerTarget(None, tmp_path)  # type: ignore[arg-type]
