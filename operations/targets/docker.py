@@ -429,7 +429,8 @@ class DockerTarget(Target):
         name, image = self.image_for(version)
         done = self._remove_replaced()
         old.reload()
-        if old.attrs.get("Image") == image.id and self._image_name(old) == name:
+        if (old.attrs.get("Image") == image.id and self._image_name(old) == name
+                and not old.name.endswith(REPLACED_SUFFIX)):
             done.append(f"container {old.name} already runs {name}")
         else:
             before = self._image_name(old)
@@ -494,8 +495,11 @@ class DockerTarget(Target):
         client = self.client()
         name = old.name[:-len(REPLACED_SUFFIX)] if old.name.endswith(REPLACED_SUFFIX) else old.name
         config, extra_networks = self._create_config(old, image_name, version)
-        if old.name != name + REPLACED_SUFFIX:
-            old.rename(name + REPLACED_SUFFIX)
+        try:
+            if old.name != name + REPLACED_SUFFIX:
+                old.rename(name + REPLACED_SUFFIX)
+        except docker.errors.APIError as exc:
+            raise TargetError(f"renaming container {old.name} aside failed: {exc.explanation or exc}") from None
         created = None
         try:
             created = client.api.create_container_from_config(config, name=name)["Id"]
@@ -510,7 +514,10 @@ class DockerTarget(Target):
             old.rename(name)
             raise TargetError(f"re-creating container {name} on {image_name} failed (the old container is kept as "
                               f"it was): {exc.explanation or exc}") from None
-        old.remove()
+        try:
+            old.remove()
+        except docker.errors.APIError:
+            pass  # its successor exists and is the container now; the next switch removes it (_remove_replaced)
         return client.containers.get(created)
 
     def _create_config(self, old, image_name: str, version: str) -> tuple[dict[str, Any], dict[str, dict]]:
