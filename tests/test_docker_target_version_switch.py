@@ -9,12 +9,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 
 from operations.local_neo4j import NEO4J_VERSION
 from operations.targets import TargetError
 from operations.targets.docker import DockerTarget, translate_settings
 from operations.upgrades import neo4j_data
-from tests.docker_fixtures import IMAGE, IMAGE_44, compose_settings, docker_client
+from tests.docker_fixtures import (IMAGE, IMAGE_44, compose_settings, create_compose_neo4j, docker_client,
+                                   remove_deployment)
 from tests.neo4j44 import BOLT_PORT, HTTP_PORT, query
 
 
@@ -43,6 +45,38 @@ def test_missing_image_is_refused_before_anything_stops(docker_neo4j: DockerTarg
         assert docker_neo4j.container().id == before
     finally:
         docker_neo4j.start()
+
+
+def test_a_switch_killed_halfway_is_finished_by_the_next(docker_neo4j: DockerTarget, tmp_path: Path):
+    """The switch renames the old container aside, creates its successor, then removes the old one. Killed after
+    the rename, the next switch (the roll back's or the resume's) gives the container its name back; killed after
+    the creation, the successor is the container and the next switch removes the leftover. (A deployment of its own,
+    never started: a switch needs the container stopped, nothing more.)"""
+    from operations.targets.docker import PROJECT_LABEL, REPLACED_SUFFIX, SERVICE_LABEL
+
+    client = docker_client()
+    project = f"{settings.DOCKER_PROJECT}-switch"
+    remove_deployment(client, project)
+    old = create_compose_neo4j(client, project=project, service="neo4j", image=IMAGE, data_dir=tmp_path,
+                               password="unused-1", bolt_port=BOLT_PORT, http_port=HTTP_PORT, start=False)
+    target = DockerTarget(docker_neo4j.connection, docker_neo4j.backup_dir, project=project, service="neo4j")
+    name, labels = old.name, {PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"}
+    try:
+        old.rename(name + REPLACED_SUFFIX)  # killed after the rename
+        assert target.container().name == name + REPLACED_SUFFIX
+        assert "re-created on neo4j:5.26" in target.use_neo4j_version(NEO4J_VERSION)
+        assert target.container().name == name
+
+        # killed after creating the successor: two containers carry the compose labels
+        client.containers.create(IMAGE, name=name + REPLACED_SUFFIX, labels=labels, network_mode="none")
+        assert target.container().name == name
+        done = target.use_neo4j_version(NEO4J_VERSION)
+        assert f"removed {name}{REPLACED_SUFFIX}, left by an interrupted switch" in done
+        assert "already runs neo4j:5.26" in done
+        found = client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+        assert [c.name for c in found] == [name]
+    finally:
+        remove_deployment(client, project)
 
 
 def test_neo4j5_migrates_44_setting_names_but_the_images_own_settings_win(tmp_path: Path):
