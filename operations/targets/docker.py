@@ -452,7 +452,7 @@ class DockerTarget(Target):
         if self.compose_env_file:
             return f"{IMAGE_VARIABLE}={image} written to {self.compose_env_file}"
         return (f"set {IMAGE_VARIABLE}={image} in the deployment's .env by hand (PORTAL_COMPOSE_ENV_FILE is not "
-                f"set), or the next docker-compose up re-creates the container on the old image")
+                f"set), or the next docker-compose up may re-create the container on another image than {image}")
 
     def _update_env_file(self, image: str) -> str:
         """Point compose's ``.env`` at ``image``: replace the NEO4J_DOCKER_IMAGE line (or add one), atomically."""
