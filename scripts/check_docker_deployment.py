@@ -57,7 +57,7 @@ import neo4j_image  # noqa: E402
 from operations.local_neo4j import NEO4J_VERSION  # noqa: E402
 
 BASE_TAG = "alchemiscale-portal-base:bookworm"
-BASE_PACKAGES = ("python3", "python3-venv", "redis-server")
+BASE_PACKAGES = neo4j_image.PYTHON_BASE_PACKAGES
 #: the data owner of the stand-in deployment (USER_ID:GROUP_ID; the official image's neo4j user id)
 DATA_UID = 7474
 CA_PATH = "/usr/local/share/portal-check/ca-certificates.crt"

@@ -23,8 +23,8 @@ One recipe for both lines; what differs is in ``LINES``: 5.26 is ``debootstrap -
 ``openjdk-11-jre-headless`` (4.4 does not run on 17) with 4.4's ``dbms.*`` setting names, and its entry point sets
 ``NEO4J_AUTH``'s password with 4.4's ``neo4j-admin set-initial-password`` (5.x: ``neo4j-admin dbms ...``). The root
 file systems are cached under the project cache; on top come the Neo4j jars fetched by ``operations/local_neo4j.py``
-and the small shell wrappers below; the result is imported with ``docker import``. The image carries the hash of its recipe as a label, so a second build with the
-same ingredients only checks that label. Needs root (debootstrap, chroot) and the engine of
+and the small shell wrappers below; the result is imported with ``docker import``. The image carries the hash of
+its recipe as a label, so a second build with the same ingredients only checks that label. Needs root (debootstrap, chroot) and the engine of
 ``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
 """
 
@@ -51,6 +51,9 @@ SUITE = "bookworm"
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 MIRROR = os.environ.get("PORTAL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HASH_LABEL = "org.alchemiscale-portal.recipe"
+#: the Debian base with Python that the stand-in images share (the alchemiscale-server stand-in and the deployment
+#: check's python/redis base): one package set, so one debootstrap serves both
+PYTHON_BASE_PACKAGES = ("python3", "python3-venv", "redis-server")
 NEO4J_HOME = "/var/lib/neo4j"
 #: the portal's release of each line, for ``--version 4.4`` / ``--version 5.26``
 RELEASES = (NEO4J_VERSION, NEO4J_44_VERSION)

@@ -13,9 +13,10 @@ graph what alchemiscale 0.4's migration does (see that file). The image says so:
 carries the label ``org.alchemiscale-portal.standin``, which the portal reads to say "STAND-IN" on screen and in
 the migration record.
 
-Recipe: ``debootstrap --variant=minbase bookworm`` plus Debian's ``python3`` (3.11, cached like the Neo4j image's
-base by ``scripts/neo4j_image.py``, whose helpers this reuses), the neo4j Python driver and what it requires copied
-from the project's virtualenv (pure Python, same Python 3.11), and the stand-in script. It runs as ``nobody``, not
+Recipe: ``debootstrap --variant=minbase bookworm`` plus Debian's ``python3`` (3.11) in the package set
+``PYTHON_BASE_PACKAGES``, which the deployment check's base image shares so one cached root file system serves
+both (``scripts/neo4j_image.py``, whose helpers this reuses); the neo4j Python driver and what it requires copied
+from the project's virtualenv (pure Python, same Python 3.11); and the stand-in script. It runs as ``nobody``, not
 root, like the real image's non-root user. Like the Neo4j image it carries the hash of its recipe as a label and is
 rebuilt only when that changes. Needs root (debootstrap) for the first build and the engine of
 ``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
@@ -37,12 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from neo4j_image import (HASH_LABEL, SUITE, BuildError, base_rootfs, existing_hash, images_dir,  # noqa: E402
-                         import_image)
+from neo4j_image import (HASH_LABEL, PYTHON_BASE_PACKAGES, SUITE, BuildError, base_rootfs,  # noqa: E402
+                         existing_hash, images_dir, import_image)
 from operations.upgrades.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
 
 STANDIN = ROOT / "operations" / "upgrades" / "alchemiscale_standin.py"
-PACKAGES = ("python3",)
+PACKAGES = PYTHON_BASE_PACKAGES  # more than the stand-in needs, but the same cached base as the deployment check
 #: the Python distribution the stand-in imports; what it requires comes along
 DRIVER = "neo4j"
 HOME = "/opt/alchemiscale-standin"
