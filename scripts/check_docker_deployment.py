@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -238,10 +237,7 @@ def image_id(tag: str) -> str | None:
 
 def prepare_base_images() -> str:
     """``neo4j:5.26`` and the stand-in Python base, built once (under the image builders' lock) and then reused."""
-    neo4j_image.images_dir().mkdir(parents=True, exist_ok=True)
-    with open(neo4j_image.images_dir() / "build.lock", "w") as lock:
-        # Other slots' suites may be building the same images right now.
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with neo4j_image.build_lock():  # other slots' suites may be building the same images right now
         neo4j_tag = neo4j_image.build()[0]
         rootfs = neo4j_image.base_rootfs(packages=BASE_PACKAGES)
         # This machine reaches PyPI through a TLS proxy with its own CA: the stand-in base trusts what the host

@@ -31,6 +31,7 @@ its recipe as a label, so a second build with the same ingredients only checks t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -211,6 +213,16 @@ def images_dir() -> Path:
     return cache_dir() / "images"
 
 
+@contextlib.contextmanager
+def build_lock() -> Iterator[None]:
+    """Held while building any of the project's images: suites of several slots may start at once; one builds, the
+    others then find the image ready."""
+    images_dir().mkdir(parents=True, exist_ok=True)
+    with open(images_dir() / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def base_rootfs(suite: str = SUITE, packages: tuple[str, ...] = (JAVA_PACKAGE,)) -> Path:
     """debootstrap + ``packages``, once; the marker records what was installed and how long it took."""
     rootfs = images_dir() / f"rootfs-{suite}-{'-'.join(packages)}"
@@ -369,10 +381,7 @@ def main(argv: list[str]) -> int:
             print(recipe_hash(args.version))
             return 0
         t0 = time.monotonic()
-        images_dir().mkdir(parents=True, exist_ok=True)
-        # Test suites of several slots may start at once; one builds, the others then find the image ready.
-        with open(images_dir() / "build.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with build_lock():
             tags = build(args.version, force=args.force)
         print(" ".join(tags))
         print(f"# image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)

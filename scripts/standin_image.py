@@ -25,7 +25,6 @@ rebuilt only when that changes. Needs root (debootstrap) for the first build and
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import json
 import shutil
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from neo4j_image import (HASH_LABEL, PYTHON_BASE_PACKAGES, SUITE, BuildError, base_rootfs,  # noqa: E402
+                         build_lock,
                          existing_hash, images_dir, import_image)
 from operations.upgrades.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
 
@@ -153,10 +153,7 @@ def main(argv: list[str]) -> int:
             print(recipe_hash(driver_files()))
             return 0
         t0 = time.monotonic()
-        images_dir().mkdir(parents=True, exist_ok=True)
-        # The same lock as scripts/neo4j_image.py: suites of several slots may start at once.
-        with open(images_dir() / "build.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with build_lock():
             tag = build(force=args.force)
         print(tag)
         print(f"# stand-in image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)

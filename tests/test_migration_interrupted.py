@@ -82,7 +82,7 @@ def test_interrupted_migration_resumed_from_last_completed_step(store44, alice, 
     assert resumed.status == "succeeded", resumed.error
     outputs = {s.name: s.output for s in resumed.steps.all()}
     assert all(f"already done in run #{run.pk}" in outputs[name] for name in done[1:])
-    assert f"already done" not in outputs["load with Neo4j 5.26.12"]
+    assert "already done" not in outputs["load with Neo4j 5.26.12"]
     store44.assert_runs(NEO4J_VERSION)
     assert store44.everything() == before
     assert AppliedMigration.objects.get(outcome="applied").run == resumed
