@@ -1,8 +1,10 @@
 """The Docker target says clearly what is wrong: engine unreachable, Neo4j container missing, image absent, the
 deployment's database network missing."""
 
+import dataclasses
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -80,3 +82,29 @@ def test_missing_database_network_is_named(docker_neo4j_container):
         assert "network portal-test-elsewhere_db (PORTAL_DOCKER_DB_NETWORK)" in named.alchemiscale_problems()[0]
     finally:
         container.remove(force=True)
+
+
+
+def test_a_crash_looping_neo4j_is_reported_with_its_output():
+    """Under compose's `restart: unless-stopped` a Neo4j that exits at start is brought back again and again; the
+    wait must say so at once, with the container's output, rather than wait out its whole limit."""
+    from tests.docker_fixtures import remove_deployment
+
+    client = docker_client()
+    project = f"{settings.DOCKER_PROJECT}-crash"
+    remove_deployment(client, project)
+    base = get_target(DockerTarget.name)
+    port = urlsplit(base.connection.url).port + 5  # nothing listens there
+    target = DockerTarget(dataclasses.replace(base.connection, url=f"bolt://127.0.0.1:{port}"), base.backup_dir,
+                          120, project=project, service="neo4j", docker_host=base.docker_host)
+    # The image's entry point refuses an initial user other than neo4j and exits 1, before Java starts.
+    container = client.containers.create(
+        IMAGE, name=f"{project}_neo4j_1", network_mode="host", restart_policy={"Name": "unless-stopped"},
+        labels={PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"}, environment={"NEO4J_AUTH": "bob/unused-1"})
+    try:
+        container.start()
+        with pytest.raises(TargetError, match=r"(?s)(exited \(code 1\) and Docker restarted it|is exited).*"
+                                              r"NEO4J_AUTH: the user must be neo4j, got bob"):
+            target.wait_for_bolt()
+    finally:
+        remove_deployment(client, project)

@@ -305,27 +305,36 @@ class DockerTarget(Target):
             raise TargetError(f"starting container {c.name} failed: {exc.explanation or exc}") from None
 
     def wait_for_bolt(self, timeout: float | None = None) -> None:
-        """Wait for Bolt, but give up at once, with the container's last words, when it stops running."""
+        """Wait for Bolt, but give up at once, with the container's last words, when it stops running or crashes
+        (a restart policy would otherwise bring it back and hide the crash until the time is up)."""
         limit = self.start_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         c = self.container()
         url = urlsplit(self.connection.url)
+        restarts = c.attrs.get("RestartCount", 0)
+        last = "the port never took connections"
+
+        def last_words() -> str:
+            return c.logs(tail=15).decode(errors="replace").strip()
+
         while True:
             c.reload()
             if c.status not in ("running", "restarting", "created"):
-                tail = c.logs(tail=15).decode(errors="replace").strip()
                 raise TargetError(f"container {c.name} is {c.status} (exit code {c.attrs['State'].get('ExitCode')})"
-                                  f" instead of starting Neo4j; its last output:\n{tail}")
+                                  f" instead of starting Neo4j; its last output:\n{last_words()}")
+            if c.attrs.get("RestartCount", 0) > restarts:
+                raise TargetError(f"Neo4j in container {c.name} exited (code {c.attrs['State'].get('ExitCode')}) "
+                                  f"and Docker restarted it; its last output:\n{last_words()}")
             # Only query once the port takes connections: the driver's own retries back off for up to 30 s.
             if _port_open(url.hostname or "127.0.0.1", url.port or 7687):
                 try:
                     super().wait_for_bolt(timeout=max(min(10.0, deadline - time.monotonic()), 0.5))
                     return
-                except TargetError:
-                    pass
+                except TargetError as exc:
+                    last = str(exc)
             if time.monotonic() >= deadline:
                 raise TargetError(f"Neo4j in container {c.name} did not answer on {self.connection.url} "
-                                  f"within {limit:.0f} s")
+                                  f"within {limit:.0f} s ({last}); its last output:\n{last_words()}")
             time.sleep(0.25)
 
     def neo4j_version(self) -> str:
