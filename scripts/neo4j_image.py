@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -376,20 +376,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
     args = parser.parse_args(argv)
     args.version = resolve(args.version)
+    return command_line(args.command, hash_of=lambda: recipe_hash(args.version),
+                        build=lambda: " ".join(build(args.version, force=args.force)), what="image")
+
+
+def command_line(command: str, *, hash_of: Callable[[], str], build: Callable[[], str], what: str) -> int:
+    """``hash`` or ``build`` (under the builders' lock, timed) for an image script; errors as one line, exit 1."""
     try:
-        if args.command == "hash":
-            print(recipe_hash(args.version))
+        if command == "hash":
+            print(hash_of())
             return 0
         t0 = time.monotonic()
         with build_lock():
-            tags = build(args.version, force=args.force)
-        print(" ".join(tags))
-        print(f"# image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+            print(build())
+        print(f"# {what} ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
         return 0
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -30,7 +30,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from neo4j_image import (HASH_LABEL, PYTHON_BASE_PACKAGES, SUITE, BuildError, base_rootfs,  # noqa: E402
-                         build_lock,
-                         existing_hash, images_dir, import_image)
+                         command_line, existing_hash, images_dir, import_image)
 from operations.upgrades.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
 
 STANDIN = ROOT / "operations" / "upgrades" / "alchemiscale_standin.py"
@@ -148,20 +146,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["build", "hash"])
     parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "hash":
-            print(recipe_hash(driver_files()))
-            return 0
-        t0 = time.monotonic()
-        with build_lock():
-            tag = build(force=args.force)
-        print(tag)
-        print(f"# stand-in image ready in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-        return 0
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
+    return command_line(args.command, hash_of=lambda: recipe_hash(driver_files()),
+                        build=lambda: build(force=args.force), what="stand-in image")
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
