@@ -36,6 +36,10 @@ class Backup(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="backups")
     requested_by_label = models.CharField(max_length=150)
+    # A consistent copy of the portal's own database taken with this backup (beside the dump, same directory).
+    portal_db_file = models.CharField(max_length=255, blank=True)
+    portal_db_size = models.BigIntegerField(null=True, blank=True, help_text="bytes")
+    portal_db_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -22,10 +22,12 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "failed"             # an expected failure: the reason is in ``error``
     ERRORED = "errored", "errored"          # an unexpected exception: the traceback is in ``error``
     INTERRUPTED = "interrupted", "interrupted"  # its worker died; recovered when a worker started again
+    CANCELLED = "cancelled", "cancelled"    # ended by staff while still pending; no worker ever ran it
 
 
 ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
-TERMINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED)
+TERMINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED,
+                     RunStatus.CANCELLED)
 
 
 class StepStatus(models.TextChoices):
@@ -53,6 +55,12 @@ class OperationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     celery_task_id = models.CharField(max_length=64, default="", blank=True)
+    # The broker message is only a hint (docs/runs.md): when it was last handed to the broker and how often, so the
+    # sweep can send a pending run's message again after it was lost.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveIntegerField(default=0)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by_label = models.CharField(max_length=150, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="the Celery worker that claimed it")
     worker_pid = models.IntegerField(null=True, blank=True)
 
