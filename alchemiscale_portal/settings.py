@@ -77,6 +77,10 @@ NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
+# Lost messages heal themselves (docs/runs.md): every worker re-sends pending runs of its queues whose message has
+# waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
+OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
+OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
 # The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")

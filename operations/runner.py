@@ -15,6 +15,11 @@ Life of a run::
                 ``when="always"`` steps run regardless (start Neo4j again), ``when="failure"`` steps only after a
                 failure (roll back). OperationFailed -> FAILED with its message; any other exception -> ERRORED with
                 the traceback; otherwise SUCCEEDED
+    cancel()    staff end a PENDING run (-> CANCELLED, who and when) with one conditional UPDATE; a message that
+                arrives later finds nothing to claim. A RUNNING run cannot be cancelled mid-step
+    resend_lost()   when a worker starts and every few seconds in every worker: PENDING runs whose message has
+                waited past a grace time are sent again (the broker may have lost it); the claim keeps duplicates
+                harmless
     recover_interrupted()   when a worker starts: RUNNING runs whose worker is gone get the procedure's
                 ``recover()`` (bring Neo4j back up, put data back) and end INTERRUPTED saying what happened
 
@@ -26,15 +31,17 @@ Adding a procedure: subclass :class:`Procedure` (``kind``, ``title``, ``steps()`
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import socket
 import traceback
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Iterable, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import OperationRun, OperationStep, RunStatus, StepStatus
@@ -156,8 +163,12 @@ def plan(procedure: Procedure) -> list[dict[str, Any]]:
             for i, s in enumerate(procedure.steps(), start=1)]
 
 
-def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str) -> OperationRun:
-    """Record a run and enqueue it after commit; OperationBusy when the target already has an active run."""
+def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str, send: bool = True) -> OperationRun:
+    """Record a run and enqueue it after commit; OperationBusy when the target already has an active run.
+
+    ``send=False`` records it without a broker message, for a caller that carries it out itself (``--here``); should
+    that caller die first, the sweep (``resend_lost``) hands the run to a worker.
+    """
     from .procedures import PROCEDURES
 
     assert PROCEDURES.get(procedure.kind) is type(procedure), f"{procedure.kind} is not in PROCEDURES"
@@ -168,25 +179,101 @@ def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str) 
             run = OperationRun.objects.create(
                 kind=procedure.kind, target=target.name, target_description=target.describe(),
                 params=procedure.params, requested_by=user if user is not None and user.is_authenticated else None,
-                requested_by_label=label, celery_task_id=OperationRun.new_task_id())
+                requested_by_label=label, celery_task_id=OperationRun.new_task_id(),
+                queue=settings.OPERATIONS_QUEUE, sent_at=None if send else timezone.now())
             OperationStep.objects.bulk_create([
                 OperationStep(run=run, position=p["position"], name=p["name"], description=p["description"],
                               commands=p["commands"]) for p in plan(procedure)])
-            transaction.on_commit(lambda: enqueue(run))
+            if send:
+                transaction.on_commit(lambda: enqueue(run))
     except IntegrityError:
         raise OperationBusy(active_run(target.name), target.name) from None
     return run
 
 
 def enqueue(run: OperationRun) -> None:
+    """Hand the run's message to the broker. The row, not the message, is the truth (docs/runs.md)."""
     from .tasks import run_operation
 
+    OperationRun.objects.filter(pk=run.pk).update(sent_at=timezone.now(), send_count=F("send_count") + 1)
     try:
-        run_operation.apply_async(args=[run.pk], task_id=run.celery_task_id, queue=settings.OPERATIONS_QUEUE)
+        run_operation.apply_async(args=[run.pk], task_id=run.celery_task_id,
+                                  queue=run.queue or settings.OPERATIONS_QUEUE)
     except Exception as exc:  # the broker is unreachable: free the target at once instead of holding it
         OperationRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.ERRORED, finished_at=timezone.now(),
             error=f"could not hand the run to a Celery worker (broker unreachable?): {exc}")
+
+
+def resend_due(run: OperationRun, now: dt.datetime, grace: float) -> bool:
+    """Whether a pending run has waited long enough since its message was last sent for that message to count as
+    lost. The wait doubles with every re-send (up to an hour), so a queue nobody consumes does not fill up."""
+    if run.sent_at is None:
+        return True
+    wait = min(grace * 2 ** min(max(run.send_count - 1, 0), 12), 3600.0)
+    return (now - run.sent_at).total_seconds() >= wait
+
+
+def resend_lost(queues: Iterable[str] | None = None, grace: float | None = None) -> list[OperationRun]:
+    """Send the message of every pending run (of ``queues``, all when None) again once it has waited past the grace
+    time: the broker may have lost it (restarted, flushed) or a worker may have died before acknowledging it.
+
+    Called when a worker starts and periodically by every worker. A duplicate message is harmless: the claim in
+    ``execute`` lets only one through. Taking a run for re-sending is itself conditional, so two sweeping workers
+    do not both send it.
+    """
+    grace = settings.OPERATIONS_RESEND_GRACE if grace is None else grace
+    now = timezone.now()
+    pending = OperationRun.objects.filter(status=RunStatus.PENDING)
+    if queues is not None:
+        queues = set(queues)
+        wanted = Q(queue__in=queues)
+        if settings.OPERATIONS_QUEUE in queues:
+            wanted |= Q(queue="")  # runs recorded before runs named their queue
+        pending = pending.filter(wanted)
+    sent = []
+    for run in pending:
+        if not resend_due(run, now, grace):
+            continue
+        if not OperationRun.objects.filter(pk=run.pk, status=RunStatus.PENDING, sent_at=run.sent_at).update(
+                sent_at=now):
+            continue  # another worker sent it, or it was claimed or cancelled meanwhile
+        run.sent_at = now
+        waited = "never sent" if run.send_count == 0 else f"sent {run.send_count} time(s), nobody took it"
+        RunContext(run, target=None).log(  # type: ignore[arg-type]
+            f"sending the run to queue {run.queue or settings.OPERATIONS_QUEUE!r} again ({waited}; the broker may "
+            "have lost the message)", "warning")
+        enqueue(run)
+        sent.append(run)
+    return sent
+
+
+def cancel(run_id: int, label: str) -> OperationRun:
+    """Cancel a pending run: one conditional update, so a worker claiming it at the same moment either wins (the
+    run goes on and the cancel is refused) or finds it cancelled and does nothing."""
+    now = timezone.now()
+    if OperationRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
+            status=RunStatus.CANCELLED, cancelled_at=now, cancelled_by_label=label, finished_at=now,
+            error=f"cancelled by {label} before a worker started it"):
+        run = OperationRun.objects.get(pk=run_id)
+        run.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
+        RunContext(run, target=None).log(f"cancelled by {label}; no step had run", "warning")  # type: ignore
+        return run
+    run = OperationRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise OperationFailed(f"there is no operation run #{run_id}")
+    raise OperationFailed(not_cancellable_reason(run))
+
+
+def not_cancellable_reason(run: OperationRun) -> str:
+    """Why ``run`` cannot be cancelled (only pending runs can), in words staff can act on."""
+    if run.status == RunStatus.RUNNING:
+        k, n = run.current_position()
+        return (f"{run.kind} #{run.pk} is running (step {k} of {n} on {run.worker}) and cannot be cancelled "
+                "mid-step: stopping a dump or load halfway would leave Neo4j without its data. It ends by itself; "
+                "if its worker dies, the next worker to start brings Neo4j back up, puts data back where the run "
+                "had set it aside, and marks the run interrupted.")
+    return f"{run.kind} #{run.pk} is already {run.status}; only a pending run can be cancelled"
 
 
 # -- running ---------------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from .runner import OperationBusy, OperationFailed
 from .targets import Target, get_target
 
 __all__ = ["OperationBusy", "OperationFailed", "cli_label", "request_backup", "request_restore", "preview_backup",
-           "preview_restore", "store_counts", "active_run", "can_restore", "can_back_up"]
+           "preview_restore", "store_counts", "active_run", "can_restore", "can_back_up", "can_migrate", "can_request",
+           "cancel_run", "queue_consumers", "no_worker_warning"]
 
 
 def cli_label() -> str:
@@ -44,16 +45,64 @@ def can_restore(user: AbstractBaseUser | None) -> bool:
     return user is None or user.has_perm("operations.restore_backup")
 
 
+def can_migrate(user: AbstractBaseUser | None) -> bool:
+    return user is None or user.has_perm("operations.run_store_migration")
+
+
+def can_request(user: AbstractBaseUser | None, kind: str) -> bool:
+    """Whether ``user`` may request a run of ``kind`` (and so cancel one): backups, restores, store migrations."""
+    if kind == BackupProcedure.kind:
+        return can_back_up(user)
+    if kind == RestoreProcedure.kind:
+        return can_restore(user)
+    return can_migrate(user)
+
+
+def cancel_run(run_id: int, user: AbstractBaseUser | None = None, *, label: str | None = None) -> OperationRun:
+    """Cancel a pending run; OperationFailed says why not (running, already over, no such run)."""
+    run = OperationRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise OperationFailed(f"there is no operation run #{run_id}")
+    if not can_request(user, run.kind):
+        raise PermissionDenied(f"you may not cancel {run.kind} runs: it needs the right to request them")
+    return runner.cancel(run.pk, _label(user, label))
+
+
+def queue_consumers(queue: str | None = None) -> list[str] | None:
+    """The workers consuming ``queue`` (the operations queue by default); None when the broker cannot be asked."""
+    from alchemiscale_portal.celery import app
+
+    queue = queue or settings.OPERATIONS_QUEUE
+    try:
+        replies = app.control.inspect(timeout=1.0).active_queues() or {}
+    except Exception:
+        return None
+    return sorted(worker for worker, queues in replies.items() if any(q.get("name") == queue for q in queues or []))
+
+
+def no_worker_warning(queue: str | None = None) -> str:
+    """'' when a worker consumes the operations queue, else what to tell staff before and after a request."""
+    queue = queue or settings.OPERATIONS_QUEUE
+    consumers = queue_consumers(queue)
+    if consumers is None:
+        return f"the broker does not answer: no worker can take queue {queue!r} now; the run waits until one can"
+    if not consumers:
+        return (f"no worker is consuming queue {queue!r}; the run waits until one starts "
+                f"(`celery -A alchemiscale_portal worker -Q {queue}`)")
+    return ""
+
+
 def preview_backup(target: Target | None = None) -> list[dict[str, Any]]:
     return runner.plan(BackupProcedure(target or get_target(), {}))
 
 
 def request_backup(user: AbstractBaseUser | None = None, *, label: str | None = None,
-                   target: Target | None = None) -> OperationRun:
-    """Queue a backup; OperationBusy names the active run when the target is busy."""
+                   target: Target | None = None, send: bool = True) -> OperationRun:
+    """Queue a backup (``send=False``: the caller carries it out); OperationBusy names the active run."""
     if not can_back_up(user):
         raise PermissionDenied("you may not request backups")
-    return runner.request(BackupProcedure(target or get_target(), {}), user=user, label=_label(user, label))
+    return runner.request(BackupProcedure(target or get_target(), {}), user=user, label=_label(user, label),
+                          send=send)
 
 
 def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[str, Any]]:
@@ -64,14 +113,15 @@ def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[s
 
 
 def request_restore(backup: Backup, confirmation: str, user: AbstractBaseUser | None = None, *,
-                    label: str | None = None, target: Target | None = None) -> OperationRun:
+                    label: str | None = None, target: Target | None = None, send: bool = True) -> OperationRun:
     """Queue a restore of ``backup``; ``confirmation`` must be the database name, typed by the person asking."""
     if not can_restore(user):
         raise PermissionDenied("restoring needs the 'Can restore the state store from a backup' permission")
     target = target or get_target(backup.target)
     if confirmation != target.connection.database:
         raise OperationFailed(f"type the database name {target.connection.database!r} to confirm the restore")
-    return runner.request(RestoreProcedure(target, {"backup_id": backup.pk}), user=user, label=_label(user, label))
+    return runner.request(RestoreProcedure(target, {"backup_id": backup.pk}), user=user, label=_label(user, label),
+                          send=send)
 
 
 def active_run(target_name: str | None = None) -> OperationRun | None:

@@ -4,7 +4,7 @@ import logging
 import os
 import socket
 
-from celery import shared_task
+from celery import bootsteps, shared_task
 from billiard.exceptions import WorkerLostError
 from celery.signals import task_failure, worker_ready
 
@@ -28,7 +28,8 @@ def run_operation(self, run_id: int) -> str | None:
 
 @worker_ready.connect
 def recover_interrupted_runs(sender=None, **_kwargs) -> None:
-    """A worker that starts finds runs whose worker died, brings their target back up and marks them interrupted.
+    """A worker that starts finds runs whose worker died, brings their target back up and marks them interrupted,
+    then sends the messages of pending runs again that the broker may have lost.
 
     Runs in the worker's main process before it takes tasks, so nothing new starts on a target mid-recovery.
     """
@@ -40,6 +41,45 @@ def recover_interrupted_runs(sender=None, **_kwargs) -> None:
             logger.warning("recovered interrupted run %s: %s", run.pk, run.error)
     except Exception:
         logger.exception("recovering interrupted operation runs failed")
+    sweep_pending_runs(getattr(sender, "app", None))
+
+
+def sweep_pending_runs(app=None) -> None:
+    """Re-send lost messages of pending runs on the queues this worker consumes (operations.runner.resend_lost)."""
+    from django.db import close_old_connections
+
+    from .runner import resend_lost
+
+    queues = list(app.amqp.queues.consume_from) if app is not None else None
+    close_old_connections()
+    try:
+        for run in resend_lost(queues):
+            logger.warning("sent pending run %s to queue %r again", run.pk, run.queue)
+    except Exception:
+        logger.exception("re-sending pending operation runs failed")
+    finally:
+        close_old_connections()
+
+
+class PendingRunSweep(bootsteps.StartStopStep):
+    """Every worker sweeps for pending runs whose message was lost, every PORTAL_SWEEP_INTERVAL_SECONDS, in its main
+    process (registered in alchemiscale_portal/celery.py)."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.tref = None
+
+    def start(self, worker) -> None:
+        from django.conf import settings
+
+        self.tref = worker.timer.call_repeatedly(max(1, settings.OPERATIONS_SWEEP_INTERVAL), sweep_pending_runs,
+                                                 (worker.app,), priority=10)
+
+    def stop(self, worker) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
 
 
 @task_failure.connect

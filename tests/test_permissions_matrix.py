@@ -62,6 +62,8 @@ def world(django_user_model):
     services.add_identity(KINDS["user"], "matrix-id", "matrix-key", Actor.command_line(), scopes=["acme-c-p"])
     services.add_identity(KINDS["compute"], "matrix-id", "matrix-key", Actor.command_line())
     run = OperationRun.objects.create(kind="backup", target="local", status="succeeded", requested_by_label="cli:x")
+    # Cancelling a run needs the right to request its kind: a restore only restorers may cancel.
+    pending = OperationRun.objects.create(kind="restore", target="matrix", requested_by_label="cli:x")
     backup = Backup.objects.create(file_name="neo4j-20260101-000000.dump", target="local", database="neo4j",
                                    size=1, sha256="0" * 64, neo4j_version="5.26.12", node_count=0,
                                    relationship_count=0, requested_by_label="cli:x")
@@ -74,7 +76,7 @@ def world(django_user_model):
         if group:
             user.groups.add(Group.objects.get(name=group))
         users[name] = user
-    return {"run": run, "backup": backup, "users": users}
+    return {"run": run, "pending": pending, "backup": backup, "users": users}
 
 
 def client_as(client, world, role):
@@ -120,6 +122,7 @@ def test_refused_state_changes_change_nothing(client, world, role):
         (reverse("admin:operations_backup_now"), "backup"): OPERATIONS,
         (reverse("admin:operations_backup_restore", args=[world["backup"].pk]), "restore"): DESTRUCTIVE,
         (reverse("admin:operations_upgrade"), "upgrade"): DESTRUCTIVE,
+        (reverse("admin:operations_operationrun_cancel", args=[world["pending"].pk]), "cancel"): DESTRUCTIVE,
     }
     bodies = {
         "confirm=yes": {"confirm": "yes"},
@@ -127,12 +130,16 @@ def test_refused_state_changes_change_nothing(client, world, role):
         "backup": {},
         "restore": {"confirmation": "neo4j", "database": "neo4j"},
         "upgrade": {"migration": "neo4j-4.4-to-5.26", "confirmation": "neo4j"},
+        "cancel": {},
     }
     actions = [
         (_action(users_url, "delete_action", ["matrix-id"]), IDENTITY),
         (_action(users_url, "add_scope_action", ["matrix-id"], scope="evil-*-*"), IDENTITY),
         (_action(users_url, "rotate_key_action", ["matrix-id"]), IDENTITY),
         (_action(backups_url, "restore_selected", [str(world["backup"].pk)]), DESTRUCTIVE),
+        # Operators may use the action (for backups); that they cannot cancel a restore with it: test_run_cancel.
+        (_action(reverse("admin:operations_operationrun_changelist"), "cancel_selected",
+                 [str(world["pending"].pk)]), OPERATIONS),
     ]
     requests = [((url, bodies[body]), allowed) for (url, body), allowed in posts.items()] + actions
     for (url, data), allowed in requests:
@@ -143,6 +150,8 @@ def test_refused_state_changes_change_nothing(client, world, role):
         assert refused(response), f"{role} POST {url} {data.get('action', '')}: {response.status_code}"
         assert graph_fingerprint() == graph, f"{role} POST {url} changed the graph"
         assert OperationRun.objects.count() == runs, f"{role} POST {url} queued an operation"
+        world["pending"].refresh_from_db()
+        assert world["pending"].status == "pending", f"{role} POST {url} cancelled a restore"
 
 
 def test_csrf_is_enforced_on_state_changes(world):

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from .. import services
 from .records import RecordAdmin, run_link
+from .runs import warn_if_no_worker
 from ..models import Backup
 from ..targets import get_target
 
@@ -70,6 +71,7 @@ class BackupAdmin(RecordAdmin):
                 error = str(exc)
             else:
                 self.message_user(request, f"Restore #{run.pk} from {backup.file_name} requested.", messages.SUCCESS)
+                warn_if_no_worker(self, request)
                 return redirect("admin:operations_operationrun_change", run.pk)
         try:
             plan = services.preview_restore(backup, target)
@@ -86,6 +88,7 @@ class BackupAdmin(RecordAdmin):
             "plan": plan,
             "error": error,
             "active": services.active_run(target.name),
+            "no_worker": services.no_worker_warning(),
         }
         return TemplateResponse(request, "admin/operations/restore_confirm.html", context,
                                 status=400 if error and request.method == "POST" else 200)

@@ -24,6 +24,7 @@ class OperationRunAdmin(RecordAdmin):
     search_fields = ("requested_by_label", "error")
     list_per_page = 50
     change_list_template = "admin/operations/operationrun/change_list.html"
+    actions = ["cancel_selected"]
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: OperationRun) -> str:
@@ -36,10 +37,28 @@ class OperationRunAdmin(RecordAdmin):
         k, n = run.current_position()
         return f"step {k} of {n}"
 
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return services.can_back_up(user) or services.can_restore(user) or services.can_migrate(user)
+
+    @admin.action(description="Cancel the selected pending runs", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset) -> None:
+        cancelled = []
+        for run in queryset:
+            try:
+                services.cancel_run(run.pk, request.user)
+            except (services.OperationFailed, PermissionDenied) as exc:
+                self.message_user(request, f"#{run.pk} not cancelled: {exc}", messages.WARNING)
+            else:
+                cancelled.append(f"#{run.pk}")
+        if cancelled:
+            self.message_user(request, f"Cancelled {', '.join(cancelled)}.", messages.SUCCESS)
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
             path("backup-now/", wrap(self.backup_now_view), name="operations_backup_now"),
+            path("<int:run_id>/cancel/", wrap(self.cancel_view), name="operations_operationrun_cancel"),
             path("<int:run_id>/progress.json", wrap(self.progress_view), name="operations_operationrun_progress"),
             *super().get_urls(),
         ]
@@ -59,6 +78,9 @@ class OperationRunAdmin(RecordAdmin):
             "title": f"{run.kind} #{run.pk}",
             "run": run,
             "progress": run.progress(),
+            "may_cancel": services.can_request(request.user, run.kind),
+            "not_cancellable": "" if run.status == "pending" else services.runner.not_cancellable_reason(run),
+            "no_worker": services.no_worker_warning(run.queue or None) if run.status == "pending" else "",
             "backups_made": run.backups_made.all(),
             "progress_url": reverse("admin:operations_operationrun_progress", args=[run.pk]),
         }
@@ -68,6 +90,18 @@ class OperationRunAdmin(RecordAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         return JsonResponse(get_object_or_404(OperationRun, pk=run_id).progress())
+
+    def cancel_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        """POST only (the run page's button): cancel a pending run."""
+        if request.method != "POST":
+            return redirect("admin:operations_operationrun_change", run_id)
+        try:
+            run = services.cancel_run(run_id, request.user)
+        except services.OperationFailed as exc:
+            self.message_user(request, f"Not cancelled: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"{run.kind} #{run.pk} cancelled; no step had run.", messages.SUCCESS)
+        return redirect("admin:operations_operationrun_change", run_id)
 
     def backup_now_view(self, request: HttpRequest) -> HttpResponse:
         """GET: what a backup will do (steps and exact commands); POST: request it."""
@@ -80,6 +114,7 @@ class OperationRunAdmin(RecordAdmin):
                 self.message_user(request, f"Backup refused: {exc}", messages.ERROR)
                 return redirect("admin:operations_operationrun_changelist")
             self.message_user(request, f"Backup #{run.pk} requested; a worker will carry it out.", messages.SUCCESS)
+            warn_if_no_worker(self, request)
             return redirect("admin:operations_operationrun_change", run.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -87,5 +122,13 @@ class OperationRunAdmin(RecordAdmin):
             "title": "Back up the state store now",
             "plan": services.preview_backup(),
             "active": services.active_run(),
+            "no_worker": services.no_worker_warning(),
         }
         return TemplateResponse(request, "admin/operations/backup_now.html", context)
+
+
+def warn_if_no_worker(model_admin: admin.ModelAdmin, request: HttpRequest) -> None:
+    """After a request: say plainly when nobody will take it yet."""
+    warning = services.no_worker_warning()
+    if warning:
+        model_admin.message_user(request, warning[0].upper() + warning[1:] + ".", messages.WARNING)

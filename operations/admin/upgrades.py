@@ -11,15 +11,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from ..services import can_migrate, no_worker_warning
 from .records import RecordAdmin, run_link
+from .runs import warn_if_no_worker
 from ..models import AppliedMigration
 from ..runner import OperationBusy, OperationFailed, active_run
 from ..targets import get_target
 from ..upgrades import registry, services
-
-
-def can_migrate(user) -> bool:
-    return user.has_perm("operations.run_store_migration")
 
 
 @admin.register(AppliedMigration)
@@ -50,6 +48,7 @@ class AppliedMigrationAdmin(RecordAdmin):
             else:
                 self.message_user(request, f"{run.kind} run #{run.pk} requested; a worker carries it out.",
                                   messages.SUCCESS)
+                warn_if_no_worker(self, request)
                 return redirect("admin:operations_operationrun_change", run.pk)
         try:
             version = target.neo4j_version()
@@ -64,6 +63,7 @@ class AppliedMigrationAdmin(RecordAdmin):
             "migrations": registry.overview(target),
             "interrupted": services.interrupted_runs(target),
             "active": active_run(target.name),
+            "no_worker": no_worker_warning(),
             "history": AppliedMigration.objects.filter(target=target.name)[:20],
             "error": error,
         }

@@ -12,8 +12,11 @@ from ..models import OperationRun, RunStatus
 def describe(run: OperationRun) -> str:
     k, n = run.current_position()
     elapsed = run.elapsed_seconds()
+    waiting = run.waiting_seconds()
     return (f"#{run.pk} {run.kind} on {run.target}: {run.status}, step {k} of {n}"
             + (f", {elapsed:.0f} s" if elapsed is not None else "")
+            + (f", waiting for a worker for {waiting:.0f} s" if waiting is not None else "")
+            + (f", cancelled by {run.cancelled_by_label}" if run.cancelled_by_label else "")
             + f", requested by {run.requested_by_label} at {run.requested_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -22,6 +25,24 @@ def print_plan(plan: list[dict], out: OutputWrapper) -> None:
         out.write(f"  {step['position']}. {step['name']}: {step['description']}")
         for command in step["commands"]:
             out.write("       $ " + " ".join(command))
+
+
+def carry_out(run: OperationRun, out: OutputWrapper, err: OutputWrapper, *, here: bool, wait: bool,
+              timeout: float) -> OperationRun:
+    """After a command recorded ``run``: run it in this process (``--here``), or say when no worker will take it,
+    then follow it to its end unless told not to wait."""
+    from .. import services
+    from ..runner import execute
+
+    if here:
+        execute(run.pk, worker=f"{services.cli_label()} (--here)")
+    else:
+        warning = services.no_worker_warning(run.queue or None)
+        if warning:
+            err.write(f"warning: {warning}; or run it in this process with --here")
+    if not wait:
+        return run
+    return follow(run, out, timeout)
 
 
 def follow(run: OperationRun, out: OutputWrapper, timeout: float, poll: float = 0.5) -> OperationRun:

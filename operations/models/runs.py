@@ -58,6 +58,7 @@ class OperationRun(models.Model):
     # The broker message is only a hint (docs/runs.md): when it was last handed to the broker and how often, so the
     # sweep can send a pending run's message again after it was lost.
     sent_at = models.DateTimeField(null=True, blank=True)
+    queue = models.CharField(max_length=100, blank=True, help_text="the Celery queue its message goes to")
     send_count = models.PositiveIntegerField(default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by_label = models.CharField(max_length=150, blank=True)
@@ -95,6 +96,12 @@ class OperationRun(models.Model):
             return None
         return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
 
+    def waiting_seconds(self) -> float | None:
+        """How long a pending run has waited for a worker; None once one took it (or it ended)."""
+        if self.status != RunStatus.PENDING:
+            return None
+        return (timezone.now() - self.requested_at).total_seconds()
+
     def current_position(self) -> tuple[int, int]:
         """(k, n): the step running now, or the last one that ran, and how many steps there are."""
         steps = list(self.steps.all())
@@ -115,6 +122,7 @@ class OperationRun(models.Model):
             "step": k,
             "steps_total": n,
             "elapsed_seconds": self.elapsed_seconds(),
+            "waiting_seconds": self.waiting_seconds(),
             "error": self.error,
             "steps": [s.as_dict() for s in self.steps.all()],
             "log": self.log,

@@ -105,10 +105,15 @@ def wait_for(run: OperationRun, timeout: float = RUN_TIMEOUT, until: str = "term
 
 @contextlib.contextmanager
 def dedicated_worker(name: str, queue: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """A Celery worker of our own (own process group, own queue), for tests that kill one or change its settings."""
+    """A Celery worker of our own (own process group, own queue), for tests that kill one or change its settings
+    (with another REDIS_URL in ``env`` it is asked whether it is up through that broker)."""
+    from celery import Celery
+
     from alchemiscale_portal.celery import app
 
     full_env = {**os.environ, **(env or {})}
+    if full_env.get("REDIS_URL") != settings.REDIS_URL:
+        app = Celery(broker=full_env["REDIS_URL"])
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         full_env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
     node = f"{name}-{os.getpid()}@{os.uname().nodename}"

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from operations import services
-from operations.management.follow import follow
+from operations.management.follow import carry_out
 
 
 class Command(BaseCommand):
@@ -10,16 +10,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-wait", action="store_true", help="return once requested")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
+        parser.add_argument("--here", action="store_true",
+                            help="carry the backup out in this process instead of a Celery worker")
 
-    def handle(self, *args, no_wait: bool, timeout: float, **options):
+    def handle(self, *args, no_wait: bool, timeout: float, here: bool, **options):
+        if here and no_wait:
+            raise CommandError("--here runs the backup in this process: it cannot also not wait")
         try:
-            run = services.request_backup(None, label=services.cli_label())
+            run = services.request_backup(None, label=services.cli_label(), send=not here)
         except (services.OperationBusy, services.OperationFailed) as exc:
             raise CommandError(f"backup refused: {exc}") from None
         self.stdout.write(f"backup #{run.pk} requested")
+        run = carry_out(run, self.stdout, self.stderr, here=here, wait=not no_wait, timeout=timeout)
         if no_wait:
             return
-        run = follow(run, self.stdout, timeout)
         backup = run.backups_made.first()
         if backup is not None:
             self.stdout.write(f"{backup.file_name}: {backup.size} bytes, sha256 {backup.sha256}, "

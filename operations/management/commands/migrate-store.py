@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...runner import OperationBusy, OperationFailed, execute
+from ...runner import OperationBusy, OperationFailed
 from ...services import cli_label
 from ...targets import get_target
 from ...upgrades import registry, services
-from ..follow import follow, print_plan
+from ..follow import carry_out, print_plan
 
 
 class Command(BaseCommand):
@@ -31,11 +31,12 @@ class Command(BaseCommand):
         target = get_target()
         if opts["list"] or (not opts["name"] and not opts["resume"] and not opts["rollback"]):
             return self.show(target, plan=False)
+        send = not opts["here"]
         try:
             if opts["resume"]:
-                run = services.resume(opts["resume"], user=None, label=label, target=target)
+                run = services.resume(opts["resume"], user=None, label=label, target=target, send=send)
             elif opts["rollback"]:
-                run = services.roll_back(opts["rollback"], user=None, label=label, target=target)
+                run = services.roll_back(opts["rollback"], user=None, label=label, target=target, send=send)
             else:
                 migration = registry.get(opts["name"])
                 if opts["plan"]:
@@ -44,15 +45,13 @@ class Command(BaseCommand):
                 if confirmation is None:
                     confirmation = input(f"This changes the state store. Type {migration.name} to go on: ")
                 run = services.request_migration(migration.name, confirmation=confirmation, user=None,
-                                                 label=label, target=target)
+                                                 label=label, target=target, send=send)
         except registry.UnknownMigration as exc:
             raise CommandError(exc.args[0]) from None
         except (OperationFailed, OperationBusy) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"requested {run.kind} run #{run.pk} on {run.target}")
-        if opts["here"]:
-            execute(run.pk)
-        follow(run, self.stdout, timeout=opts["timeout"])
+        carry_out(run, self.stdout, self.stderr, here=opts["here"], wait=True, timeout=opts["timeout"])
 
     def show(self, target, plan: bool, only: str | None = None) -> None:
         self.stdout.write(f"target {target.name}: {target.describe()}")

@@ -1,18 +1,32 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from operations import services
 from operations.management.follow import describe
 from operations.models import Backup, OperationRun
 
 
 class Command(BaseCommand):
-    help = "List operation runs (newest first), show one run's steps and log, or list the backup catalog."
+    help = ("List operation runs (newest first), show one run's steps and log, list the backup catalog, or "
+            "`cancel RUN_ID` a pending run.")
 
     def add_arguments(self, parser):
+        parser.add_argument("action", nargs="?", choices=["cancel"], help="cancel RUN_ID: end a pending run")
+        parser.add_argument("run_id", nargs="?", type=int, metavar="RUN_ID")
         parser.add_argument("--limit", type=int, default=20)
         parser.add_argument("--show", type=int, metavar="RUN_ID", help="one run's steps, output and log")
         parser.add_argument("--backups", action="store_true", help="the backup catalog instead")
 
-    def handle(self, *args, limit: int, show: int | None, backups: bool, **options):
+    def handle(self, *args, action: str | None, run_id: int | None, limit: int, show: int | None, backups: bool,
+               **options):
+        if action == "cancel":
+            if run_id is None:
+                raise CommandError("which run? `manage.py operations cancel RUN_ID`")
+            try:
+                run = services.cancel_run(run_id, None, label=services.cli_label())
+            except services.OperationFailed as exc:
+                raise CommandError(f"not cancelled: {exc}") from None
+            self.stdout.write(f"{run.kind} #{run.pk} cancelled; no step had run")
+            return
         if backups:
             for b in Backup.objects.all()[:limit]:
                 self.stdout.write(f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "

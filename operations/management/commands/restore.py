@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from operations import services
-from operations.management.follow import follow, print_plan
+from operations.management.follow import carry_out, print_plan
 from operations.models import Backup
 from operations.targets import get_target
 
@@ -15,8 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("--confirm", metavar="DATABASE", help="the database name, typed in advance")
         parser.add_argument("--no-wait", action="store_true")
         parser.add_argument("--timeout", type=float, default=3600)
+        parser.add_argument("--here", action="store_true",
+                            help="carry the restore out in this process instead of a Celery worker")
 
-    def handle(self, *args, backup: str, confirm: str | None, no_wait: bool, timeout: float, **options):
+    def handle(self, *args, backup: str, confirm: str | None, no_wait: bool, timeout: float, here: bool, **options):
+        if here and no_wait:
+            raise CommandError("--here runs the restore in this process: it cannot also not wait")
         found = Backup.objects.filter(file_name=backup).first()
         if found is None and backup.isdigit():
             found = Backup.objects.filter(pk=int(backup)).first()
@@ -36,9 +40,9 @@ class Command(BaseCommand):
         if confirm is None:
             confirm = input(f"Type the database name ({target.connection.database}) to confirm: ").strip()
         try:
-            run = services.request_restore(found, confirm, None, label=services.cli_label(), target=target)
+            run = services.request_restore(found, confirm, None, label=services.cli_label(), target=target,
+                                           send=not here)
         except (services.OperationBusy, services.OperationFailed) as exc:
             raise CommandError(f"restore refused: {exc}") from None
         self.stdout.write(f"restore #{run.pk} requested")
-        if not no_wait:
-            follow(run, self.stdout, timeout)
+        carry_out(run, self.stdout, self.stderr, here=here, wait=not no_wait, timeout=timeout)
