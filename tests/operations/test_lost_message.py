@@ -52,7 +52,7 @@ def test_a_lost_message_heals_itself_and_later_backups_are_accepted(target, sett
 
     with dedicated_worker(f"heal-{target.name}", queue,
                           env={**env, "PORTAL_RESEND_GRACE_SECONDS": "1", "PORTAL_SWEEP_INTERVAL_SECONDS": "1"}):
-        run = wait_for(run)
+        run = wait_for(run, timeout=240)
     assert run.status == "succeeded", run.error
     assert run.send_count >= 2
     assert any("sending the run to queue" in entry["message"] for entry in run.log)

@@ -31,6 +31,9 @@ def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_wo
 
     with pytest.raises(CommandError, match=f"backup #{first.pk}"):
         call_command("backup")
+    # Nor can the running one be cancelled: it runs to its end.
+    with pytest.raises(CommandError, match="cannot be cancelled mid-step"):
+        call_command("operations", "cancel", str(first.pk))
 
     assert OperationRun.objects.count() == 1
     first = wait_for(first)
