@@ -43,16 +43,30 @@ def check_redis() -> Check:
     return Check("Redis", True, f"Redis {info.get('redis_version')} at {settings.REDIS_URL}")
 
 
-def check_workers() -> Check:
+def worker_queues() -> dict[str, list[str]] | None:
+    """Each live worker and the queues it consumes (they answer within 1 s); None when the broker cannot be asked."""
     try:
-        replies = celery_app.control.ping(timeout=1.0)
-    except Exception as exc:
-        return Check("Celery workers", False, f"cannot ask the broker for workers: {exc}")
-    if not replies:
+        replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
+    except Exception:
+        return None
+    return {worker: sorted(q.get("name", "") for q in queues or []) for worker, queues in replies.items()}
+
+
+def check_workers() -> Check:
+    workers = worker_queues()
+    if workers is None:
+        return Check("Celery workers", False, "cannot ask the broker for workers")
+    if not workers:
         return Check("Celery workers", False, "no worker answered within 1 s; start one with "
                                               "`celery -A alchemiscale_portal worker`")
-    names = sorted(name for reply in replies for name in reply)
-    return Check("Celery workers", True, f"{len(names)} alive: {', '.join(names)}")
+    names = sorted(workers)
+    queue = settings.OPERATIONS_QUEUE
+    takers = [name for name in names if queue in workers[name]]
+    if not takers:
+        return Check("Celery workers", False, f"{len(names)} alive ({', '.join(names)}), but none consumes the "
+                                              f"operations queue {queue!r}: operation runs wait until one does")
+    return Check("Celery workers", True, f"{len(names)} alive: {', '.join(names)}; queue {queue!r} consumed by "
+                                         f"{', '.join(takers)}")
 
 
 def check_backup_dir() -> Check:

@@ -70,14 +70,13 @@ def cancel_run(run_id: int, user: AbstractBaseUser | None = None, *, label: str 
 
 def queue_consumers(queue: str | None = None) -> list[str] | None:
     """The workers consuming ``queue`` (the operations queue by default); None when the broker cannot be asked."""
-    from alchemiscale_portal.celery import app
+    from .health import worker_queues
 
     queue = queue or settings.OPERATIONS_QUEUE
-    try:
-        replies = app.control.inspect(timeout=1.0).active_queues() or {}
-    except Exception:
+    workers = worker_queues()
+    if workers is None:
         return None
-    return sorted(worker for worker, queues in replies.items() if any(q.get("name") == queue for q in queues or []))
+    return sorted(worker for worker, queues in workers.items() if queue in queues)
 
 
 def no_worker_warning(queue: str | None = None) -> str:

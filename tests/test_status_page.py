@@ -36,6 +36,13 @@ def test_everything_green(alice_client, celery_worker_process, settings, tmp_pat
     assert "Neo4j 5.26" in html and "nodes" in html
 
 
+def test_workers_red_when_none_consumes_the_operations_queue(alice_client, celery_worker_process, settings):
+    settings.OPERATIONS_QUEUE = "queue-nobody-consumes"
+    html = alice_client.get(reverse("system-status")).content.decode()
+    assert _rows(html)["Celery workers"] == "red"
+    assert "but none consumes the operations queue &#x27;queue-nobody-consumes&#x27;" in html
+
+
 def test_backups_dir_missing_is_red(alice_client, settings, tmp_path):
     settings.BACKUP_DIR = tmp_path / "absent"
     html = alice_client.get(reverse("system-status")).content.decode()
