@@ -105,6 +105,8 @@ class OperationRun(models.Model):
     def current_position(self) -> tuple[int, int]:
         """(k, n): the step running now, or the last one that ran, and how many steps there are."""
         steps = list(self.steps.all())
+        if self.status == RunStatus.CANCELLED:
+            return 0, len(steps)  # its steps are all "skipped", yet none ran
         k = 0
         for step in steps:
             if step.status != StepStatus.PENDING:
