@@ -22,7 +22,7 @@ from neo4j.exceptions import ConstraintError
 
 from . import audit, store, writes
 from .audit import Actor
-from .models import AuditEntry, ParkedKey
+from .models import AuditEntry, IdentityWrite, ParkedKey
 from .nodes import CredentialedEntity, IdentityKind
 from .rules import IdentityError, InvalidInput, generate_key, hash_key, unusable_hash, validate_identifier, validate_key
 from .scope import parse_scopes
@@ -258,9 +258,9 @@ def update_details(kind: IdentityKind, identifier: str, actor: Actor, **details:
 
 
 def _parked(kind: IdentityKind, identifier: str) -> ParkedKey | None:
-    # No row lock: concurrent portal changes of one identity are kept apart by writes.begin (one pending change
-    # per identity), and changes from outside by the compare-and-set in _set_hash.
-    return ParkedKey.objects.filter(identity_kind=kind.name, identifier=identifier).first()
+    """The parked row, locked (where the database can) until the caller's transaction ends: callers decide from it
+    and record their intent in that transaction, so a concurrent enable and rotation cannot both act on one value."""
+    return ParkedKey.objects.select_for_update().filter(identity_kind=kind.name, identifier=identifier).first()
 
 
 def _set_hash(kind: IdentityKind, identifier: str, expected: str | None, new_hash: str, disabled: bool) -> None:
@@ -283,58 +283,69 @@ def rotate_key(kind: IdentityKind, identifier: str, key: str | None, actor: Acto
     key = generate_key() if key is None else validate_key(key)
     new_hash = hash_key(key)
     node = require_identity(kind, identifier)
-    parked = _parked(kind, identifier)
     scopes = {"scopes": list(node.scopes or [])}
-    if is_locked(node, parked):
-        # Still disabled: only the parked hash changes (the new key takes effect on enable), so one Django
-        # transaction holds the whole change.
-        writes.refuse_if_unfinished(kind, identifier)
-        with transaction.atomic():
+    with transaction.atomic():
+        parked = _parked(kind, identifier)
+        if is_locked(node, parked):
+            # Still disabled: only the parked hash changes (the new key takes effect on enable), so this
+            # transaction holds the whole change.
+            writes.refuse_if_unfinished(kind, identifier)
             parked.hashed_key = new_hash
             parked.save(update_fields=["hashed_key"])
             audit.record(actor, Action.ROTATE_KEY, kind, identifier, after=scopes,
                          note="identity is disabled; the new key works once it is enabled. " + TOKEN_NOTE)
-        return key
-    write = writes.begin(actor, Action.ROTATE_KEY, kind, identifier, before=writes.state(node.hashed_key, node.disabled),
-                         after=writes.state(new_hash, node.disabled), audit_after=scopes, note=TOKEN_NOTE)
-    writes.carry_out(write, lambda: _set_hash(kind, identifier, node.hashed_key, new_hash, bool(node.disabled)))
+            return key
+        write = writes.begin(actor, Action.ROTATE_KEY, kind, identifier,
+                             before=writes.state(node.hashed_key, node.disabled),
+                             after=writes.state(new_hash, node.disabled), audit_after=scopes, note=TOKEN_NOTE)
+    _write_hash(kind, write)
     return key
 
 
-def _change_hash(actor: Actor, action: str, node: CredentialedEntity, kind: IdentityKind, new_hash: str | None,
-                 disabled: bool, note: str) -> None:
-    """Disable or enable through an intent: compare-and-set the hash and flag, audit the flag."""
-    write = writes.begin(actor, action, kind, node.identifier, before=writes.state(node.hashed_key, node.disabled),
-                         after=writes.state(new_hash, disabled), audit_before={"disabled": bool(node.disabled)},
-                         audit_after={"disabled": disabled}, note=note)
-    writes.carry_out(write, lambda: _set_hash(kind, node.identifier, node.hashed_key, new_hash, disabled))
+def _begin_flag_change(actor: Actor, action: str, kind: IdentityKind, node: CredentialedEntity,
+                       new_hash: str | None, disabled: bool, note: str) -> IdentityWrite:
+    return writes.begin(actor, action, kind, node.identifier, before=writes.state(node.hashed_key, node.disabled),
+                        after=writes.state(new_hash, disabled), audit_before={"disabled": bool(node.disabled)},
+                        audit_after={"disabled": disabled}, note=note)
+
+
+def _write_hash(kind: IdentityKind, write: IdentityWrite) -> None:
+    """Carry out a begun key change in Neo4j: compare-and-set from the intent's state before to its state after."""
+    before, after = write.neo4j_before, write.neo4j_after
+    writes.carry_out(write, lambda: _set_hash(kind, write.identifier, before["hashed_key"], after["hashed_key"],
+                                              after["disabled"]))
 
 
 def disable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> bool:
     """Lock the identity out of alchemiscale; False if it already was."""
     node = require_identity(kind, identifier)
-    already = is_locked(node, _parked(kind, identifier))
-    # The real hash is in the intent committed by writes.begin before Neo4j gets the lock hash; writes.finish
-    # parks it (replacing a stale parked hash, one whose key was replaced outside the portal since).
-    lock = node.hashed_key if already else unusable_hash()
-    _change_hash(actor, Action.DISABLE, node, kind, lock, True, "already locked out" if already else TOKEN_NOTE)
+    lock = unusable_hash()
+    with transaction.atomic():
+        already = is_locked(node, _parked(kind, identifier))
+        # The real hash is in the intent, committed before Neo4j gets the lock hash; writes.finish parks it
+        # (replacing a stale parked hash, one whose key was replaced outside the portal since).
+        write = _begin_flag_change(actor, Action.DISABLE, kind, node, node.hashed_key if already else lock, True,
+                                   "already locked out" if already else TOKEN_NOTE)
+    _write_hash(kind, write)
     return not already
 
 
 def enable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> str:
     """Let the identity in again with the key it had; returns what was done, in words."""
     node = require_identity(kind, identifier)
-    parked = _parked(kind, identifier)
-    new_hash = node.hashed_key
-    if is_locked(node, parked):
-        new_hash = parked.hashed_key or None
-        outcome = "enabled: its key works again"
-    elif parked is not None:
-        outcome = "enabled: its key was replaced outside the portal while disabled, and that key is kept"
-    else:
-        outcome = "enabled (it was not locked out by the portal)" if node.disabled else "it was already enabled"
-    # The parked row is removed only by writes.finish, once Neo4j holds the real hash again.
-    _change_hash(actor, Action.ENABLE, node, kind, new_hash, False, outcome)
+    with transaction.atomic():
+        parked = _parked(kind, identifier)
+        new_hash = node.hashed_key
+        if is_locked(node, parked):
+            new_hash = parked.hashed_key or None
+            outcome = "enabled: its key works again"
+        elif parked is not None:
+            outcome = "enabled: its key was replaced outside the portal while disabled, and that key is kept"
+        else:
+            outcome = "enabled (it was not locked out by the portal)" if node.disabled else "it was already enabled"
+        # The parked row is removed only by writes.finish, once Neo4j holds the real hash again.
+        write = _begin_flag_change(actor, Action.ENABLE, kind, node, new_hash, False, outcome)
+    _write_hash(kind, write)
     return outcome
 
 

@@ -75,7 +75,8 @@ def refuse_if_unfinished(kind: IdentityKind, identifier: str) -> None:
 def begin(actor: Actor, action: str, kind: IdentityKind, identifier: str, *, before: dict[str, Any] | None,
           after: dict[str, Any] | None, audit_before: dict[str, Any] | None = None,
           audit_after: dict[str, Any] | None = None, note: str = "") -> IdentityWrite:
-    """Record the intended change and commit it before Neo4j is touched (callers must not be inside a transaction)."""
+    """Record the intended change. It commits with the caller's outermost transaction (or at once, outside one),
+    and that must end before ``carry_out`` touches Neo4j."""
     refuse_if_unfinished(kind, identifier)
     try:
         with transaction.atomic():
