@@ -5,6 +5,7 @@ for every identity write that goes through an intent (tests/write_failures.py).
 """
 
 import pytest
+from django.core.management import CommandError
 from neo4j.exceptions import ServiceUnavailable
 
 from identities import services, store
@@ -51,6 +52,39 @@ def test_nothing_is_half_done(monkeypatch, action):
     assert "works again" in services.enable_identity(USER, "off", ACTOR)
     assert alchemiscale_verifies("off-key", stored("user", "off")[1]["hashed_key"])
     assert_reconcile_again_changes_nothing()
+
+
+def test_a_failed_write_is_abandoned_at_once_when_neo4j_can_be_read(monkeypatch):
+    services.add_identity(USER, "d", "the-key", ACTOR)
+    before = everything()[:3]
+    real_cypher = store.cypher
+
+    def write_fails(query, params=None):
+        if "SET n.hashed_key" in query:
+            raise ServiceUnavailable("connection reset before commit (injected by the test)")
+        return real_cypher(query, params)
+
+    monkeypatch.setattr(store, "cypher", write_fails)
+    with pytest.raises(ServiceUnavailable):
+        services.disable_identity(USER, "d", ACTOR)
+    monkeypatch.undo()
+    assert everything()[:3] == before
+    assert IdentityWrite.objects.get(action="disable").outcome.endswith("the change never happened")
+    assert alchemiscale_verifies("the-key", stored("user", "d")[1]["hashed_key"])
+    assert_reconcile_again_changes_nothing()
+
+
+def test_reconcile_without_neo4j_fails_clearly_and_keeps_the_change_unfinished(monkeypatch):
+    services.add_identity(USER, "d", "the-key", ACTOR)
+    take_neo4j_down_after_begin(monkeypatch)
+    with pytest.raises(ServiceUnavailable):
+        services.disable_identity(USER, "d", ACTOR)
+    with pytest.raises(CommandError, match="could not read Neo4j"):
+        reconcile()
+    monkeypatch.undo()
+    assert IdentityWrite.objects.get(action="disable").state == "pending"
+    reconcile()
+    assert IdentityWrite.objects.get(action="disable").state == "abandoned"
 
 
 def test_a_write_whose_answer_was_lost_is_settled_at_once(monkeypatch):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
+from neo4j.exceptions import DriverError, Neo4jError
 
 from identities import services, writes
 from identities.audit import Actor
@@ -149,7 +150,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(locked)} expired {kind.name} identit{'y' if len(locked) == 1 else 'ies'} locked out")
 
     def do_reconcile(self, kind, identifier, options, actor) -> None:
-        settled, left = writes.reconcile(dt.timedelta(seconds=options["min_age"]))
+        try:
+            settled, left = writes.reconcile(dt.timedelta(seconds=options["min_age"]))
+        except (DriverError, Neo4jError) as exc:
+            raise CommandError(f"could not read Neo4j ({exc}); changes not yet settled stay unfinished, nothing "
+                               "was lost: run reconcile again when Neo4j answers") from None
         for write in settled:
             self.stdout.write(f"{write.identity_kind} identity {write.identifier}: {write.action} started "
                               f"{write.started_at:%Y-%m-%d %H:%M:%S} UTC by {write.actor}: {write.get_state_display()}"
