@@ -142,6 +142,8 @@ AXES_COOLOFF_TIME = env_int("PORTAL_LOGIN_COOLOFF_HOURS", 1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env_int("PORTAL_PROXY_COUNT", 0)
+# Without this, every manage.py command (and worker start) logs an 'AXES: BEGIN ...' line.
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "alchemiscale_portal.urls"
 WSGI_APPLICATION = "alchemiscale_portal.wsgi.application"

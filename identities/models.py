@@ -84,3 +84,44 @@ class ParkedKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identity_kind} {self.identifier}"
+
+
+class IdentityWrite(models.Model):
+    """A change to an identity's key or existence, recorded (and committed) before Neo4j is written.
+
+    The row holds everything needed to finish the change or to know it never happened: the Neo4j state expected
+    before and after (key hash and disabled flag; null means "no node"), and the audit entry to write once done.
+    For a disable, the state before holds the real key hash, so it is in the portal's database before Neo4j is
+    given the lock hash. ``manage.py identity reconcile`` settles rows left pending (docs/identity-writes.md).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "unfinished"
+        DONE = "done", "done"
+        ABANDONED = "abandoned", "abandoned (never happened)"
+
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    outcome = models.TextField(blank=True, help_text="how it was settled; why, when abandoned")
+    action = models.CharField(max_length=16, choices=AuditEntry.Action.choices)
+    identity_kind = models.CharField(max_length=8, choices=KIND_CHOICES)
+    identifier = models.CharField(max_length=512)
+    neo4j_before = models.JSONField(null=True, blank=True)
+    neo4j_after = models.JSONField(null=True, blank=True)
+    actor_kind = models.CharField(max_length=8, choices=AuditEntry.ActorKind.choices)
+    actor = models.CharField(max_length=150)
+    audit_before = models.JSONField(null=True, blank=True)
+    audit_after = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            # One unfinished change per identity: a second would start from a state the first may still change.
+            models.UniqueConstraint(fields=["identity_kind", "identifier"], condition=models.Q(state="pending"),
+                                    name="one_pending_write"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.identity_kind} {self.identifier} ({self.state})"

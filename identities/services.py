@@ -1,8 +1,11 @@
 """Every change to identities and scopes, for the web admin and the command line alike.
 
-Each function validates all its input before writing anything, changes Neo4j in one parameterised statement, and
-records an audit row in the same Django transaction, so a failed write leaves neither a change nor a record behind.
-Label names in query text come only from the constants in ``identities.nodes``; values are always parameters.
+Each function validates all its input before writing anything and changes Neo4j in one parameterised statement.
+Adding, removing, rotating, disabling and enabling go through ``identities.writes``: the intended change is committed
+to the portal's database first, then Neo4j is written, then the audit entry and parked key are written with the
+change marked done, so a failure in between loses nothing and ``identity reconcile`` can finish or abandon it
+(docs/identity-writes.md). Scope and detail edits risk no key: their audit row shares a Django transaction with the
+Neo4j write. Label names in query text come only from the constants in ``identities.nodes``; values are parameters.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 from neo4j.exceptions import ConstraintError
 
-from . import audit, store
+from . import audit, store, writes
 from .audit import Actor
-from .models import AuditEntry, ParkedKey
+from .models import AuditEntry, IdentityWrite, ParkedKey
 from .nodes import CredentialedEntity, IdentityKind
 from .rules import IdentityError, InvalidInput, generate_key, hash_key, unusable_hash, validate_identifier, validate_key
 from .scope import parse_scopes
+from .writes import ConcurrentChange  # noqa: F401  (raised by the writes below; callers catch it from here)
 
 Action = AuditEntry.Action
 
@@ -43,10 +47,6 @@ class IdentityNotFound(IdentityError):
 
 
 class DuplicateIdentity(IdentityError):
-    pass
-
-
-class ConcurrentChange(IdentityError):
     pass
 
 
@@ -145,7 +145,11 @@ def add_identity(kind: IdentityKind, identifier: str, key: str | None, actor: Ac
     cleaned = clean_details(kind, details)
     props = {"identifier": identifier, "hashed_key": hash_key(key), "scopes": scope_list, "disabled": False,
              **{name: value for name, value in cleaned.items() if value is not None}}
-    with _audited(actor, Action.ADD, kind, identifier) as entry:
+    duplicate = DuplicateIdentity(f"a {kind.name} identity {identifier!r} already exists")
+    if get_identity(kind, identifier) is not None:
+        raise duplicate
+
+    def create() -> list[list[Any]]:
         try:
             rows = store.cypher(
                 f"OPTIONAL MATCH (e:{kind.label} {{identifier: $identifier}}) WITH e WHERE e IS NULL "
@@ -154,21 +158,32 @@ def add_identity(kind: IdentityKind, identifier: str, key: str | None, actor: Ac
         except ConstraintError:
             rows = []
         if not rows:
-            raise DuplicateIdentity(f"a {kind.name} identity {identifier!r} already exists")
-        ParkedKey.objects.filter(identity_kind=kind.name, identifier=identifier).delete()
-        entry.after = public_view(props)
-    return kind.model.inflate(rows[0][0]), key
+            raise duplicate
+        return rows
+
+    write = writes.begin(actor, Action.ADD, kind, identifier, before=None,
+                         after=writes.state(props["hashed_key"], False), audit_after=public_view(props))
+    rows = writes.carry_out(write, create)
+    return (kind.model.inflate(rows[0][0]) if rows else require_identity(kind, identifier)), key
 
 
 def remove_identity(kind: IdentityKind, identifier: str, actor: Actor) -> None:
-    with _audited(actor, Action.REMOVE, kind, identifier) as entry:
-        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
-                            "WITH n, properties(n) AS before DETACH DELETE n RETURN before",
+    not_found = IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
+    props = writes.node_properties(kind, identifier)
+    if props is None:
+        raise not_found
+
+    def delete() -> None:
+        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) DETACH DELETE n RETURN count(*)",
                             {"identifier": identifier})
-        if not rows:
-            raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
-        ParkedKey.objects.filter(identity_kind=kind.name, identifier=identifier).delete()
-        entry.before, entry.note = public_view(rows[0][0]), TOKEN_NOTE
+        if not rows or rows[0][0] == 0:
+            raise not_found
+
+    # The parked key of a disabled identity goes only once the node is gone (writes.finish).
+    write = writes.begin(actor, Action.REMOVE, kind, identifier,
+                         before=writes.state(props.get("hashed_key"), props.get("disabled")), after=None,
+                         audit_before=public_view(props), note=TOKEN_NOTE)
+    writes.carry_out(write, delete)
 
 
 def _change_scopes(kind: IdentityKind, identifier: str, actor: Actor, action: str, new_scopes: str,
@@ -243,6 +258,8 @@ def update_details(kind: IdentityKind, identifier: str, actor: Actor, **details:
 
 
 def _parked(kind: IdentityKind, identifier: str) -> ParkedKey | None:
+    """The parked row, locked (where the database can) until the caller's transaction ends: callers decide from it
+    and record their intent in that transaction, so a concurrent enable and rotation cannot both act on one value."""
     return ParkedKey.objects.select_for_update().filter(identity_kind=kind.name, identifier=identifier).first()
 
 
@@ -265,64 +282,70 @@ def rotate_key(kind: IdentityKind, identifier: str, key: str | None, actor: Acto
     """Give the identity a new key (generated when ``key`` is None), keeping its scopes; returns the key."""
     key = generate_key() if key is None else validate_key(key)
     new_hash = hash_key(key)
-    with _audited(actor, Action.ROTATE_KEY, kind, identifier) as entry:
-        node = require_identity(kind, identifier)
+    node = require_identity(kind, identifier)
+    scopes = {"scopes": list(node.scopes or [])}
+    with transaction.atomic():
         parked = _parked(kind, identifier)
         if is_locked(node, parked):
-            # Still disabled: the new key takes effect when the identity is enabled.
+            # Still disabled: only the parked hash changes (the new key takes effect on enable), so this
+            # transaction holds the whole change.
+            writes.refuse_if_unfinished(kind, identifier)
             parked.hashed_key = new_hash
             parked.save(update_fields=["hashed_key"])
-            entry.note = "identity is disabled; the new key works once it is enabled. " + TOKEN_NOTE
-        else:
-            if parked is not None:
-                parked.delete()
-            _set_hash(kind, identifier, node.hashed_key, new_hash, bool(node.disabled))
-            entry.note = TOKEN_NOTE
-        entry.after = {"scopes": list(node.scopes or [])}
+            audit.record(actor, Action.ROTATE_KEY, kind, identifier, after=scopes,
+                         note="identity is disabled; the new key works once it is enabled. " + TOKEN_NOTE)
+            return key
+        write = writes.begin(actor, Action.ROTATE_KEY, kind, identifier,
+                             before=writes.state(node.hashed_key, node.disabled),
+                             after=writes.state(new_hash, node.disabled), audit_after=scopes, note=TOKEN_NOTE)
+    _write_hash(kind, write)
     return key
+
+
+def _begin_flag_change(actor: Actor, action: str, kind: IdentityKind, node: CredentialedEntity,
+                       new_hash: str | None, disabled: bool, note: str) -> IdentityWrite:
+    return writes.begin(actor, action, kind, node.identifier, before=writes.state(node.hashed_key, node.disabled),
+                        after=writes.state(new_hash, disabled), audit_before={"disabled": bool(node.disabled)},
+                        audit_after={"disabled": disabled}, note=note)
+
+
+def _write_hash(kind: IdentityKind, write: IdentityWrite) -> None:
+    """Carry out a begun key change in Neo4j: compare-and-set from the intent's state before to its state after."""
+    before, after = write.neo4j_before, write.neo4j_after
+    writes.carry_out(write, lambda: _set_hash(kind, write.identifier, before["hashed_key"], after["hashed_key"],
+                                              after["disabled"]))
 
 
 def disable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> bool:
     """Lock the identity out of alchemiscale; False if it already was."""
-    with _audited(actor, Action.DISABLE, kind, identifier) as entry:
-        node = require_identity(kind, identifier)
-        parked = _parked(kind, identifier)
-        entry.before = {"disabled": bool(node.disabled)}
-        entry.after = {"disabled": True}
-        if is_locked(node, parked):
-            if not node.disabled:
-                _set_hash(kind, identifier, node.hashed_key, node.hashed_key, True)
-            entry.note = "already locked out"
-            return False
-        if parked is not None:
-            parked.delete()  # stale: the key was replaced outside the portal since
-        lock = unusable_hash()
-        ParkedKey.objects.create(identity_kind=kind.name, identifier=identifier, hashed_key=node.hashed_key or "",
-                                 lock_hash=lock)
-        _set_hash(kind, identifier, node.hashed_key, lock, True)
-        entry.note = TOKEN_NOTE
-    return True
+    node = require_identity(kind, identifier)
+    lock = unusable_hash()
+    with transaction.atomic():
+        already = is_locked(node, _parked(kind, identifier))
+        # The real hash is in the intent, committed before Neo4j gets the lock hash; writes.finish parks it
+        # (replacing a stale parked hash, one whose key was replaced outside the portal since).
+        write = _begin_flag_change(actor, Action.DISABLE, kind, node, node.hashed_key if already else lock, True,
+                                   "already locked out" if already else TOKEN_NOTE)
+    _write_hash(kind, write)
+    return not already
 
 
 def enable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> str:
     """Let the identity in again with the key it had; returns what was done, in words."""
-    with _audited(actor, Action.ENABLE, kind, identifier) as entry:
-        node = require_identity(kind, identifier)
+    node = require_identity(kind, identifier)
+    with transaction.atomic():
         parked = _parked(kind, identifier)
-        entry.before = {"disabled": bool(node.disabled)}
-        entry.after = {"disabled": False}
+        new_hash = node.hashed_key
         if is_locked(node, parked):
-            _set_hash(kind, identifier, parked.lock_hash, parked.hashed_key or None, False)
+            new_hash = parked.hashed_key or None
             outcome = "enabled: its key works again"
         elif parked is not None:
-            _set_hash(kind, identifier, node.hashed_key, node.hashed_key, False)
             outcome = "enabled: its key was replaced outside the portal while disabled, and that key is kept"
         else:
-            _set_hash(kind, identifier, node.hashed_key, node.hashed_key, False)
             outcome = "enabled (it was not locked out by the portal)" if node.disabled else "it was already enabled"
-        if parked is not None:
-            parked.delete()
-        entry.note = outcome
+        # The parked row is removed only by writes.finish, once Neo4j holds the real hash again.
+        write = _begin_flag_change(actor, Action.ENABLE, kind, node, new_hash, False, outcome)
+    _write_hash(kind, write)
     return outcome
 
 

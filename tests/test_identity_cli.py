@@ -103,3 +103,11 @@ def test_the_real_command_line_exits_non_zero(settings):
     proc = subprocess.run([sys.executable, "manage.py", "identity", "add", "-t", "robot", "-i", "x"],
                           capture_output=True, text=True, cwd=settings.BASE_DIR)
     assert proc.returncode != 0 and "invalid choice" in proc.stderr
+
+
+def test_manage_py_prints_no_axes_banner(settings):
+    """django-axes logs 'AXES: BEGIN ...' at every start unless AXES_VERBOSE is off."""
+    proc = subprocess.run([sys.executable, "manage.py", "identity", "list"], capture_output=True, text=True,
+                          cwd=settings.BASE_DIR)
+    assert proc.returncode == 0, proc.stderr
+    assert "AXES" not in proc.stdout + proc.stderr

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 
-from identities import services
+from identities import services, writes
 from identities.audit import Actor
 from identities.models import ParkedKey
 from identities.nodes import COMPUTE, USER, ComputeIdentity, IdentityKind, UserIdentity
@@ -151,6 +151,13 @@ class IdentityAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_shown(self, obj):
+        pending = writes.unfinished(self.kind, obj.identifier)
+        unfinished = "" if pending is None else (
+            f"UNFINISHED CHANGE: '{pending.action}', started {pending.started_at:%Y-%m-%d %H:%M} UTC, did not "
+            f"complete; {writes.RECONCILE_HINT}. Until then: ")
+        return unfinished + self._status_text(obj)
+
+    def _status_text(self, obj) -> str:
         parked = ParkedKey.objects.filter(identity_kind=self.kind.name, identifier=obj.identifier).first()
         if services.is_locked(obj, parked):
             return f"disabled since {parked.parked_at:%Y-%m-%d %H:%M} UTC: locked out of alchemiscale (its key " \

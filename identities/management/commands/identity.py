@@ -10,15 +10,20 @@
     identity disable      -t user|compute -i ID
     identity enable       -t user|compute -i ID
     identity lock-expired -t user|compute
+    identity reconcile    [--min-age SECONDS]
 
 Without -k, ``add`` and ``rotate-key`` generate a key and print it once. Bad input exits non-zero and writes nothing.
+``reconcile`` settles changes a failure left unfinished, of both identity types (docs/identity-writes.md).
 """
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+import datetime as dt
 
-from identities import services
+from django.core.management.base import BaseCommand, CommandError
+from neo4j.exceptions import DriverError, Neo4jError
+
+from identities import services, writes
 from identities.audit import Actor
 from identities.nodes import KINDS, kind_named
 from identities.rules import IdentityError, validate_identifier
@@ -26,7 +31,8 @@ from identities.scope import InvalidScope
 
 WITH_KEY = {"add", "rotate-key"}
 WITH_SCOPES = {"add", "add-scope", "remove-scope"}
-WITHOUT_IDENTIFIER = {"list", "lock-expired"}
+WITHOUT_IDENTIFIER = {"list", "lock-expired", "reconcile"}
+WITHOUT_TYPE = {"reconcile"}
 SUBCOMMANDS = {
     "add": "add an identity (prints a generated key when -k is not given)",
     "list": "list identifiers",
@@ -38,6 +44,7 @@ SUBCOMMANDS = {
     "disable": "lock the identity out of alchemiscale (its key stops working)",
     "enable": "let a disabled identity in again with its previous key",
     "lock-expired": "disable every identity whose expiry has passed (alchemiscale does not check expiry itself)",
+    "reconcile": "finish, or record as never done, identity changes a failure left unfinished",
 }
 
 
@@ -48,8 +55,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
         for name, text in SUBCOMMANDS.items():
             p = sub.add_parser(name, help=text, description=text)
-            p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user",
-                           help="the kind of identity (default: user)")
+            if name not in WITHOUT_TYPE:
+                p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user",
+                               help="the kind of identity (default: user)")
             if name not in WITHOUT_IDENTIFIER:
                 p.add_argument("-i", "--identifier", required=True, help="the identity's identifier")
             if name in WITH_KEY:
@@ -60,10 +68,14 @@ class Command(BaseCommand):
             if name == "add":
                 p.add_argument("--email", help="contact email")
                 p.add_argument("--full-name", help="full name (user identities)")
+            if name == "reconcile":
+                p.add_argument("--min-age", type=int, default=int(writes.RECONCILE_MIN_AGE.total_seconds()),
+                               metavar="SECONDS", help="leave changes younger than this alone: they may still be "
+                               "running (default: %(default)s)")
 
     def handle(self, *args, **options) -> None:
         action = options["subcommand"]
-        kind = kind_named(options["identity_type"])
+        kind = kind_named(options["identity_type"]) if action not in WITHOUT_TYPE else None
         identifier = options.get("identifier")
         actor = Actor.command_line()
         try:
@@ -136,3 +148,18 @@ class Command(BaseCommand):
         for found in locked:
             self.stdout.write(f"locked out expired {kind.name} identity {found}")
         self.stdout.write(f"{len(locked)} expired {kind.name} identit{'y' if len(locked) == 1 else 'ies'} locked out")
+
+    def do_reconcile(self, kind, identifier, options, actor) -> None:
+        try:
+            settled, left = writes.reconcile(dt.timedelta(seconds=options["min_age"]))
+        except (DriverError, Neo4jError) as exc:
+            raise CommandError(f"could not read Neo4j ({exc}); changes not yet settled stay unfinished, nothing "
+                               "was lost: run reconcile again when Neo4j answers") from None
+        for write in settled:
+            self.stdout.write(f"{write.identity_kind} identity {write.identifier}: {write.action} started "
+                              f"{write.started_at:%Y-%m-%d %H:%M:%S} UTC by {write.actor}: {write.get_state_display()}"
+                              + ("" if write.state == write.State.DONE else f" ({write.outcome})"))
+        self.stdout.write(f"{len(settled)} unfinished change{'' if len(settled) == 1 else 's'} settled")
+        if left:
+            self._note(f"{left} younger than {options['min_age']} s left alone (they may still be running); "
+                       "run reconcile again later")
