@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -122,7 +123,7 @@ def copy_postgresql(db: dict[str, Any], dest: Path) -> str:
     env = pg_environment(db)
     command = pg_dump_command(db, dest, pg_dump)
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=PG_DUMP_TIMEOUT)
-    shown = f"PGDATABASE={db['NAME']} {' '.join(command)}"
+    shown = f"PGDATABASE={shlex.quote(str(db['NAME']))} {shlex.join(command)}"
     if proc.returncode != 0:
         raise CopyFailed(f"$ {shown}\npg_dump exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
     listed = subprocess.run([str(Path(pg_dump).with_name("pg_restore")), "--list", str(dest)], capture_output=True,
@@ -141,27 +142,31 @@ def copy_portal_database(backup_dir: Path, dump_name: str, work_dir: Path,
         db = connections["default"].settings_dict  # under tests, the test database (settings.DATABASES may differ)
     kind = engine_kind(db)
     name = copy_name(dump_name, kind)
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True)
+    final = Path(backup_dir) / name
     try:
-        partial = work_dir / name
-        if kind == "sqlite":
-            detail = copy_sqlite(Path(db["NAME"]), partial)
-        else:
-            detail = copy_postgresql(db, partial)
-        with open(partial, "rb") as fh:
-            os.fsync(fh.fileno())
-            sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
-        final = Path(backup_dir) / name
-        try:
-            os.link(partial, final)  # never replaces a file
-        except FileExistsError:
-            raise CopyFailed(f"{final} already exists; not replaced") from None
-    finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    dir_fd = os.open(backup_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return PortalDbCopy(path=final, size=final.stat().st_size, sha256=sha256, detail=detail)
+        work_dir.mkdir(parents=True)
+        try:
+            partial = work_dir / name
+            if kind == "sqlite":
+                detail = copy_sqlite(Path(db["NAME"]), partial)
+            else:
+                detail = copy_postgresql(db, partial)
+            with open(partial, "rb") as fh:
+                os.fsync(fh.fileno())
+                sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+            try:
+                os.link(partial, final)  # never replaces a file
+            except FileExistsError:
+                raise CopyFailed(f"{final} already exists; not replaced") from None
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        dir_fd = os.open(backup_dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        size = final.stat().st_size
+    except (OSError, subprocess.SubprocessError) as exc:  # disk full, no permission, pg_dump hung: said, not traced
+        raise CopyFailed(f"copying the portal's database to {final} failed: {exc}") from None
+    return PortalDbCopy(path=final, size=size, sha256=sha256, detail=detail)
