@@ -173,6 +173,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": env_str("PORTAL_TEST_SQLITE", str(DATA_DIR / "test-portal.sqlite3"))}
+# The program that copies a PostgreSQL portal database with every backup (docs/portal-database-backup.md).
+PG_DUMP = env_str("PORTAL_PG_DUMP", "pg_dump")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

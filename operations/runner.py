@@ -14,7 +14,8 @@ Life of a run::
                 run it twice), then runs the steps: ``when="ok"`` steps run while nothing has failed,
                 ``when="always"`` steps run regardless (start Neo4j again), ``when="failure"`` steps only after a
                 failure (roll back). OperationFailed -> FAILED with its message; any other exception -> ERRORED with
-                the traceback; otherwise SUCCEEDED
+                the traceback; otherwise SUCCEEDED. A step with ``required=False`` that fails is marked failed and
+                logged as a warning, and the run goes on as if it had succeeded
     cancel()    staff end a PENDING run (-> CANCELLED, who and when) with one conditional UPDATE; a message that
                 arrives later finds nothing to claim. A RUNNING run cannot be cancelled mid-step
     resend_lost()   when a worker starts and every few seconds in every worker: PENDING runs whose message has
@@ -76,6 +77,9 @@ class Step:
     #: the exact command lines the step runs, for the preview
     commands: list[list[str]] = dataclasses.field(default_factory=list)
     when: Literal["ok", "always", "failure"] = "ok"
+    #: False: a failure of this step is shown on the step and logged as a warning, but the run goes on as if it had
+    #: succeeded (for an extra that must not cost the operation itself, e.g. the portal database's copy)
+    required: bool = True
 
 
 class Procedure:
@@ -319,6 +323,10 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
             status, reason = _classify(exc)
             ctx.output(reason)
             _set_step(row, StepStatus.FAILED, finished_at=timezone.now())
+            if not step.required:
+                ctx.log(f"{row.name} failed; the run goes on without it: {reason.strip().splitlines()[-1]}",
+                        "warning")
+                continue
             ctx.log(f"{row.name} failed: {reason.splitlines()[-1] if status == RunStatus.ERRORED else reason}",
                     "error")
             if failure is None:

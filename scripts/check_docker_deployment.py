@@ -14,12 +14,15 @@ with python3 and redis-server standing in for ``python:3.11-slim`` and ``redis:7
 alchemiscale-server one with just its ``neo4j`` service as alchemiscale writes it, and the portal's own) are used as
 written except for networking: every service is put on ``network_mode: host`` listening on 127.0.0.1 (REFERENCE §8:
 no bridge networks, no private-range addresses here), which also replaces the service names in NEO4J_URL and
-REDIS_URL by loopback ports. docker-compose sees only the deployment's ``.env`` file, never this shell's variables.
+REDIS_URL by loopback ports (and Redis's port in its healthcheck). docker-compose sees only the deployment's
+``.env`` file, never this shell's variables.
 
 The named steps (functions below) are what a staff member would do and look at: start alchemiscale's Neo4j, build
 and start the portal, check that the admin's login page and its static files answer, add an identity through the
 portal's container, ask for a backup there (the portal's worker carries it out), then look at the backups directory
-on disk, the Neo4j container and the identity, and finally take everything down and look for anything left behind.
+on disk (the dump and the portal database's copy), the Neo4j container and the identity, check that Redis runs
+append-only on its volume and keeps a key over a restart of its container, wait until every portal service's
+healthcheck reports healthy, and finally take everything down and look for anything left behind.
 Prints what it did and how long each part took, and the containers' logs when something failed; ``--report`` writes
 the findings as JSON. Exits non-zero when any finding is wrong.
 """
@@ -68,6 +71,8 @@ IDENTITY_SCOPE = "deploycheck-portal-backup"
 #: generous bounds for a slow machine; nothing asserts how long anything took
 START_TIMEOUT = 300
 BACKUP_TIMEOUT = 900
+# Docker 20.10 runs a first healthcheck only one interval (30 s for web and worker) after the start.
+HEALTH_TIMEOUT = 240
 
 # alchemiscale-server's neo4j service as its compose file writes it (REFERENCE §4).
 SERVER_COMPOSE = {
@@ -281,10 +286,17 @@ def write_deployment(dep: Deployment) -> None:
         "NEO4J_db_tx__log_rotation_size": "1M"}}, {})))
     portal = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
     loopback = {"NEO4J_URL": f"bolt://127.0.0.1:{p['bolt']}", "REDIS_URL": f"redis://127.0.0.1:{p['redis']}/0"}
+    # Redis as the file runs it (persistence and all), only listening on the slot's loopback port; its healthcheck
+    # asks that port.
+    redis = portal["services"]["portal-redis"]
+    redis_command = [*redis["command"], "--bind", "127.0.0.1", "--port", str(p["redis"])]
+    if "redis-cli ping" not in redis["healthcheck"]["test"][-1]:
+        raise CheckFailed(f"portal-redis's healthcheck is not `redis-cli ping`: {redis['healthcheck']}")
+    redis["healthcheck"]["test"][-1] = redis["healthcheck"]["test"][-1].replace(
+        "redis-cli ping", f"redis-cli -p {p['redis']} ping")
     (dep.work / "portal.yml").write_text(yaml.safe_dump(on_host_network(
         portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback},
-        {"portal-redis": ["redis-server", "--bind", "127.0.0.1", "--port", str(p["redis"]), "--save", "",
-                          "--appendonly", "no"]})))
+        {"portal-redis": redis_command})))
 
 
 def start_server(dep: Deployment) -> None:
@@ -348,6 +360,46 @@ def look_at_results(dep: Deployment) -> dict:
     return results
 
 
+def redis_keeps_data(dep: Deployment) -> dict:
+    """Redis runs append-only on its named volume, and a key written before a restart of its container is there
+    after it (what keeps a requested operation's message when Redis restarts)."""
+    def cli(*args: str) -> str:
+        return dep.portal("exec", "-T", "portal-redis", "redis-cli", "-p", str(dep.ports["redis"]), *args,
+                          check=False).stdout.split()
+
+    cid = dep.portal("ps", "-q", "portal-redis").stdout.strip()
+    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", cid).stdout) if cid else []
+    found = {"appendonly": cli("config", "get", "appendonly")[-1:], "dir": cli("config", "get", "dir")[-1:],
+             "data_mounts": [{"type": m.get("Type"), "name": m.get("Name"), "destination": m.get("Destination")}
+                             for m in mounts if m.get("Destination") == "/data"]}
+    marker = secrets.token_hex(8)
+    cli("set", "portal-check-marker", marker)
+    dep.portal("restart", "portal-redis")
+    deadline = time.monotonic() + 60
+    while (after := cli("get", "portal-check-marker")) != [marker] and time.monotonic() < deadline:
+        time.sleep(1)
+    found["marker_after_restart"] = after == [marker]
+    log(f"portal-redis: {found}")
+    return found
+
+
+def wait_healthy(dep: Deployment, timeout: float = HEALTH_TIMEOUT) -> dict[str, str]:
+    """Every portal service's Docker healthcheck status, waiting until all are healthy (or the timeout)."""
+    services = ("portal-web", "portal-worker", "portal-redis")
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {}
+        for service in services:
+            cid = dep.portal("ps", "-q", service).stdout.strip()
+            proc = docker("inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", cid,
+                          check=False) if cid else None
+            states[service] = proc.stdout.strip() if proc and proc.returncode == 0 else "no container"
+        if all(v == "healthy" for v in states.values()) or time.monotonic() > deadline:
+            log(f"healthchecks: {states}")
+            return states
+        time.sleep(2)
+
+
 def container_logs(dep: Deployment) -> str:
     parts = []
     for run, name in ((dep.server, dep.server_project), (dep.portal, dep.portal_project)):
@@ -398,11 +450,25 @@ def findings(dep: Deployment, report: dict) -> list[str]:
     if backup and not backup.get("worker_task_lines"):
         wrong.append("the portal-worker container's log shows no finished operations.run_operation task")
     res = report.get("results") or {}
-    dumps = res.get("dumps", [])
-    if len(dumps) != 1 or not dumps[0]["name"].startswith("neo4j-") or not dumps[0]["name"].endswith(".dump"):
-        wrong.append(f"the backups directory should hold exactly one neo4j-<date>.dump, holds {dumps}")
+    files = res.get("dumps", [])
+    dumps = [f for f in files if f["name"].endswith(".dump")]
+    copies = [f for f in files if f["name"].endswith(".portal.sqlite3")]
+    if len(dumps) != 1 or not dumps[0]["name"].startswith("neo4j-"):
+        wrong.append(f"the backups directory should hold exactly one neo4j-<date>.dump, holds {files}")
     elif (dumps[0]["uid"], dumps[0]["gid"]) != (DATA_UID, DATA_UID) or dumps[0]["size"] == 0:
         wrong.append(f"the dump should be non-empty and owned by the data owner {DATA_UID}:{DATA_UID}: {dumps[0]}")
+    elif [c["name"] for c in copies] != [dumps[0]["name"].replace(".dump", ".portal.sqlite3")] \
+            or copies[0]["size"] == 0 or len(files) != 2:
+        wrong.append(f"beside the dump there should be exactly the portal database's copy, named after it: {files}")
+    redis = report.get("redis")
+    if res and (not redis or redis.get("appendonly") != ["yes"] or redis.get("dir") != ["/data"]
+                or [m["type"] for m in redis.get("data_mounts", [])] != ["volume"]
+                or not redis.get("marker_after_restart")):
+        wrong.append(f"portal-redis should run append-only in /data on a named volume and keep its data over a "
+                     f"restart: {redis}")
+    health = report.get("health")
+    if res and (not health or set(health.values()) != {"healthy"}):
+        wrong.append(f"every portal service should report healthy: {health}")
     if res and res.get("neo4j_states") != ["running"]:
         wrong.append(f"the Neo4j container should be running again, found {res.get('neo4j_states')}")
     if res and (IDENTITY not in res.get("identities_after", []) or res.get("scopes_after") != [IDENTITY_SCOPE]):
@@ -453,6 +519,10 @@ def main(argv: list[str]) -> int:
         with timed(timings, "backup through the portal container"):
             report["backup"] = backup_through_portal(dep)
         report["results"] = look_at_results(dep)
+        with timed(timings, "redis restart"):
+            report["redis"] = redis_keeps_data(dep)
+        with timed(timings, "healthchecks"):
+            report["health"] = wait_healthy(dep)
     except (CheckFailed, neo4j_image.BuildError, OSError) as exc:
         report["error"] = f"{type(exc).__name__}: {exc}"
     finally:

@@ -11,8 +11,10 @@ here: Neo4j (scripts/neo4j_image.py) and the Debian base in place of python:3.11
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -111,10 +113,14 @@ def test_backup_requested_in_the_portal_container_is_done_by_its_worker(deployme
     assert backup.get("worker_task_lines"), deployment.why()
 
 
+def _backup_files(deployment: Outcome) -> list[Path]:
+    return sorted(deployment.dep.backups_dir.iterdir()) if deployment.dep.backups_dir.exists() else []
+
+
 def test_dump_is_in_the_backups_directory_owned_by_the_data_owner(deployment: Outcome):
-    dumps = sorted(deployment.dep.backups_dir.iterdir()) if deployment.dep.backups_dir.exists() else []
-    assert [d.name.startswith("neo4j-") and d.name.endswith(".dump") for d in dumps] == [True], (
-        f"backups directory holds {[d.name for d in dumps]}" + deployment.why())
+    dumps = [f for f in _backup_files(deployment) if f.name.endswith(".dump")]
+    assert [d.name.startswith("neo4j-") for d in dumps] == [True], (
+        f"backups directory holds {[d.name for d in _backup_files(deployment)]}" + deployment.why())
     st = dumps[0].stat()
     assert (st.st_uid, st.st_gid) == (check.DATA_UID, check.DATA_UID), (
         f"{dumps[0]} is owned by {st.st_uid}:{st.st_gid}" + deployment.why())
@@ -122,6 +128,31 @@ def test_dump_is_in_the_backups_directory_owned_by_the_data_owner(deployment: Ou
     # The catalog line the command printed names this very file, with the identity node in it.
     assert f"{dumps[0].name}: {st.st_size} bytes" in deployment.report["backup"]["output"], deployment.why()
     assert "1 nodes" in deployment.report["backup"]["output"], deployment.why()
+
+
+def test_portal_database_copy_is_beside_the_dump_with_the_backups_catalog_row(deployment: Outcome):
+    files = _backup_files(deployment)
+    dump = next((f for f in files if f.name.endswith(".dump")), None)
+    assert dump is not None, deployment.why()
+    copy = dump.with_name(dump.name.replace(".dump", ".portal.sqlite3"))
+    assert sorted(files) == sorted([dump, copy]), f"backups directory holds {[f.name for f in files]}" + (
+        deployment.why())
+    # Made by the worker container from the portal-data volume: SQLite, holding the catalog row of its own dump.
+    with contextlib.closing(sqlite3.connect(f"file:{copy}?mode=ro", uri=True)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM operations_backup WHERE file_name = ?", [dump.name]).fetchone() == (1,)
+    assert f"{copy.name}: {copy.stat().st_size} bytes, sha256 " in deployment.report["backup"]["output"], (
+        deployment.why())
+
+
+def test_every_service_reports_healthy_and_redis_keeps_its_data(deployment: Outcome):
+    assert deployment.report.get("health") == {"portal-web": "healthy", "portal-worker": "healthy",
+                                               "portal-redis": "healthy"}, deployment.why()
+    redis = deployment.report.get("redis") or {}
+    assert (redis.get("appendonly"), redis.get("dir")) == (["yes"], ["/data"]), deployment.why()
+    assert redis.get("data_mounts") == [{"type": "volume", "name": f"{deployment.dep.portal_project}_portal-redis-data",
+                                         "destination": "/data"}], deployment.why()
+    assert redis.get("marker_after_restart") is True, deployment.why()
 
 
 def test_neo4j_container_runs_again_with_its_data(deployment: Outcome):

@@ -14,17 +14,18 @@ from .. import services
 from .records import RecordAdmin, run_link
 from .runs import warn_if_no_worker
 from ..models import Backup
+from ..procedures.dumps import human_size
 from ..targets import get_target
 
 
 @admin.register(Backup)
 class BackupAdmin(RecordAdmin):
     list_display = ("file_name", "created_at", "size", "node_count", "relationship_count", "neo4j_version",
-                    "purpose", "requested_by_label", "run_link", "restore_link")
+                    "purpose", "portal_db_copy", "requested_by_label", "run_link", "restore_link")
     list_filter = ("purpose", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected"]
-    readonly_fields = [f.name for f in Backup._meta.fields]
+    readonly_fields = [f.name for f in Backup._meta.fields] + ["portal_db_copy"]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Django answers an action the user may not run with the list again; refuse it outright.
@@ -35,6 +36,13 @@ class BackupAdmin(RecordAdmin):
 
     def has_restore_permission(self, request: HttpRequest) -> bool:
         return services.can_restore(request.user)
+
+    @admin.display(description="portal database copy")
+    def portal_db_copy(self, backup: Backup) -> str:
+        """Beside the dump: a copy of the portal's own database; how to put one back is in the README."""
+        if not backup.portal_db_file:
+            return "none (see the run's log)"
+        return f"{backup.portal_db_file} ({human_size(backup.portal_db_size or 0)})"
 
     @admin.display(description="made by")
     def run_link(self, backup: Backup) -> str:

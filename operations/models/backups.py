@@ -13,6 +13,9 @@ from django.utils import timezone
 # The only names the backup procedure gives (``neo4j-<UTC date>-<time>[-n].dump``): a plain file name, so a catalog
 # entry can never point outside its backups directory.
 FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump")
+# The copy of the portal's own database taken with a dump is named after it (operations/portal_db.py), never ending
+# in ".dump", so nothing takes it for a dump.
+PORTAL_DB_FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.portal\.(sqlite3|pgdump)")
 
 
 class Backup(models.Model):
@@ -54,3 +57,12 @@ class Backup(models.Model):
         if not FILE_NAME.fullmatch(self.file_name or ""):
             raise ValueError(f"{self.file_name!r} is not a backup file name the portal writes (neo4j-<date>-<time>.dump)")
         return Path(backup_dir) / self.file_name
+
+    def portal_db_path_in(self, backup_dir: Path) -> Path | None:
+        """The copy of the portal's database taken with this backup, if any; ValueError for a name the portal never
+        writes."""
+        if not self.portal_db_file:
+            return None
+        if not PORTAL_DB_FILE_NAME.fullmatch(self.portal_db_file):
+            raise ValueError(f"{self.portal_db_file!r} is not a portal database copy name the portal writes")
+        return Path(backup_dir) / self.portal_db_file

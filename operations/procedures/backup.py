@@ -1,4 +1,5 @@
-"""Backup: stop Neo4j, dump under a temporary name, start it again whatever happened, name, checksum, catalog."""
+"""Backup: stop Neo4j, dump under a temporary name, start it again whatever happened, name, checksum, catalog;
+then a copy of the portal's own database beside the dump."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class BackupProcedure(Procedure):
             Step("name the backup", dumps.final_name,
                  f"link the complete dump to {t.backup_dir}/neo4j-<UTC date-time>.dump (never replacing a file)"),
             Step("checksum and catalog", self.catalog, "SHA-256 and size of the file; add it to the catalog"),
+            dumps.portal_db_step(t),
         ]
 
     def catalog(self, ctx: RunContext) -> str:

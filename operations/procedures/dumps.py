@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from .. import portal_db
 from ..models import Backup
 from ..runner import OperationFailed, RunContext, Step
 from ..targets import Target
@@ -184,6 +185,29 @@ def catalog(ctx: RunContext, purpose: str) -> Backup:
         requested_by=ctx.run.requested_by, requested_by_label=ctx.run.requested_by_label)
     ctx.remember(backup_id=backup.pk)
     return backup
+
+
+def copy_portal_db(ctx: RunContext) -> str:
+    """The portal's own database, copied beside the dump just catalogued and recorded on its catalog row.
+
+    Taken after the catalog row is written, so the copy holds it. Not required: a copy that fails leaves the Neo4j
+    backup good and catalogued, with no copy recorded (docs/portal-database-backup.md).
+    """
+    backup = Backup.objects.get(pk=ctx.state["backup_id"])
+    try:
+        copy = portal_db.copy_portal_database(ctx.target.backup_dir, backup.file_name, in_progress_dir(ctx.target))
+    except portal_db.CopyFailed as exc:
+        raise OperationFailed(f"the portal's database was not copied: {exc}") from None
+    Backup.objects.filter(pk=backup.pk).update(portal_db_file=copy.path.name, portal_db_size=copy.size,
+                                               portal_db_sha256=copy.sha256)
+    return f"{copy.detail}\nsaved as {copy.path}, {human_size(copy.size)}, sha256 {copy.sha256}"
+
+
+def portal_db_step(target: Target, *, prefix: str = "") -> Step:
+    return Step(f"{prefix}copy the portal's database", copy_portal_db,
+                f"a consistent copy of the portal's own database as {target.backup_dir}/neo4j-<UTC date-time>"
+                f".portal.sqlite3 (SQLite) or .portal.pgdump (PostgreSQL), its SHA-256 in the catalog; if this "
+                f"fails the Neo4j backup still stands, with a warning", required=False)
 
 
 def clear_in_progress(ctx: RunContext) -> list[str]:

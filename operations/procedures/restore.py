@@ -78,6 +78,7 @@ class RestoreProcedure(Procedure):
             *dumps.dump_steps(t, prefix="safety backup: "),
             Step("safety backup: name and catalog", self.catalog_safety,
                  f"link the dump to {t.backup_dir}/neo4j-<UTC date-time>.dump, checksum, catalog it"),
+            dumps.portal_db_step(t, prefix="safety backup: "),
             Step("set the current data aside", self.set_aside, f"move (rename, never delete): {pairs}"),
             Step("load the backup", self.load, f"hard-link {name} as "
                  f"{dumps.in_progress_dir(t)}/{t.connection.database}.dump, then load it",

@@ -1,5 +1,8 @@
 """Back up through the admin, change the data, restore through the admin: the store is exactly as backed up."""
 
+import contextlib
+import sqlite3
+
 import pytest
 from django.urls import reverse
 
@@ -10,6 +13,24 @@ from operations.procedures.restore import aside_dir
 from .conftest import graph_snapshot, seed_graph, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _assert_portal_db_copy(target, backup: Backup) -> None:
+    """Beside the dump, named after it: a copy of the portal's SQLite database holding the backup's own catalog row
+    and its run, with the catalog's size and checksum."""
+    path = backup.portal_db_path_in(target.backup_dir)
+    assert path is not None and path.name == backup.file_name.replace(".dump", ".portal.sqlite3")
+    assert path.is_file() and path.stat().st_size == backup.portal_db_size
+    assert sha256_of(path) == backup.portal_db_sha256
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        row = copy.execute("SELECT file_name, sha256, made_by_run_id, portal_db_file FROM operations_backup "
+                           "WHERE id = ?", [backup.pk]).fetchone()
+        run = copy.execute("SELECT kind, status FROM operations_operationrun WHERE id = ?",
+                           [backup.made_by_run_id]).fetchone()
+    # Taken after the catalog row was written, before the copy itself was recorded on it; its run was running.
+    assert row == (backup.file_name, backup.sha256, backup.made_by_run_id, "")
+    assert run == (backup.made_by_run.kind, "running")
 
 
 def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_client, celery_worker_process):
@@ -36,6 +57,9 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     assert backup.requested_by_label == "alice"
     assert not in_progress_dir(target).exists()
     assert target.is_up() and graph_snapshot(target) == backed_up
+    _assert_portal_db_copy(target, backup)
+    listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
+    assert backup.portal_db_file in listing
 
     # Change the data every way: remove, add, modify.
     target.query("MATCH (n:CredentialedUserIdentity) WHERE n.identifier ENDS WITH '-user-3' DETACH DELETE n")
@@ -61,6 +85,7 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     safety = Backup.objects.get(purpose=Backup.Purpose.SAFETY)
     assert safety.made_by_run == restore and (target.backup_dir / safety.file_name).is_file()
     assert (safety.node_count, safety.relationship_count) == (nodes, rels)
+    _assert_portal_db_copy(target, safety)
     assert not aside_dir(target).exists() and not in_progress_dir(target).exists()
     steps = {s.name: s.status for s in restore.steps.all()}
     assert steps["roll back"] == "skipped" and steps["verify"] == "ok"

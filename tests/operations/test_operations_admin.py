@@ -51,7 +51,7 @@ def test_back_up_now_records_a_run_and_a_second_is_refused(alice_client, target)
     run = OperationRun.objects.get()
     assert response.url == reverse("admin:operations_operationrun_change", args=[run.pk])
     assert (run.kind, run.status, run.requested_by_label) == ("backup", "pending", "alice")
-    assert run.steps.count() == 7 and run.celery_task_id
+    assert run.steps.count() == 8 and run.celery_task_id
     html = alice_client.post(reverse("admin:operations_backup_now"), follow=True).content.decode()
     assert f"backup #{run.pk} (pending)" in html
     assert OperationRun.objects.count() == 1
@@ -92,6 +92,17 @@ def test_restore_action_goes_to_the_confirmation_page(client, carol, backup):
     response = client.post(reverse("admin:operations_backup_changelist"),
                            {"action": "restore_selected", "_selected_action": [backup.pk]})
     assert response.url == reverse("admin:operations_backup_restore", args=[backup.pk])
+
+
+def test_backup_list_and_page_show_the_portal_database_copy(alice_client, backup):
+    listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
+    assert "Portal database copy" in listing and "none (see the run&#x27;s log)" in listing
+    Backup.objects.filter(pk=backup.pk).update(portal_db_file="neo4j-20240101-000000.portal.sqlite3",
+                                               portal_db_size=3 << 20, portal_db_sha256="b" * 64)
+    listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
+    assert "neo4j-20240101-000000.portal.sqlite3 (3.0 MiB)" in listing
+    page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
+    assert "neo4j-20240101-000000.portal.sqlite3" in page and "b" * 64 in page
 
 
 def test_run_page_and_progress_feed(alice_client):

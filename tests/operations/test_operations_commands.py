@@ -27,11 +27,14 @@ def test_backup_operations_and_restore_commands(target, celery_worker_process, s
     run = OperationRun.objects.get()
     assert f"backup #{run.pk} requested" in out and "step 4: dump - ok" in out and "succeeded" in out
     assert backup.file_name in out and backup.sha256 in out
+    assert backup.portal_db_file in out and backup.portal_db_sha256 in out
     assert run.requested_by is None and run.requested_by_label.startswith("cli:")
 
     listing = _call("operations")
-    assert f"#{run.pk} backup on {target.name}: succeeded, step 7 of 7" in listing
-    assert backup.file_name in _call("operations", "--backups")
+    assert f"#{run.pk} backup on {target.name}: succeeded, step 8 of 8" in listing
+    catalog = _call("operations", "--backups")
+    assert backup.file_name in catalog
+    assert f"portal database copy: {backup.portal_db_file} {backup.portal_db_size} bytes" in catalog
     shown = _call("operations", "--show", str(run.pk))
     assert "4. dump: ok" in shown and "backup succeeded" in shown
 

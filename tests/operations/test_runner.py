@@ -29,7 +29,7 @@ class Probe(runner.Procedure):
         boom = {"expected": runner.OperationFailed("disk full"), "unexpected": ZeroDivisionError("oops")}
         return [
             runner.Step("first", step("first", "one done")),
-            runner.Step("second", step("second", exc=boom.get(fail_at))),
+            runner.Step("second", step("second", exc=boom.get(fail_at)), required=not self.params.get("optional")),
             runner.Step("third", step("third")),
             runner.Step("undo", step("undo", "undone"), when="failure"),
             runner.Step("always", step("always"), when="always"),
@@ -70,6 +70,19 @@ def test_expected_failure_skips_the_rest_and_runs_undo_and_always(probe):
 def test_unexpected_exception_is_errored_with_traceback(probe):
     run = runner.execute(probe(fail="unexpected").pk)
     assert run.status == "errored" and "Traceback" in run.error and "ZeroDivisionError: oops" in run.error
+
+
+@pytest.mark.parametrize("fail", ["expected", "unexpected"])
+def test_a_step_not_required_fails_alone_and_the_run_goes_on(probe, fail):
+    run = runner.execute(probe(fail=fail, optional=True).pk)
+    assert run.status == "succeeded" and run.error == ""
+    assert calls == ["first", "second", "third", "always"]
+    assert _statuses(run) == [("first", "ok"), ("second", "failed"), ("third", "ok"), ("undo", "skipped"),
+                              ("always", "ok")]
+    reason = "disk full" if fail == "expected" else "ZeroDivisionError: oops"
+    assert reason in run.steps.get(name="second").output
+    assert [(e["level"], e["message"]) for e in run.log if e["level"] != "info"] == [
+        ("warning", f"second failed; the run goes on without it: {reason}")]
 
 
 def test_claim_is_atomic_and_a_run_never_runs_twice(probe):

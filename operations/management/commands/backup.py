@@ -28,3 +28,6 @@ class Command(BaseCommand):
         if backup is not None:
             self.stdout.write(f"{backup.file_name}: {backup.size} bytes, sha256 {backup.sha256}, "
                               f"{backup.node_count} nodes, {backup.relationship_count} relationships")
+            self.stdout.write(f"{backup.portal_db_file}: {backup.portal_db_size} bytes, sha256 "
+                              f"{backup.portal_db_sha256} (the portal's database)" if backup.portal_db_file
+                              else "the portal's database was NOT copied: see the run's log")

@@ -32,6 +32,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
                                   f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
                                   f"{b.purpose} by {b.requested_by_label} sha256 {b.sha256}")
+                self.stdout.write(f"      portal database copy: {b.portal_db_file} {b.portal_db_size} bytes sha256 "
+                                  f"{b.portal_db_sha256}" if b.portal_db_file else "      portal database copy: none")
             return
         if show is not None:
             run = OperationRun.objects.filter(pk=show).first()
