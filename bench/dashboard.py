@@ -19,12 +19,12 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.identities import seed as seed_identities, services  # noqa: E402
+from bench.identities import seed as seed_identities, remove_seeded, services, start_slot  # noqa: E402
+
+TOKEN = "bench-metrics-token-0123456789"
 
 OUTCOMES = ["succeeded"] * 85 + ["failed"] * 8 + ["errored"] * 2 + ["interrupted"] * 2 + ["cancelled"] * 3
 BACKUP_STEPS = ["check the backups directory", "record the current state", "stop Neo4j", "dump", "start Neo4j",
@@ -74,14 +74,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    if not os.environ.get("PORTAL_TEST_SLOT"):
-        print("error: set PORTAL_TEST_SLOT=N: the bench runs on that test slot's own Neo4j", file=sys.stderr)
+    if not start_slot("bench-dashboard.sqlite3", PORTAL_METRICS_TOKEN=TOKEN):
         return 2
-    os.environ.update(services("up"))
-    os.environ["PORTAL_TEST_SQLITE"] = str(Path(os.environ["PORTAL_DATA_DIR"]) / "bench-dashboard.sqlite3")
-    os.environ["DATABASE_URL"] = "sqlite:///" + os.environ["PORTAL_TEST_SQLITE"]
-    os.environ["PORTAL_METRICS_TOKEN"] = "bench-metrics-token-0123456789"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
     try:
         import django
 
@@ -92,13 +86,12 @@ def main() -> int:
         from django.test import Client
 
         from glance import figures
-        from identities import store
         from operations.models import OperationRun
         from tests.conftest import create_alchemiscale_constraints
 
         call_command("migrate", verbosity=0)
         OperationRun.objects.filter(target="bench").delete()
-        store.cypher("MATCH (n:CredentialedEntity) WHERE n.identifier STARTS WITH 'bench-user-' DETACH DELETE n")
+        remove_seeded()
         create_alchemiscale_constraints()
         print(f"seeded {args.identities} user identities in {seed_identities(args.identities):.1f} s")
         print(f"seeded {args.runs} runs (with steps and backups) in {seed_runs(args.runs):.1f} s")
@@ -117,7 +110,7 @@ def main() -> int:
             assert client.get("/admin/dashboard/").status_code == 200
 
         def scrape() -> None:
-            response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer bench-metrics-token-0123456789")
+            response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
             assert response.status_code == 200
 
         parts = {
@@ -144,7 +137,7 @@ def main() -> int:
             print(f"{name:52} {ms:6.0f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         OperationRun.objects.filter(target="bench").delete()
-        store.cypher("MATCH (n:CredentialedEntity) WHERE n.identifier STARTS WITH 'bench-user-' DETACH DELETE n")
+        remove_seeded()
     finally:
         services("down")
     return 0
