@@ -165,7 +165,7 @@ def _plan_row(kind: IdentityKind, row: CsvRow, identifier: str, current: dict[st
         raise IdentityError(row.problem)
     cells = {name: unguard(row.cells.get(name, "")) for name in columns}
     validate_identifier(identifier)
-    if "type" in cells and cells["type"] != kind.name:
+    if cells.get("type") and cells["type"] != kind.name:
         raise IdentityError(f"the row is of type {cells['type']!r}, but this import is for {kind.name} identities")
     if "full_name" in cells and cells["full_name"] and "full_name" not in kind.detail_fields:
         raise IdentityError(f"a {kind.name} identity has no full name")

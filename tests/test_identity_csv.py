@@ -115,6 +115,8 @@ def test_admin_export_edit_import_round_trip(alice_client):
 
 def test_admin_export_honours_filters_and_the_selection_action(alice_client):
     seed()
+    listing = alice_client.get(USERS, {"disabled": "no", "q": "lab.org"}).content.decode()
+    assert 'id="export-all" href="export/?disabled=no&amp;q=lab.org"' in listing
     filtered = alice_client.get(USERS + "export/", {"disabled": "no", "q": "lab.org"})
     assert [r["identifier"] for r in parse(b"".join(filtered.streaming_content).decode())] == ["ann", "ben"]
     chosen = alice_client.post(USERS, {"action": "export_csv_action", "index": "0", "_selected_action": ["ben", "cat"]})
@@ -205,7 +207,7 @@ def test_cli_import_prints_keys_when_no_keys_file(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"identifier,type\nx,compute\n", "this import is for user identities"),
+    (b"identifier,type\nx,compute\ny,\n", "this import is for user identities"),
     (b"identifier,scopes\nx,org-*-p\n", "invalid scope"),
     (b"identifier\nbad id\n", "invalid identifier"),
     (b"identifier,email\nx,not-an-email\n", "invalid email"),
