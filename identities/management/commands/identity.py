@@ -31,6 +31,7 @@ from identities.nodes import KINDS, kind_named
 from identities.rules import IdentityError, validate_identifier
 from identities.scope import InvalidScope
 
+CSV_SUBCOMMANDS = ("export", "import")  # their own parsers below (docs/identities-csv.md)
 WITH_KEY = {"add", "rotate-key"}
 WITH_SCOPES = {"add", "add-scope", "remove-scope"}
 WITHOUT_IDENTIFIER = {"list", "lock-expired"}
@@ -52,7 +53,7 @@ class Command(BaseCommand):
     help = "Manage alchemiscale identities and their scopes (same flags as alchemiscale's `identity` command)."
 
     def add_arguments(self, parser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join([*SUBCOMMANDS, *CSV_SUBCOMMANDS]) + "}")
         for name, text in SUBCOMMANDS.items():
             p = sub.add_parser(name, help=text, description=text)
             p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user",
