@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import sys
 from pathlib import Path
@@ -104,6 +105,19 @@ ALCHEMISCALE_CLI = env_str(
     "PORTAL_ALCHEMISCALE_CLI",
     "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin")
 ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
+
+# ---- at a glance: /metrics for Prometheus (glance/metrics.py, docs/metrics.md) ----------------------------
+# Off (404) unless a bearer token or an address list is set; with both, a scrape needs both.
+METRICS_TOKEN = env_str("PORTAL_METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("PORTAL_METRICS_TOKEN must have at least 16 characters (a random value)")
+try:
+    METRICS_ALLOWED = [ipaddress.ip_network(text.strip(), strict=False)
+                       for text in env_list("PORTAL_METRICS_ALLOWED", []) if text.strip()]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PORTAL_METRICS_ALLOWED must list addresses or networks, e.g. "
+                               f"127.0.0.1,10.0.0.0/8: {exc}") from None
+# ---- end of at a glance ------------------------------------------------------------------------------------
 
 # ---- Django -------------------------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from glance.dashboard import dashboard_page
+from glance.metrics import metrics_view
 from identities.admin.scopes import scopes_page
 from operations.views import system_status
 
@@ -12,6 +14,8 @@ admin.site.index_title = "Administration of the alchemiscale instance"
 urlpatterns = [
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
     path("admin/identity-scopes/", admin.site.admin_view(scopes_page), name="identity-scopes"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

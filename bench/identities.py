@@ -70,18 +70,32 @@ def seed(count: int) -> float:
     return time.perf_counter() - started
 
 
+def remove_seeded() -> None:
+    from identities import store
+
+    store.cypher("MATCH (n:CredentialedEntity) WHERE n.identifier STARTS WITH 'bench-user-' DETACH DELETE n")
+
+
+def start_slot(sqlite_name: str, **extra_env: str) -> bool:
+    """Start the test slot's Neo4j and Redis and point Django at them and at a bench SQLite file of that name."""
+    if not os.environ.get("PORTAL_TEST_SLOT"):
+        print("error: set PORTAL_TEST_SLOT=N: the bench runs on that test slot's own Neo4j", file=sys.stderr)
+        return False
+    os.environ.update(services("up"))
+    os.environ["PORTAL_TEST_SQLITE"] = str(Path(os.environ["PORTAL_DATA_DIR"]) / sqlite_name)
+    os.environ["DATABASE_URL"] = "sqlite:///" + os.environ["PORTAL_TEST_SQLITE"]
+    os.environ.update(extra_env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    if not os.environ.get("PORTAL_TEST_SLOT"):
-        print("error: set PORTAL_TEST_SLOT=N: the bench runs on that test slot's own Neo4j", file=sys.stderr)
+    if not start_slot("bench-portal.sqlite3"):
         return 2
-    os.environ.update(services("up"))
-    os.environ["PORTAL_TEST_SQLITE"] = str(Path(os.environ["PORTAL_DATA_DIR"]) / "bench-portal.sqlite3")
-    os.environ["DATABASE_URL"] = "sqlite:///" + os.environ["PORTAL_TEST_SQLITE"]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
     try:
         import django
 
@@ -91,11 +105,10 @@ def main() -> int:
         from django.test import Client
         from neomodel import db
 
-        from identities import store
         from tests.conftest import create_alchemiscale_constraints
 
         call_command("migrate", verbosity=0)
-        store.cypher("MATCH (n:CredentialedEntity) WHERE n.identifier STARTS WITH 'bench-user-' DETACH DELETE n")
+        remove_seeded()
         create_alchemiscale_constraints()  # what `alchemiscale database init` gives a real store
         print(f"seeded {args.count} user identities in {seed(args.count):.1f} s")
         user = get_user_model().objects.filter(username="bench").first() or \
@@ -139,7 +152,7 @@ def main() -> int:
                   f"{statistics.median(r[1] for r in runs):16.0f} {max(r[2] for r in runs):8d}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         db.cypher_query = real
-        store.cypher("MATCH (n:CredentialedEntity) WHERE n.identifier STARTS WITH 'bench-user-' DETACH DELETE n")
+        remove_seeded()
     finally:
         services("down")
     return 0

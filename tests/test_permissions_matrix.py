@@ -48,10 +48,13 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse(admin + "auth_user_changelist"): SUPERUSER,
         reverse(admin + "auth_group_changelist"): SUPERUSER,
         reverse(admin + "axes_accessattempt_changelist"): SUPERUSER,
+        reverse("dashboard"): IDENTITY | OPERATIONS,
     }
     for kind in ("useridentity", "computeidentity"):
         table[reverse(f"{admin}identities_{kind}_changelist")] = IDENTITY
         table[reverse(f"{admin}identities_{kind}_add")] = IDENTITY
+        table[reverse(f"{admin}identities_{kind}_export")] = IDENTITY
+        table[reverse(f"{admin}identities_{kind}_import")] = IDENTITY
         for view in ("change", "history", "delete", "rotate_key", "disable", "enable"):
             table[reverse(f"{admin}identities_{kind}_{view}", args=["matrix-id"])] = IDENTITY
     return table

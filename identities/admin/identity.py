@@ -22,7 +22,7 @@ from identities.models import ParkedKey
 from identities.nodes import COMPUTE, USER, ComputeIdentity, IdentityKind, UserIdentity
 from identities.rules import IdentityError
 
-from . import operations
+from . import operations, transfer
 from .changelist import CappedPaginator, NodeChangeList
 from .filters import DisabledFilter, ExpiredFilter, OrgFilter
 from .forms import AddIdentityForm, ChangeIdentityForm, describe_scope
@@ -41,7 +41,7 @@ class IdentityAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     actions = ["add_scope_action", "remove_scope_action", "rotate_key_action", "disable_action", "enable_action",
-               "delete_action"]
+               "delete_action", "export_csv_action"]
     change_list_template = "admin/identities/identity/change_list.html"
     change_form_template = "admin/identities/identity/change_form.html"
 
@@ -263,10 +263,18 @@ class IdentityAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
         return [
+            path("export/", wrap(self.export_view), name="%s_%s_export" % info),
+            path("import/", wrap(self.import_view), name="%s_%s_import" % info),
             path("<path:object_id>/rotate-key/", wrap(self.rotate_key_view), name="%s_%s_rotate_key" % info),
             path("<path:object_id>/disable/", wrap(self.disable_view), name="%s_%s_disable" % info),
             path("<path:object_id>/enable/", wrap(self.enable_view), name="%s_%s_enable" % info),
         ] + super().get_urls()
+
+    def export_view(self, request):
+        return transfer.export_filtered(self, request)
+
+    def import_view(self, request):
+        return transfer.import_view(self, request)
 
     def rotate_key_view(self, request, object_id):
         return self._object_operation(request, object_id, "rotate", self.has_rotate_key_permission)
@@ -315,8 +323,13 @@ class IdentityAdmin(admin.ModelAdmin):
     def delete_action(self, request, queryset):
         return operations.run(self, request, "delete", queryset.identifiers(), from_action=True)
 
+    @admin.action(description="Export the selected identities as CSV (never keys)", permissions=["view"])
+    def export_csv_action(self, request, queryset):
+        return transfer.export_selected(self, queryset)
+
     def changelist_view(self, request, extra_context=None):
-        extra = {"scopes_url": reverse("identity-scopes"), "token_note": services.TOKEN_NOTE}
+        extra = {"scopes_url": reverse("identity-scopes"), "token_note": services.TOKEN_NOTE,
+                 "can_import": self.has_add_permission(request) or self.has_change_permission(request)}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

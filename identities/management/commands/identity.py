@@ -11,6 +11,8 @@
     identity enable       -t user|compute -i ID
     identity lock-expired -t user|compute
     identity reconcile    [--min-age SECONDS]
+    identity export       -t user|compute [--output FILE]
+    identity import       -t user|compute FILE [--confirm] [--keys FILE]
 
 Without -k, ``add`` and ``rotate-key`` generate a key and print it once. Bad input exits non-zero and writes nothing.
 ``reconcile`` settles changes a failure left unfinished, of both identity types (docs/identity-writes.md).
@@ -19,16 +21,21 @@ Without -k, ``add`` and ``rotate-key`` generate a key and print it once. Bad inp
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from neo4j.exceptions import DriverError, Neo4jError
 
-from identities import services, writes
+from identities import csvfile, importing, services, writes
+from identities.admin.queryset import NodeQuerySet
 from identities.audit import Actor
 from identities.nodes import KINDS, kind_named
 from identities.rules import IdentityError, validate_identifier
 from identities.scope import InvalidScope
 
+CSV_SUBCOMMANDS = ("export", "import")  # their own parsers below (docs/identities-csv.md)
 WITH_KEY = {"add", "rotate-key"}
 WITH_SCOPES = {"add", "add-scope", "remove-scope"}
 WITHOUT_IDENTIFIER = {"list", "lock-expired", "reconcile"}
@@ -52,7 +59,7 @@ class Command(BaseCommand):
     help = "Manage alchemiscale identities and their scopes (same flags as alchemiscale's `identity` command)."
 
     def add_arguments(self, parser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join(SUBCOMMANDS) + "}")
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join([*SUBCOMMANDS, *CSV_SUBCOMMANDS]) + "}")
         for name, text in SUBCOMMANDS.items():
             p = sub.add_parser(name, help=text, description=text)
             if name not in WITHOUT_TYPE:
@@ -72,6 +79,17 @@ class Command(BaseCommand):
                 p.add_argument("--min-age", type=int, default=int(writes.RECONCILE_MIN_AGE.total_seconds()),
                                metavar="SECONDS", help="leave changes younger than this alone: they may still be "
                                "running (default: %(default)s)")
+
+        # ---- identities as CSV (docs/identities-csv.md) ----
+        p = sub.add_parser("export", help="write identities as CSV (never keys or hashes)")
+        p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user")
+        p.add_argument("--output", help="the file to write (default: standard output)")
+        p = sub.add_parser("import", help="create or update identities from a CSV file: a preview unless --confirm")
+        p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user")
+        p.add_argument("file", help="the CSV file ('-' for standard input)")
+        p.add_argument("--confirm", action="store_true", help="carry the import out (without it: preview only)")
+        p.add_argument("--keys", help="write the new identities' keys to this new file (mode 600) instead of "
+                                      "standard output")
 
     def handle(self, *args, **options) -> None:
         action = options["subcommand"]
@@ -163,3 +181,66 @@ class Command(BaseCommand):
         if left:
             self._note(f"{left} younger than {options['min_age']} s left alone (they may still be running); "
                        "run reconcile again later")
+
+    # ---- identities as CSV -------------------------------------------------------------------------------
+    def do_export(self, kind, identifier, options, actor) -> None:
+        if options.get("output"):
+            with open(options["output"], "w", encoding="utf-8", newline="") as out:
+                count = csvfile.write_identities(out, kind, csvfile.in_batches(NodeQuerySet(kind)))
+            self.stderr.write(f"wrote {count} {kind.name} identities to {options['output']}")
+        else:
+            csvfile.write_identities(_Unended(self.stdout), kind, csvfile.in_batches(NodeQuerySet(kind)))
+
+    def do_import(self, kind, identifier, options, actor) -> None:
+        keys_path = options.get("keys")
+        if keys_path and os.path.exists(keys_path):
+            raise CommandError(f"{keys_path} exists; the keys file must be new (keys are never overwritten)")
+        try:
+            data = sys.stdin.buffer.read() if options["file"] == "-" else Path(options["file"]).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {options['file']}: {exc.strerror}") from None
+        try:
+            plan = importing.plan_file(kind, data)
+        except csvfile.CsvFileError as exc:
+            raise CommandError(f"{options['file']}: {exc}; nothing was written") from None
+        for row in plan.rows:
+            what = row.error if row.action == importing.ERROR else "; ".join(row.changes)
+            self.stdout.write(f"line {row.number}: {row.action:<9} {row.identifier}" + (f"  {what}" if what else ""))
+            for note in row.notes:
+                self.stdout.write(f"    note: {note}")
+        self.stdout.write(f"{len(plan.rows)} rows: {plan.summary()}")
+        if plan.errors:
+            raise CommandError(f"{len(plan.errors)} row(s) have errors (above): nothing was written")
+        if not options["confirm"]:
+            self.stdout.write("preview only: nothing was written; run again with --confirm to apply")
+            return
+        result = importing.apply(plan, actor)
+        self.stdout.write(f"created {len(result.created)}, updated {len(result.updated)}, failed {len(result.failed)}")
+        for failure in result.failed:
+            self.stderr.write(f"failed: {failure}")
+        if result.keys:
+            self._write_keys(kind, result.keys, keys_path)
+        if result.failed:
+            raise CommandError(f"{len(result.failed)} row(s) failed while applying (above); the others were applied")
+
+    def _write_keys(self, kind, keys, keys_path) -> None:
+        text = csvfile.keys_csv(kind, keys)
+        if keys_path:
+            # O_EXCL: never replace a file, and created readable by its owner only.
+            fd = os.open(keys_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            self.stdout.write(f"keys of the {len(keys)} new identities written to {keys_path}")
+        else:
+            self.stdout.write("keys of the new identities (shown only now; store them safely):")
+            self.stdout.write(text, ending="")
+
+
+class _Unended:
+    """The command's stdout without its line ending added to each write (csv writes whole lines itself)."""
+
+    def __init__(self, wrapper) -> None:
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self.wrapper.write(text, ending="")
