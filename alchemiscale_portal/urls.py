@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from glance.dashboard import dashboard_page
-from glance.metrics import metrics_view
+from operations.glance.dashboard import dashboard_page
+from operations.glance.metrics import metrics_view
 from identities.admin.scopes import scopes_page
 from operations.views import system_status
 

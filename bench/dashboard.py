@@ -85,7 +85,7 @@ def main() -> int:
         from django.core.management import call_command
         from django.test import Client
 
-        from glance import figures
+        from operations.glance import figures
         from operations.models import OperationRun
         from tests.conftest import create_alchemiscale_constraints
 
