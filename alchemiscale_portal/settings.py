@@ -184,6 +184,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(DATA_DIR / "static")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
+# Error pages (DEBUG's too) never show credentials: settings and values holding them are masked by their value,
+# not only their name (alchemiscale_portal/redaction.py, docs/reliability.md).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "alchemiscale_portal.redaction.CredentialFilter"
+DEFAULT_EXCEPTION_REPORTER = "alchemiscale_portal.redaction.CredentialReporter"
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
@@ -198,7 +202,8 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"masked": {"()": "alchemiscale_portal.redaction.CredentialFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "masked"}},
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
     "loggers": {"neo4j": {"level": "WARNING"}},
 }
