@@ -1,7 +1,7 @@
 """Keeping credentials off screens, pages and logs (see docs/reliability.md, "Security").
 
-- :func:`mask_url` is the one helper for showing or logging a URL: ``scheme://user:pass@host`` becomes
-  ``scheme://user:********@host``.
+- :func:`alchemiscale_portal.masking.mask_url` is the one helper for showing or logging a URL:
+  ``scheme://user:pass@host`` becomes ``scheme://user:********@host``.
 - :class:`CredentialFilter` is Django's ``DEFAULT_EXCEPTION_REPORTER_FILTER``: besides the setting *names* Django
   already hides (``PASS``, ``KEY``, ``SECRET``, ...), it masks every setting and request value whose *value* holds
   credentials (a URL with a password, or one of the portal's known secrets).
@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -23,18 +22,10 @@ from django.conf import settings
 from django.utils.html import escape
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-MASK = "********"
-# scheme://[user]:password@ : the password part, whatever the scheme (bolt, redis, postgres, amqp, ...)
-_URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:'\"<>]*:)(?P<password>[^\s/@'\"<>]+)@")
+from .masking import MASK, mask_url
+
 # Shorter secrets would blank out ordinary words of the page; they are still masked by name and inside URLs.
 MIN_SECRET_LENGTH = 4
-
-
-def mask_url(url: str) -> str:
-    """``url`` with the password of its user part replaced; anything else unchanged."""
-    if type(url) is not str:  # lazy objects and the like are left alone
-        return url
-    return _URL_CREDENTIALS.sub(lambda m: f"{m['head']}{MASK}@", url)
 
 
 def _password_of(url: str) -> str | None:

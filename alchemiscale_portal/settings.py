@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from .masking import mask_url
 from .env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ NEO4J_PASS = env_str("NEO4J_PASS")
 NEO4J_DBNAME = env_str("NEO4J_DBNAME", "neo4j")
 _neo4j_url = urlsplit(NEO4J_URL)
 if _neo4j_url.scheme not in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"} or not _neo4j_url.hostname:
-    raise ImproperlyConfigured(f"NEO4J_URL must look like bolt://host:7687, got {NEO4J_URL!r}")
+    raise ImproperlyConfigured(f"NEO4J_URL must look like bolt://host:7687, got {mask_url(NEO4J_URL)!r}")
 # neomodel takes credentials and database name inside the URL.
 NEOMODEL_NEO4J_BOLT_URL = (
     f"{_neo4j_url.scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASS, safe='')}@"

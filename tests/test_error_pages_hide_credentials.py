@@ -73,7 +73,7 @@ def test_server_error_page(debug_client, settings, debug):
 
 
 def test_mask_url():
-    from alchemiscale_portal.redaction import mask_url
+    from alchemiscale_portal.masking import mask_url
 
     assert mask_url("bolt://neo4j:s3cr%40t@host:7687/neo4j") == "bolt://neo4j:********@host:7687/neo4j"
     assert mask_url("redis://:pw@127.0.0.1:6379/0") == "redis://:********@127.0.0.1:6379/0"

@@ -32,6 +32,8 @@ from typing import Any, ClassVar
 
 import neo4j
 
+from alchemiscale_portal.masking import mask_url
+
 
 class TargetError(RuntimeError):
     """The target could not do what was asked; the message says what and why, for staff."""
@@ -199,7 +201,8 @@ class Target(abc.ABC):
 
     def wait_for_bolt(self, timeout: float | None = None) -> None:
         """Wait until a query on the database succeeds (the database may still be starting after a load)."""
-        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        limit = self.start_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:
@@ -208,8 +211,8 @@ class Target(abc.ABC):
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
                 last = exc
                 time.sleep(0.25)
-        raise TargetError(f"Neo4j did not answer on {self.connection.url} (database {self.connection.database!r}) "
-                          f"within {self.start_timeout:.0f} s: {last}")
+        raise TargetError(mask_url(f"Neo4j did not answer on {self.connection.url} (database "
+                                   f"{self.connection.database!r}) within {limit:.0f} s: {last}"))
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         """Run one parameterised query on a fresh connection (pooled ones go stale across restarts).
