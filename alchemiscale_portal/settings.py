@@ -185,6 +185,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(DATA_DIR / "static")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
+# After a login whose "next" is refused as unsafe, Django falls back to this (its default is a page we lack).
+LOGIN_REDIRECT_URL = "admin:index"
 # Error pages (DEBUG's too) never show credentials: settings and values holding them are masked by their value,
 # not only their name (alchemiscale_portal/redaction.py, docs/reliability.md).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "alchemiscale_portal.redaction.CredentialFilter"
