@@ -141,7 +141,8 @@ class RunContext:
         self.output(result.output)
         if not result.ok:
             tail = "\n".join(result.output.strip().splitlines()[-5:])
-            raise OperationFailed(f"{failure}: neo4j-admin exited with {result.returncode}: {tail}")
+            raise OperationFailed(f"{failure}: neo4j-admin {result.exit_description()}"
+                                  + (f": {tail}" if tail else ""))
         return result
 
 
