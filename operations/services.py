@@ -49,11 +49,13 @@ def preview_backup(target: Target | None = None) -> list[dict[str, Any]]:
 
 
 def request_backup(user: AbstractBaseUser | None = None, *, label: str | None = None,
-                   target: Target | None = None) -> OperationRun:
-    """Queue a backup; OperationBusy names the active run when the target is busy."""
+                   target: Target | None = None, ignore_free_space: bool = False) -> OperationRun:
+    """Queue a backup; OperationBusy names the active run when the target is busy. ``ignore_free_space``: go on
+    when the backups directory has less room than the dump is expected to need (refused otherwise)."""
     if not can_back_up(user):
         raise PermissionDenied("you may not request backups")
-    return runner.request(BackupProcedure(target or get_target(), {}), user=user, label=_label(user, label))
+    params = {"ignore_free_space": True} if ignore_free_space else {}
+    return runner.request(BackupProcedure(target or get_target(), params), user=user, label=_label(user, label))
 
 
 def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[str, Any]]:

@@ -4,7 +4,9 @@ Writing a backup, safely: neo4j-admin dumps into ``<backups>/.in-progress-<targe
 is hard-linked to its final name ``neo4j-<UTC date-time>.dump`` (a link never replaces an existing file, so nothing
 is ever overwritten), and the in-progress directory is removed. A failed or interrupted dump never has a final name.
 The in-progress directory is fixed per target, so a preview can show the exact commands (one operation at a time
-runs on a target, so it cannot be shared).
+runs on a target, so it cannot be shared). A dump that fails removes what it wrote at once, so a full disk is not
+left full; a run refuses before stopping anything when the backups directory has less room than the dump is
+expected to need (see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ..runner import OperationFailed, RunContext, Step
 from ..targets import Target
 
 CHUNK = 4 << 20
+#: room asked for beyond the last dump of the store: stores grow between backups
+DUMP_GROWTH_MARGIN = 1.25
 
 
 def in_progress_dir(target: Target) -> Path:
@@ -47,15 +51,30 @@ def human_size(n: float) -> str:
 
 
 def _tree_size(paths: list[Path]) -> int:
+    """Bytes the files under ``paths`` take on disk (allocated blocks: sparse files count for what they hold)."""
     total = 0
     for top in paths:
         for root, _, files in os.walk(top):
             for name in files:
                 try:
-                    total += os.lstat(os.path.join(root, name)).st_size
+                    total += os.lstat(os.path.join(root, name)).st_blocks * 512
                 except OSError:
                     pass
     return total
+
+
+def expected_dump_size(target: Target) -> tuple[int, str]:
+    """(bytes, how they were estimated) a dump of the target's store is expected to need: the last catalogued
+    dump of this store with a margin for growth; without one, the store files' size on disk (a dump is compressed
+    and usually smaller; transaction logs are left out, Neo4j preallocates them)."""
+    last = Backup.objects.filter(target=target.name, database=target.connection.database).order_by(
+        "-created_at", "-pk").first()
+    if last is not None:
+        return (int(last.size * DUMP_GROWTH_MARGIN),
+                f"the last dump of this store ({last.file_name}, {human_size(last.size)}) plus "
+                f"{DUMP_GROWTH_MARGIN - 1:.0%}")
+    store = _tree_size(target.database_dirs()[:1])
+    return store, f"the store's size on disk ({target.database_dirs()[0]}); there is no earlier dump to go by"
 
 
 def check_backup_dir(ctx: RunContext) -> str:
@@ -80,11 +99,17 @@ def check_backup_dir(ctx: RunContext) -> str:
         shutil.rmtree(leftover)
         notes.append(f"removed the unfinished dump left in {leftover}")
     free = shutil.disk_usage(directory).free
-    store = _tree_size(target.database_dirs())
-    notes.append(f"{directory}: {human_size(free)} free; the store takes {human_size(store)} on disk")
-    if free < store:
-        ctx.log(f"less free space ({human_size(free)}) than the store takes ({human_size(store)}); the dump is usually "
-                f"smaller, but it may run out of room", "warning")
+    expected, basis = expected_dump_size(target)
+    notes.append(f"{directory}: {human_size(free)} free; the dump is expected to need {human_size(expected)} "
+                 f"({basis})")
+    if free < expected:
+        short = (f"the backups directory {directory} has {human_size(free)} free, less than the "
+                 f"{human_size(expected)} the dump is expected to need ({basis})")
+        if not ctx.run.params.get("ignore_free_space"):
+            override = (" or ask again with the override (manage.py backup --ignore-free-space) if the dump will "
+                        "fit" if ctx.run.kind == "backup" else "")
+            raise OperationFailed(f"{short}; nothing was stopped or changed. Make room{override}")
+        ctx.log(f"{short}; going on as asked (ignore free space)", "warning")
     return "\n".join(notes)
 
 
@@ -120,13 +145,30 @@ def dump(ctx: RunContext) -> str:
     work.mkdir()
     target.fix_ownership([work])  # neo4j-admin runs as the data owner and must be able to write here
     ctx.remember(dump_started=timezone.now().isoformat())
-    ctx.admin(dump_args(target), "the dump failed")
     written = work / f"{target.connection.database}.dump"
-    if not written.is_file():
-        raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
-    with open(written, "rb") as fh:
-        os.fsync(fh.fileno())
+    try:
+        ctx.admin(dump_args(target), "the dump failed")
+        if not written.is_file():
+            raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
+        with open(written, "rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        remove_partial_dump(ctx)
+        raise
     return f"{human_size(written.stat().st_size)} written to {written}"
+
+
+def remove_partial_dump(ctx: RunContext) -> None:
+    """After a failed dump: remove what it wrote (on a full disk, the partial file is what fills it)."""
+    work = in_progress_dir(ctx.target)
+    if not work.exists():
+        return
+    size = _tree_size([work])
+    shutil.rmtree(work, ignore_errors=True)
+    if work.exists():
+        ctx.log(f"could not remove the partial dump in {work}; remove it by hand", "error")
+    else:
+        ctx.log(f"removed the partial dump in {work} ({human_size(size)})", "warning")
 
 
 def start_again(ctx: RunContext) -> str:

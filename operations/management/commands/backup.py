@@ -9,11 +9,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-wait", action="store_true", help="return once requested")
+        parser.add_argument("--ignore-free-space", action="store_true",
+                            help="dump even when the backups directory has less room than the dump is expected "
+                                 "to need (refused otherwise)")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
 
-    def handle(self, *args, no_wait: bool, timeout: float, **options):
+    def handle(self, *args, no_wait: bool, timeout: float, ignore_free_space: bool = False, **options):
         try:
-            run = services.request_backup(None, label=services.cli_label())
+            run = services.request_backup(None, label=services.cli_label(), ignore_free_space=ignore_free_space)
         except (services.OperationBusy, services.OperationFailed) as exc:
             raise CommandError(f"backup refused: {exc}") from None
         self.stdout.write(f"backup #{run.pk} requested")
