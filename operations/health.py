@@ -73,12 +73,22 @@ def check_target() -> Check:
     """The Neo4j service operations act on (local process or compose container), as the worker will find it."""
     from .targets import get_target
 
+    from .models import OperationRun
+
     try:
         target = get_target()
         description, up = target.describe(), target.is_up()
+        crashed = None if up else target.crash_evidence()
     except Exception as exc:  # a missing container or an unreachable Docker engine is the reason shown
         return Check("Operations target", False, f"{settings.OPERATIONS_TARGET}: {exc}")
-    return Check("Operations target", up, f"{description}: {'running' if up else 'not running'}")
+    detail = f"{description}: {'running' if up else 'not running'}"
+    if crashed:
+        detail += f"; it CRASHED: {crashed}"
+    last = OperationRun.objects.filter(target=target.name).exclude(started_at=None).order_by("-started_at").first()
+    if last is not None and last.state.get("neo4j_crashed"):
+        detail += (f". The last operation ({last.kind} #{last.pk}, {last.started_at:%Y-%m-%d %H:%M} UTC) found "
+                   f"Neo4j crashed ({last.state['neo4j_crashed']}) and started it again")
+    return Check("Operations target", up, detail)
 
 
 def all_checks() -> list[Check]:

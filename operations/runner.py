@@ -247,6 +247,8 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
     for row in rows[len(steps):]:
         _set_step(row, StepStatus.SKIPPED)
     run.status, run.error = (RunStatus.SUCCEEDED, "") if failure is None else failure
+    # What a step found wrong without failing (e.g. Neo4j had crashed) stays in sight on the run.
+    run.error = "\n".join([run.error, *run.state.get("warnings", [])]).strip()
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
     ctx.log(f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),

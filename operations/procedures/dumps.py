@@ -117,12 +117,25 @@ def record_state(ctx: RunContext) -> str:
     """Whether Neo4j runs (so it is started again afterwards) and what the store holds now."""
     target = ctx.target
     was_running = target.is_up()
+    crashed = None if was_running else target.crash_evidence()
     facts = {"was_running": was_running, "neo4j_version": target.neo4j_version(), "nodes": None,
-             "relationships": None}
+             "relationships": None, "neo4j_crashed": crashed}
+    if crashed:
+        # Not stopped on purpose, so meant to be running. neo4j-admin refuses to dump a store that was not shut
+        # down cleanly: starting Neo4j recovers it; it is then stopped, dumped and started again like any backup.
+        warning = (f"Neo4j HAD CRASHED before this run: {crashed}. It was started again to recover the store before "
+                   f"the dump")
+        ctx.remember(neo4j_crashed=crashed, warnings=[*ctx.state.get("warnings", []), warning])
+        ctx.log(warning, "error")
+        target.start()
+        facts["was_running"] = was_running = True
     if was_running:
         target.wait_for_bolt()
         facts["nodes"], facts["relationships"] = target.counts()
     ctx.remember(**facts)
+    if crashed:
+        return (f"Neo4j HAD CRASHED: {crashed}\nstarted it again (store recovered): {facts['nodes']} nodes, "
+                f"{facts['relationships']} relationships")
     if not was_running:
         ctx.log("Neo4j is not running: the backup cannot record node and relationship counts, and Neo4j will be "
                 "left stopped", "warning")

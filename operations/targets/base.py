@@ -192,6 +192,11 @@ class Target(abc.ABC):
         """The command line of ``neo4j-admin ARGS`` once the server is ``version`` (previews of a version switch)."""
         return self.admin_command(args)
 
+    def crash_evidence(self) -> str | None:
+        """When the server is down: why it looks like it died rather than was stopped on purpose (None: stopped,
+        or this target cannot tell). A backup then says so loudly and starts it again after the dump."""
+        return None
+
     def stop_admin(self) -> list[str]:
         """Stop any neo4j-admin still running on this target (orphaned by a dead worker); returns what was done.
 

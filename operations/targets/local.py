@@ -38,6 +38,17 @@ class LocalTarget(Target):
     def is_up(self) -> bool:
         return self.instance.pid() is not None
 
+    def crash_evidence(self) -> str | None:
+        # A deliberate stop (ours, or scripts/services.py down) removes the pid file; a dead process leaves it.
+        try:
+            recorded = int(self.instance.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        if _pid_alive(recorded):
+            return None
+        return (f"its pid file {self.instance.pid_file} names process {recorded}, which is gone: Neo4j died without "
+                f"being stopped (crashed, or killed: e.g. out of memory); see {self.instance.logs_dir}")
+
     def stop(self) -> None:
         self.instance.stop(timeout=self.start_timeout)
 

@@ -25,5 +25,9 @@ class Command(BaseCommand):
         run = follow(run, self.stdout, timeout)
         backup = run.backups_made.first()
         if backup is not None:
-            self.stdout.write(f"{backup.file_name}: {backup.size} bytes, sha256 {backup.sha256}, "
-                              f"{backup.node_count} nodes, {backup.relationship_count} relationships")
+            counts = (f"{backup.node_count} nodes, {backup.relationship_count} relationships"
+                      if backup.node_count is not None else "no counts (Neo4j was not running)")
+            self.stdout.write(f"{backup.file_name}: {backup.size} bytes, sha256 {backup.sha256}, {counts}")
+        if run.state.get("neo4j_crashed"):
+            self.stdout.write(f"WARNING: Neo4j had crashed before this backup ({run.state['neo4j_crashed']}); it was "
+                              f"started again (recovering the store) before the dump and runs again after it")
