@@ -9,11 +9,18 @@ Layout of an instance home (everything the instance owns lives under it)::
     HOME/conf/neo4j.conf
     HOME/data/            the store (``databases/``, ``transactions/``, ``dbms/``)
     HOME/logs/  HOME/run/neo4j.pid
+    HOME/run/portal-operation.lock   held (flock) by a portal operation while it keeps the server stopped
+
+The operation lock: an operation that stops the server for an offline job (dump, load, version switch) holds an
+exclusive ``flock`` on ``run/portal-operation.lock`` until it starts the server again (or ends); ``start()`` and
+``scripts/services.py up`` refuse while another process holds it. The kernel drops the lock with its process, so
+a dead worker never leaves it behind. See docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -171,6 +178,10 @@ class Neo4jInstance:
         return self.home / "run" / "neo4j.pid"
 
     @property
+    def operation_lock_file(self) -> Path:
+        return self.home / "run" / "portal-operation.lock"
+
+    @property
     def lib(self) -> Path:
         return distribution_lib(self.version)
 
@@ -270,10 +281,50 @@ class Neo4jInstance:
         except OSError:
             return False
 
+    # -- the operation lock (see the module's docstring) ----------------------------------------------------
+    def hold_stopped(self, holder: str):
+        """Take the operation lock (an open file: the lock lasts until it is closed or this process ends)."""
+        self.operation_lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.operation_lock_file, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            other = fh.read().strip()
+            fh.close()
+            raise Neo4jError(f"Neo4j at {self.home} is already held stopped by another portal operation: {other}")
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}: {holder}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+        fh.flush()
+        return fh
+
+    def stopped_by(self) -> str | None:
+        """Who holds the server stopped (the lock file's line), when another process holds the operation lock."""
+        try:
+            fh = open(self.operation_lock_file)
+        except FileNotFoundError:
+            return None
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = fh.read().strip() or "unknown holder"
+                return None if text.startswith(f"pid {os.getpid()}:") else text
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        return None
+
+    def refuse_if_held(self) -> None:
+        holder = self.stopped_by()
+        if holder:
+            raise Neo4jError(f"Neo4j at {self.home} is held stopped by a portal operation ({holder}); not starting "
+                             f"it. It is started again when the operation ends: see the admin's Operation runs")
+
     def start(self, timeout: float = 120.0) -> None:
         if self.pid() is not None:
             self.wait_up(timeout)
             return
+        self.refuse_if_held()
         for port in (self.bolt_port, self.http_port):
             if port_in_use(port):
                 raise Neo4jError(

@@ -145,6 +145,7 @@ def record_state(ctx: RunContext) -> str:
 
 def stop(ctx: RunContext) -> str:
     if not ctx.target.is_up():
+        ctx.target.hold_stopped()  # it stays down while the offline job runs
         return "Neo4j was not running"
     ctx.remember(stopped=True)
     ctx.target.stop()
@@ -160,7 +161,9 @@ def dump(ctx: RunContext) -> str:
     ctx.remember(dump_started=timezone.now().isoformat())
     written = work / f"{target.connection.database}.dump"
     try:
+        ensure_still_stopped(ctx, "the dump")
         ctx.admin(dump_args(target), "the dump failed")
+        ensure_still_stopped(ctx, "the dump")
         if not written.is_file():
             raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
         with open(written, "rb") as fh:
@@ -169,6 +172,14 @@ def dump(ctx: RunContext) -> str:
         remove_partial_dump(ctx)
         raise
     return f"{human_size(written.stat().st_size)} written to {written}"
+
+
+def ensure_still_stopped(ctx: RunContext, job: str) -> None:
+    """An offline job's store must stay closed: fail when the server is running again under it."""
+    if ctx.target.is_up():
+        raise OperationFailed(f"Neo4j is running again although this run stopped it for {job}: something outside "
+                              f"the portal started it. Its result cannot be trusted and is discarded; find what "
+                              f"starts Neo4j (scripts respecting the operation lock do not) and try again")
 
 
 def remove_partial_dump(ctx: RunContext) -> None:

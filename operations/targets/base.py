@@ -192,6 +192,10 @@ class Target(abc.ABC):
         """The command line of ``neo4j-admin ARGS`` once the server is ``version`` (previews of a version switch)."""
         return self.admin_command(args)
 
+    def hold_stopped(self) -> None:
+        """Keep the project's own scripts from starting the server until :meth:`start` (or the end of the run);
+        :meth:`stop` does it too. A no-op where the target has no such lock."""
+
     def crash_evidence(self) -> str | None:
         """When the server is down: why it looks like it died rather than was stopped on purpose (None: stopped,
         or this target cannot tell). A backup then says so loudly and starts it again after the dump."""
