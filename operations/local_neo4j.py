@@ -14,7 +14,8 @@ Layout of an instance home (everything the instance owns lives under it)::
 The operation lock: an operation that stops the server for an offline job (dump, load, version switch) holds an
 exclusive ``flock`` on ``run/portal-operation.lock`` until it starts the server again (or ends); ``start()`` and
 ``scripts/services.py up`` refuse while another process holds it. The kernel drops the lock with its process, so
-a dead worker never leaves it behind. See docs/reliability.md.
+a dead worker never leaves it behind. A process holds it once per instance, whichever object took it; any start
+of the instance from that process, or ``release_stopped()``, gives it back. See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+# lock file path -> the open file holding the operation lock in this process
+_HELD: dict[str, Any] = {}
 
 NEO4J_VERSION = "5.26.12"
 # The last 4.4 release: stores alchemiscale v0.3 deployments still hold, to be migrated to 5.x.
@@ -282,8 +287,10 @@ class Neo4jInstance:
             return False
 
     # -- the operation lock (see the module's docstring) ----------------------------------------------------
-    def hold_stopped(self, holder: str):
-        """Take the operation lock (an open file: the lock lasts until it is closed or this process ends)."""
+    def hold_stopped(self, holder: str) -> None:
+        """Take the operation lock for this process (a no-op when it has it already)."""
+        if str(self.operation_lock_file) in _HELD:
+            return
         self.operation_lock_file.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.operation_lock_file, "a+")
         try:
@@ -297,7 +304,13 @@ class Neo4jInstance:
         fh.truncate()
         fh.write(f"pid {os.getpid()}: {holder}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
         fh.flush()
-        return fh
+        _HELD[str(self.operation_lock_file)] = fh
+
+    def release_stopped(self) -> None:
+        """Give the operation lock back (a no-op when this process does not hold it)."""
+        fh = _HELD.pop(str(self.operation_lock_file), None)
+        if fh is not None:
+            fh.close()
 
     def stopped_by(self) -> str | None:
         """Who holds the server stopped (the lock file's line), when another process holds the operation lock."""
@@ -340,6 +353,7 @@ class Neo4jInstance:
         console.close()
         self.pid_file.write_text(f"{proc.pid}\n")
         self.wait_up(timeout)
+        self.release_stopped()
 
     def wait_up(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout

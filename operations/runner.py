@@ -244,6 +244,8 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
         _set_step(row, StepStatus.OK, finished_at=timezone.now())
         ctx.step = None
     ctx.step = None
+    if ctx.target is not None:
+        ctx.target.release_stopped()  # a run that leaves Neo4j stopped no longer holds it so
     for row in rows[len(steps):]:
         _set_step(row, StepStatus.SKIPPED)
     run.status, run.error = (RunStatus.SUCCEEDED, "") if failure is None else failure
@@ -325,6 +327,9 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
         outcome = "recovered: " + ("; ".join(done) if done else "nothing needed doing")
     except Exception as exc:
         outcome = f"recovery failed, the target needs attention: {_classify(exc)[1]}"
+    finally:
+        if ctx.target is not None:
+            ctx.target.release_stopped()
     ctx.log(outcome, "warning")
     run.status = RunStatus.INTERRUPTED
     run.finished_at = timezone.now()

@@ -193,8 +193,11 @@ class Target(abc.ABC):
         return self.admin_command(args)
 
     def hold_stopped(self) -> None:
-        """Keep the project's own scripts from starting the server until :meth:`start` (or the end of the run);
-        :meth:`stop` does it too. A no-op where the target has no such lock."""
+        """Keep the project's own scripts from starting the server until :meth:`start` or :meth:`release_stopped`
+        (the runner calls it when a run ends); :meth:`stop` does it too. A no-op where the target has no such lock."""
+
+    def release_stopped(self) -> None:
+        """Let others start the server again (the end of a run that left it stopped)."""
 
     def crash_evidence(self) -> str | None:
         """When the server is down: why it looks like it died rather than was stopped on purpose (None: stopped,

@@ -50,13 +50,14 @@ class LocalTarget(Target):
                 f"being stopped (crashed, or killed: e.g. out of memory); see {self.instance.logs_dir}")
 
     def hold_stopped(self) -> None:
-        # The operation lock (operations/local_neo4j.py): held from the stop until our own start, or the run's end
-        # (this target object, and so the open lock file, goes with the run).
-        if getattr(self, "_lock", None) is None:
-            try:
-                self._lock = self.instance.hold_stopped("a portal operation (neo4j-admin offline job)")
-            except Neo4jError as exc:
-                raise TargetError(str(exc)) from None
+        # The operation lock (operations/local_neo4j.py): held from the stop until the start, or the run's end.
+        try:
+            self.instance.hold_stopped("a portal operation (neo4j-admin offline job)")
+        except Neo4jError as exc:
+            raise TargetError(str(exc)) from None
+
+    def release_stopped(self) -> None:
+        self.instance.release_stopped()
 
     def stop(self) -> None:
         self.hold_stopped()
@@ -67,9 +68,6 @@ class LocalTarget(Target):
             self.instance.start(timeout=self.start_timeout)
         except Neo4jError as exc:
             raise TargetError(str(exc)) from None
-        lock, self._lock = getattr(self, "_lock", None), None
-        if lock is not None:
-            lock.close()
 
     def neo4j_version(self) -> str:
         return self.instance.version

@@ -38,12 +38,18 @@ def test_scripts_respect_the_operation_lock_and_a_run_notices_a_server_started_u
     assert target.instance.pid() is None
 
     # Something that ignores the lock starts it anyway: the dump refuses and says so.
-    target.instance.start(timeout=target.start_timeout)
+    ignoring = ("import sys; from operations.local_neo4j import Neo4jInstance; i = Neo4jInstance.load(sys.argv[1]); "
+                "i.refuse_if_held = lambda: None; i.start(timeout=float(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", ignoring, str(target.instance.home), str(target.start_timeout)], cwd=ROOT,
+                   env=env, check=True, timeout=target.start_timeout + 30)
     with pytest.raises(OperationFailed) as failure:
         dumps.dump(ctx)
     assert "Neo4j is running again although this run stopped it" in str(failure.value)
     assert not dumps.in_progress_dir(target).exists()
+    assert target.instance.stopped_by() is None  # asked from this process, which holds it
+    assert "held stopped" in subprocess.run(services_up, cwd=ROOT, env=env, capture_output=True, text=True).stderr
 
-    target.start()  # the run's own start: releases the lock
+    target.release_stopped()  # what the runner does when a run ends
     proc = subprocess.run(services_up, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+    target.wait_for_bolt()
