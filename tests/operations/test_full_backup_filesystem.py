@@ -56,9 +56,9 @@ def test_full_backup_filesystem(target, settings, small_filesystem):
     failed = _execute(ignore_free_space=True)
     assert failed.status == "failed", failed.error
     assert "the dump failed" in failed.error
-    assert any("removed the partial dump" in entry["message"] for entry in failed.log), failed.log
     work = small_filesystem / in_progress_dir(target).name
-    assert not work.exists()
+    assert not work.exists(), [p.name for p in work.iterdir()]
     assert shutil.disk_usage(small_filesystem).used < 64 * 1024  # the room is back
+    assert any("removed the partial dump" in entry["message"] for entry in failed.log), failed.log
     assert target.is_up() and graph_snapshot(target) == before
     assert Backup.objects.count() == 0
