@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from .masking import mask_url
 from .env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ NEO4J_PASS = env_str("NEO4J_PASS")
 NEO4J_DBNAME = env_str("NEO4J_DBNAME", "neo4j")
 _neo4j_url = urlsplit(NEO4J_URL)
 if _neo4j_url.scheme not in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"} or not _neo4j_url.hostname:
-    raise ImproperlyConfigured(f"NEO4J_URL must look like bolt://host:7687, got {NEO4J_URL!r}")
+    raise ImproperlyConfigured(f"NEO4J_URL must look like bolt://host:7687, got {mask_url(NEO4J_URL)!r}")
 # neomodel takes credentials and database name inside the URL.
 NEOMODEL_NEO4J_BOLT_URL = (
     f"{_neo4j_url.scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASS, safe='')}@"
@@ -206,6 +207,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(DATA_DIR / "static")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
+# After a login whose "next" is refused as unsafe, Django falls back to this (its default is a page we lack).
+LOGIN_REDIRECT_URL = "admin:index"
+# Error pages (DEBUG's too) never show credentials: settings and values holding them are masked by their value,
+# not only their name (alchemiscale_portal/redaction.py, docs/reliability.md).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "alchemiscale_portal.redaction.CredentialFilter"
+DEFAULT_EXCEPTION_REPORTER = "alchemiscale_portal.redaction.CredentialReporter"
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
@@ -220,7 +227,8 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"masked": {"()": "alchemiscale_portal.redaction.CredentialFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "masked"}},
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
     "loggers": {"neo4j": {"level": "WARNING"}},
 }

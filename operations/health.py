@@ -10,6 +10,7 @@ import redis
 from django.conf import settings
 
 from alchemiscale_portal.celery import app as celery_app
+from alchemiscale_portal.masking import mask_url
 from identities import store
 
 from .procedures.dumps import human_size
@@ -29,8 +30,9 @@ def check_neo4j() -> Check:
         version, edition = store.server_version()
         nodes = store.node_count()
     except Exception as exc:  # any failure to talk to the store is the reason shown
-        return Check("Neo4j", False, f"{settings.NEO4J_URL} not reachable: {exc.__class__.__name__}: {exc}")
-    return Check("Neo4j", True, f"Neo4j {version} ({edition}) at {settings.NEO4J_URL}, database "
+        return Check("Neo4j", False, mask_url(f"{mask_url(settings.NEO4J_URL)} not reachable: "
+                                              f"{exc.__class__.__name__}: {exc}"))
+    return Check("Neo4j", True, f"Neo4j {version} ({edition}) at {mask_url(settings.NEO4J_URL)}, database "
                                 f"{settings.NEO4J_DBNAME!r}, {nodes} nodes")
 
 
@@ -39,8 +41,8 @@ def check_redis() -> Check:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
         info = client.info("server")
     except Exception as exc:
-        return Check("Redis", False, f"{settings.REDIS_URL} not reachable: {exc}")
-    return Check("Redis", True, f"Redis {info.get('redis_version')} at {settings.REDIS_URL}")
+        return Check("Redis", False, mask_url(f"{mask_url(settings.REDIS_URL)} not reachable: {exc}"))
+    return Check("Redis", True, f"Redis {info.get('redis_version')} at {mask_url(settings.REDIS_URL)}")
 
 
 def worker_queues() -> dict[str, list[str]] | None:
@@ -85,12 +87,22 @@ def check_target() -> Check:
     """The Neo4j service operations act on (local process or compose container), as the worker will find it."""
     from .targets import get_target
 
+    from .models import OperationRun
+
     try:
         target = get_target()
         description, up = target.describe(), target.is_up()
+        crashed = None if up else target.crash_evidence()
     except Exception as exc:  # a missing container or an unreachable Docker engine is the reason shown
         return Check("Operations target", False, f"{settings.OPERATIONS_TARGET}: {exc}")
-    return Check("Operations target", up, f"{description}: {'running' if up else 'not running'}")
+    detail = f"{description}: {'running' if up else 'not running'}"
+    if crashed:
+        detail += f"; it CRASHED: {crashed}"
+    last = OperationRun.objects.filter(target=target.name).exclude(started_at=None).order_by("-started_at").first()
+    if last is not None and last.state.get("neo4j_crashed"):
+        detail += (f". The last operation ({last.kind} #{last.pk}, {last.started_at:%Y-%m-%d %H:%M} UTC) found "
+                   f"Neo4j crashed ({last.state['neo4j_crashed']}) and started it again")
+    return Check("Operations target", up, detail)
 
 
 def all_checks() -> list[Check]:

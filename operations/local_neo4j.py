@@ -9,11 +9,19 @@ Layout of an instance home (everything the instance owns lives under it)::
     HOME/conf/neo4j.conf
     HOME/data/            the store (``databases/``, ``transactions/``, ``dbms/``)
     HOME/logs/  HOME/run/neo4j.pid
+    HOME/run/portal-operation.lock   held (flock) by a portal operation while it keeps the server stopped
+
+The operation lock: an operation that stops the server for an offline job (dump, load, version switch) holds an
+exclusive ``flock`` on ``run/portal-operation.lock`` until it starts the server again (or ends); ``start()`` and
+``scripts/services.py up`` refuse while another process holds it. The kernel drops the lock with its process, so
+a dead worker never leaves it behind. A process holds it once per instance, whichever object took it; any start
+of the instance from that process, or ``release_stopped()``, gives it back. See docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -24,6 +32,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+# lock file path -> the open file holding the operation lock in this process
+_HELD: dict[str, Any] = {}
 
 NEO4J_VERSION = "5.26.12"
 # The last 4.4 release: stores alchemiscale v0.3 deployments still hold, to be migrated to 5.x.
@@ -171,6 +183,10 @@ class Neo4jInstance:
         return self.home / "run" / "neo4j.pid"
 
     @property
+    def operation_lock_file(self) -> Path:
+        return self.home / "run" / "portal-operation.lock"
+
+    @property
     def lib(self) -> Path:
         return distribution_lib(self.version)
 
@@ -270,10 +286,58 @@ class Neo4jInstance:
         except OSError:
             return False
 
+    # -- the operation lock (see the module's docstring) ----------------------------------------------------
+    def hold_stopped(self, holder: str) -> None:
+        """Take the operation lock for this process (a no-op when it has it already)."""
+        if str(self.operation_lock_file) in _HELD:
+            return
+        self.operation_lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.operation_lock_file, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            other = fh.read().strip()
+            fh.close()
+            raise Neo4jError(f"Neo4j at {self.home} is already held stopped by another portal operation: {other}")
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}: {holder}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+        fh.flush()
+        _HELD[str(self.operation_lock_file)] = fh
+
+    def release_stopped(self) -> None:
+        """Give the operation lock back (a no-op when this process does not hold it)."""
+        fh = _HELD.pop(str(self.operation_lock_file), None)
+        if fh is not None:
+            fh.close()
+
+    def stopped_by(self) -> str | None:
+        """Who holds the server stopped (the lock file's line), when another process holds the operation lock."""
+        try:
+            fh = open(self.operation_lock_file)
+        except FileNotFoundError:
+            return None
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = fh.read().strip() or "unknown holder"
+                return None if text.startswith(f"pid {os.getpid()}:") else text
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        return None
+
+    def refuse_if_held(self) -> None:
+        holder = self.stopped_by()
+        if holder:
+            raise Neo4jError(f"Neo4j at {self.home} is held stopped by a portal operation ({holder}); not starting "
+                             f"it. It is started again when the operation ends: see the admin's Operation runs")
+
     def start(self, timeout: float = 120.0) -> None:
         if self.pid() is not None:
             self.wait_up(timeout)
             return
+        self.refuse_if_held()
         for port in (self.bolt_port, self.http_port):
             if port_in_use(port):
                 raise Neo4jError(
@@ -289,6 +353,7 @@ class Neo4jInstance:
         console.close()
         self.pid_file.write_text(f"{proc.pid}\n")
         self.wait_up(timeout)
+        self.release_stopped()
 
     def wait_up(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout

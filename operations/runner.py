@@ -152,7 +152,8 @@ class RunContext:
         self.output(result.output)
         if not result.ok:
             tail = "\n".join(result.output.strip().splitlines()[-5:])
-            raise OperationFailed(f"{failure}: neo4j-admin exited with {result.returncode}: {tail}")
+            raise OperationFailed(f"{failure}: neo4j-admin {result.exit_description()}"
+                                  + (f": {tail}" if tail else ""))
         return result
 
 
@@ -338,9 +339,13 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
         _set_step(row, StepStatus.OK, finished_at=timezone.now())
         ctx.step = None
     ctx.step = None
+    if ctx.target is not None:
+        ctx.target.release_stopped()  # a run that leaves Neo4j stopped no longer holds it so
     for row in rows[len(steps):]:
         _set_step(row, StepStatus.SKIPPED)
     run.status, run.error = (RunStatus.SUCCEEDED, "") if failure is None else failure
+    # What a step found wrong without failing (e.g. Neo4j had crashed) stays in sight on the run.
+    run.error = "\n".join([run.error, *run.state.get("warnings", [])]).strip()
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
     ctx.log(f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),
@@ -417,6 +422,9 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
         outcome = "recovered: " + ("; ".join(done) if done else "nothing needed doing")
     except Exception as exc:
         outcome = f"recovery failed, the target needs attention: {_classify(exc)[1]}"
+    finally:
+        if ctx.target is not None:
+            ctx.target.release_stopped()
     ctx.log(outcome, "warning")
     run.status = RunStatus.INTERRUPTED
     run.finished_at = timezone.now()

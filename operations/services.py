@@ -96,11 +96,14 @@ def preview_backup(target: Target | None = None) -> list[dict[str, Any]]:
 
 
 def request_backup(user: AbstractBaseUser | None = None, *, label: str | None = None,
-                   target: Target | None = None, send: bool = True) -> OperationRun:
-    """Queue a backup (``send=False``: the caller carries it out); OperationBusy names the active run."""
+                   target: Target | None = None, ignore_free_space: bool = False, send: bool = True) -> OperationRun:
+    """Queue a backup (``send=False``: the caller carries it out); OperationBusy names the active run when the
+    target is busy. ``ignore_free_space``: go on when the backups directory has less room than the dump is expected
+    to need (refused otherwise)."""
     if not can_back_up(user):
         raise PermissionDenied("you may not request backups")
-    return runner.request(BackupProcedure(target or get_target(), {}), user=user, label=_label(user, label),
+    params = {"ignore_free_space": True} if ignore_free_space else {}
+    return runner.request(BackupProcedure(target or get_target(), params), user=user, label=_label(user, label),
                           send=send)
 
 

@@ -140,6 +140,8 @@ def main(argv: list[str]) -> int:
         if args.command == "up":
             profile.state.mkdir(parents=True, exist_ok=True)
             profile.redis_up()
+            # Before init, which rewrites the configuration: an operation may be switching the Neo4j version.
+            profile.neo4j.refuse_if_held()
             profile.neo4j.init(profile.password)
             profile.neo4j.start()
         elif args.command == "down":

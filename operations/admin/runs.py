@@ -71,7 +71,9 @@ class OperationRunAdmin(RecordAdmin):
         """The run page: steps with their commands and output, step k of n, elapsed time, a log that updates."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        run = get_object_or_404(OperationRun, pk=object_id)
+        run = self.get_object(request, object_id)  # None for an unknown or malformed id ("abc", "1.5", NUL)
+        if run is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -16,7 +16,8 @@ class BackupProcedure(Procedure):
         t = self.target
         return [
             Step("check the backups directory", dumps.check_backup_dir,
-                 f"{t.backup_dir} exists, is writable and has room"),
+                 f"{t.backup_dir} exists, is writable and has room for the dump (refused before anything is "
+                 f"stopped when not, unless asked to ignore free space)"),
             Step("record the current state", dumps.record_state,
                  "is Neo4j running; its version; node and relationship counts"),
             *dumps.dump_steps(t),

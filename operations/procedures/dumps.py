@@ -4,7 +4,9 @@ Writing a backup, safely: neo4j-admin dumps into ``<backups>/.in-progress-<targe
 is hard-linked to its final name ``neo4j-<UTC date-time>.dump`` (a link never replaces an existing file, so nothing
 is ever overwritten), and the in-progress directory is removed. A failed or interrupted dump never has a final name.
 The in-progress directory is fixed per target, so a preview can show the exact commands (one operation at a time
-runs on a target, so it cannot be shared).
+runs on a target, so it cannot be shared). A dump that fails removes what it wrote at once, so a full disk is not
+left full; a run refuses before stopping anything when the backups directory has less room than the dump is
+expected to need (see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ..runner import OperationFailed, RunContext, Step
 from ..targets import Target
 
 CHUNK = 4 << 20
+#: room asked for beyond the last dump of the store: stores grow between backups
+DUMP_GROWTH_MARGIN = 1.25
 
 
 def in_progress_dir(target: Target) -> Path:
@@ -48,15 +52,30 @@ def human_size(n: float) -> str:
 
 
 def _tree_size(paths: list[Path]) -> int:
+    """Bytes the files under ``paths`` take on disk (allocated blocks: sparse files count for what they hold)."""
     total = 0
     for top in paths:
         for root, _, files in os.walk(top):
             for name in files:
                 try:
-                    total += os.lstat(os.path.join(root, name)).st_size
+                    total += os.lstat(os.path.join(root, name)).st_blocks * 512
                 except OSError:
                     pass
     return total
+
+
+def expected_dump_size(target: Target) -> tuple[int, str]:
+    """(bytes, how they were estimated) a dump of the target's store is expected to need: the last catalogued
+    dump of this store with a margin for growth; without one, the store files' size on disk (a dump is compressed
+    and usually smaller; transaction logs are left out, Neo4j preallocates them)."""
+    last = Backup.objects.filter(target=target.name, database=target.connection.database).order_by(
+        "-created_at", "-pk").first()
+    if last is not None:
+        return (int(last.size * DUMP_GROWTH_MARGIN),
+                f"the last dump of this store ({last.file_name}, {human_size(last.size)}) plus "
+                f"{DUMP_GROWTH_MARGIN - 1:.0%}")
+    store = _tree_size(target.database_dirs()[:1])
+    return store, f"the store's size on disk ({target.database_dirs()[0]}); there is no earlier dump to go by"
 
 
 def check_backup_dir(ctx: RunContext) -> str:
@@ -81,11 +100,17 @@ def check_backup_dir(ctx: RunContext) -> str:
         shutil.rmtree(leftover)
         notes.append(f"removed the unfinished dump left in {leftover}")
     free = shutil.disk_usage(directory).free
-    store = _tree_size(target.database_dirs())
-    notes.append(f"{directory}: {human_size(free)} free; the store takes {human_size(store)} on disk")
-    if free < store:
-        ctx.log(f"less free space ({human_size(free)}) than the store takes ({human_size(store)}); the dump is usually "
-                f"smaller, but it may run out of room", "warning")
+    expected, basis = expected_dump_size(target)
+    notes.append(f"{directory}: {human_size(free)} free; the dump is expected to need {human_size(expected)} "
+                 f"({basis})")
+    if free < expected:
+        short = (f"the backups directory {directory} has {human_size(free)} free, less than the "
+                 f"{human_size(expected)} the dump is expected to need ({basis})")
+        if not ctx.run.params.get("ignore_free_space"):
+            override = (" or ask again with the override (manage.py backup --ignore-free-space) if the dump will "
+                        "fit" if ctx.run.kind == "backup" else "")
+            raise OperationFailed(f"{short}; nothing was stopped or changed. Make room{override}")
+        ctx.log(f"{short}; going on as asked (ignore free space)", "warning")
     return "\n".join(notes)
 
 
@@ -93,12 +118,25 @@ def record_state(ctx: RunContext) -> str:
     """Whether Neo4j runs (so it is started again afterwards) and what the store holds now."""
     target = ctx.target
     was_running = target.is_up()
+    crashed = None if was_running else target.crash_evidence()
     facts = {"was_running": was_running, "neo4j_version": target.neo4j_version(), "nodes": None,
-             "relationships": None}
+             "relationships": None, "neo4j_crashed": crashed}
+    if crashed:
+        # Not stopped on purpose, so meant to be running. neo4j-admin refuses to dump a store that was not shut
+        # down cleanly: starting Neo4j recovers it; it is then stopped, dumped and started again like any backup.
+        warning = (f"Neo4j HAD CRASHED before this run: {crashed}. It was started again to recover the store before "
+                   f"the dump")
+        ctx.remember(neo4j_crashed=crashed, warnings=[*ctx.state.get("warnings", []), warning])
+        ctx.log(warning, "error")
+        target.start()
+        facts["was_running"] = was_running = True
     if was_running:
         target.wait_for_bolt()
         facts["nodes"], facts["relationships"] = target.counts()
     ctx.remember(**facts)
+    if crashed:
+        return (f"Neo4j HAD CRASHED: {crashed}\nstarted it again (store recovered): {facts['nodes']} nodes, "
+                f"{facts['relationships']} relationships")
     if not was_running:
         ctx.log("Neo4j is not running: the backup cannot record node and relationship counts, and Neo4j will be "
                 "left stopped", "warning")
@@ -108,6 +146,7 @@ def record_state(ctx: RunContext) -> str:
 
 def stop(ctx: RunContext) -> str:
     if not ctx.target.is_up():
+        ctx.target.hold_stopped()  # it stays down while the offline job runs
         return "Neo4j was not running"
     ctx.remember(stopped=True)
     ctx.target.stop()
@@ -121,13 +160,40 @@ def dump(ctx: RunContext) -> str:
     work.mkdir()
     target.fix_ownership([work])  # neo4j-admin runs as the data owner and must be able to write here
     ctx.remember(dump_started=timezone.now().isoformat())
-    ctx.admin(dump_args(target), "the dump failed")
     written = work / f"{target.connection.database}.dump"
-    if not written.is_file():
-        raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
-    with open(written, "rb") as fh:
-        os.fsync(fh.fileno())
+    try:
+        ensure_still_stopped(ctx, "the dump")
+        ctx.admin(dump_args(target), "the dump failed")
+        ensure_still_stopped(ctx, "the dump")
+        if not written.is_file():
+            raise OperationFailed(f"neo4j-admin reported success but {written} is missing")
+        with open(written, "rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        remove_partial_dump(ctx)
+        raise
     return f"{human_size(written.stat().st_size)} written to {written}"
+
+
+def ensure_still_stopped(ctx: RunContext, job: str) -> None:
+    """An offline job's store must stay closed: fail when the server is running again under it."""
+    if ctx.target.is_up():
+        raise OperationFailed(f"Neo4j is running again although this run stopped it for {job}: something outside "
+                              f"the portal started it. Its result cannot be trusted and is discarded; find what "
+                              f"starts Neo4j (scripts respecting the operation lock do not) and try again")
+
+
+def remove_partial_dump(ctx: RunContext) -> None:
+    """After a failed dump: remove what it wrote (on a full disk, the partial file is what fills it)."""
+    work = in_progress_dir(ctx.target)
+    if not work.exists():
+        return
+    size = _tree_size([work])
+    shutil.rmtree(work, ignore_errors=True)
+    if work.exists():
+        ctx.log(f"could not remove the partial dump in {work}; remove it by hand", "error")
+    else:
+        ctx.log(f"removed the partial dump in {work} ({human_size(size)})", "warning")
 
 
 def start_again(ctx: RunContext) -> str:

@@ -138,7 +138,9 @@ class RestoreProcedure(Procedure):
             shutil.copyfile(source, staged)  # a file system without hard links
         t.fix_ownership([staged.parent])
         try:
+            dumps.ensure_still_stopped(ctx, "the load")
             ctx.admin(load_args(t), f"loading {source.name} failed")
+            dumps.ensure_still_stopped(ctx, "the load")
         finally:
             shutil.rmtree(staged.parent, ignore_errors=True)
         return f"loaded {source.name}"

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import signal
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import neo4j
+
+from alchemiscale_portal.masking import mask_url
 
 
 class TargetError(RuntimeError):
@@ -48,6 +51,31 @@ class AdminResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    def exit_description(self) -> str:
+        """How the tool ended, for staff: 'exited with 1', or which signal killed it and what that usually means
+        (a local process reports signal N as -N, a container as 128 + N)."""
+        code = self.returncode
+        number = -code if code < 0 else code - 128 if code > 128 else 0
+        try:
+            name = signal.Signals(number).name if number else ""
+        except ValueError:
+            name = ""
+        if not name:
+            return f"exited with {code}"
+        head = f"was killed by signal {number} ({name})" if code < 0 else \
+            f"exited with {code}, the code of a process killed by signal {number} ({name})"
+        return f"{head}: {SIGNAL_MEANINGS.get(name, 'something outside the portal ended it')}"
+
+
+SIGNAL_MEANINGS = {
+    "SIGKILL": "usually the machine ran out of memory (the kernel's out-of-memory killer: see `dmesg`, or the "
+               "container's OOMKilled) or an operator's kill -9",
+    "SIGTERM": "usually an operator, a service manager or the machine shutting down",
+    "SIGINT": "usually someone pressing Ctrl-C",
+    "SIGSEGV": "the Java process crashed (see hs_err_pid*.log in the Neo4j home)",
+    "SIGABRT": "the Java process aborted (see hs_err_pid*.log in the Neo4j home)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +192,18 @@ class Target(abc.ABC):
         """The command line of ``neo4j-admin ARGS`` once the server is ``version`` (previews of a version switch)."""
         return self.admin_command(args)
 
+    def hold_stopped(self) -> None:
+        """Keep the project's own scripts from starting the server until :meth:`start` or :meth:`release_stopped`
+        (the runner calls it when a run ends); :meth:`stop` does it too. A no-op where the target has no such lock."""
+
+    def release_stopped(self) -> None:
+        """Let others start the server again (the end of a run that left it stopped)."""
+
+    def crash_evidence(self) -> str | None:
+        """When the server is down: why it looks like it died rather than was stopped on purpose (None: stopped,
+        or this target cannot tell). A backup then says so loudly and starts it again after the dump."""
+        return None
+
     def stop_admin(self) -> list[str]:
         """Stop any neo4j-admin still running on this target (orphaned by a dead worker); returns what was done.
 
@@ -199,7 +239,8 @@ class Target(abc.ABC):
 
     def wait_for_bolt(self, timeout: float | None = None) -> None:
         """Wait until a query on the database succeeds (the database may still be starting after a load)."""
-        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
+        limit = self.start_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:
@@ -208,8 +249,8 @@ class Target(abc.ABC):
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
                 last = exc
                 time.sleep(0.25)
-        raise TargetError(f"Neo4j did not answer on {self.connection.url} (database {self.connection.database!r}) "
-                          f"within {self.start_timeout:.0f} s: {last}")
+        raise TargetError(mask_url(f"Neo4j did not answer on {self.connection.url} (database "
+                                   f"{self.connection.database!r}) within {limit:.0f} s: {last}"))
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         """Run one parameterised query on a fresh connection (pooled ones go stale across restarts).

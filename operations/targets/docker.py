@@ -49,6 +49,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from alchemiscale_portal.masking import mask_url
+
 from ..upgrades.alchemiscale_standin import IMAGE_LABEL as STANDIN_IMAGE_LABEL
 from .base import AdminResult, Connection, Target, TargetError
 
@@ -333,7 +335,7 @@ class DockerTarget(Target):
                 except TargetError as exc:
                     last = str(exc)
             if time.monotonic() >= deadline:
-                raise TargetError(f"Neo4j in container {c.name} did not answer on {self.connection.url} "
+                raise TargetError(f"Neo4j in container {c.name} did not answer on {mask_url(self.connection.url)} "
                                   f"within {limit:.0f} s ({last}); its last output:\n{last_words()}")
             time.sleep(0.25)
 

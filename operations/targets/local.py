@@ -38,7 +38,29 @@ class LocalTarget(Target):
     def is_up(self) -> bool:
         return self.instance.pid() is not None
 
+    def crash_evidence(self) -> str | None:
+        # A deliberate stop (ours, or scripts/services.py down) removes the pid file; a dead process leaves it.
+        try:
+            recorded = int(self.instance.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        if _pid_alive(recorded):
+            return None
+        return (f"its pid file {self.instance.pid_file} names process {recorded}, which is gone: Neo4j died without "
+                f"being stopped (crashed, or killed: e.g. out of memory); see {self.instance.logs_dir}")
+
+    def hold_stopped(self) -> None:
+        # The operation lock (operations/local_neo4j.py): held from the stop until the start, or the run's end.
+        try:
+            self.instance.hold_stopped("a portal operation (neo4j-admin offline job)")
+        except Neo4jError as exc:
+            raise TargetError(str(exc)) from None
+
+    def release_stopped(self) -> None:
+        self.instance.release_stopped()
+
     def stop(self) -> None:
+        self.hold_stopped()
         self.instance.stop(timeout=self.start_timeout)
 
     def start_process(self) -> None:

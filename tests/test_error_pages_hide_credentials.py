@@ -1,0 +1,92 @@
+"""No error page shows a credential, in any mode (docs/reliability.md, security 1).
+
+Each error path a visitor can reach is requested with DEBUG on (Django's detailed pages, the worst case) and off;
+the page must not contain the Neo4j password, a Redis password or a database password, in any spelling.
+"""
+
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import path
+
+REDIS_PASSWORD = "redis-pw-4f9a2c"
+
+
+def _fails_with_credentials_in_reach(request):
+    url = django_settings.NEOMODEL_NEO4J_BOLT_URL  # a local of the failing frame, as in a driver's connect
+    raise RuntimeError(f"could not connect to {url}")
+
+
+urlpatterns = [path("boom/", _fails_with_credentials_in_reach)]
+
+
+def _secrets():
+    password = django_settings.NEO4J_PASS
+    return {password, quote(password, safe=""), REDIS_PASSWORD}
+
+
+def _assert_clean(response):
+    body = response.content.decode(errors="replace")
+    for secret in _secrets():
+        assert secret not in body, f"a credential is on the {response.status_code} page"
+    return body
+
+
+@pytest.fixture
+def debug_client(settings, alice):
+    settings.REDIS_URL = f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0"
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    return client
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_bad_host_page(debug_client, settings, debug):
+    settings.DEBUG = debug
+    response = debug_client.get("/admin/login/", HTTP_HOST="evil.example",
+                                DATABASE_URL=f"postgres://portal:{REDIS_PASSWORD}@db/portal")
+    assert response.status_code == 400
+    body = _assert_clean(response)
+    if debug:
+        assert "DisallowedHost" in body and "NEOMODEL_NEO4J_BOLT_URL" in body  # the detailed page, masked
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_to_field_page(debug_client, settings, debug):
+    settings.DEBUG = debug
+    response = debug_client.get("/admin/auth/user/", {"_to_field": "password"})
+    assert response.status_code == 400
+    _assert_clean(response)
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_server_error_page(debug_client, settings, debug):
+    settings.DEBUG = debug
+    settings.ROOT_URLCONF = __name__
+    response = debug_client.get("/boom/")
+    assert response.status_code == 500
+    body = _assert_clean(response)
+    if debug:
+        assert "could not connect to bolt://neo4j:********@" in body
+
+
+def test_mask_url():
+    from alchemiscale_portal.masking import mask_url
+
+    assert mask_url("bolt://neo4j:s3cr%40t@host:7687/neo4j") == "bolt://neo4j:********@host:7687/neo4j"
+    assert mask_url("redis://:pw@127.0.0.1:6379/0") == "redis://:********@127.0.0.1:6379/0"
+    assert mask_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert mask_url("postgres://user@db/x") == "postgres://user@db/x"
+
+
+def test_log_lines_are_masked(settings):
+    import logging
+
+    from alchemiscale_portal.redaction import CredentialFormatter
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed on %s", (settings.NEOMODEL_NEO4J_BOLT_URL,),
+                               None)
+    line = CredentialFormatter().format(record)
+    assert settings.NEO4J_PASS not in line and "bolt://neo4j:********@" in line
