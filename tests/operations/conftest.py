@@ -109,11 +109,10 @@ def dedicated_worker(name: str, queue: str, env: dict[str, str] | None = None) -
     (with another REDIS_URL in ``env`` it is asked whether it is up through that broker)."""
     from celery import Celery
 
-    from alchemiscale_portal.celery import app
+    from alchemiscale_portal.celery import app as portal_app
 
     full_env = {**os.environ, **(env or {})}
-    if full_env.get("REDIS_URL") != settings.REDIS_URL:
-        app = Celery(broker=full_env["REDIS_URL"])
+    app = portal_app if full_env.get("REDIS_URL") == settings.REDIS_URL else Celery(broker=full_env["REDIS_URL"])
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         full_env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
     node = f"{name}-{os.getpid()}@{os.uname().nodename}"
