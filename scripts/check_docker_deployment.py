@@ -282,7 +282,8 @@ def write_deployment(dep: Deployment) -> None:
     portal = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
     loopback = {"NEO4J_URL": f"bolt://127.0.0.1:{p['bolt']}", "REDIS_URL": f"redis://127.0.0.1:{p['redis']}/0"}
     (dep.work / "portal.yml").write_text(yaml.safe_dump(on_host_network(
-        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback},
+        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback,
+                 "portal-beat": loopback},
         {"portal-redis": ["redis-server", "--bind", "127.0.0.1", "--port", str(p["redis"]), "--save", "",
                           "--appendonly", "no"]})))
 

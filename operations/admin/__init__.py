@@ -1,5 +1,6 @@
 from .backups import BackupAdmin
 from .runs import OperationRunAdmin
+from .schedules import BackupScheduleAdmin
 from .upgrades import AppliedMigrationAdmin
 
-__all__ = ["AppliedMigrationAdmin", "BackupAdmin", "OperationRunAdmin"]
+__all__ = ["AppliedMigrationAdmin", "BackupAdmin", "BackupScheduleAdmin", "OperationRunAdmin"]
