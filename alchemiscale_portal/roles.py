@@ -17,7 +17,8 @@ _OPERATIONS = ["operations." + c for c in ("view_operationrun", "view_backup", "
                                           "view_appliedmigration")]
 # Operators run the unattended side too: backup schedules (docs/unattended.md).
 _OPERATIONS += ["operations." + c for c in ("view_backupschedule", "add_backupschedule", "change_backupschedule",
-                                           "delete_backupschedule")]
+                                           "delete_backupschedule", "view_retentionpolicy",
+                                           "change_retentionpolicy", "prune_backups")]
 
 ROLES: dict[str, list[str]] = {
     # identities and scopes in the state store, and their audit log
