@@ -139,16 +139,21 @@ def pause(schedules, enabled: bool) -> int:
 
 
 LOCK_EXPIRED_NAME = "identity lock-expired (user and compute)"
+ALERTS_NAME = "alerts sweep"
 
 
 def ensure_default_schedules(**_kwargs) -> None:
-    """post_migrate: expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
+    """post_migrate: the alerts sweep runs every minute, and expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
     ``identity lock-expired`` for both types every 5 minutes. Created when missing; once there, staff's changes
     (another interval, paused) are kept. Pause it rather than delete it: ``migrate`` creates a missing one again."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    if PeriodicTask.objects.filter(task="identities.lock_expired").exists():
-        return
-    every, _ = IntervalSchedule.objects.get_or_create(every=5, period=IntervalSchedule.MINUTES)
-    PeriodicTask.objects.create(name=LOCK_EXPIRED_NAME, task="identities.lock_expired", interval=every,
-                                description="manage.py identity lock-expired -t user and -t compute, on a schedule")
+    for name, task, minutes, description in (
+            (LOCK_EXPIRED_NAME, "identities.lock_expired", 5,
+             "manage.py identity lock-expired -t user and -t compute, on a schedule"),
+            (ALERTS_NAME, "operations.alerts_sweep", 1,
+             "open alerts for new problems, resolve cleared ones (docs/unattended.md)")):
+        if PeriodicTask.objects.filter(task=task).exists():
+            continue
+        every, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
+        PeriodicTask.objects.create(name=name, task=task, interval=every, description=description)

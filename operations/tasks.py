@@ -112,3 +112,11 @@ def scheduled_backup(schedule_id: int) -> str:
     from .schedules import fire
 
     return fire(schedule_id)
+
+
+@shared_task(name="operations.alerts_sweep")
+def alerts_sweep() -> dict[str, list[int]]:
+    """Open alerts for new problems, resolve cleared ones, retry failed deliveries (beat runs it every minute)."""
+    from .alerts import sweep
+
+    return {event: [a.pk for a in alerts] for event, alerts in sweep().items()}

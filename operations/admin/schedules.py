@@ -50,13 +50,15 @@ class BackupScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description="next due")
     def next_due_display(self, schedule: BackupSchedule) -> str:
+        if not schedule.enabled:
+            return "paused"
         if schedule.due_since is not None:
-            return format_html('<span class="waiting">waiting for the window since {:%Y-%m-%d %H:%M} UTC</span>',
-                               schedule.due_since)
+            return format_html('<span class="waiting">waiting for the window since {} UTC</span>',
+                               f"{schedule.due_since:%Y-%m-%d %H:%M}")
         due = schedules.next_due(schedule)
         if due is None:
             return "paused"
-        return format_html('<span class="next-due">{:%Y-%m-%d %H:%M:%S} UTC</span>', timezone.localtime(due))
+        return format_html('<span class="next-due">{} UTC</span>', f"{timezone.localtime(due):%Y-%m-%d %H:%M:%S}")
 
     @admin.display(description="last outcome")
     def last_outcome(self, schedule: BackupSchedule) -> str:

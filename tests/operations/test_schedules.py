@@ -64,6 +64,12 @@ def test_operator_creates_a_schedule_in_the_admin_and_it_owns_its_beat_task(oper
         "day_of_month": "*", "month_of_year": "*", "day_of_week": "*", "timezone": "UTC", "window_start": "01:00"})
     assert response.status_code == 200 and "errornote" in response.content.decode()
 
+    listing = operator_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode()
+    assert re.search(r'<span class="next-due">[0-9-]+ [0-9:]+ UTC</span>', listing)
+    BackupSchedule.objects.filter(pk=schedule.pk).update(due_since=timezone.now())
+    assert "waiting for the window since" in \
+        operator_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode()
+
     # Pausing (the list's action) pauses the beat task as well; deleting the schedule removes it.
     operator_client.post(reverse("admin:operations_backupschedule_changelist"),
                          {"action": "pause_selected", "_selected_action": [schedule.pk]})
