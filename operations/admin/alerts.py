@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from .. import alerts
 from ..models import Alert, AlertSettings
@@ -28,7 +29,7 @@ class AlertAdmin(RecordAdmin):
     @admin.display(description="state")
     def state(self, alert: Alert) -> str:
         if alert.is_open:
-            return format_html('<span class="alert-open" style="color:#c62828">open</span>')
+            return mark_safe('<span class="alert-open" style="color:#c62828">open</span>')
         return format_html('<span class="alert-resolved">resolved {}</span>', f"{alert.resolved_at:%Y-%m-%d %H:%M} UTC")
 
     @admin.display(description="delivered")
