@@ -160,3 +160,31 @@ def test_beat_fires_an_interval_schedule_into_a_real_worker(local_target, alice_
     status = html.unescape(alice_client.get(reverse("system-status")).content.decode())
     assert re.search(r'class="schedule-check red" data-component="Scheduler \(celery beat\)"', status)
     assert "celery beat is not running" in status
+
+
+def test_the_scheduled_lock_expired_task_disables_expired_identities_of_both_types():
+    from identities import services as identity_services
+    from identities.audit import Actor
+    from identities.models import AuditEntry
+    from identities.nodes import COMPUTE, USER
+    from identities.tasks import lock_expired
+
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    actor = Actor("staff", "alice")
+    identity_services.add_identity(USER, "gone-user", "k", actor, expires=past)
+    identity_services.add_identity(COMPUTE, "gone-compute", "k", actor, expires=past)
+    identity_services.add_identity(USER, "current", "k", actor, expires=past + dt.timedelta(days=9))
+    assert lock_expired.apply().get() == {"user": ["gone-user"], "compute": ["gone-compute"]}
+    assert set(AuditEntry.objects.filter(actor="celery-beat schedule").values_list("identifier", flat=True)) == {
+        "gone-user", "gone-compute"}
+    assert lock_expired.apply().get() == {"user": [], "compute": []}
+
+
+def test_a_window_is_read_in_the_schedules_time_zone_and_may_span_midnight():
+    schedule = BackupSchedule(name="w", timezone="America/New_York", window_start=dt.time(22, 0),
+                              window_end=dt.time(4, 0))
+    utc = dt.timezone.utc
+    assert schedule.in_window(dt.datetime(2026, 7, 1, 3, 0, tzinfo=utc))       # 23:00 in New York (EDT)
+    assert schedule.in_window(dt.datetime(2026, 7, 1, 7, 59, tzinfo=utc))      # 03:59
+    assert not schedule.in_window(dt.datetime(2026, 7, 1, 8, 0, tzinfo=utc))   # 04:00
+    assert not schedule.in_window(dt.datetime(2026, 7, 1, 1, 59, tzinfo=utc))  # 21:59
