@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from .. import alerts
 from ..models import Alert, AlertSettings
-from .records import RecordAdmin
+from .records import RecordAdmin, SingletonAdmin
 
 
 @admin.register(Alert)
@@ -49,20 +47,9 @@ class AlertAdmin(RecordAdmin):
 
 
 @admin.register(AlertSettings)
-class AlertSettingsAdmin(admin.ModelAdmin):
+class AlertSettingsAdmin(SingletonAdmin):
     fields = ["recipients", "webhook_url", "min_free_mib", "expiring_within_days", "effective"]
     readonly_fields = ["effective"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return redirect("admin:operations_alertsettings_change", AlertSettings.current().pk)
 
     @admin.display(description="alerts go to")
     def effective(self, row: AlertSettings) -> str:

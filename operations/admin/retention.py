@@ -14,25 +14,15 @@ from django.utils.html import format_html, format_html_join
 from .. import retention, runner
 from ..models import RetentionPolicy
 from ..targets import get_target
+from .records import SingletonAdmin
 from .runs import warn_if_no_worker
 
 
 @admin.register(RetentionPolicy)
-class RetentionPolicyAdmin(admin.ModelAdmin):
+class RetentionPolicyAdmin(SingletonAdmin):
     fields = ["keep_last", "keep_daily", "keep_weekly", "keep_monthly", "safety_min_age_hours", "stale_after_hours",
               "preview"]
     readonly_fields = ["preview"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        return redirect("admin:operations_retentionpolicy_change", RetentionPolicy.current().pk)
 
     @admin.display(description="a prune now would")
     def preview(self, policy: RetentionPolicy) -> str:

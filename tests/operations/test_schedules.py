@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 import re
 import time
 
@@ -23,14 +22,9 @@ from operations.models import Backup, BackupSchedule, OperationRun
 from tests.beat_fixture import beat_process
 
 from .conftest import wait_for
+from .test_run_cancel import nobody_listens  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def nobody_listens(settings) -> str:
-    settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"
-    return settings.OPERATIONS_QUEUE
 
 
 @pytest.fixture
