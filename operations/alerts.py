@@ -20,6 +20,7 @@ import urllib.request
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy, RunStatus
@@ -42,19 +43,24 @@ class Problem:
 def run_problems() -> list[Problem]:
     """The latest finished run of each kind on each target, when it failed, errored or was interrupted. A later
     successful run of that kind clears it (cancelled runs say nothing either way)."""
-    latest: dict[tuple[str, str], OperationRun] = {}
     finished = OperationRun.objects.exclude(status__in=[RunStatus.PENDING, RunStatus.RUNNING, RunStatus.CANCELLED])
-    for run in finished.order_by("-finished_at", "-pk").only("pk", "kind", "target", "status", "error",
-                                                             "finished_at", "requested_by_label"):
-        latest.setdefault((run.target, run.kind), run)
+    latest: dict[tuple[str, str], OperationRun] = {}
+    # One query per (target, kind) pair rather than reading every run ever made each minute.
+    for pair in finished.order_by().values_list("target", "kind").distinct():
+        latest[pair] = finished.filter(target=pair[0], kind=pair[1]).order_by(
+            F("finished_at").desc(nulls_last=True), "-pk").only(
+            "pk", "kind", "target", "status", "error", "finished_at", "requested_by_label").first()
     problems = []
     for (target, kind), run in sorted(latest.items()):
         if run.status in BAD_OUTCOMES:
-            first = (run.error or "").strip().splitlines()
+            lines = (run.error or "").strip().splitlines()
+            # A traceback's last line says what went wrong; a failure's reason is at its start.
+            reason = (lines[-1] if run.status == RunStatus.ERRORED else " ".join(lines[:3])) if lines else ""
+            ended = run.finished_at or run.requested_at
             problems.append(Problem(
                 f"run:{target}:{kind}", Alert.Kind.RUN, f"{kind} #{run.pk} {run.status} on {target}",
                 f"{kind} #{run.pk} on {target}, requested by {run.requested_by_label}, {run.status} at "
-                f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC:\n{first[-1] if run.status == RunStatus.ERRORED and first else ' '.join(first[:3])}\n\n"
+                f"{ended:%Y-%m-%d %H:%M:%S} UTC:\n{reason}\n\n"
                 f"Its steps and log: /admin/operations/operationrun/{run.pk}/change/"))
     return problems
 
