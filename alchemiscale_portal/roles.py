@@ -15,6 +15,11 @@ _IDENTITIES = ["identities." + c for c in ("view_identity", "add_identity", "cha
                                           "rotate_identity_key", "disable_identity", "view_auditentry")]
 _OPERATIONS = ["operations." + c for c in ("view_operationrun", "view_backup", "request_backup",
                                           "view_appliedmigration")]
+# Operators run the unattended side too: schedules, retention, alerts (docs/unattended.md).
+_OPERATIONS += ["operations." + c for c in ("view_backupschedule", "add_backupschedule", "change_backupschedule",
+                                           "delete_backupschedule", "view_retentionpolicy",
+                                           "change_retentionpolicy", "prune_backups", "view_alert",
+                                           "view_alertsettings", "change_alertsettings")]
 
 ROLES: dict[str, list[str]] = {
     # identities and scopes in the state store, and their audit log

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Entry point of the portal's image: `web` (migrate, then gunicorn), `worker` (Celery), or any manage.py command.
+# Entry point of the portal's image: `web` (migrate, then gunicorn), `worker` (Celery), `beat` (the scheduler), or any manage.py command.
 set -eu
 cd /opt/alchemiscale-portal
 mkdir -p "$PORTAL_DATA_DIR"
@@ -16,6 +16,11 @@ case "${1:-web}" in
   worker)
     migrate
     exec celery -A alchemiscale_portal worker -l info --concurrency 1 -n "portal@%h" -Q "${PORTAL_OPERATIONS_QUEUE:-celery}"
+    ;;
+  beat)
+    # The scheduler: fires the backup schedules staff edit in the admin (docs/unattended.md). Run exactly one.
+    migrate
+    exec celery -A alchemiscale_portal beat -l info
     ;;
   *)
     exec python manage.py "$@"

@@ -15,3 +15,6 @@ class OperationsConfig(AppConfig):
         register_procedures()
         # Sent for this app, the last of the portal's apps, so every role's permissions exist by then.
         post_migrate.connect(ensure_roles, sender=self)
+        from .schedules import ensure_default_schedules
+
+        post_migrate.connect(ensure_default_schedules, sender=self)

@@ -55,6 +55,8 @@ def can_request(user: AbstractBaseUser | None, kind: str) -> bool:
         return can_back_up(user)
     if kind == RestoreProcedure.kind:
         return can_restore(user)
+    if kind == "prune":
+        return user is None or user.has_perm("operations.prune_backups")
     return can_migrate(user)
 
 

@@ -101,3 +101,22 @@ def recover_run_of_lost_process(sender=None, exception=None, args=None, **_kwarg
         recover_run(run, me, f"the worker process {run.worker} (pid {run.worker_pid}) died ({exception})")
     except Exception:
         logger.exception("recovering run %s after its worker process died failed", run.pk)
+
+
+@shared_task(name="operations.scheduled_backup")
+def scheduled_backup(schedule_id: int) -> str:
+    """A backup schedule is due: request the backup, or record why it waits or was skipped (docs/unattended.md).
+
+    The portal's beat decides due schedules itself (operations/beat.py); this task is the same decision for
+    whoever sends it by hand (e.g. "Run selected tasks" in django-celery-beat's admin)."""
+    from .schedules import fire
+
+    return fire(schedule_id)
+
+
+@shared_task(name="operations.alerts_sweep")
+def alerts_sweep() -> dict[str, list[int]]:
+    """Open alerts for new problems, resolve cleared ones, retry failed deliveries (beat runs it every minute)."""
+    from .alerts import sweep
+
+    return {event: [a.pk for a in alerts] for event, alerts in sweep().items()}

@@ -295,7 +295,8 @@ def write_deployment(dep: Deployment) -> None:
     redis["healthcheck"]["test"][-1] = redis["healthcheck"]["test"][-1].replace(
         "redis-cli ping", f"redis-cli -p {p['redis']} ping")
     (dep.work / "portal.yml").write_text(yaml.safe_dump(on_host_network(
-        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback},
+        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback,
+                 "portal-beat": loopback},
         {"portal-redis": redis_command})))
 
 

@@ -25,9 +25,12 @@ mkdir -p "$PORTAL_BACKUP_DIR"
 .venv/bin/celery -A alchemiscale_portal worker -l info --concurrency 1 -n portal@%h \
   > .run/dev/celery-worker.log 2>&1 &
 pids+=($!)
+# The scheduler: fires the backup schedules staff edit in the admin (docs/unattended.md).
+.venv/bin/celery -A alchemiscale_portal beat -l info > .run/dev/celery-beat.log 2>&1 &
+pids+=($!)
 
 port=${PORTAL_PORT:-8000}
-echo "The admin is at http://127.0.0.1:${port}/admin/ (Celery worker log: .run/dev/celery-worker.log). Ctrl-C stops everything."
+echo "The admin is at http://127.0.0.1:${port}/admin/ (logs: .run/dev/celery-worker.log, .run/dev/celery-beat.log). Ctrl-C stops everything."
 # In the background so that a signal reaches the trap at once, not after the web server exits.
 .venv/bin/python manage.py runserver --noreload "127.0.0.1:${port}" &
 pids+=($!)

@@ -30,3 +30,22 @@ def run_link(run_id: int | None) -> str:
         return "-"
     url = reverse("admin:operations_operationrun_change", args=[run_id])
     return format_html('<a href="{}">run #{}</a>', url, run_id)
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    """A settings row of which there is exactly one (``Model.current()`` creates it): its list opens the row."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import redirect
+
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", self.model.current().pk)

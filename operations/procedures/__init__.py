@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ..runner import Procedure
 from .backup import BackupProcedure
+from .prune import PruneProcedure
 from .restore import RestoreProcedure
 
 #: kind -> procedure; a new procedure is added here
-PROCEDURES: dict[str, type[Procedure]] = {p.kind: p for p in (BackupProcedure, RestoreProcedure)}
+PROCEDURES: dict[str, type[Procedure]] = {p.kind: p for p in (BackupProcedure, RestoreProcedure,
+                                                                     PruneProcedure)}
