@@ -79,8 +79,24 @@ def test_scraped_figures_match_the_store_and_the_catalog(client, settings, celer
     assert m[("alchemiscale_portal_workers_alive", ())] >= 1  # the test's real Celery worker answers
 
 
+
 def test_no_backup_means_no_age_sample(client, settings):
     settings.METRICS_TOKEN, settings.METRICS_ALLOWED = TOKEN, []
     names = {name for name, _ in scrape(client)}
     assert "alchemiscale_portal_newest_backup_age_seconds" not in names
     assert "alchemiscale_portal_backups" in names
+
+
+def test_beat_liveness_follows_its_heartbeat_in_redis(client, settings):
+    from operations import beat
+
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED = TOKEN, []
+    beat._redis().delete(beat.HEARTBEAT_KEY)  # no beat runs during this test
+    m = scrape(client)
+    assert m[("alchemiscale_portal_beat_up", ())] == 0
+    assert ("alchemiscale_portal_beat_heartbeat_age_seconds", ()) not in m
+    beat.write_heartbeat()  # what a running beat writes every few seconds
+    m = scrape(client)
+    assert m[("alchemiscale_portal_beat_up", ())] == 1
+    assert 0 <= m[("alchemiscale_portal_beat_heartbeat_age_seconds", ())] < 30
+    beat._redis().delete(beat.HEARTBEAT_KEY)

@@ -101,6 +101,22 @@ class PortalCollector:
         if workers is not None:
             alive.add_metric([], len(workers))
         yield alive
+        yield from self._beat()
+
+    def _beat(self):
+        from ..beat import beat_alive, heartbeat
+
+        up = _gauge("beat_up", "1 while celery beat's heartbeat is fresh (schedules fire), else 0")
+        up.add_metric([], 1 if beat_alive()[0] else 0)
+        yield up
+        try:
+            beat = heartbeat()
+        except Exception:  # Redis unreachable: beat_up already says 0
+            beat = None
+        age = _gauge("beat_heartbeat_age_seconds", "seconds since celery beat's last heartbeat (absent: none)")
+        if beat is not None:
+            age.add_metric([], beat["age"])
+        yield age
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)
