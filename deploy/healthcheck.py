@@ -1,4 +1,5 @@
-"""portal-web's Docker healthcheck: the admin's login page answers 200 on the address gunicorn binds.
+"""The portal's Docker healthchecks. portal-web (no argument): the admin's login page answers 200 on the address
+gunicorn binds. portal-beat (``beat``): celery beat's heartbeat in Redis is fresh (docs/unattended.md).
 
 Python's urllib only (the image has no curl). The request carries what the reverse proxy would send: a Host the
 portal accepts (the first of PORTAL_ALLOWED_HOSTS) and ``X-Forwarded-Proto: https``, so production's HTTPS redirect
@@ -11,6 +12,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -36,5 +38,18 @@ def main() -> int:
     return 0 if status == 200 else 1
 
 
+def beat() -> int:
+    import django
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
+    django.setup()
+    from operations.beat import beat_alive
+
+    alive, words = beat_alive()
+    print(words)
+    return 0 if alive else 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(beat() if sys.argv[1:] == ["beat"] else main())

@@ -386,7 +386,7 @@ def redis_keeps_data(dep: Deployment) -> dict:
 
 def wait_healthy(dep: Deployment, timeout: float = HEALTH_TIMEOUT) -> dict[str, str]:
     """Every portal service's Docker healthcheck status, waiting until all are healthy (or the timeout)."""
-    services = ("portal-web", "portal-worker", "portal-redis")
+    services = ("portal-web", "portal-worker", "portal-redis", "portal-beat")
     deadline = time.monotonic() + timeout
     while True:
         states = {}

@@ -147,7 +147,7 @@ def test_portal_database_copy_is_beside_the_dump_with_the_backups_catalog_row(de
 
 def test_every_service_reports_healthy_and_redis_keeps_its_data(deployment: Outcome):
     assert deployment.report.get("health") == {"portal-web": "healthy", "portal-worker": "healthy",
-                                               "portal-redis": "healthy"}, deployment.why()
+                                               "portal-redis": "healthy", "portal-beat": "healthy"}, deployment.why()
     redis = deployment.report.get("redis") or {}
     assert (redis.get("appendonly"), redis.get("dir")) == (["yes"], ["/data"]), deployment.why()
     assert redis.get("data_mounts") == [{"type": "volume", "name": f"{deployment.dep.portal_project}_portal-redis-data",
