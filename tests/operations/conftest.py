@@ -112,7 +112,9 @@ def dedicated_worker(name: str, queue: str, env: dict[str, str] | None = None) -
     from alchemiscale_portal.celery import app as portal_app
 
     full_env = {**os.environ, **(env or {})}
-    app = portal_app if full_env.get("REDIS_URL") == settings.REDIS_URL else Celery(broker=full_env["REDIS_URL"])
+    # Not the current app: shared tasks sent later in the session must keep the portal's app and result backend.
+    app = portal_app if full_env.get("REDIS_URL") == settings.REDIS_URL else Celery(
+        broker=full_env["REDIS_URL"], set_as_current=False)
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         full_env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
     node = f"{name}-{os.getpid()}@{os.uname().nodename}"
