@@ -18,7 +18,15 @@ FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump")
 PORTAL_DB_FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.portal\.(sqlite3|pgdump)")
 
 
+class Verification(models.TextChoices):
+    NEVER = "never", "never verified"
+    OK = "ok", "verified"
+    FAILED = "failed", "verification failed"
+
+
 class Backup(models.Model):
+    Verification = Verification
+
     class Purpose(models.TextChoices):
         REQUESTED = "requested", "requested by staff"
         SAFETY = "safety", "safety copy taken before a restore"
@@ -43,6 +51,14 @@ class Backup(models.Model):
     portal_db_file = models.CharField(max_length=255, blank=True)
     portal_db_size = models.BigIntegerField(null=True, blank=True, help_text="bytes")
     portal_db_sha256 = models.CharField(max_length=64, blank=True)
+    # Verification (docs/verification.md): the dump re-hashed, loaded into a scratch Neo4j, checked and counted.
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="when a verify run last ended on it")
+    verification = models.CharField(max_length=10, choices=Verification.choices, default=Verification.NEVER,
+                                    db_index=True)
+    verification_detail = models.TextField(blank=True, help_text="what the last verify run found (the reason if "
+                                                                  "it failed)")
+    verified_by_run = models.ForeignKey("operations.OperationRun", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="backups_verified")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
