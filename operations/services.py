@@ -128,14 +128,21 @@ def request_restore(backup: Backup, confirmation: str, user: AbstractBaseUser | 
                           send=send)
 
 
-def request_verify(backup: Backup, user: AbstractBaseUser | None = None, *, label: str | None = None,
+def request_verify(backups, user: AbstractBaseUser | None = None, *, label: str | None = None,
                    send: bool = True) -> OperationRun:
-    """Queue a verification of ``backup`` in a scratch Neo4j (docs/verification.md); it needs the right to request
-    backups, and takes the target's one active run like any run."""
+    """Queue one run verifying ``backups`` (one or several, of one target, in the order given) in a scratch Neo4j
+    (docs/verification.md); it needs the right to request backups, and takes the target's one active run."""
     if not can_back_up(user):
         raise PermissionDenied("verifying a backup needs the right to request backups")
-    return runner.request(VerifyProcedure(get_target(backup.target), {"backup_id": backup.pk}), user=user,
-                          label=_label(user, label), send=send)
+    backups = [backups] if isinstance(backups, Backup) else list(backups)
+    targets = {b.target for b in backups}
+    if not backups:
+        raise OperationFailed("no backup to verify")
+    if len(targets) > 1:
+        raise OperationFailed(f"the backups are of several targets ({', '.join(sorted(targets))}); verify each "
+                              f"target's separately")
+    return runner.request(VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
+                          user=user, label=_label(user, label), send=send)
 
 
 def active_run(target_name: str | None = None) -> OperationRun | None:

@@ -44,7 +44,7 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
 
     run, good = _verify(good)
     assert run.status == "succeeded", run.error
-    assert [s.status for s in run.steps.order_by("position")] == ["ok"] * 6
+    assert [s.status for s in run.steps.order_by("position")] == ["ok"] * 8
     assert good.verification == "ok" and good.verified_by_run == run and good.verified_at is not None
     assert f"{good.node_count} nodes and {good.relationship_count} relationships, as in the catalog" in \
         good.verification_detail
@@ -52,34 +52,36 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     assert target.instance.pid() == live_pid and target.is_up()
     assert not target.scratch_dir().exists()
 
-    # Bytes changed in the middle: the catalog's SHA-256 catches it before anything is loaded.
+    # Bytes changed in the middle, and a truncated copy, in one run (as the admin action on many asks): the
+    # catalog's SHA-256 and size catch each before anything is loaded, and the run names both.
     changed = _copy(target, good, "neo4j-20000101-000001.dump")
     path = target.backup_dir / changed.file_name
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
     data[middle:middle + 16] = bytes(b ^ 0xFF for b in data[middle:middle + 16])
     path.write_bytes(bytes(data))
-    run, changed = _verify(changed)
-    assert run.status == "failed" and changed.verification == "failed"
+    short = _copy(target, good, "neo4j-20000101-000002.dump")
+    with open(target.backup_dir / short.file_name, "r+b") as fh:
+        fh.truncate(good.size // 2)
+    run = runner.execute(services.request_verify([changed, short], None, label="test", send=False).pk)
+    changed.refresh_from_db()
+    short.refresh_from_db()
+    assert run.status == "failed" and changed.verification == short.verification == "failed"
     assert f"its SHA-256 is {sha256_of(path)}, the catalog says {good.sha256}" in changed.verification_detail
+    assert f"has {good.size // 2} bytes, the catalog says {good.size}" in short.verification_detail
+    assert changed.file_name in run.error and short.file_name in run.error
     assert not target.scratch_dir().exists()
 
-    # Truncated: the size differs from the catalog's.
-    short = _copy(target, good, "neo4j-20000101-000002.dump")
-    path = target.backup_dir / short.file_name
-    with open(path, "r+b") as fh:
-        fh.truncate(good.size // 2)
-    run, short = _verify(short)
-    assert run.status == "failed" and short.verification == "failed"
-    assert f"has {good.size // 2} bytes, the catalog says {good.size}" in short.verification_detail
-
     # Truncated and catalogued as it is (damaged before it was checksummed): the scratch load refuses it.
+    path = target.backup_dir / short.file_name
     short.size, short.sha256 = path.stat().st_size, sha256_of(path)
     short.save()
     run, short = _verify(short)
     assert run.status == "failed" and short.verification == "failed", run.error
     assert f"{short.file_name} does not load: neo4j-admin exited with" in short.verification_detail
-    assert [s.status for s in run.steps.order_by("position")] == ["ok", "failed", "skipped", "skipped", "ok", "ok"]
+    assert [s.status for s in run.steps.order_by("position")] == ["ok", "failed", "ok", "ok", "ok", "ok", "failed",
+                                                                  "ok"]
+    assert run.steps.get(position=3).output.startswith("not run: an earlier check of this backup failed")
     assert not target.scratch_dir().exists()
 
     # Intact, but the catalog counts one node more than the dump holds.
