@@ -6,12 +6,15 @@ runs are carried out in this process (as ``--here`` does), which keeps the test 
 servers.
 """
 
+import io
 import shutil
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from operations import runner, services
-from operations.models import Backup
+from operations.models import Backup, OperationRun
 from operations.procedures.dumps import sha256_of
 
 from .conftest import seed_graph
@@ -91,3 +94,54 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     assert (f"the loaded dump has {good.node_count} nodes and {good.relationship_count} relationships; the catalog "
             f"says {good.node_count + 1} and {good.relationship_count}") in off.verification_detail
     assert target.instance.pid() == live_pid and not target.scratch_dir().exists()
+
+
+def _missing(name: str) -> Backup:
+    """A catalog row whose dump is not there: verification fails at once, before any Neo4j is started."""
+    return Backup.objects.create(file_name=name, target="local", database="neo4j", size=1, sha256="0" * 64,
+                                 neo4j_version="5.26.12", requested_by_label="test")
+
+
+def test_verify_backup_command_names_the_failure_and_the_list_filters_on_it(alice_client, settings):
+    settings.OPERATIONS_TARGET = "local"
+    gone = _missing("neo4j-20000101-000010.dump")
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="verify #.* failed: sum up: neo4j-20000101-000010.dump: the dump .* is missing"):
+        call_command("verify-backup", gone.file_name, "--here", stdout=out)
+    assert "neo4j-20000101-000010.dump: verification failed: the dump" in out.getvalue()
+    gone.refresh_from_db()
+    assert gone.verification == "failed" and gone.verified_by_run.kind == "verify"
+    with pytest.raises(CommandError, match="name backups"):
+        call_command("verify-backup", stdout=out)
+
+    listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"verification__exact": "failed"})
+    assert listing.status_code == 200 and b"neo4j-20000101-000010.dump" in listing.content
+    assert b"verification-failed" in listing.content
+    assert b"neo4j-20000101-000010.dump" not in alice_client.get(
+        reverse("admin:operations_backup_changelist"), {"verification__exact": "ok"}).content
+    page = alice_client.get(reverse("admin:operations_backup_change", args=[gone.pk]))
+    assert b'id="verify-backup"' in page.content
+
+
+def test_the_verify_button_and_action_request_one_run(alice_client, bob, client, settings):
+    settings.OPERATIONS_TARGET = "local"
+    a, b = _missing("neo4j-20000101-000011.dump"), _missing("neo4j-20000101-000012.dump")
+    response = alice_client.post(reverse("admin:operations_backup_verify", args=[a.pk]))
+    run = OperationRun.objects.get(kind="verify")
+    assert response.status_code == 302 and response.url == reverse("admin:operations_operationrun_change",
+                                                                   args=[run.pk])
+    assert run.params == {"backup_ids": [a.pk]} and run.requested_by_label == "alice"
+    # One active run per target: a second request is refused while the first waits.
+    response = alice_client.post(reverse("admin:operations_backup_changelist"),
+                                 {"action": "verify_selected", "_selected_action": [a.pk, b.pk]}, follow=True)
+    assert b"Verification refused: another operation is already active" in response.content
+    runner.cancel(run.pk, "test")
+    alice_client.post(reverse("admin:operations_backup_changelist"),
+                      {"action": "verify_selected", "_selected_action": [a.pk, b.pk]})
+    second = OperationRun.objects.filter(kind="verify").exclude(pk=run.pk).get()
+    assert second.params == {"backup_ids": [a.pk, b.pk]}
+    assert [s.name for s in second.steps.order_by("position")][:2] == [
+        f"{a.file_name}: re-hash the dump", f"{a.file_name}: load into a scratch store"]
+    runner.cancel(second.pk, "test")
+    client.force_login(bob)  # staff without the right to request backups
+    assert client.post(reverse("admin:operations_backup_verify", args=[a.pk])).status_code == 403
