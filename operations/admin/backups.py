@@ -26,7 +26,7 @@ class BackupAdmin(RecordAdmin):
     list_filter = ("verification", "purpose", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected", "verify_selected"]
-    readonly_fields = [f.name for f in Backup._meta.fields] + ["portal_db_copy"]
+    readonly_fields = [f.name for f in Backup._meta.fields] + ["portal_db_copy", "verified", "last_drill"]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Django answers an action the user may not run with the list again; refuse it outright.
@@ -49,6 +49,16 @@ class BackupAdmin(RecordAdmin):
         return format_html('<span class="verification-{}" style="color:{}" title="{}">{} {}</span>',
                            backup.verification, colour, backup.verification_detail,
                            backup.get_verification_display(), f"{backup.verified_at:%Y-%m-%d %H:%M}")
+
+    @admin.display(description="last restore drill")
+    def last_drill(self, backup: Backup) -> str:
+        """The newest drill (a verify run beat requested) that took this backup; the target's when none did."""
+        from ..drills import LABEL, drill_status
+
+        run = next(iter(backup.verify_runs(LABEL)), None)
+        if run is None:
+            return f"none on this backup; {drill_status()[1]}"
+        return format_html('{} {} ({})', run_link(run.pk), run.status, f"{run.requested_at:%Y-%m-%d %H:%M} UTC")
 
     @admin.action(description="Verify the selected backups (in a scratch Neo4j; one run)", permissions=["verify"])
     def verify_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:

@@ -82,3 +82,14 @@ class Backup(models.Model):
         if not PORTAL_DB_FILE_NAME.fullmatch(self.portal_db_file):
             raise ValueError(f"{self.portal_db_file!r} is not a portal database copy name the portal writes")
         return Path(backup_dir) / self.portal_db_file
+
+    def verify_runs(self, label: str | None = None) -> list:
+        """The verify runs (requested by ``label`` when given) that took this backup, newest first. Their params name
+        it; read in Python, since SQLite cannot search a JSON list."""
+        from .runs import OperationRun
+
+        runs = OperationRun.objects.filter(kind="verify", target=self.target).order_by("-requested_at", "-pk")
+        if label is not None:
+            runs = runs.filter(requested_by_label=label)
+        return [r for r in runs.only("pk", "params", "status", "requested_at") if self.pk in
+                (r.params or {}).get("backup_ids", [])]

@@ -145,3 +145,47 @@ def test_the_verify_button_and_action_request_one_run(alice_client, bob, client,
     runner.cancel(second.pk, "test")
     client.force_login(bob)  # staff without the right to request backups
     assert client.post(reverse("admin:operations_backup_verify", args=[a.pk])).status_code == 403
+
+
+def test_a_due_drill_verifies_the_newest_backup_and_its_failure_alerts_and_shows_red(alice_client, settings):
+    import datetime as dt
+
+    from django_celery_beat.models import PeriodicTask
+
+    from operations import alerts, drills
+    from operations.models import Alert
+
+    settings.OPERATIONS_TARGET, settings.RESTORE_DRILL_DAYS = "local", 7
+    settings.ALERT_EMAILS, settings.ALERT_WEBHOOK_URL = [], ""
+    assert PeriodicTask.objects.get(task="operations.restore_drill").interval.every == 60
+    assert drills.drill_if_due() == "no backup to drill on"
+    older = _missing("neo4j-20000101-000020.dump")
+    newest = _missing("neo4j-20000102-000020.dump")
+    Backup.objects.filter(pk=older.pk).update(created_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+
+    assert drills.drill_if_due().startswith("requested drill #")
+    drill = OperationRun.objects.get(kind="verify")
+    assert drill.params == {"backup_ids": [newest.pk]} and drill.requested_by_label == "drill"
+    assert drills.drill_if_due().startswith("not due: the last drill was")  # within the interval, even pending
+    runner.execute(drill.pk)
+    assert drills.drill_status()[0] is False and "the last drill FAILED" in drills.drill_status()[1]
+
+    alerts.sweep()
+    assert Alert.objects.filter(key="run:local:verify", resolved_at__isnull=True).exists()
+    page = alice_client.get(reverse("system-status"))
+    assert page.status_code == 200
+    assert b'class="schedule-check red" data-component="Restore drill"' in page.content
+    backup_page = alice_client.get(reverse("admin:operations_backup_change", args=[newest.pk]))
+    assert f"run #{drill.pk}</a> failed".encode() in backup_page.content
+    out = io.StringIO()
+    call_command("operations", "--backups", stdout=out)
+    assert "verification: verification failed at " in out.getvalue() and " by drill: the dump " in out.getvalue()
+    assert "restore drill: the last drill FAILED" in out.getvalue()
+
+    # Past the interval the next look asks again; 0 turns drills off.
+    OperationRun.objects.filter(pk=drill.pk).update(requested_at=drill.requested_at - dt.timedelta(days=8))
+    assert drills.drill_if_due().startswith("requested drill #")
+    settings.RESTORE_DRILL_DAYS = 0
+    assert drills.drill_if_due() == "restore drills are off (PORTAL_RESTORE_DRILL_DAYS=0)"
+    for run in OperationRun.objects.filter(status="pending"):
+        runner.cancel(run.pk, "test")
