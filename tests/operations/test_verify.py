@@ -189,3 +189,34 @@ def test_a_due_drill_verifies_the_newest_backup_and_its_failure_alerts_and_shows
     assert drills.drill_if_due() == "restore drills are off (PORTAL_RESTORE_DRILL_DAYS=0)"
     for run in OperationRun.objects.filter(status="pending"):
         runner.cancel(run.pk, "test")
+
+
+@pytest.mark.parametrize("target", ["docker"], indirect=True)
+def test_docker_verifies_in_containers_without_network(target):
+    """One run of three copies of a real dump on the Docker target: the intact one passes (loaded, checked and
+    counted in no-network one-off containers), a truncated one catalogued as it is does not load, and one whose
+    catalog counts differ fails on the counts."""
+    seed_graph(target, "verify-docker", n=5)
+    made = runner.execute(services.request_backup(None, label="test", send=False, target=target).pk)
+    assert made.status == "succeeded", made.error
+    good = Backup.objects.get()
+    short = _copy(target, good, "neo4j-20000101-000031.dump")
+    path = target.backup_dir / short.file_name
+    with open(path, "r+b") as fh:
+        fh.truncate(good.size // 2)
+    Backup.objects.filter(pk=short.pk).update(size=path.stat().st_size, sha256=sha256_of(path))
+    off = _copy(target, good, "neo4j-20000101-000032.dump", relationship_count=good.relationship_count + 2)
+    started_at = target.container().attrs["State"]["StartedAt"]
+
+    run = runner.execute(services.request_verify([good, short, off], None, label="test", send=False).pk)
+    for b in (good, short, off):
+        b.refresh_from_db()
+    assert run.status == "failed"
+    assert good.verification == "ok", good.verification_detail
+    assert f"{good.node_count} nodes and {good.relationship_count} relationships, as in the catalog" in \
+        good.verification_detail
+    assert short.verification == "failed" and f"{short.file_name} does not load" in short.verification_detail
+    assert off.verification == "failed" and (f"relationships; the catalog says {good.node_count} and "
+                                             f"{good.relationship_count + 2}") in off.verification_detail
+    assert target.container().attrs["State"]["StartedAt"] == started_at and target.is_up()
+    assert not target.scratch_dir().exists()
