@@ -252,3 +252,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alchemiscale-portal@localhos
 # Recipients besides those set in the admin (comma-separated), and a webhook (Slack/Mattermost incoming webhook URL).
 ALERT_EMAILS = env_list("PORTAL_ALERT_EMAILS", [])
 ALERT_WEBHOOK_URL = env_str("PORTAL_ALERT_WEBHOOK_URL", "")
+
+# Restore drills (docs/verification.md): beat has the newest backup verified in a scratch Neo4j every this many days
+# (0: never).
+RESTORE_DRILL_DAYS = env_int("PORTAL_RESTORE_DRILL_DAYS", 7)

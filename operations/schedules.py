@@ -140,10 +140,12 @@ def pause(schedules, enabled: bool) -> int:
 
 LOCK_EXPIRED_NAME = "identity lock-expired (user and compute)"
 ALERTS_NAME = "alerts sweep"
+DRILL_NAME = "restore drill"
 
 
 def ensure_default_schedules(**_kwargs) -> None:
-    """post_migrate: the alerts sweep runs every minute, and expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
+    """post_migrate: the alerts sweep runs every minute, the restore drill looks every hour whether one is due, and
+    expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
     ``identity lock-expired`` for both types every 5 minutes. Created when missing; once there, staff's changes
     (another interval, paused) are kept. Pause it rather than delete it: ``migrate`` creates a missing one again."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -152,7 +154,10 @@ def ensure_default_schedules(**_kwargs) -> None:
             (LOCK_EXPIRED_NAME, "identities.lock_expired", 5,
              "manage.py identity lock-expired -t user and -t compute, on a schedule"),
             (ALERTS_NAME, "operations.alerts_sweep", 1,
-             "open alerts for new problems, resolve cleared ones (docs/unattended.md)")):
+             "open alerts for new problems, resolve cleared ones (docs/unattended.md)"),
+            (DRILL_NAME, "operations.restore_drill", 60,
+             "verify the newest backup when PORTAL_RESTORE_DRILL_DAYS have passed since the last drill "
+             "(docs/verification.md)")):
         if PeriodicTask.objects.filter(task=task).exists():
             continue
         every, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)

@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied
 
 from . import runner
 from .models import Backup, OperationRun
-from .procedures import BackupProcedure, RestoreProcedure
+from .procedures import BackupProcedure, RestoreProcedure, VerifyProcedure
 from .runner import OperationBusy, OperationFailed
 from .targets import Target, get_target
 
 __all__ = ["OperationBusy", "OperationFailed", "cli_label", "request_backup", "request_restore", "preview_backup",
-           "preview_restore", "store_counts", "active_run", "can_restore", "can_back_up", "can_migrate", "can_request",
+           "preview_restore", "request_verify", "store_counts", "active_run", "can_restore", "can_back_up", "can_migrate", "can_request",
            "cancel_run", "queue_consumers", "no_worker_warning"]
 
 
@@ -51,8 +51,8 @@ def can_migrate(user: AbstractBaseUser | None) -> bool:
 
 def can_request(user: AbstractBaseUser | None, kind: str) -> bool:
     """Whether ``user`` may request a run of ``kind`` (and so cancel one): backups, restores, store migrations."""
-    if kind == BackupProcedure.kind:
-        return can_back_up(user)
+    if kind in (BackupProcedure.kind, VerifyProcedure.kind):
+        return can_back_up(user)  # a verification changes nothing live: whoever may back up may verify
     if kind == RestoreProcedure.kind:
         return can_restore(user)
     if kind == "prune":
@@ -126,6 +126,23 @@ def request_restore(backup: Backup, confirmation: str, user: AbstractBaseUser | 
         raise OperationFailed(f"type the database name {target.connection.database!r} to confirm the restore")
     return runner.request(RestoreProcedure(target, {"backup_id": backup.pk}), user=user, label=_label(user, label),
                           send=send)
+
+
+def request_verify(backups, user: AbstractBaseUser | None = None, *, label: str | None = None,
+                   send: bool = True) -> OperationRun:
+    """Queue one run verifying ``backups`` (one or several, of one target, in the order given) in a scratch Neo4j
+    (docs/verification.md); it needs the right to request backups, and takes the target's one active run."""
+    if not can_back_up(user):
+        raise PermissionDenied("verifying a backup needs the right to request backups")
+    backups = [backups] if isinstance(backups, Backup) else list(backups)
+    targets = {b.target for b in backups}
+    if not backups:
+        raise OperationFailed("no backup to verify")
+    if len(targets) > 1:
+        raise OperationFailed(f"the backups are of several targets ({', '.join(sorted(targets))}); verify each "
+                              f"target's separately")
+    return runner.request(VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
+                          user=user, label=_label(user, label), send=send)
 
 
 def active_run(target_name: str | None = None) -> OperationRun | None:

@@ -17,6 +17,14 @@ def ping(payload: str) -> dict[str, str]:
     return {"echo": payload, "host": socket.gethostname(), "pid": str(os.getpid())}
 
 
+@shared_task(name="operations.restore_drill")
+def restore_drill() -> str:
+    """Verify the newest backup when a drill is due (operations/drills.py); beat runs it every hour."""
+    from .drills import drill_if_due
+
+    return drill_if_due()
+
+
 @shared_task(bind=True, name="operations.run_operation")
 def run_operation(self, run_id: int) -> str | None:
     """Carry out one requested operation run (backup, restore, ...) step by step; the row records everything."""

@@ -23,8 +23,14 @@ def scheduler_status() -> list[health.Check]:
     from .beat import beat_alive
     from .schedules import next_due_backup
 
+    from .drills import drill_status
+
     alive, detail = beat_alive()
     rows = [health.Check("Scheduler (celery beat)", alive, detail)]
+    try:
+        rows.append(health.Check("Restore drill", *drill_status()))
+    except Exception as exc:
+        rows.append(health.Check("Restore drill", False, f"cannot read the drills: {exc}"))
     try:
         due = next_due_backup()
     except Exception as exc:

@@ -1,4 +1,5 @@
-"""The backup catalog in the admin, with the permission-gated "Restore" and its typed confirmation page."""
+"""The backup catalog in the admin, with the permission-gated "Restore" and its typed confirmation page, and
+"Verify" (a run that loads the dump into a scratch Neo4j: docs/verification.md) on a backup's page and on many."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from ..targets import get_target
 @admin.register(Backup)
 class BackupAdmin(RecordAdmin):
     list_display = ("file_name", "created_at", "size", "node_count", "relationship_count", "neo4j_version",
-                    "purpose", "portal_db_copy", "requested_by_label", "run_link", "restore_link")
-    list_filter = ("purpose", "target")
+                    "purpose", "portal_db_copy", "verified", "requested_by_label", "run_link", "restore_link")
+    list_filter = ("verification", "purpose", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
-    actions = ["restore_selected"]
-    readonly_fields = [f.name for f in Backup._meta.fields] + ["portal_db_copy"]
+    actions = ["restore_selected", "verify_selected"]
+    readonly_fields = [f.name for f in Backup._meta.fields] + ["portal_db_copy", "verified", "last_drill"]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Django answers an action the user may not run with the list again; refuse it outright.
@@ -36,6 +37,54 @@ class BackupAdmin(RecordAdmin):
 
     def has_restore_permission(self, request: HttpRequest) -> bool:
         return services.can_restore(request.user)
+
+    def has_verify_permission(self, request: HttpRequest) -> bool:
+        return services.can_back_up(request.user)
+
+    @admin.display(description="verified", ordering="verified_at")
+    def verified(self, backup: Backup) -> str:
+        if backup.verification == Backup.Verification.NEVER:
+            return "never"
+        colour = "green" if backup.verification == Backup.Verification.OK else "red"
+        return format_html('<span class="verification-{}" style="color:{}" title="{}">{} {}</span>',
+                           backup.verification, colour, backup.verification_detail,
+                           backup.get_verification_display(), f"{backup.verified_at:%Y-%m-%d %H:%M}")
+
+    @admin.display(description="last restore drill")
+    def last_drill(self, backup: Backup) -> str:
+        """The newest drill (a verify run beat requested) that took this backup; the target's when none did."""
+        from ..drills import LABEL, drill_status
+
+        run = next(iter(backup.verify_runs(LABEL)), None)
+        if run is None:
+            return f"none on this backup; {drill_status()[1]}"
+        return format_html('{} {} ({})', run_link(run.pk), run.status, f"{run.requested_at:%Y-%m-%d %H:%M} UTC")
+
+    @admin.action(description="Verify the selected backups (in a scratch Neo4j; one run)", permissions=["verify"])
+    def verify_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._request_verify(request, list(queryset.order_by("created_at", "pk")))
+
+    def _request_verify(self, request: HttpRequest, backups: list[Backup]) -> HttpResponse:
+        try:
+            run = services.request_verify(backups, request.user)
+        except (services.OperationBusy, services.OperationFailed) as exc:
+            self.message_user(request, f"Verification refused: {exc}", messages.ERROR)
+            return redirect("admin:operations_backup_changelist")
+        self.message_user(request, f"Verify #{run.pk} of {len(backups)} backup(s) requested.", messages.SUCCESS)
+        warn_if_no_worker(self, request)
+        return redirect("admin:operations_operationrun_change", run.pk)
+
+    def verify_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+        """POST only (the button on the backup's page): request a verification of this backup."""
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:operations_backup_change", backup_id)
+        return self._request_verify(request, [get_object_or_404(Backup, pk=backup_id)])
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        extra = {"may_verify": self.has_verify_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     @admin.display(description="portal database copy")
     def portal_db_copy(self, backup: Backup) -> str:
@@ -62,7 +111,9 @@ class BackupAdmin(RecordAdmin):
 
     def get_urls(self):
         return [path("<int:backup_id>/restore/", self.admin_site.admin_view(self.restore_view),
-                     name="operations_backup_restore"), *super().get_urls()]
+                     name="operations_backup_restore"),
+                path("<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view),
+                     name="operations_backup_verify"), *super().get_urls()]
 
     def restore_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
         """What will be replaced, the exact steps and commands, and a field to type the database name."""

@@ -18,7 +18,15 @@ FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump")
 PORTAL_DB_FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.portal\.(sqlite3|pgdump)")
 
 
+class Verification(models.TextChoices):
+    NEVER = "never", "never verified"
+    OK = "ok", "verified"
+    FAILED = "failed", "verification failed"
+
+
 class Backup(models.Model):
+    Verification = Verification
+
     class Purpose(models.TextChoices):
         REQUESTED = "requested", "requested by staff"
         SAFETY = "safety", "safety copy taken before a restore"
@@ -43,6 +51,14 @@ class Backup(models.Model):
     portal_db_file = models.CharField(max_length=255, blank=True)
     portal_db_size = models.BigIntegerField(null=True, blank=True, help_text="bytes")
     portal_db_sha256 = models.CharField(max_length=64, blank=True)
+    # Verification (docs/verification.md): the dump re-hashed, loaded into a scratch Neo4j, checked and counted.
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="when a verify run last ended on it")
+    verification = models.CharField(max_length=10, choices=Verification.choices, default=Verification.NEVER,
+                                    db_index=True)
+    verification_detail = models.TextField(blank=True, help_text="what the last verify run found (the reason if "
+                                                                  "it failed)")
+    verified_by_run = models.ForeignKey("operations.OperationRun", null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="backups_verified")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -66,3 +82,14 @@ class Backup(models.Model):
         if not PORTAL_DB_FILE_NAME.fullmatch(self.portal_db_file):
             raise ValueError(f"{self.portal_db_file!r} is not a portal database copy name the portal writes")
         return Path(backup_dir) / self.portal_db_file
+
+    def verify_runs(self, label: str | None = None) -> list:
+        """The verify runs (requested by ``label`` when given) that took this backup, newest first. Their params name
+        it; read in Python, since SQLite cannot search a JSON list."""
+        from .runs import OperationRun
+
+        runs = OperationRun.objects.filter(kind="verify", target=self.target).order_by("-requested_at", "-pk")
+        if label is not None:
+            runs = runs.filter(requested_by_label=label)
+        return [r for r in runs.only("pk", "params", "status", "requested_at") if self.pk in
+                (r.params or {}).get("backup_ids", [])]

@@ -6,7 +6,8 @@ from ..runner import Procedure
 from .backup import BackupProcedure
 from .prune import PruneProcedure
 from .restore import RestoreProcedure
+from .verify import VerifyProcedure
 
 #: kind -> procedure; a new procedure is added here
 PROCEDURES: dict[str, type[Procedure]] = {p.kind: p for p in (BackupProcedure, RestoreProcedure,
-                                                                     PruneProcedure)}
+                                                                     PruneProcedure, VerifyProcedure)}

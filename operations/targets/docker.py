@@ -694,6 +694,91 @@ class DockerTarget(Target):
                               f"{result.output.strip()}")
         return f"{', '.join(map(str, existing))} given to uid {uid} gid {gid} (recursively)"
 
+    # -- the scratch Neo4j a verification loads a dump into (docs/verification.md) -----------------------------
+    # One-off containers of the deployment's image with no network, mounting only the scratch directory (as
+    # /scratch) and its data/ subdirectory as the data directory: the live store and other backups are not visible.
+    SCRATCH_MOUNT = PurePosixPath("/scratch")
+
+    def _scratch_host(self) -> Path:
+        return self.host_backup_dir / self.scratch_dir().relative_to(self.backup_dir)
+
+    def _scratch_volumes(self) -> dict[str, dict[str, str]]:
+        host = self._scratch_host()
+        return {str(host): {"bind": str(self.SCRATCH_MOUNT), "mode": "rw"},
+                str(host / "data"): {"bind": CONTAINER_DATA_DIR, "mode": "rw"}}
+
+    def scratch_path(self, path: Path) -> str:
+        return str(self.SCRATCH_MOUNT.joinpath(*Path(path).relative_to(self.scratch_dir()).parts))
+
+    def scratch_admin_command(self, args: list[str]) -> list[str]:
+        try:
+            user, image = self._job_spec()["user"], self._job_spec()["image_name"]
+        except TargetError:
+            user, image = "USER_ID:GROUP_ID", IMAGE_VARIABLE
+        line = ["docker", "run", "--rm", "--network", "none", "--user", user]
+        for src, v in self._scratch_volumes().items():
+            line += ["-v", f"{src}:{v['bind']}"]
+        return [*line, "--entrypoint", "neo4j-admin", image, *args]
+
+    def _scratch_ready(self) -> dict[str, Any]:
+        (self.scratch_dir() / "data").mkdir(parents=True, exist_ok=True)
+        self.fix_ownership([self.scratch_dir()])  # the jobs run as the data owner
+        return self._job_spec()
+
+    def scratch_admin(self, args: list[str]) -> AdminResult:
+        spec = self._scratch_ready()
+        returncode, output = self._run_container(
+            spec["image"], args, what="scratch neo4j-admin", entrypoint=["neo4j-admin"], user=spec["user"],
+            volumes=self._scratch_volumes(), network_mode="none", working_dir="/var/lib/neo4j", hostname="localhost")
+        return AdminResult(command=self.scratch_admin_command(args), returncode=returncode, output=output)
+
+    # Asked from inside the scratch container over its own loopback (it has no other network, and the image has no
+    # Cypher client): bash's /dev/tcp and Neo4j's HTTP API.
+    COUNT_SCRIPT = (
+        'body=\'{"statements":[{"statement":"MATCH (n) RETURN count(n)"},'
+        '{"statement":"MATCH ()-[r]->() RETURN count(r)"}]}\'; '
+        'exec 3<>/dev/tcp/127.0.0.1/7474 || exit 7; '
+        'printf "POST /db/%s/tx/commit HTTP/1.0\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\n'
+        'Accept: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n%s" "$1" "${#body}" "$body" >&3; cat <&3')
+
+    def scratch_counts(self) -> tuple[int, int]:
+        import json
+
+        spec = self._scratch_ready()
+        client = self.client()
+        try:
+            # Authentication off is safe here: nothing outside the container can reach it (network none).
+            job = client.containers.create(spec["image"], labels={JOB_LABEL: f"{self.project}/{self.service}"},
+                                           user=spec["user"], volumes=self._scratch_volumes(), network_mode="none",
+                                           hostname="localhost", environment={"NEO4J_AUTH": "none"})
+        except docker.errors.APIError as exc:
+            raise TargetError(f"creating the scratch Neo4j container failed: {exc.explanation or exc}") from None
+        try:
+            job.start()
+            deadline = time.monotonic() + self.start_timeout
+            last = ""
+            while time.monotonic() < deadline:
+                job.reload()
+                if job.status not in ("created", "running"):
+                    raise TargetError(f"the scratch Neo4j exited: {job.logs(tail=15).decode(errors='replace')}")
+                code, out = job.exec_run(["bash", "-c", self.COUNT_SCRIPT, "count", self.connection.database])
+                text = out.decode(errors="replace")
+                body = text.partition("\r\n\r\n")[2]
+                if code == 0 and body.startswith("{"):
+                    answer = json.loads(body)
+                    if not answer.get("errors"):
+                        nodes, rels = (r["data"][0]["row"][0] for r in answer["results"])
+                        return int(nodes), int(rels)
+                    last = str(answer["errors"])
+                else:
+                    last = text.strip()[-300:]
+                time.sleep(1)
+            raise TargetError(f"the scratch Neo4j did not answer within {self.start_timeout:.0f} s: {last}")
+        except docker.errors.APIError as exc:
+            raise TargetError(f"the scratch Neo4j container: {exc.explanation or exc}") from None
+        finally:
+            self._remove_job(job)
+
     # -- alchemiscale's CLI in a one-off container of its image -----------------------------------------------
     @staticmethod
     def _job_image(job) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -18,8 +19,17 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, distribution_lib, fetch
-from .base import AdminResult, Connection, Target, TargetError
+from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, distribution_lib, fetch, port_in_use
+from .base import AdminResult, Connection, Target, TargetError, bolt_counts
+
+
+def free_loopback_port() -> int:
+    """A port nobody listens on at 127.0.0.1 now (the kernel's choice)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class LocalTarget(Target):
@@ -127,9 +137,9 @@ class LocalTarget(Target):
                               cwd=self.instance.home, user=uid if switch else None, group=gid if switch else None)
         return AdminResult(command=command, returncode=proc.returncode, output=proc.stdout)
 
-    def stop_admin(self) -> list[str]:
+    def stop_admin(self, home: Path | None = None) -> list[str]:
         done = []
-        marker = f"NEO4J_HOME={self.instance.home}".encode()
+        marker = f"NEO4J_HOME={home or self.instance.home}".encode()
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
                 continue
@@ -163,6 +173,69 @@ class LocalTarget(Target):
                         os.lchown(name, uid, gid)
                         changed += 1
         return f"{changed} file(s) given to uid {uid} gid {gid}"
+
+    # -- the scratch Neo4j a verification loads a dump into (docs/verification.md) -----------------------------
+    # Its own home under the scratch directory: its own conf, data, logs and pid file, ports the kernel picks on
+    # loopback. Nothing of the live instance (home, data, ports, operation lock) is used or touched.
+    def _scratch_instance(self, create: bool = False) -> Neo4jInstance:
+        home = self.scratch_dir() / "home"
+        if (home / "instance.json").exists():
+            return Neo4jInstance.load(home)
+        if not create:
+            raise TargetError(f"there is no scratch Neo4j in {home}")
+        inst = Neo4jInstance(home=home, bolt_port=free_loopback_port(), http_port=free_loopback_port(),
+                             heap="256m", pagecache="64m", version=self.instance.version)
+        for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
+            d.mkdir(parents=True, exist_ok=True)
+        inst.write_config()
+        return inst
+
+    def scratch_admin_command(self, args: list[str]) -> list[str]:
+        home = self.scratch_dir() / "home"
+        return [f"NEO4J_HOME={home}", f"NEO4J_CONF={home / 'conf'}", *self.instance.admin_command(args)]
+
+    def scratch_admin(self, args: list[str]) -> AdminResult:
+        try:
+            inst = self._scratch_instance(create=True)
+            proc = inst.admin(args)
+        except Neo4jError as exc:
+            raise TargetError(str(exc)) from None
+        return AdminResult(command=self.scratch_admin_command(args), returncode=proc.returncode,
+                           output=proc.stdout + proc.stderr)
+
+    def scratch_counts(self) -> tuple[int, int]:
+        inst = self._scratch_instance()
+        # A throwaway password, set before the first start: the scratch store holds the live store's credentials.
+        password = secrets.token_urlsafe(18)
+        try:
+            inst.admin(["dbms", "set-initial-password", password], check=True)
+            if any(port_in_use(p) for p in (inst.bolt_port, inst.http_port)):
+                inst.bolt_port, inst.http_port = free_loopback_port(), free_loopback_port()
+                inst.write_config()
+            inst.start(timeout=self.start_timeout)
+            url = f"bolt://127.0.0.1:{inst.bolt_port}"
+            deadline = time.monotonic() + self.start_timeout
+            while True:
+                try:
+                    return bolt_counts(Connection(url, "neo4j", password, self.connection.database))
+                except Exception as exc:  # the database may still be coming online after the start
+                    if time.monotonic() > deadline:
+                        raise TargetError(f"the scratch Neo4j at {url} did not answer: {exc}") from None
+                    time.sleep(0.25)
+        except Neo4jError as exc:
+            raise TargetError(f"the scratch Neo4j: {exc}") from None
+        finally:
+            inst.stop(timeout=self.start_timeout)
+
+    def clear_scratch(self) -> list[str]:
+        home = self.scratch_dir() / "home"
+        done = self.stop_admin(home.resolve()) if home.exists() else []
+        if (home / "instance.json").exists():
+            inst = Neo4jInstance.load(home)
+            if inst.pid() is not None:
+                inst.stop(timeout=self.start_timeout)
+                done.append(f"stopped the scratch Neo4j in {home}")
+        return done + super().clear_scratch()
 
     # -- alchemiscale's CLI as a local command --------------------------------------------------------------
     # Read from the settings at each call, not fixed at construction: PORTAL_ALCHEMISCALE_CLI is the CLI's setting,

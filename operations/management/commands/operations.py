@@ -28,12 +28,19 @@ class Command(BaseCommand):
             self.stdout.write(f"{run.kind} #{run.pk} cancelled; no step had run")
             return
         if backups:
-            for b in Backup.objects.all()[:limit]:
+            for b in Backup.objects.select_related("verified_by_run")[:limit]:
                 self.stdout.write(f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
                                   f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
                                   f"{b.purpose} by {b.requested_by_label} sha256 {b.sha256}")
                 self.stdout.write(f"      portal database copy: {b.portal_db_file} {b.portal_db_size} bytes sha256 "
                                   f"{b.portal_db_sha256}" if b.portal_db_file else "      portal database copy: none")
+                verified = (f"{b.get_verification_display()} at {b.verified_at:%Y-%m-%d %H:%M:%S} UTC by "
+                            f"{b.verified_by_run.requested_by_label if b.verified_by_run else 'a run since removed'}"
+                            f": {b.verification_detail}" if b.verified_at else "never verified")
+                self.stdout.write(f"      verification: {verified}")
+            from operations.drills import drill_status
+
+            self.stdout.write(f"restore drill: {drill_status()[1]}")
             return
         if show is not None:
             run = OperationRun.objects.filter(pk=show).first()
