@@ -62,7 +62,9 @@ def check_workers() -> Check:
         return Check("Celery workers", False, "no worker answered within 1 s; start one with "
                                               "`celery -A alchemiscale_portal worker`")
     names = sorted(workers)
-    queue = settings.OPERATIONS_QUEUE
+    from .runner import queue_for
+
+    queue = queue_for(settings.OPERATIONS_TARGET)
     takers = [name for name in names if queue in workers[name]]
     if not takers:
         return Check("Celery workers", False, f"{len(names)} alive ({', '.join(names)}), but none consumes the "
