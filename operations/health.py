@@ -55,6 +55,8 @@ def worker_queues() -> dict[str, list[str]] | None:
 
 
 def check_workers() -> Check:
+    from .runner import queue_for
+
     workers = worker_queues()
     if workers is None:
         return Check("Celery workers", False, "cannot ask the broker for workers")
@@ -62,8 +64,6 @@ def check_workers() -> Check:
         return Check("Celery workers", False, "no worker answered within 1 s; start one with "
                                               "`celery -A alchemiscale_portal worker`")
     names = sorted(workers)
-    from .runner import queue_for
-
     queue = queue_for(settings.OPERATIONS_TARGET)
     takers = [name for name in names if queue in workers[name]]
     if not takers:

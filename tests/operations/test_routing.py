@@ -3,6 +3,8 @@ one on the machine that can reach that target (README "More than one machine"), 
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings as django_settings
@@ -12,7 +14,7 @@ from operations import services
 from operations.procedures.dumps import in_progress_dir
 from operations.targets import get_target
 
-from .conftest import dedicated_worker, wait_for
+from .conftest import ROOT, dedicated_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -48,3 +50,21 @@ def test_each_targets_run_lands_on_its_own_workers_queue(settings, docker_neo4j)
         # The backups restarted both Neo4j: the test process's pooled Bolt connections died with them.
         db.close_connection()
         db.set_connection(url=django_settings.NEOMODEL_NEO4J_BOLT_URL)
+
+
+def _settings_in_a_process(queues: str) -> subprocess.CompletedProcess:
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(sorted(settings.OPERATIONS_QUEUES.items()), settings.OPERATIONS_QUEUE)")
+    env = {**os.environ, "PORTAL_OPERATIONS_QUEUES": queues, "PORTAL_OPERATIONS_QUEUE": "ops",
+           "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings"}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_queue_map_is_read_from_the_environment_and_a_bad_entry_stops_the_portal():
+    read = _settings_in_a_process(" local:ops-local , docker:ops-docker ")
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "[('docker', 'ops-docker'), ('local', 'ops-local')] ops"
+    assert _settings_in_a_process("").stdout.strip() == "[] ops"
+    for bad in ("local", "elsewhere:q", "docker:"):
+        refused = _settings_in_a_process(bad)
+        assert refused.returncode != 0 and "PORTAL_OPERATIONS_QUEUES" in refused.stderr, (bad, refused.stderr)
