@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORTAL_STATIC_ROOT=/opt/alchemiscale-portal/static \
     PORTAL_OPERATIONS_TARGET=docker
 
+# PORTAL_EXTRA_APT: Debian packages to add, e.g. postgresql-client for pg_dump (deploy/docker-compose.postgres.yml).
+ARG PORTAL_EXTRA_APT=""
+RUN if [ -n "$PORTAL_EXTRA_APT" ]; then apt-get update \
+      && apt-get install -y --no-install-recommends $PORTAL_EXTRA_APT && rm -rf /var/lib/apt/lists/*; fi
+
 WORKDIR /opt/alchemiscale-portal
 COPY requirements.txt ./requirements.txt
 COPY deploy/requirements.txt ./deploy/requirements.txt

@@ -10,14 +10,18 @@ run: bootstrap
 	@scripts/run.sh
 
 # Only the test command installs what only tests use: Debian's Chromium for the browser tests, docker-compose and
-# PyYAML for the deployment check (tests/test_deployment.py), PostgreSQL for the portal database copy's test
-# (tests/operations/test_portal_db_copy.py starts a server of its own).
+# PyYAML for the deployment check (tests/test_deployment.py), PostgreSQL for the suite's second pass on PostgreSQL
+# (scripts/postgres.py, docs/postgresql.md) and the portal database copy's test.
 test: export PORTAL_EXTRA_APT += chromium docker-compose python3-yaml postgresql
 test: bootstrap
 	@scripts/test.sh
 
+# POSTGRES=1: a PostgreSQL server of the profile's own as well (scripts/postgres.py, docs/postgresql.md).
+services-up: export PORTAL_EXTRA_APT += $(if $(POSTGRES),postgresql)
 services-up: bootstrap
 	@python3 scripts/services.py up --profile $(PROFILE)
+	@$(if $(POSTGRES),python3 scripts/postgres.py up --profile $(PROFILE))
 
 services-down:
+	@python3 scripts/postgres.py down --profile $(PROFILE)
 	@python3 scripts/services.py down --profile $(PROFILE)

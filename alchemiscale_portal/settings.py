@@ -79,6 +79,15 @@ NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
+# A queue per target when targets are reached from different machines (README "More than one machine"):
+# PORTAL_OPERATIONS_QUEUES=local:ops-local,docker:ops-docker. A target not named here uses OPERATIONS_QUEUE.
+OPERATIONS_QUEUES: dict[str, str] = {}
+for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES", "").split(","))):
+    _name, _sep, _queue = (s.strip() for s in _pair.partition(":"))
+    if not _sep or _name not in ("local", "docker") or not _queue:
+        raise ImproperlyConfigured(f"PORTAL_OPERATIONS_QUEUES: {_pair!r} is not <target>:<queue> with target local "
+                                   "or docker")
+    OPERATIONS_QUEUES[_name] = _queue
 # Lost messages heal themselves (docs/runs.md): every worker re-sends pending runs of its queues whose message has
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)

@@ -55,6 +55,8 @@ def worker_queues() -> dict[str, list[str]] | None:
 
 
 def check_workers() -> Check:
+    from .runner import queue_for
+
     workers = worker_queues()
     if workers is None:
         return Check("Celery workers", False, "cannot ask the broker for workers")
@@ -62,7 +64,7 @@ def check_workers() -> Check:
         return Check("Celery workers", False, "no worker answered within 1 s; start one with "
                                               "`celery -A alchemiscale_portal worker`")
     names = sorted(workers)
-    queue = settings.OPERATIONS_QUEUE
+    queue = queue_for(settings.OPERATIONS_TARGET)
     takers = [name for name in names if queue in workers[name]]
     if not takers:
         return Check("Celery workers", False, f"{len(names)} alive ({', '.join(names)}), but none consumes the "

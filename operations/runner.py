@@ -162,6 +162,11 @@ def active_run(target: str) -> OperationRun | None:
     return OperationRun.objects.filter(target=target, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).first()
 
 
+def queue_for(target: str) -> str:
+    """The Celery queue a run on ``target`` goes to: its own (PORTAL_OPERATIONS_QUEUES) or the operations queue."""
+    return settings.OPERATIONS_QUEUES.get(target, settings.OPERATIONS_QUEUE)
+
+
 def plan(procedure: Procedure) -> list[dict[str, Any]]:
     """The steps and exact commands a run of ``procedure`` will carry out (the preview)."""
     return [{"position": i, "name": s.name, "description": s.description, "commands": s.commands, "when": s.when}
@@ -185,7 +190,7 @@ def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str, 
                 kind=procedure.kind, target=target.name, target_description=target.describe(),
                 params=procedure.params, requested_by=user if user is not None and user.is_authenticated else None,
                 requested_by_label=label, celery_task_id=OperationRun.new_task_id(),
-                queue=settings.OPERATIONS_QUEUE, sent_at=None if send else timezone.now())
+                queue=queue_for(target.name), sent_at=None if send else timezone.now())
             OperationStep.objects.bulk_create([
                 OperationStep(run=run, position=p["position"], name=p["name"], description=p["description"],
                               commands=p["commands"]) for p in plan(procedure)])

@@ -71,10 +71,11 @@ def cancel_run(run_id: int, user: AbstractBaseUser | None = None, *, label: str 
 
 
 def queue_consumers(queue: str | None = None) -> list[str] | None:
-    """The workers consuming ``queue`` (the operations queue by default); None when the broker cannot be asked."""
+    """The workers consuming ``queue`` (the default target's queue by default); None when the broker cannot be
+    asked."""
     from .health import worker_queues
 
-    queue = queue or settings.OPERATIONS_QUEUE
+    queue = queue or runner.queue_for(settings.OPERATIONS_TARGET)
     workers = worker_queues()
     if workers is None:
         return None
@@ -83,7 +84,7 @@ def queue_consumers(queue: str | None = None) -> list[str] | None:
 
 def no_worker_warning(queue: str | None = None) -> str:
     """'' when a worker consumes the operations queue, else what to tell staff before and after a request."""
-    queue = queue or settings.OPERATIONS_QUEUE
+    queue = queue or runner.queue_for(settings.OPERATIONS_TARGET)
     consumers = queue_consumers(queue)
     if consumers is None:
         return f"the broker does not answer: no worker can take queue {queue!r} now; the run waits until one can"

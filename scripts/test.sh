@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 state=.run/test${PORTAL_TEST_SLOT:+-$PORTAL_TEST_SLOT}
 [ "${PORTAL_TEST_SLOT:-0}" = 0 ] && state=.run/test
 mkdir -p "$state"
-trap 'python3 scripts/services.py down --profile test || true; python3 scripts/docker_engine.py down --user $$ || true' EXIT
+trap 'python3 scripts/postgres.py down --profile test || true; python3 scripts/services.py down --profile test || true; python3 scripts/docker_engine.py down --user $$ || true' EXIT
 python3 scripts/services.py up --profile test > /dev/null
 # The Docker target's tests run against a real, private engine (no bridge) and a locally built Neo4j image.
 docker_host=$(python3 scripts/docker_engine.py up --user $$)
@@ -23,4 +23,18 @@ set +a
 export PORTAL_DOCKER_PROJECT="portal-test-${PORTAL_TEST_SLOT:-0}"
 export PORTAL_DOCKER_NEO4J_URL="bolt://127.0.0.1:$(( ${NEO4J_URL##*:} + 50 ))"
 export PORTAL_TEST_SQLITE="$PWD/$state/test-portal.sqlite3"
-.venv/bin/python -m pytest "$@"
+# Two passes. The first on SQLite (the default); the second runs the database-sensitive tests (marker `postgres`)
+# again on a real PostgreSQL 15 that scripts/postgres.py starts on the slot's port (docs/postgresql.md). The second
+# pass runs for the whole suite (no arguments), or when asked: PORTAL_TEST_POSTGRES=1 after the first, =only
+# instead of it, =0 never.
+pg="${PORTAL_TEST_POSTGRES:-}"
+[ -z "$pg" ] && { [ $# = 0 ] && pg=1 || pg=0; }
+if [ "$pg" != only ]; then
+    .venv/bin/python -m pytest "$@"
+fi
+if [ "$pg" = 1 ] || [ "$pg" = only ]; then
+    started=$SECONDS
+    export "$(python3 scripts/postgres.py up --profile test)"
+    .venv/bin/python -m pytest -m postgres "$@"
+    echo "PostgreSQL pass: $(( SECONDS - started )) s" >&2
+fi

@@ -12,6 +12,8 @@ from typing import Iterator
 
 from django.conf import settings
 
+from tests.conftest import worker_database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,8 +23,7 @@ def beat_process(heartbeat_seconds: int = 1, env: dict[str, str] | None = None) 
     from operations.beat import HEARTBEAT_KEY, _redis, heartbeat
 
     env = {**os.environ, "PORTAL_BEAT_HEARTBEAT_SECONDS": str(heartbeat_seconds), **(env or {})}
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    env["DATABASE_URL"] = worker_database_url()
     _redis().delete(HEARTBEAT_KEY)
     log_path = Path(settings.DATA_DIR) / "celery-beat-test.log"
     with open(log_path, "ab") as log:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -59,13 +60,20 @@ def clean_graph():
     yield
 
 
+def worker_database_url() -> str:
+    """DATABASE_URL for a worker subprocess: the database this test process uses, which is pytest-django's test
+    database (``test_<name>`` on PostgreSQL, PORTAL_TEST_SQLITE's file on SQLite), not the one DATABASE_URL names."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit((url.scheme, url.netloc, "/" + quote(db["NAME"]), url.query, ""))
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process sharing the test database file and Redis."""
-    test_db = settings.DATABASES["default"]["NAME"]
-    env = {**os.environ}
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        env["DATABASE_URL"] = f"sqlite:///{test_db}"
+    """A real `celery worker` process sharing the test database and Redis."""
+    env = {**os.environ, "DATABASE_URL": worker_database_url()}
     log_path = Path(settings.DATA_DIR) / "celery-worker-test.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(

@@ -10,7 +10,7 @@ from identities.models import AuditEntry
 
 from .identity_support import stored
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 AUDIT = "/admin/identities/auditentry/"
 USERS = "/admin/identities/useridentity/"
 

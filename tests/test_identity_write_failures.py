@@ -18,7 +18,7 @@ from identities.nodes import COMPUTE, USER
 from .identity_support import alchemiscale_verifies, stored
 from .write_failures import assert_reconcile_again_changes_nothing, audited, break_django_after_neo4j, reconcile
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]  # parked keys
 ACTOR = Actor("staff", "alice")
 
 

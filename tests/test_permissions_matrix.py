@@ -19,7 +19,7 @@ from operations.models import Backup, OperationRun
 
 from .identity_support import graph_fingerprint
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 ROLE_NAMES = ["anonymous", "member", "staff", "identity_manager", "operator", "restorer", "superuser"]
 STAFF = {"staff", "identity_manager", "operator", "restorer", "superuser"}

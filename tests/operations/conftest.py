@@ -25,9 +25,11 @@ from operations.models import OperationRun
 from operations.procedures.dumps import in_progress_dir
 from operations.procedures.restore import aside_dir
 from operations.targets import Target, get_target
+from tests.conftest import worker_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET_NAMES = ["local", "docker"]
+# The PostgreSQL pass of scripts/test.sh tests the portal's database, not the targets again: the local one only.
+TARGET_NAMES = ["local"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["local", "docker"]
 RUN_TIMEOUT = 600
 
 
@@ -115,8 +117,7 @@ def dedicated_worker(name: str, queue: str, env: dict[str, str] | None = None) -
     # Not the current app: shared tasks sent later in the session must keep the portal's app and result backend.
     app = portal_app if full_env.get("REDIS_URL") == settings.REDIS_URL else Celery(
         broker=full_env["REDIS_URL"], set_as_current=False)
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        full_env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    full_env["DATABASE_URL"] = worker_database_url()
     node = f"{name}-{os.getpid()}@{os.uname().nodename}"
     log_path = Path(settings.DATA_DIR) / f"celery-{name}.log"
     with open(log_path, "ab") as log:

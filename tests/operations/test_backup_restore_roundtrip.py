@@ -2,8 +2,10 @@
 
 import contextlib
 import sqlite3
+import subprocess
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from operations.models import Backup, OperationRun
@@ -12,16 +14,23 @@ from operations.procedures.restore import aside_dir
 
 from .conftest import graph_snapshot, seed_graph, wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def _assert_portal_db_copy(target, backup: Backup) -> None:
-    """Beside the dump, named after it: a copy of the portal's SQLite database holding the backup's own catalog row
-    and its run, with the catalog's size and checksum."""
+    """Beside the dump, named after it: a copy of the portal's database (SQLite: holding the backup's own catalog
+    row and its run; PostgreSQL: pg_dump's archive of the same tables), with the catalog's size and checksum."""
     path = backup.portal_db_path_in(target.backup_dir)
-    assert path is not None and path.name == backup.file_name.replace(".dump", ".portal.sqlite3")
+    postgres = connection.vendor == "postgresql"
+    assert path is not None
+    assert path.name == backup.file_name.replace(".dump", ".portal.pgdump" if postgres else ".portal.sqlite3")
     assert path.is_file() and path.stat().st_size == backup.portal_db_size
     assert sha256_of(path) == backup.portal_db_sha256
+    if postgres:
+        listed = subprocess.run(["pg_restore", "--list", str(path)], capture_output=True, text=True, check=True)
+        assert "TABLE DATA public operations_backup" in listed.stdout
+        assert "TABLE DATA public operations_operationrun" in listed.stdout
+        return
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         row = copy.execute("SELECT file_name, sha256, made_by_run_id, portal_db_file FROM operations_backup "

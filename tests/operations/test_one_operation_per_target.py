@@ -11,7 +11,7 @@ from operations.models import Backup, OperationRun
 
 from .conftest import wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_worker_process):

@@ -14,7 +14,6 @@ import subprocess
 import threading
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
 import dj_database_url
 import psycopg
@@ -24,50 +23,32 @@ from django.conf import settings
 from operations import portal_db
 from operations.models import Backup
 from operations.procedures.dumps import sha256_of
+from scripts.postgres import PostgresError, PostgresServer
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DUMP_NAME = "neo4j-20261201-120000.dump"
 ROWS = [(1, "alice", "added identity"), (2, "bob", "rotated key 'x'"), (3, "carol", "ünïcode; DROP TABLE x")]
 
 
-def _as_postgres(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, timeout=120,
-                          check=True)
-
-
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[dict]:
-    """A PostgreSQL 15 server of its own on 127.0.0.1 (password authentication only), in the test state dir."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail("PostgreSQL 15 is not installed: apt-get install postgresql (make test installs it)")
+    """A throw-away PostgreSQL 15 server on 127.0.0.1 (password authentication only), in the test state dir; the
+    same class as the suite's own server (scripts/postgres.py), on the port below that one."""
     slot = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
-    port = 15432 + 100 * slot
-    home = Path(settings.DATA_DIR) / "postgres"
-    data = home / "data"
-    _stop(data)  # a server an interrupted earlier run left behind
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
+    server = PostgresServer(Path(settings.DATA_DIR) / "postgres-copy-test", 15432 + 100 * slot)
+    server.stop()  # a server an interrupted earlier run left behind
+    shutil.rmtree(server.home, ignore_errors=True)
     password = "pw-" + secrets.token_urlsafe(12) + "'\" $x"  # quoting-hostile, so it must travel in PGPASSWORD
-    (home / "pwfile").write_text(password + "\n")
-    shutil.chown(home, "postgres", "postgres")
-    shutil.chown(home / "pwfile", "postgres", "postgres")
-    _as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "--username=portal_admin", f"--pwfile={home / 'pwfile'}",
-                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8")
-    (home / "pwfile").unlink()
-    _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-w", "-t", "60",
-                 "-o", f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={home}", "start")
     try:
-        yield {"url": f"postgres://portal_admin:{quote(password, safe='')}@127.0.0.1:{port}", "password": password,
-               "port": port}
+        server.init(password)
+        server.start()
+    except PostgresError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield {"url": server.url(password).rstrip("/"), "password": password, "port": server.port}
     finally:
-        _stop(data)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def _stop(data: Path) -> None:
-    if (data / "postmaster.pid").exists():
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
-                        "-w", "stop"], capture_output=True, timeout=120)
+        server.stop()
+        shutil.rmtree(server.home, ignore_errors=True)
 
 
 def _rows(url: str) -> list[tuple]:

@@ -6,7 +6,7 @@ from operations import runner
 from operations.models import OperationRun
 from operations.procedures import PROCEDURES
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 calls: list[str] = []
 
