@@ -20,6 +20,8 @@ from django.core.management import call_command
 from operations import services
 from operations.models import Backup, OperationRun
 
+from tests.conftest import worker_database_url
+
 from .conftest import ROOT, dedicated_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,7 +35,7 @@ def _own_broker() -> str:
 def test_a_lost_message_heals_itself_and_later_backups_are_accepted(target, settings):
     queue, broker = f"lost-{target.name}-{os.getpid()}", _own_broker()
     env = {"REDIS_URL": broker, "PORTAL_OPERATIONS_QUEUE": queue, "PORTAL_OPERATIONS_TARGET": target.name,
-           "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"}
+           "DATABASE_URL": worker_database_url()}
     broker_db = redis.Redis.from_url(broker)
     broker_db.flushdb()
 
