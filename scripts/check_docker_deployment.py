@@ -267,7 +267,7 @@ def write_deployment(dep: Deployment) -> None:
         d.mkdir(parents=True)
     os.chown(dep.data_dir, DATA_UID, DATA_UID)
     settings = {
-        "NEO4J_USER": "neo4j", "NEO4J_PASS": secrets.token_urlsafe(12), "NEO4J_DATA_STORE": dep.data_dir,
+        "NEO4J_USER": "neo4j", "NEO4J_PASS": "p" + secrets.token_urlsafe(12), "NEO4J_DATA_STORE": dep.data_dir,
         "USER_ID": DATA_UID, "GROUP_ID": DATA_UID, "NEO4J_DOCKER_IMAGE": dep.neo4j_tag,
         "ALCHEMISCALE_PROJECT": dep.server_project, "PORTAL_SECRET_KEY": secrets.token_urlsafe(40),
         "PORTAL_BACKUPS_DIR": dep.backups_dir, "PORTAL_SSL_REDIRECT": "false", "PORTAL_IMAGE": dep.portal_image,

@@ -134,7 +134,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     slot = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
-    password = secrets.token_urlsafe(12)
+    password = "p" + secrets.token_urlsafe(12)
     home = Path(tempfile.mkdtemp(prefix="neo4j44-fixture-"))
     # Beside the slot's test Neo4j (17687/17474 + 100 * slot), never on it.
     instance = Neo4jInstance(home=home, bolt_port=17688 + 100 * slot, http_port=17475 + 100 * slot,

@@ -66,7 +66,7 @@ class Profile:
         path = self.state / "neo4j-password"
         if not path.exists():
             self.state.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(18))
+            path.write_text("p" + secrets.token_urlsafe(18))  # never "-...": neo4j-admin would read an option
             path.chmod(0o600)
         return path.read_text().strip()
 

@@ -68,7 +68,7 @@ class Store44:
     target_name: str
 
     def __init__(self, tmp_path: Path):
-        self.password = secrets.token_urlsafe(12)
+        self.password = "p" + secrets.token_urlsafe(12)  # never "-...": neo4j-admin would read an option
         self.url = f"bolt://127.0.0.1:{BOLT_PORT}"
         self.tmp_path = tmp_path
 
