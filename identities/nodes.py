@@ -1,4 +1,4 @@
-"""The identity nodes alchemiscale keeps in Neo4j, as neomodel ``DjangoNode`` models (REFERENCE §1).
+"""The identity nodes alchemiscale keeps in Neo4j, as neomodel ``DjangoNode`` models (docs/facts.md).
 
 These classes describe and read the nodes; writes go through ``identities.services`` with parameterised Cypher so
 the stored shape is exactly alchemiscale's (absent rather than null properties, a plain list of scope strings,
@@ -41,7 +41,7 @@ class _AdminOptions:
     """Django ``_meta`` for a node class, built once, with ``identifier`` as the primary key.
 
     django-neomodel's own ``_meta`` sets ``cls.pk`` to the Property object, so ``obj.pk`` would not be the identifier
-    and the admin's URLs and history would carry a bogus object id (REFERENCE §7).
+    and the admin's URLs and history would carry a bogus object id (docs/facts.md).
     """
 
     def __get__(self, instance, owner):

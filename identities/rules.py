@@ -7,7 +7,7 @@ import secrets
 
 import bcrypt
 
-# Identifiers end up in alchemiscale's own identity queries, which paste them into Cypher text (REFERENCE §1), so the
+# Identifiers end up in alchemiscale's own identity queries, which paste them into Cypher text (docs/facts.md), so the
 # portal only creates identifiers that cannot break out of a quoted string there.
 IDENTIFIER_MAX = 128
 IDENTIFIER_RULE = (

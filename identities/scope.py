@@ -1,4 +1,4 @@
-"""The alchemiscale scope: ``org-campaign-project``, with ``*`` wildcards that may only trail (REFERENCE §2)."""
+"""The alchemiscale scope: ``org-campaign-project``, with ``*`` wildcards that may only trail (docs/facts.md)."""
 
 from __future__ import annotations
 

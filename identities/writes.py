@@ -37,7 +37,7 @@ RECONCILE_MIN_AGE = dt.timedelta(minutes=2)
 
 
 class ConcurrentChange(IdentityError):
-    pass
+    """The identity changed meanwhile, or an unfinished change of it is recorded; nothing was changed."""
 
 
 class UnfinishedChange(IdentityError):

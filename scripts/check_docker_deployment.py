@@ -12,7 +12,7 @@ root, docker-compose and PyYAML (Debian's ``docker-compose`` and ``python3-yaml`
 Only locally built images (no registry is reachable): ``neo4j:5.26`` from scripts/neo4j_image.py, and a Debian base
 with python3 and redis-server standing in for ``python:3.11-slim`` and ``redis:7``. Both compose files (the stand-in
 alchemiscale-server one with just its ``neo4j`` service as alchemiscale writes it, and the portal's own) are used as
-written except for networking: every service is put on ``network_mode: host`` listening on 127.0.0.1 (REFERENCE §8:
+written except for networking: every service is put on ``network_mode: host`` listening on 127.0.0.1 (docs/facts.md:
 no bridge networks, no private-range addresses here), which also replaces the service names in NEO4J_URL and
 REDIS_URL by loopback ports (and Redis's port in its healthcheck). docker-compose sees only the deployment's
 ``.env`` file, never this shell's variables.
@@ -74,7 +74,7 @@ BACKUP_TIMEOUT = 900
 # Docker 20.10 runs a first healthcheck only one interval (30 s for web and worker) after the start.
 HEALTH_TIMEOUT = 240
 
-# alchemiscale-server's neo4j service as its compose file writes it (REFERENCE §4).
+# alchemiscale-server's neo4j service as its compose file writes it (docs/facts.md).
 SERVER_COMPOSE = {
     "version": "3.8",
     "services": {"neo4j": {

@@ -5,7 +5,7 @@
     python3 scripts/docker_engine.py down [--user PID]   leave it; the last user out stops it
     python3 scripts/docker_engine.py status              is it answering?
 
-Containers on this engine can only use ``network_mode="host"`` or ``"none"`` (REFERENCE §8): no ``docker0`` bridge
+Containers on this engine can only use ``network_mode="host"`` or ``"none"`` (docs/facts.md): no ``docker0`` bridge
 exists and nothing rewrites the host's firewall, so no private-range address is ever handed out. The engine keeps
 its own socket, pid file and exec root under ``/run/alchemiscale-portal-docker`` (beside any system Docker, never
 instead of it) and its images under the project cache, so images built once (scripts/neo4j_image.py) survive
@@ -96,7 +96,7 @@ def start(timeout: float = 60.0) -> None:
         f"--data-root={root / 'data'}",
         f"--exec-root={RUN_DIR / 'exec'}",
         f"--pidfile={PID_FILE}",
-        # No bridge, no NAT: containers get the host's loopback or nothing (REFERENCE §8).
+        # No bridge, no NAT: containers get the host's loopback or nothing (docs/facts.md).
         "--bridge=none",
         "--iptables=false",
         "--ip6tables=false",

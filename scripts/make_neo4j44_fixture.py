@@ -36,7 +36,7 @@ from operations.upgrades.alchemiscale_standin import network_mark_properties  # 
 
 DEFAULT_OUT = ROOT / "tests" / "fixtures" / "neo4j-4.4-alchemiscale-v03.dump"
 
-# alchemiscale's `database init` constraints (REFERENCE §1), in Neo4j 4.4's ON ... ASSERT syntax.
+# alchemiscale's `database init` constraints (docs/facts.md), in Neo4j 4.4's ON ... ASSERT syntax.
 CONSTRAINTS_44 = [
     "CREATE CONSTRAINT scoped_key IF NOT EXISTS ON (n:GufeTokenizable) ASSERT n._scoped_key IS UNIQUE",
     "CREATE CONSTRAINT user_identifier IF NOT EXISTS ON (n:CredentialedUserIdentity) ASSERT n.identifier IS UNIQUE",

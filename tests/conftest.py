@@ -21,7 +21,7 @@ from tests.docker_fixtures import docker_neo4j, docker_neo4j_container  # noqa: 
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# What alchemiscale's `database init` creates (REFERENCE §1); the portal must leave exactly these.
+# What alchemiscale's `database init` creates (docs/facts.md); the portal must leave exactly these.
 ALCHEMISCALE_CONSTRAINTS = {
     "scoped_key": ("GufeTokenizable", "_scoped_key"),
     "user_identifier": ("CredentialedUserIdentity", "identifier"),

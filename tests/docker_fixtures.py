@@ -4,7 +4,7 @@
 image (``scripts/neo4j_image.py``) and exports ``DOCKER_HOST``, ``PORTAL_DOCKER_PROJECT`` (``portal-test-<slot>``,
 never a real deployment's name) and ``PORTAL_DOCKER_NEO4J_URL``. The container carries the compose labels, mounts
 its data directory like ``${NEO4J_DATA_STORE}:/var/lib/neo4j/data``, runs as ``USER_ID:GROUP_ID`` (7474:7474, not
-root and not us), restarts ``unless-stopped``, and listens on 127.0.0.1 only, with host networking (REFERENCE §8).
+root and not us), restarts ``unless-stopped``, and listens on 127.0.0.1 only, with host networking (docs/facts.md).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def stored(kind: str, identifier: str) -> tuple[set[str], dict[str, Any]] | None
 
 
 def alchemiscale_verifies(key: str, hashed_key: str) -> bool:
-    """alchemiscale's own check (REFERENCE §1)."""
+    """alchemiscale's own check (docs/facts.md)."""
     return bcrypt.checkpw(key.encode()[:72], hashed_key.encode())
 
 

@@ -158,7 +158,7 @@ class DockerStore44(Store44):
         dump_dir = self.tmp_path / "fixture"
         dump_dir.mkdir()
         shutil.copy(FIXTURE_44, dump_dir / "neo4j.dump")
-        # 4.4's own load syntax (REFERENCE §5), in a one-off container of the image, before the first start.
+        # 4.4's own load syntax (docs/facts.md), in a one-off container of the image, before the first start.
         client.containers.run(IMAGE_44, ["neo4j-admin", "load", "--from=/fixture/neo4j.dump", "--database=neo4j",
                                          "--force"], user=f"{DATA_UID}:{DATA_GID}", network_mode="none",
                               hostname="localhost", remove=True,

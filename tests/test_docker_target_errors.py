@@ -60,7 +60,7 @@ def test_missing_database_network_is_named(docker_neo4j_container):
     """A deployment whose Neo4j is not on host networking: the job needs its database network, which must exist.
 
     Only a created (never started) container with no network stands in for it: the test engine has no bridge
-    networks and must not get any (REFERENCE §8).
+    networks and must not get any (docs/facts.md).
     """
     project = f"{settings.DOCKER_PROJECT}-nonet"
     client = docker_client()

@@ -116,7 +116,7 @@ def test_neo4j5_migrates_44_setting_names_but_the_images_own_settings_win(tmp_pa
 
 
 def test_networks_and_aliases_are_kept(docker_neo4j: DockerTarget):
-    """The tests' engine has no bridge networks (REFERENCE §8), so compose's user-defined networks are checked on
+    """The tests' engine has no bridge networks (docs/facts.md), so compose's user-defined networks are checked on
     inspect data shaped like a compose container's: the first network goes in the create request, the others are
     connected afterwards, each with its aliases but without the old container's id."""
     image = docker_client().images.get(IMAGE_44)

@@ -1,4 +1,4 @@
-"""The admin adapter's queryset answers what Django's changelist asks, in parameterised Cypher (REFERENCE §7)."""
+"""The admin adapter's queryset answers what Django's changelist asks, in parameterised Cypher (docs/facts.md)."""
 
 import pytest
 from django.core.exceptions import FieldError

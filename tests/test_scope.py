@@ -1,4 +1,4 @@
-"""The Scope value type follows alchemiscale's rules (REFERENCE §2)."""
+"""The Scope value type follows alchemiscale's rules (docs/facts.md)."""
 
 import pytest
 

@@ -1,7 +1,7 @@
 """A read-only stand-in for a Django QuerySet over identity nodes, for the admin's changelist and actions.
 
 The changelist asks a queryset to filter, search, order, count and slice. django-neomodel's NodeSet cannot take
-Django's ``Q`` objects or ``order_by('-pk')`` (REFERENCE §7), so this class answers exactly what the admin asks,
+Django's ``Q`` objects or ``order_by('-pk')`` (docs/facts.md), so this class answers exactly what the admin asks,
 translates it into one parameterised Cypher statement per question, and refuses anything else with a FieldError
 (the changelist turns that into its "invalid lookup" redirect instead of a server error).
 """

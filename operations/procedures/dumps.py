@@ -36,7 +36,7 @@ def in_progress_dir(target: Target) -> Path:
 
 def dump_args(target: Target) -> list[str]:
     if target.neo4j_version().startswith("4."):
-        # Neo4j 4.4's neo4j-admin has its own dump syntax and takes the file's name (REFERENCE §5).
+        # Neo4j 4.4's neo4j-admin has its own dump syntax and takes the file's name (docs/facts.md).
         out = in_progress_dir(target) / f"{target.connection.database}.dump"
         return ["dump", f"--database={target.connection.database}", f"--to={target.admin_path(out)}"]
     return ["database", "dump", target.connection.database, f"--to-path={target.admin_path(in_progress_dir(target))}"]

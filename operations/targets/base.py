@@ -247,7 +247,7 @@ class Target(abc.ABC):
 
     # -- shared behaviour -------------------------------------------------------------------------------
     def alchemiscale_env(self, url: str | None = None) -> dict[str, str]:
-        """alchemiscale's connection settings for this target (REFERENCE §3), ``url`` replacing the portal's own."""
+        """alchemiscale's connection settings for this target (docs/facts.md), ``url`` replacing the portal's own."""
         c = self.connection
         return {"NEO4J_URL": url or c.url, "NEO4J_USER": c.user, "NEO4J_PASS": c.password, "NEO4J_DBNAME": c.database}
 
