@@ -14,6 +14,7 @@ run: bootstrap
 # (scripts/postgres.py, docs/postgresql.md) and the portal database copy's test.
 test: export PORTAL_EXTRA_APT += chromium docker-compose python3-yaml postgresql
 test: bootstrap
+	@scripts/lint.sh
 	@scripts/test.sh
 
 # POSTGRES=1: a PostgreSQL server of the profile's own as well (scripts/postgres.py, docs/postgresql.md).

@@ -11,15 +11,37 @@ IDENTITY_MANAGER = "identity manager"
 OPERATOR = "operator"
 RESTORER = "restorer"
 
-_IDENTITIES = ["identities." + c for c in ("view_identity", "add_identity", "change_identity", "delete_identity",
-                                          "rotate_identity_key", "disable_identity", "view_auditentry")]
-_OPERATIONS = ["operations." + c for c in ("view_operationrun", "view_backup", "request_backup",
-                                          "view_appliedmigration")]
+_IDENTITIES = [
+    "identities." + c
+    for c in (
+        "view_identity",
+        "add_identity",
+        "change_identity",
+        "delete_identity",
+        "rotate_identity_key",
+        "disable_identity",
+        "view_auditentry",
+    )
+]
+_OPERATIONS = [
+    "operations." + c for c in ("view_operationrun", "view_backup", "request_backup", "view_appliedmigration")
+]
 # Operators run the unattended side too: schedules, retention, alerts (docs/unattended.md).
-_OPERATIONS += ["operations." + c for c in ("view_backupschedule", "add_backupschedule", "change_backupschedule",
-                                           "delete_backupschedule", "view_retentionpolicy",
-                                           "change_retentionpolicy", "prune_backups", "view_alert",
-                                           "view_alertsettings", "change_alertsettings")]
+_OPERATIONS += [
+    "operations." + c
+    for c in (
+        "view_backupschedule",
+        "add_backupschedule",
+        "change_backupschedule",
+        "delete_backupschedule",
+        "view_retentionpolicy",
+        "change_retentionpolicy",
+        "prune_backups",
+        "view_alert",
+        "view_alertsettings",
+        "change_alertsettings",
+    )
+]
 
 ROLES: dict[str, list[str]] = {
     # identities and scopes in the state store, and their audit log
@@ -38,6 +60,11 @@ def ensure_roles(**kwargs) -> None:
     for name, perms in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = [tuple(p.split(".", 1)) for p in perms]
-        found = [p for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted})
-                 .select_related("content_type") if (p.content_type.app_label, p.codename) in wanted]
+        found = [
+            p
+            for p in Permission.objects.filter(content_type__app_label__in={a for a, _ in wanted}).select_related(
+                "content_type"
+            )
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
         group.permissions.add(*found)

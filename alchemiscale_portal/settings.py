@@ -11,8 +11,8 @@ from urllib.parse import quote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .masking import mask_url
 from .env import env_bool, env_choice, env_int, env_list, env_str
+from .masking import mask_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -85,8 +85,9 @@ OPERATIONS_QUEUES: dict[str, str] = {}
 for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES", "").split(","))):
     _name, _sep, _queue = (s.strip() for s in _pair.partition(":"))
     if not _sep or _name not in ("local", "docker") or not _queue:
-        raise ImproperlyConfigured(f"PORTAL_OPERATIONS_QUEUES: {_pair!r} is not <target>:<queue> with target local "
-                                   "or docker")
+        raise ImproperlyConfigured(
+            f"PORTAL_OPERATIONS_QUEUES: {_pair!r} is not <target>:<queue> with target local or docker"
+        )
     OPERATIONS_QUEUES[_name] = _queue
 # Lost messages heal themselves (docs/runs.md): every worker re-sends pending runs of its queues whose message has
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
@@ -113,7 +114,8 @@ COMPOSE_ENV_FILE = env_str("PORTAL_COMPOSE_ENV_FILE", "")
 # applies on both targets.
 ALCHEMISCALE_CLI = env_str(
     "PORTAL_ALCHEMISCALE_CLI",
-    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin")
+    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin",
+)
 ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
 
 # ---- at a glance: /metrics for Prometheus (glance/metrics.py, docs/metrics.md) ----------------------------
@@ -122,11 +124,15 @@ METRICS_TOKEN = env_str("PORTAL_METRICS_TOKEN", "")
 if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
     raise ImproperlyConfigured("PORTAL_METRICS_TOKEN must have at least 16 characters (a random value)")
 try:
-    METRICS_ALLOWED = [ipaddress.ip_network(text.strip(), strict=False)
-                       for text in env_list("PORTAL_METRICS_ALLOWED", []) if text.strip()]
+    METRICS_ALLOWED = [
+        ipaddress.ip_network(text.strip(), strict=False)
+        for text in env_list("PORTAL_METRICS_ALLOWED", [])
+        if text.strip()
+    ]
 except ValueError as exc:
-    raise ImproperlyConfigured(f"PORTAL_METRICS_ALLOWED must list addresses or networks, e.g. "
-                               f"127.0.0.1,10.0.0.0/8: {exc}") from None
+    raise ImproperlyConfigured(
+        f"PORTAL_METRICS_ALLOWED must list addresses or networks, e.g. 127.0.0.1,10.0.0.0/8: {exc}"
+    ) from None
 # ---- end of at a glance ------------------------------------------------------------------------------------
 
 # ---- Django -------------------------------------------------------------------------------------------

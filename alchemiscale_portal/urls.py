@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from identities.admin.scopes import scopes_page
 from operations.glance.dashboard import dashboard_page
 from operations.glance.metrics import metrics_view
-from identities.admin.scopes import scopes_page
 from operations.views import system_status
 
 admin.site.site_header = "alchemiscale portal"

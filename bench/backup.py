@@ -63,10 +63,20 @@ def build_store(inst: Neo4jInstance, nodes: int) -> None:
         w.writerow([":START_ID", ":END_ID", ":TYPE", "since:int"])
         for i in range(nodes):
             w.writerow([f"k{i}", f"k{(i * 7919 + 1) % nodes}", "DEPENDS_ON" if i % 3 else "OWNS", i])
-    print(f"generated CSV for {nodes} nodes and {nodes} relationships in {time.monotonic() - t0:.1f} s",
-          file=sys.stderr)
-    proc = inst.admin(["database", "import", "full", "neo4j", f"--nodes={csv_dir / 'nodes.csv'}",
-                       f"--relationships={csv_dir / 'rels.csv'}", "--overwrite-destination"])
+    print(
+        f"generated CSV for {nodes} nodes and {nodes} relationships in {time.monotonic() - t0:.1f} s", file=sys.stderr
+    )
+    proc = inst.admin(
+        [
+            "database",
+            "import",
+            "full",
+            "neo4j",
+            f"--nodes={csv_dir / 'nodes.csv'}",
+            f"--relationships={csv_dir / 'rels.csv'}",
+            "--overwrite-destination",
+        ]
+    )
     if proc.returncode != 0:
         raise SystemExit(f"import failed:\n{proc.stdout}{proc.stderr}")
     shutil.rmtree(csv_dir)
@@ -76,8 +86,11 @@ def build_store(inst: Neo4jInstance, nodes: int) -> None:
 def start_redis() -> subprocess.Popen:
     if port_in_use(REDIS):
         raise SystemExit(f"port {REDIS} is in use; another bench running?")
-    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS), "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not port_in_use(REDIS):
         time.sleep(0.1)
     return proc
@@ -125,8 +138,11 @@ def measured(target, request) -> tuple:
     down = probe.finish()
     if run.status != "succeeded":
         raise SystemExit(f"portal {run.kind} {run.status}: {run.error}")
-    steps = {s.name: (s.finished_at - s.started_at).total_seconds() for s in run.steps.all()
-             if s.finished_at and s.started_at}
+    steps = {
+        s.name: (s.finished_at - s.started_at).total_seconds()
+        for s in run.steps.all()
+        if s.finished_at and s.started_at
+    }
     return run, (run.finished_at - run.requested_at).total_seconds(), down, steps
 
 
@@ -143,8 +159,18 @@ def docker_deployment(inst: Neo4jInstance, password: str):
     for root, dirs, files in os.walk(data):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
             os.lchown(name, DATA_UID, DATA_GID)
-    create_compose_neo4j(client, project=f"bench-{SLOT}", service="neo4j", image=IMAGE, data_dir=data,
-                         password=password, bolt_port=BOLT + 50, http_port=BOLT + 51, heap="1g", pagecache="512m")
+    create_compose_neo4j(
+        client,
+        project=f"bench-{SLOT}",
+        service="neo4j",
+        image=IMAGE,
+        data_dir=data,
+        password=password,
+        bolt_port=BOLT + 50,
+        http_port=BOLT + 51,
+        heap="1g",
+        pagecache="512m",
+    )
     return client
 
 
@@ -166,12 +192,19 @@ def main(argv: list[str]) -> int:
     build_store(inst, args.nodes)
 
     env = {
-        "NEO4J_URL": f"bolt://127.0.0.1:{BOLT}", "NEO4J_USER": "neo4j", "NEO4J_PASS": password,
-        "NEO4J_DBNAME": "neo4j", "REDIS_URL": f"redis://127.0.0.1:{REDIS}/0", "PORTAL_NEO4J_HOME": str(inst.home),
-        "PORTAL_BACKUP_DIR": str(STATE / "backups"), "PORTAL_DATA_DIR": str(STATE),
-        "DATABASE_URL": f"sqlite:///{STATE / 'portal.sqlite3'}", "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings",
+        "NEO4J_URL": f"bolt://127.0.0.1:{BOLT}",
+        "NEO4J_USER": "neo4j",
+        "NEO4J_PASS": password,
+        "NEO4J_DBNAME": "neo4j",
+        "REDIS_URL": f"redis://127.0.0.1:{REDIS}/0",
+        "PORTAL_NEO4J_HOME": str(inst.home),
+        "PORTAL_BACKUP_DIR": str(STATE / "backups"),
+        "PORTAL_DATA_DIR": str(STATE),
+        "DATABASE_URL": f"sqlite:///{STATE / 'portal.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings",
         # The Docker target's bench deployment (only used with --targets ...docker).
-        "PORTAL_DOCKER_PROJECT": f"bench-{SLOT}", "PORTAL_DOCKER_NEO4J_URL": f"bolt://127.0.0.1:{BOLT + 50}",
+        "PORTAL_DOCKER_PROJECT": f"bench-{SLOT}",
+        "PORTAL_DOCKER_NEO4J_URL": f"bolt://127.0.0.1:{BOLT + 50}",
     }
     if "docker" in targets:
         sys.path.insert(0, str(ROOT / "scripts"))
@@ -179,8 +212,11 @@ def main(argv: list[str]) -> int:
         import neo4j_image
 
         env["DOCKER_HOST"] = docker_engine.docker_host()
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", str(os.getpid())],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "up", "--user", str(os.getpid())],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         os.environ["DOCKER_HOST"] = env["DOCKER_HOST"]
         neo4j_image.build()
     os.environ.update(env)
@@ -197,8 +233,10 @@ def main(argv: list[str]) -> int:
     def figures(target) -> None:
         target.wait_for_bolt()
         nodes, rels = target.counts()
-        print(f"store: {nodes} nodes + {rels} relationships = {nodes + rels}; "
-              f"{sum(f.stat().st_size for f in target.database_dirs()[0].rglob('*') if f.is_file()) / 2**20:.0f} MiB")
+        print(
+            f"store: {nodes} nodes + {rels} relationships = {nodes + rels}; "
+            f"{sum(f.stat().st_size for f in target.database_dirs()[0].rglob('*') if f.is_file()) / 2**20:.0f} MiB"
+        )
 
         # Warm-up: the first stop after an import or a fresh start is slower (checkpointing); neither side pays it.
         target.stop()
@@ -222,25 +260,38 @@ def main(argv: list[str]) -> int:
         t_start = time.monotonic() - t0
         bare_with_restart = t_stop + t_dump + t_start
 
-        run, t_backup, backup_down, steps = measured(target, lambda: services.request_backup(label="bench", target=target))
+        run, t_backup, backup_down, steps = measured(
+            target, lambda: services.request_backup(label="bench", target=target)
+        )
         backup = run.backups_made.get()
         restore, t_restore, restore_down, rsteps = measured(
-            target, lambda: services.request_restore(backup, "neo4j", label="bench", target=target))
+            target, lambda: services.request_restore(backup, "neo4j", label="bench", target=target)
+        )
 
         print(f"bare neo4j-admin database dump:          {t_dump:7.1f} s  ({dump_size / 2**20:.0f} MiB dump)")
-        print(f"bare stop + start (one restart):         {t_stop + t_start:7.1f} s  (stop {t_stop:.1f}, "
-              f"start to Bolt {t_start:.1f})")
+        print(
+            f"bare stop + start (one restart):         {t_stop + t_start:7.1f} s  (stop {t_stop:.1f}, "
+            f"start to Bolt {t_start:.1f})"
+        )
         print(f"bare stop + dump + start (offline time): {bare_with_restart:7.1f} s")
-        print(f"portal backup, requested to finished:    {t_backup:7.1f} s  (steps: "
-              + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()) + ")")
+        print(
+            f"portal backup, requested to finished:    {t_backup:7.1f} s  (steps: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+            + ")"
+        )
         print(f"ratio portal backup / bare dump:         {t_backup / t_dump:7.2f}")
         print(f"ratio portal backup / (bare dump + one restart): {t_backup / bare_with_restart:.2f}")
         offline = steps["stop Neo4j"] + steps["dump"] + steps["start Neo4j"]
-        print(f"portal's own work beyond stop+dump+start (queue, checks, counts, naming, checksum, catalog): "
-              f"{t_backup - offline:.1f} s")
+        print(
+            f"portal's own work beyond stop+dump+start (queue, checks, counts, naming, checksum, catalog): "
+            f"{t_backup - offline:.1f} s"
+        )
         print(f"Neo4j unavailable during the backup:     {backup_down:7.1f} s  (client polling Bolt)")
-        print(f"portal restore, requested to finished:   {t_restore:7.1f} s  (steps: "
-              + ", ".join(f"{k} {v:.1f}" for k, v in rsteps.items()) + ")")
+        print(
+            f"portal restore, requested to finished:   {t_restore:7.1f} s  (steps: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in rsteps.items())
+            + ")"
+        )
         print(f"Neo4j unavailable during the restore:    {restore_down:7.1f} s")
 
     call_command("migrate", verbosity=0)
@@ -248,11 +299,28 @@ def main(argv: list[str]) -> int:
     worker = docker_client = None
     try:
         inst.start()
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l",
-                                   "warning", "--concurrency", "1", "-n", f"bench-{os.getpid()}@%h",
-                                   "--without-gossip", "--without-mingle"], cwd=ROOT,
-                                  stdout=open(STATE / "worker.log", "ab"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "alchemiscale_portal",
+                "worker",
+                "-l",
+                "warning",
+                "--concurrency",
+                "1",
+                "-n",
+                f"bench-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            stdout=open(STATE / "worker.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         while not app.control.ping(timeout=0.5):
             time.sleep(0.5)
         for name in targets:
@@ -272,8 +340,10 @@ def main(argv: list[str]) -> int:
         if docker_client is not None:
             remove_deployment(docker_client, f"bench-{SLOT}")
         if "docker" in targets:
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user",
-                            str(os.getpid())], check=False)
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", str(os.getpid())],
+                check=False,
+            )
         redis.terminate()
         redis.wait()
         for f in (STATE / "backups").glob("neo4j-*.dump"):

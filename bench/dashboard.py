@@ -22,13 +22,21 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.identities import seed as seed_identities, remove_seeded, services, start_slot  # noqa: E402
+from bench.identities import remove_seeded, services, start_slot
+from bench.identities import seed as seed_identities  # noqa: E402
 
 TOKEN = "bench-metrics-token-0123456789"
 
 OUTCOMES = ["succeeded"] * 85 + ["failed"] * 8 + ["errored"] * 2 + ["interrupted"] * 2 + ["cancelled"] * 3
-BACKUP_STEPS = ["check the backups directory", "record the current state", "stop Neo4j", "dump", "start Neo4j",
-                "name the backup", "checksum and catalog"]
+BACKUP_STEPS = [
+    "check the backups directory",
+    "record the current state",
+    "stop Neo4j",
+    "dump",
+    "start Neo4j",
+    "name the backup",
+    "checksum and catalog",
+]
 
 
 def seed_runs(count: int) -> float:
@@ -36,16 +44,25 @@ def seed_runs(count: int) -> float:
 
     rng = random.Random(11)
     started = time.perf_counter()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     runs = []
     for i in range(count):
         at = now - dt.timedelta(minutes=(count - i) * 105)  # about two years
         kind = rng.choices(["backup", "restore", "store-migration"], [90, 8, 2])[0]
         status = rng.choice(OUTCOMES)
         seconds = rng.uniform(40, 400)
-        runs.append(OperationRun(kind=kind, target="bench", status=status, requested_by_label="bench",
-                                 requested_at=at, started_at=at if status != "cancelled" else None,
-                                 finished_at=at + dt.timedelta(seconds=seconds), state={"stopped": True}))
+        runs.append(
+            OperationRun(
+                kind=kind,
+                target="bench",
+                status=status,
+                requested_by_label="bench",
+                requested_at=at,
+                started_at=at if status != "cancelled" else None,
+                finished_at=at + dt.timedelta(seconds=seconds),
+                state={"stopped": True},
+            )
+        )
     OperationRun.objects.bulk_create(runs, batch_size=2000)
     runs = list(OperationRun.objects.filter(target="bench").order_by("pk"))
     steps, backups = [], []
@@ -54,15 +71,33 @@ def seed_runs(count: int) -> float:
             continue
         t = run.started_at
         for position, name in enumerate(BACKUP_STEPS, 1):
-            length = {"dump": 0.6, "stop Neo4j": 0.05, "start Neo4j": 0.2}.get(name, 0.01) * \
-                (run.finished_at - run.started_at).total_seconds()
-            steps.append(OperationStep(run=run, position=position, name=name, status="ok", started_at=t,
-                                       finished_at=t + dt.timedelta(seconds=length)))
+            length = {"dump": 0.6, "stop Neo4j": 0.05, "start Neo4j": 0.2}.get(name, 0.01) * (
+                run.finished_at - run.started_at
+            ).total_seconds()
+            steps.append(
+                OperationStep(
+                    run=run,
+                    position=position,
+                    name=name,
+                    status="ok",
+                    started_at=t,
+                    finished_at=t + dt.timedelta(seconds=length),
+                )
+            )
             t += dt.timedelta(seconds=length)
-        backups.append(Backup(file_name=f"neo4j-{run.finished_at:%Y%m%d-%H%M%S}-{run.pk % 10000}.dump",
-                              target="bench", database="neo4j", size=rng.randint(10, 900) * 1024 * 1024,
-                              sha256="0" * 64, neo4j_version="5.26.12", made_by_run=run,
-                              created_at=run.finished_at, requested_by_label="bench"))
+        backups.append(
+            Backup(
+                file_name=f"neo4j-{run.finished_at:%Y%m%d-%H%M%S}-{run.pk % 10000}.dump",
+                target="bench",
+                database="neo4j",
+                size=rng.randint(10, 900) * 1024 * 1024,
+                sha256="0" * 64,
+                neo4j_version="5.26.12",
+                made_by_run=run,
+                created_at=run.finished_at,
+                requested_by_label="bench",
+            )
+        )
     OperationStep.objects.bulk_create(steps, batch_size=5000)
     Backup.objects.bulk_create(backups, batch_size=2000)
     return time.perf_counter() - started
@@ -95,8 +130,9 @@ def main() -> int:
         create_alchemiscale_constraints()
         print(f"seeded {args.identities} user identities in {seed_identities(args.identities):.1f} s")
         print(f"seeded {args.runs} runs (with steps and backups) in {seed_runs(args.runs):.1f} s")
-        user = get_user_model().objects.filter(username="bench").first() or \
-            get_user_model().objects.create_superuser("bench", "bench@example.org", "bench-password-unused")
+        user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
+            "bench", "bench@example.org", "bench-password-unused"
+        )
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

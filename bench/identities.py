@@ -37,8 +37,13 @@ PAGES = [
 
 
 def services(command: str) -> dict[str, str]:
-    out = subprocess.run([sys.executable, "scripts/services.py", command, "--profile", "test"], cwd=ROOT,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "scripts/services.py", command, "--profile", "test"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line and not line.startswith("#"))
 
 
@@ -54,19 +59,28 @@ def seed(count: int) -> float:
     for start in range(0, count, 10_000):
         rows = []
         for i in range(start, min(start + 10_000, count)):
-            row = {"identifier": f"bench-user-{i:06d}", "hashed_key": hashed, "disabled": rng.random() < 0.01,
-                   "scopes": [f"org{rng.randrange(50):02d}-camp{rng.randrange(5)}-proj{rng.randrange(20)}"
-                              for _ in range(rng.randrange(1, 4))]}
+            row = {
+                "identifier": f"bench-user-{i:06d}",
+                "hashed_key": hashed,
+                "disabled": rng.random() < 0.01,
+                "scopes": [
+                    f"org{rng.randrange(50):02d}-camp{rng.randrange(5)}-proj{rng.randrange(20)}"
+                    for _ in range(rng.randrange(1, 4))
+                ],
+            }
             if i % 2 == 0:
                 row["email"] = f"user-{i:06d}@lab{i % 13}.example.org"
             if i % 3 == 0:
                 row["full_name"] = f"Bench User {i}"
             rows.append(row)
-        store.cypher("UNWIND $rows AS row CREATE (n:CredentialedEntity:CredentialedUserIdentity) SET n = row",
-                     {"rows": rows})
-    store.cypher("MATCH (n:CredentialedUserIdentity) WHERE n.identifier STARTS WITH 'bench-user-' "
-                 "AND toInteger(right(n.identifier, 6)) % 10 = 1 "
-                 "SET n.expires = datetime() + duration({days: toInteger(right(n.identifier, 6)) % 40 - 20})")
+        store.cypher(
+            "UNWIND $rows AS row CREATE (n:CredentialedEntity:CredentialedUserIdentity) SET n = row", {"rows": rows}
+        )
+    store.cypher(
+        "MATCH (n:CredentialedUserIdentity) WHERE n.identifier STARTS WITH 'bench-user-' "
+        "AND toInteger(right(n.identifier, 6)) % 10 = 1 "
+        "SET n.expires = datetime() + duration({days: toInteger(right(n.identifier, 6)) % 40 - 20})"
+    )
     return time.perf_counter() - started
 
 
@@ -111,8 +125,9 @@ def main() -> int:
         remove_seeded()
         create_alchemiscale_constraints()  # what `alchemiscale database init` gives a real store
         print(f"seeded {args.count} user identities in {seed(args.count):.1f} s")
-        user = get_user_model().objects.filter(username="bench").first() or \
-            get_user_model().objects.create_superuser("bench", "bench@example.org", "bench-password-unused")
+        user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
+            "bench", "bench@example.org", "bench-password-unused"
+        )
         # Not setup_test_environment(): its template instrumentation would inflate the render times.
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
@@ -148,8 +163,10 @@ def main() -> int:
         print(f"{'page':32} {'cold ms':>8} {'median ms':>10} {'of it Cypher ms':>16} {'queries':>8}")
         for name, _ in PAGES:
             runs = warm[name]
-            print(f"{name:32} {cold[name]:8.0f} {statistics.median(r[0] for r in runs):10.0f} "
-                  f"{statistics.median(r[1] for r in runs):16.0f} {max(r[2] for r in runs):8d}")
+            print(
+                f"{name:32} {cold[name]:8.0f} {statistics.median(r[0] for r in runs):10.0f} "
+                f"{statistics.median(r[1] for r in runs):16.0f} {max(r[2] for r in runs):8d}"
+            )
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         db.cypher_query = real
         remove_seeded()

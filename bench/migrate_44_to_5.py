@@ -32,8 +32,15 @@ def main() -> int:
     t0 = time.monotonic()
     store.create()
     print(f"4.4 store from the fixture (init, load, start): {time.monotonic() - t0:6.1f} s")
-    os.environ.update({"NEO4J_URL": store.url, "NEO4J_USER": "neo4j", "NEO4J_PASS": store.password,
-                       "PORTAL_NEO4J_HOME": str(store.instance.home), "PORTAL_BACKUP_DIR": str(work / "backups")})
+    os.environ.update(
+        {
+            "NEO4J_URL": store.url,
+            "NEO4J_USER": "neo4j",
+            "NEO4J_PASS": store.password,
+            "PORTAL_NEO4J_HOME": str(store.instance.home),
+            "PORTAL_BACKUP_DIR": str(work / "backups"),
+        }
+    )
     import django
     from django.core.management import call_command
 

@@ -76,21 +76,36 @@ def bench(runs: int, repeat: int) -> None:
     now = timezone.now()
     batch = 2000
     for first in range(0, runs, batch):
-        rows = [OperationRun(kind="backup" if i % 4 else "restore", target="local", target_description="bench",
-                             requested_by=user, requested_by_label="bench", status="succeeded" if i % 9 else "failed",
-                             requested_at=now - dt.timedelta(minutes=i), queue=settings.OPERATIONS_QUEUE,
-                             started_at=now - dt.timedelta(minutes=i),
-                             finished_at=now - dt.timedelta(minutes=i) + dt.timedelta(seconds=30),
-                             log=[{"at": now.isoformat(), "level": "info", "step": "", "message": "bench"}])
-                for i in range(first, min(first + batch, runs))]
+        rows = [
+            OperationRun(
+                kind="backup" if i % 4 else "restore",
+                target="local",
+                target_description="bench",
+                requested_by=user,
+                requested_by_label="bench",
+                status="succeeded" if i % 9 else "failed",
+                requested_at=now - dt.timedelta(minutes=i),
+                queue=settings.OPERATIONS_QUEUE,
+                started_at=now - dt.timedelta(minutes=i),
+                finished_at=now - dt.timedelta(minutes=i) + dt.timedelta(seconds=30),
+                log=[{"at": now.isoformat(), "level": "info", "step": "", "message": "bench"}],
+            )
+            for i in range(first, min(first + batch, runs))
+        ]
         made = OperationRun.objects.bulk_create(rows)
-        OperationStep.objects.bulk_create([
-            OperationStep(run=run, position=p, name=f"step {p}", description="bench", commands=[], status="ok")
-            for run in made for p in range(1, 6)])
+        OperationStep.objects.bulk_create(
+            [
+                OperationStep(run=run, position=p, name=f"step {p}", description="bench", commands=[], status="ok")
+                for run in made
+                for p in range(1, 6)
+            ]
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"{runs} runs with 5 steps each written in {time.perf_counter() - start:.1f} s "
-          f"(PostgreSQL {connection.cursor().connection.info.server_version})")
+    print(
+        f"{runs} runs with 5 steps each written in {time.perf_counter() - start:.1f} s "
+        f"(PostgreSQL {connection.cursor().connection.info.server_version})"
+    )
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
@@ -110,8 +125,10 @@ def bench(runs: int, repeat: int) -> None:
             runner.cancel(run.pk, "bench")
 
     get(changelist)  # warm up: templates, the connection
-    show("GET runs list (10,000 runs)" if runs == 10000 else f"GET runs list ({runs} runs)",
-         timed(lambda: get(changelist), repeat))
+    show(
+        "GET runs list (10,000 runs)" if runs == 10000 else f"GET runs list ({runs} runs)",
+        timed(lambda: get(changelist), repeat),
+    )
     show("GET Back up now (preview)", timed(lambda: get(backup_now), repeat))
     posts, requests = [], []
     for _ in range(repeat):
@@ -133,11 +150,16 @@ def main() -> int:
         bench(args.runs, args.repeat)
         return 0
     try:
-        env = {**os.environ, **env_of("scripts/services.py", "up", "--profile", "test"),
-               **env_of("scripts/postgres.py", "up", "--profile", "test", "--database", "bench"),
-               "PORTAL_OPERATIONS_QUEUE": f"bench-{os.getpid()}", "PORTAL_OPERATIONS_QUEUES": "",
-               "PORTAL_OPERATIONS_TARGET": "local", "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings",
-               "PORTAL_BENCH_INNER": "1"}
+        env = {
+            **os.environ,
+            **env_of("scripts/services.py", "up", "--profile", "test"),
+            **env_of("scripts/postgres.py", "up", "--profile", "test", "--database", "bench"),
+            "PORTAL_OPERATIONS_QUEUE": f"bench-{os.getpid()}",
+            "PORTAL_OPERATIONS_QUEUES": "",
+            "PORTAL_OPERATIONS_TARGET": "local",
+            "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings",
+            "PORTAL_BENCH_INNER": "1",
+        }
         Path(env["PORTAL_BACKUP_DIR"]).mkdir(parents=True, exist_ok=True)
         return subprocess.run([sys.executable, __file__, *sys.argv[1:]], cwd=ROOT, env=env).returncode
     finally:

@@ -24,8 +24,10 @@ def main() -> int:
     bind = os.environ.get("PORTAL_BIND", "0.0.0.0:8000")
     port = bind.rsplit(":", 1)[1]
     host = os.environ.get("PORTAL_ALLOWED_HOSTS", "localhost").split(",")[0].strip().lstrip(".")
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/admin/login/", headers={
-        "Host": "localhost" if host in ("", "*") else host, "X-Forwarded-Proto": "https"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/admin/login/",
+        headers={"Host": "localhost" if host in ("", "*") else host, "X-Forwarded-Proto": "https"},
+    )
     try:
         with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
             status = response.status

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, TextIO
+from typing import TextIO
 
 from .nodes import CredentialedEntity, IdentityKind
 
@@ -34,6 +35,7 @@ class CsvFileError(ValueError):
 
 # ---- writing ----------------------------------------------------------------------------------------------------
 
+
 def _guarded(text: str) -> bool:
     # Also guards a text that already starts with the apostrophe before a formula start, so that reading back
     # (``unguard``) strips exactly what writing added, and every text survives the round trip unchanged.
@@ -53,12 +55,19 @@ def unguard(text: str) -> str:
 
 
 def format_expires(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat() if value is not None else ""
+    return value.astimezone(dt.UTC).isoformat() if value is not None else ""
 
 
 def identity_row(kind: IdentityKind, node: CredentialedEntity) -> list[str]:
-    cells = [node.identifier or "", kind.name, node.email or "", getattr(node, "full_name", None) or "",
-             " ".join(node.scopes or []), YES if node.disabled else NO, format_expires(node.expires)]
+    cells = [
+        node.identifier or "",
+        kind.name,
+        node.email or "",
+        getattr(node, "full_name", None) or "",
+        " ".join(node.scopes or []),
+        YES if node.disabled else NO,
+        format_expires(node.expires),
+    ]
     return [guard(cell) for cell in cells]
 
 
@@ -103,7 +112,7 @@ def in_batches(queryset, size: int = 2000) -> Iterator[CredentialedEntity]:
     """Every node of a NodeQuerySet, a page at a time, so an export of 100,000 identities never holds them all."""
     start = 0
     while True:
-        batch = list(queryset[start:start + size])
+        batch = list(queryset[start : start + size])
         yield from batch
         if len(batch) < size:
             return
@@ -111,6 +120,7 @@ def in_batches(queryset, size: int = 2000) -> Iterator[CredentialedEntity]:
 
 
 # ---- reading ----------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class CsvRow:
@@ -128,15 +138,19 @@ class CsvTable:
 def decode(data: bytes) -> str:
     """UTF-8 text, with or without a byte order mark; anything else is refused with what to do about it."""
     if len(data) > MAX_BYTES:
-        raise CsvFileError(f"the file has {len(data)} bytes; at most {MAX_BYTES} ({MAX_BYTES // 1024 // 1024} MiB) "
-                           "are read in one import: split it")
+        raise CsvFileError(
+            f"the file has {len(data)} bytes; at most {MAX_BYTES} ({MAX_BYTES // 1024 // 1024} MiB) "
+            "are read in one import: split it"
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CsvFileError("the file is UTF-16 text; save it as 'CSV UTF-8' (comma-separated) and upload that")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CsvFileError(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start} "
-                           "cannot be read); save it as 'CSV UTF-8' and upload that") from None
+        raise CsvFileError(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start} "
+            "cannot be read); save it as 'CSV UTF-8' and upload that"
+        ) from None
     if "\x00" in text:
         raise CsvFileError("the file contains a NUL character: it is not a CSV text file")
     return text
@@ -155,8 +169,9 @@ def read_table(text: str) -> CsvTable:
     try:
         header = next(reader, None)
         if header is None:
-            raise CsvFileError("the file is empty: it needs a header line naming the columns, e.g. "
-                               + ",".join(COLUMNS))
+            raise CsvFileError(
+                "the file is empty: it needs a header line naming the columns, e.g. " + ",".join(COLUMNS)
+            )
         columns = [_column_name(cell) for cell in header]
         _check_columns(columns)
         table = CsvTable(columns)
@@ -164,8 +179,9 @@ def read_table(text: str) -> CsvTable:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(table.rows) >= MAX_ROWS:
-                raise CsvFileError(f"the file has more than {MAX_ROWS} rows; at most {MAX_ROWS} are read in one "
-                                   "import: split it")
+                raise CsvFileError(
+                    f"the file has more than {MAX_ROWS} rows; at most {MAX_ROWS} are read in one import: split it"
+                )
             row = CsvRow(reader.line_num, dict(zip(columns, (cell.strip() for cell in cells))))
             if len(cells) > len(columns):
                 row.problem = f"the row has {len(cells)} cells but the header names {len(columns)} columns"
@@ -180,12 +196,15 @@ def read_table(text: str) -> CsvTable:
 def _check_columns(columns: list[str]) -> None:
     secret = [c for c in columns if "key" in c or "hash" in c or "password" in c]
     if secret:
-        raise CsvFileError(f"the file has a {secret[0]!r} column: keys and hashes are never imported (new identities "
-                           "get generated keys; use Rotate key for existing ones)")
+        raise CsvFileError(
+            f"the file has a {secret[0]!r} column: keys and hashes are never imported (new identities "
+            "get generated keys; use Rotate key for existing ones)"
+        )
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
-        raise CsvFileError(f"unknown column(s) {', '.join(repr(c) for c in unknown)}; the columns are "
-                           + ", ".join(COLUMNS))
+        raise CsvFileError(
+            f"unknown column(s) {', '.join(repr(c) for c in unknown)}; the columns are " + ", ".join(COLUMNS)
+        )
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise CsvFileError(f"the column(s) {', '.join(repeated)} appear more than once in the header")

@@ -30,8 +30,10 @@ from .scope import InvalidScope, parse_scopes
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 _SCOPE_SPLIT = re.compile(r"[\s,;]+")
 TRUE_WORDS, FALSE_WORDS = {YES, "true", "1", "y"}, {NO, "false", "0", "n", ""}
-EXPIRES_RULE = "the expiry is an ISO 8601 date or date and time, e.g. 2027-01-31 or 2027-01-31T12:00:00+00:00 (UTC " \
-               "when no offset is given)"
+EXPIRES_RULE = (
+    "the expiry is an ISO 8601 date or date and time, e.g. 2027-01-31 or 2027-01-31T12:00:00+00:00 (UTC "
+    "when no offset is given)"
+)
 
 
 @dataclass
@@ -84,15 +86,16 @@ class ImportResult:
 
 # ---- the plan ----------------------------------------------------------------------------------------------------
 
-def plan_file(kind: IdentityKind, data: bytes, *, may: set[str] | None = None,
-              max_new: int | None = None) -> ImportPlan:
+
+def plan_file(
+    kind: IdentityKind, data: bytes, *, may: set[str] | None = None, max_new: int | None = None
+) -> ImportPlan:
     """Read and check a whole file against the store; writes nothing. ``may`` limits what rows may do (for staff
     without every right: ``{"add", "change", "disable"}``); ``max_new`` caps the identities one import creates."""
     return plan_text(kind, decode(data), may=may, max_new=max_new)
 
 
-def plan_text(kind: IdentityKind, text: str, *, may: set[str] | None = None,
-              max_new: int | None = None) -> ImportPlan:
+def plan_text(kind: IdentityKind, text: str, *, may: set[str] | None = None, max_new: int | None = None) -> ImportPlan:
     table = read_table(text)
     identifiers = [unguard(row.cells.get("identifier", "")) for row in table.rows]
     current = _current(kind, [i for i in identifiers if i])
@@ -105,8 +108,10 @@ def plan_text(kind: IdentityKind, text: str, *, may: set[str] | None = None,
         try:
             if len(seen[identifier]) > 1 and identifier:
                 others = [str(n) for n in seen[identifier] if n != row.number]
-                raise IdentityError(f"the identifier {identifier!r} is also on line(s) {', '.join(others)}: each "
-                                    "identity may appear only once in a file")
+                raise IdentityError(
+                    f"the identifier {identifier!r} is also on line(s) {', '.join(others)}: each "
+                    "identity may appear only once in a file"
+                )
             _plan_row(kind, row, identifier, current.get(identifier), table.columns, plan)
             _check_rights(kind, plan, may)
         except (IdentityError, InvalidScope) as exc:
@@ -114,9 +119,11 @@ def plan_text(kind: IdentityKind, text: str, *, may: set[str] | None = None,
         rows.append(plan)
     result = ImportPlan(kind, rows, table.columns)
     if max_new is not None and result.count(CREATE) > max_new:
-        raise CsvFileError(f"the file would create {result.count(CREATE)} identities; at most {max_new} are created "
-                           "in one import here (each new key is hashed with bcrypt, about a quarter of a second "
-                           "each): split the file, or use `manage.py identity import`")
+        raise CsvFileError(
+            f"the file would create {result.count(CREATE)} identities; at most {max_new} are created "
+            "in one import here (each new key is hashed with bcrypt, about a quarter of a second "
+            "each): split the file, or use `manage.py identity import`"
+        )
     return result
 
 
@@ -124,9 +131,10 @@ def _current(kind: IdentityKind, identifiers: list[str]) -> dict[str, dict[str, 
     """The existing identities named in the file: their public properties and whether the portal locked them out."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(identifiers), 5000):
-        chunk = identifiers[start:start + 5000]
-        for (node,) in store.cypher(f"MATCH (n:{kind.label}) WHERE n.identifier IN $identifiers RETURN n",
-                                    {"identifiers": chunk}):
+        chunk = identifiers[start : start + 5000]
+        for (node,) in store.cypher(
+            f"MATCH (n:{kind.label}) WHERE n.identifier IN $identifiers RETURN n", {"identifiers": chunk}
+        ):
             entity = kind.model.inflate(node)
             found[entity.identifier] = {"node": entity}
     parked = {p.identifier: p for p in ParkedKey.objects.filter(identity_kind=kind.name, identifier__in=list(found))}
@@ -142,7 +150,7 @@ def _parse_expires(text: str) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise IdentityError(f"invalid expiry {text!r}: {EXPIRES_RULE}") from None
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _scopes(text: str) -> list[str]:
@@ -159,8 +167,9 @@ def _parse_disabled(text: str) -> bool:
     raise IdentityError(f"invalid disabled value {text!r}: write yes or no")
 
 
-def _plan_row(kind: IdentityKind, row: CsvRow, identifier: str, current: dict[str, Any] | None,
-              columns: list[str], plan: RowPlan) -> None:
+def _plan_row(
+    kind: IdentityKind, row: CsvRow, identifier: str, current: dict[str, Any] | None, columns: list[str], plan: RowPlan
+) -> None:
     if row.problem:
         raise IdentityError(row.problem)
     cells = {name: unguard(row.cells.get(name, "")) for name in columns}
@@ -202,8 +211,10 @@ def _plan_row(kind: IdentityKind, row: CsvRow, identifier: str, current: dict[st
         plan.disable = True
         plan.changes.append("disable (lock out)")
     elif disabled is False and (current["locked"] or node.disabled):
-        plan.notes.append("stays disabled: an import never enables an identity (use Enable on its page or "
-                          "`manage.py identity enable`)")
+        plan.notes.append(
+            "stays disabled: an import never enables an identity (use Enable on its page or "
+            "`manage.py identity enable`)"
+        )
     plan.action = UPDATE if plan.changes else UNCHANGED
 
 
@@ -217,20 +228,23 @@ def _check_rights(kind: IdentityKind, plan: RowPlan, may: set[str] | None) -> No
         needed.add("disable")
     missing = sorted(needed - may)
     if missing:
-        raise IdentityError(f"you may not {' or '.join(missing)} {kind.name} identities "
-                            f"(permission{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(f'{m}_identity' for m in missing)})")
+        raise IdentityError(
+            f"you may not {' or '.join(missing)} {kind.name} identities "
+            f"(permission{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(f'{m}_identity' for m in missing)})"
+        )
 
 
 def _shown(value: Any) -> str:
     if value in (None, ""):
         return "(none)"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat()
+        return value.astimezone(dt.UTC).isoformat()
     return str(value)
 
 
 # ---- carrying it out --------------------------------------------------------------------------------------------
+
 
 def apply(plan: ImportPlan, actor: Actor) -> ImportResult:
     """Carry out a plan without errors, row by row through the services (each call audited). A row that fails now
@@ -241,8 +255,9 @@ def apply(plan: ImportPlan, actor: Actor) -> ImportResult:
     for row in plan.writes:
         try:
             if row.action == CREATE:
-                _, key = services.add_identity(kind, row.identifier, None, actor, scopes=row.scopes or [],
-                                               **row.details)
+                _, key = services.add_identity(
+                    kind, row.identifier, None, actor, scopes=row.scopes or [], **row.details
+                )
                 result.keys.append((row.identifier, key))
                 if row.disable:
                     services.disable_identity(kind, row.identifier, actor)

@@ -22,8 +22,10 @@ def data_scopes(fresh: bool = False) -> dict[str, int]:
     """Scope string -> number of nodes carrying it."""
     found = None if fresh else cache.get(_DATA_KEY)
     if found is None:
-        rows = store.cypher("MATCH (n) WHERE n._org IS NOT NULL AND n._campaign IS NOT NULL "
-                            "AND n._project IS NOT NULL RETURN n._org, n._campaign, n._project, count(*)")
+        rows = store.cypher(
+            "MATCH (n) WHERE n._org IS NOT NULL AND n._campaign IS NOT NULL "
+            "AND n._project IS NOT NULL RETURN n._org, n._campaign, n._project, count(*)"
+        )
         found = {f"{org}-{campaign}-{project}": count for org, campaign, project, count in rows}
         cache.set(_DATA_KEY, found, CACHE_SECONDS)
     return found
@@ -67,9 +69,11 @@ def scope_report() -> list[ScopeRow]:
     grants: list[Grant] = []
     for kind in KINDS.values():
         for scope, count, sample in store.cypher(
-                f"MATCH (n:{kind.label}) UNWIND coalesce(n.scopes, []) AS s "
-                "WITH s, n.identifier AS identifier ORDER BY identifier "
-                "RETURN s, count(*), collect(identifier)[..$sample] ORDER BY s", {"sample": SAMPLE}):
+            f"MATCH (n:{kind.label}) UNWIND coalesce(n.scopes, []) AS s "
+            "WITH s, n.identifier AS identifier ORDER BY identifier "
+            "RETURN s, count(*), collect(identifier)[..$sample] ORDER BY s",
+            {"sample": SAMPLE},
+        ):
             grants.append(Grant(scope, kind.name, count, sample))
     data = data_scopes(fresh=True)
     parsed: dict[str, Scope | None] = {}
@@ -81,8 +85,13 @@ def scope_report() -> list[ScopeRow]:
     rows = []
     for text in sorted(parsed, key=lambda t: (parsed[t] is None, t)):
         scope = parsed[text]
-        row = ScopeRow(text, scope is not None, scope.describe() if scope else "not a valid scope",
-                       granted=[g for g in grants if g.scope == text], data_nodes=data.get(text, 0))
+        row = ScopeRow(
+            text,
+            scope is not None,
+            scope.describe() if scope else "not a valid scope",
+            granted=[g for g in grants if g.scope == text],
+            data_nodes=data.get(text, 0),
+        )
         if scope is not None:
             row.reached_via = [g for g in grants if parsed.get(g.scope) and parsed[g.scope].covers(scope)]
             if scope.is_wildcard:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import models
 
-
 KIND_CHOICES = [("user", "user"), ("compute", "compute")]
 
 # Codenames staff groups are given (the "identity manager" role holds all of them: alchemiscale_portal/roles.py).
@@ -119,8 +118,9 @@ class IdentityWrite(models.Model):
         default_permissions = ()
         constraints = [
             # One unfinished change per identity: a second would start from a state the first may still change.
-            models.UniqueConstraint(fields=["identity_kind", "identifier"], condition=models.Q(state="pending"),
-                                    name="one_pending_write"),
+            models.UniqueConstraint(
+                fields=["identity_kind", "identifier"], condition=models.Q(state="pending"), name="one_pending_write"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ class NativeDateTimeProperty(Property):
             value = value.to_native()
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             # alchemiscale may write naive datetimes (LOCAL DATETIME); it means UTC.
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value
 
     def deflate(self, value, obj=None):
@@ -85,7 +85,7 @@ class CredentialedEntity(DjangoNode):
         return self.identifier or ""
 
     def is_expired(self, now: dt.datetime | None = None) -> bool:
-        return self.expires is not None and self.expires <= (now or dt.datetime.now(dt.timezone.utc))
+        return self.expires is not None and self.expires <= (now or dt.datetime.now(dt.UTC))
 
 
 class UserIdentity(CredentialedEntity):

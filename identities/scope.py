@@ -49,9 +49,10 @@ class Scope:
 
     def covers(self, other: Scope) -> bool:
         """True when every non-wildcard part of this scope equals the same part of ``other``."""
-        return all(mine == WILDCARD or mine == theirs
-                   for mine, theirs in zip((self.org, self.campaign, self.project),
-                                           (other.org, other.campaign, other.project)))
+        return all(
+            mine == WILDCARD or mine == theirs
+            for mine, theirs in zip((self.org, self.campaign, self.project), (other.org, other.campaign, other.project))
+        )
 
     def describe(self) -> str:
         """What this scope grants, in words (for the scopes editor)."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -52,9 +53,11 @@ class DuplicateIdentity(IdentityError):
 
 # ---- reading -------------------------------------------------------------------------------------------
 
+
 def get_identity(kind: IdentityKind, identifier: str) -> CredentialedEntity | None:
-    rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) RETURN n LIMIT 1",
-                        {"identifier": identifier})
+    rows = store.cypher(
+        f"MATCH (n:{kind.label} {{identifier: $identifier}}) RETURN n LIMIT 1", {"identifier": identifier}
+    )
     return kind.model.inflate(rows[0][0]) if rows else None
 
 
@@ -66,14 +69,16 @@ def require_identity(kind: IdentityKind, identifier: str) -> CredentialedEntity:
 
 
 def list_identifiers(kind: IdentityKind) -> list[str]:
-    return [row[0] for row in store.cypher(
-        f"MATCH (n:{kind.label}) RETURN n.identifier ORDER BY n.identifier")]
+    return [row[0] for row in store.cypher(f"MATCH (n:{kind.label}) RETURN n.identifier ORDER BY n.identifier")]
 
 
 def locked_identifiers(kind: IdentityKind, identifiers: list[str]) -> set[str]:
     """Which of these identities the portal has locked out (real hash parked)."""
-    return set(ParkedKey.objects.filter(identity_kind=kind.name, identifier__in=identifiers)
-               .values_list("identifier", flat=True))
+    return set(
+        ParkedKey.objects.filter(identity_kind=kind.name, identifier__in=identifiers).values_list(
+            "identifier", flat=True
+        )
+    )
 
 
 def public_view(props: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +96,7 @@ def public_view(props: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- validation of details ------------------------------------------------------------------------------
+
 
 def clean_details(kind: IdentityKind, details: dict[str, Any]) -> dict[str, Any]:
     """Validate email / full_name / expires; '' and None both mean "absent"."""
@@ -111,8 +117,10 @@ def clean_details(kind: IdentityKind, details: dict[str, Any]) -> dict[str, Any]
             cleaned[name] = value
         elif name == "full_name":
             if len(value) > FULL_NAME_MAX or any(unicodedata.category(ch).startswith("C") for ch in value):
-                raise InvalidInput(f"invalid full name {value!r}: at most {FULL_NAME_MAX} characters, "
-                                   "no newlines or other control characters")
+                raise InvalidInput(
+                    f"invalid full name {value!r}: at most {FULL_NAME_MAX} characters, "
+                    "no newlines or other control characters"
+                )
             cleaned[name] = value
         elif name == "expires":
             if not isinstance(value, dt.datetime) or value.tzinfo is None:
@@ -136,15 +144,22 @@ def _audited(actor: Actor, action: str, kind: IdentityKind, identifier: str) -> 
 
 # ---- writing ---------------------------------------------------------------------------------------------
 
-def add_identity(kind: IdentityKind, identifier: str, key: str | None, actor: Actor, *,
-                 scopes: list[str] = (), **details: Any) -> tuple[CredentialedEntity, str]:
+
+def add_identity(
+    kind: IdentityKind, identifier: str, key: str | None, actor: Actor, *, scopes: list[str] = (), **details: Any
+) -> tuple[CredentialedEntity, str]:
     """Create an identity the way alchemiscale does; return it and its key (generated when ``key`` is None)."""
     validate_identifier(identifier)
     key = generate_key() if key is None else validate_key(key)
     scope_list = _dedupe(list(scopes))
     cleaned = clean_details(kind, details)
-    props = {"identifier": identifier, "hashed_key": hash_key(key), "scopes": scope_list, "disabled": False,
-             **{name: value for name, value in cleaned.items() if value is not None}}
+    props = {
+        "identifier": identifier,
+        "hashed_key": hash_key(key),
+        "scopes": scope_list,
+        "disabled": False,
+        **{name: value for name, value in cleaned.items() if value is not None},
+    }
     duplicate = DuplicateIdentity(f"a {kind.name} identity {identifier!r} already exists")
     if get_identity(kind, identifier) is not None:
         raise duplicate
@@ -154,15 +169,23 @@ def add_identity(kind: IdentityKind, identifier: str, key: str | None, actor: Ac
             rows = store.cypher(
                 f"OPTIONAL MATCH (e:{kind.label} {{identifier: $identifier}}) WITH e WHERE e IS NULL "
                 f"CREATE (n:{kind.labels}) SET n = $props RETURN n",
-                {"identifier": identifier, "props": props})
+                {"identifier": identifier, "props": props},
+            )
         except ConstraintError:
             rows = []
         if not rows:
             raise duplicate
         return rows
 
-    write = writes.begin(actor, Action.ADD, kind, identifier, before=None,
-                         after=writes.state(props["hashed_key"], False), audit_after=public_view(props))
+    write = writes.begin(
+        actor,
+        Action.ADD,
+        kind,
+        identifier,
+        before=None,
+        after=writes.state(props["hashed_key"], False),
+        audit_after=public_view(props),
+    )
     rows = writes.carry_out(write, create)
     return (kind.model.inflate(rows[0][0]) if rows else require_identity(kind, identifier)), key
 
@@ -174,24 +197,37 @@ def remove_identity(kind: IdentityKind, identifier: str, actor: Actor) -> None:
         raise not_found
 
     def delete() -> None:
-        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) DETACH DELETE n RETURN count(*)",
-                            {"identifier": identifier})
+        rows = store.cypher(
+            f"MATCH (n:{kind.label} {{identifier: $identifier}}) DETACH DELETE n RETURN count(*)",
+            {"identifier": identifier},
+        )
         if not rows or rows[0][0] == 0:
             raise not_found
 
     # The parked key of a disabled identity goes only once the node is gone (writes.finish).
-    write = writes.begin(actor, Action.REMOVE, kind, identifier,
-                         before=writes.state(props.get("hashed_key"), props.get("disabled")), after=None,
-                         audit_before=public_view(props), note=TOKEN_NOTE)
+    write = writes.begin(
+        actor,
+        Action.REMOVE,
+        kind,
+        identifier,
+        before=writes.state(props.get("hashed_key"), props.get("disabled")),
+        after=None,
+        audit_before=public_view(props),
+        note=TOKEN_NOTE,
+    )
     writes.carry_out(write, delete)
 
 
-def _change_scopes(kind: IdentityKind, identifier: str, actor: Actor, action: str, new_scopes: str,
-                   scopes: list[str]) -> tuple[list[str], list[str]]:
+def _change_scopes(
+    kind: IdentityKind, identifier: str, actor: Actor, action: str, new_scopes: str, scopes: list[str]
+) -> tuple[list[str], list[str]]:
     with _audited(actor, action, kind, identifier) as entry:
-        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
-                            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
-                            "RETURN before, n.scopes", {"identifier": identifier, "scopes": scopes})
+        rows = store.cypher(
+            f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
+            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
+            "RETURN before, n.scopes",
+            {"identifier": identifier, "scopes": scopes},
+        )
         if not rows:
             raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
         before, after = list(rows[0][0]), list(rows[0][1])
@@ -203,37 +239,49 @@ def _change_scopes(kind: IdentityKind, identifier: str, actor: Actor, action: st
 
 def add_scopes(kind: IdentityKind, identifier: str, scopes: list[str], actor: Actor) -> tuple[list[str], list[str]]:
     """Grant scopes (already granted ones are left alone); returns scopes before and after."""
-    return _change_scopes(kind, identifier, actor, Action.ADD_SCOPE,
-                          "before + [s IN $scopes WHERE NOT s IN before]", _dedupe(scopes))
+    return _change_scopes(
+        kind, identifier, actor, Action.ADD_SCOPE, "before + [s IN $scopes WHERE NOT s IN before]", _dedupe(scopes)
+    )
 
 
 def remove_scopes(kind: IdentityKind, identifier: str, scopes: list[str], actor: Actor) -> tuple[list[str], list[str]]:
-    return _change_scopes(kind, identifier, actor, Action.REMOVE_SCOPE,
-                          "[s IN before WHERE NOT s IN $scopes]", _dedupe(scopes))
+    return _change_scopes(
+        kind, identifier, actor, Action.REMOVE_SCOPE, "[s IN before WHERE NOT s IN $scopes]", _dedupe(scopes)
+    )
 
 
 def set_scopes(kind: IdentityKind, identifier: str, scopes: list[str], actor: Actor) -> tuple[list[str], list[str]]:
     return _change_scopes(kind, identifier, actor, Action.SET_SCOPES, "$scopes", _dedupe(scopes))
 
 
-def _bulk_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor, action: str,
-                new_scopes: str) -> int:
+def _bulk_scope(
+    kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor, action: str, new_scopes: str
+) -> int:
     (scope,) = _dedupe([scope])
     with transaction.atomic():
-        rows = store.cypher(f"UNWIND $identifiers AS identifier MATCH (n:{kind.label} {{identifier: identifier}}) "
-                            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
-                            "WITH n, before WHERE n.scopes <> before RETURN n.identifier, before, n.scopes",
-                            {"identifiers": list(identifiers), "scope": scope})
+        rows = store.cypher(
+            f"UNWIND $identifiers AS identifier MATCH (n:{kind.label} {{identifier: identifier}}) "
+            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
+            "WITH n, before WHERE n.scopes <> before RETURN n.identifier, before, n.scopes",
+            {"identifiers": list(identifiers), "scope": scope},
+        )
         note = TOKEN_NOTE if action == Action.REMOVE_SCOPE else ""
-        audit.record_many(actor, action, kind, [(row[0], {"scopes": row[1]}, {"scopes": row[2]}) for row in rows],
-                          note=note)
+        audit.record_many(
+            actor, action, kind, [(row[0], {"scopes": row[1]}, {"scopes": row[2]}) for row in rows], note=note
+        )
     return len(rows)
 
 
 def bulk_add_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor) -> int:
     """Grant one scope to many identities in one statement; returns how many changed."""
-    return _bulk_scope(kind, identifiers, scope, actor, Action.ADD_SCOPE,
-                       "CASE WHEN $scope IN before THEN before ELSE before + $scope END")
+    return _bulk_scope(
+        kind,
+        identifiers,
+        scope,
+        actor,
+        Action.ADD_SCOPE,
+        "CASE WHEN $scope IN before THEN before ELSE before + $scope END",
+    )
 
 
 def bulk_remove_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor) -> int:
@@ -248,9 +296,12 @@ def update_details(kind: IdentityKind, identifier: str, actor: Actor, **details:
     # Property names come from kind.detail_fields (constants), checked by clean_details.
     clauses = [f"REMOVE n.{name}" if value is None else f"SET n.{name} = ${name}" for name, value in cleaned.items()]
     with _audited(actor, Action.CHANGE, kind, identifier) as entry:
-        rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) WITH n, properties(n) AS before "
-                            + " ".join(clauses) + " RETURN before, properties(n)",
-                            {"identifier": identifier, **{k: v for k, v in cleaned.items() if v is not None}})
+        rows = store.cypher(
+            f"MATCH (n:{kind.label} {{identifier: $identifier}}) WITH n, properties(n) AS before "
+            + " ".join(clauses)
+            + " RETURN before, properties(n)",
+            {"identifier": identifier, **{k: v for k, v in cleaned.items() if v is not None}},
+        )
         if not rows:
             raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
         entry.before = {k: v for k, v in public_view(rows[0][0]).items() if k in cleaned}
@@ -265,13 +316,16 @@ def _parked(kind: IdentityKind, identifier: str) -> ParkedKey | None:
 
 def _set_hash(kind: IdentityKind, identifier: str, expected: str | None, new_hash: str, disabled: bool) -> None:
     """Compare-and-set the key hash, so a change made meanwhile (e.g. by alchemiscale's CLI) is never overwritten."""
-    rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
-                        "WHERE n.hashed_key = $expected OR ($expected IS NULL AND n.hashed_key IS NULL) "
-                        "SET n.hashed_key = $new_hash, n.disabled = $disabled RETURN count(n)",
-                        {"identifier": identifier, "expected": expected, "new_hash": new_hash, "disabled": disabled})
+    rows = store.cypher(
+        f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
+        "WHERE n.hashed_key = $expected OR ($expected IS NULL AND n.hashed_key IS NULL) "
+        "SET n.hashed_key = $new_hash, n.disabled = $disabled RETURN count(n)",
+        {"identifier": identifier, "expected": expected, "new_hash": new_hash, "disabled": disabled},
+    )
     if not rows or rows[0][0] != 1:
-        raise ConcurrentChange(f"the {kind.name} identity {identifier!r} changed while this ran; nothing was "
-                               "changed, try again")
+        raise ConcurrentChange(
+            f"the {kind.name} identity {identifier!r} changed while this ran; nothing was changed, try again"
+        )
 
 
 def is_locked(node: CredentialedEntity, parked: ParkedKey | None) -> bool:
@@ -292,28 +346,57 @@ def rotate_key(kind: IdentityKind, identifier: str, key: str | None, actor: Acto
             writes.refuse_if_unfinished(kind, identifier)
             parked.hashed_key = new_hash
             parked.save(update_fields=["hashed_key"])
-            audit.record(actor, Action.ROTATE_KEY, kind, identifier, after=scopes,
-                         note="identity is disabled; the new key works once it is enabled. " + TOKEN_NOTE)
+            audit.record(
+                actor,
+                Action.ROTATE_KEY,
+                kind,
+                identifier,
+                after=scopes,
+                note="identity is disabled; the new key works once it is enabled. " + TOKEN_NOTE,
+            )
             return key
-        write = writes.begin(actor, Action.ROTATE_KEY, kind, identifier,
-                             before=writes.state(node.hashed_key, node.disabled),
-                             after=writes.state(new_hash, node.disabled), audit_after=scopes, note=TOKEN_NOTE)
+        write = writes.begin(
+            actor,
+            Action.ROTATE_KEY,
+            kind,
+            identifier,
+            before=writes.state(node.hashed_key, node.disabled),
+            after=writes.state(new_hash, node.disabled),
+            audit_after=scopes,
+            note=TOKEN_NOTE,
+        )
     _write_hash(kind, write)
     return key
 
 
-def _begin_flag_change(actor: Actor, action: str, kind: IdentityKind, node: CredentialedEntity,
-                       new_hash: str | None, disabled: bool, note: str) -> IdentityWrite:
-    return writes.begin(actor, action, kind, node.identifier, before=writes.state(node.hashed_key, node.disabled),
-                        after=writes.state(new_hash, disabled), audit_before={"disabled": bool(node.disabled)},
-                        audit_after={"disabled": disabled}, note=note)
+def _begin_flag_change(
+    actor: Actor,
+    action: str,
+    kind: IdentityKind,
+    node: CredentialedEntity,
+    new_hash: str | None,
+    disabled: bool,
+    note: str,
+) -> IdentityWrite:
+    return writes.begin(
+        actor,
+        action,
+        kind,
+        node.identifier,
+        before=writes.state(node.hashed_key, node.disabled),
+        after=writes.state(new_hash, disabled),
+        audit_before={"disabled": bool(node.disabled)},
+        audit_after={"disabled": disabled},
+        note=note,
+    )
 
 
 def _write_hash(kind: IdentityKind, write: IdentityWrite) -> None:
     """Carry out a begun key change in Neo4j: compare-and-set from the intent's state before to its state after."""
     before, after = write.neo4j_before, write.neo4j_after
-    writes.carry_out(write, lambda: _set_hash(kind, write.identifier, before["hashed_key"], after["hashed_key"],
-                                              after["disabled"]))
+    writes.carry_out(
+        write, lambda: _set_hash(kind, write.identifier, before["hashed_key"], after["hashed_key"], after["disabled"])
+    )
 
 
 def disable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> bool:
@@ -324,8 +407,15 @@ def disable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> bool:
         already = is_locked(node, _parked(kind, identifier))
         # The real hash is in the intent, committed before Neo4j gets the lock hash; writes.finish parks it
         # (replacing a stale parked hash, one whose key was replaced outside the portal since).
-        write = _begin_flag_change(actor, Action.DISABLE, kind, node, node.hashed_key if already else lock, True,
-                                   "already locked out" if already else TOKEN_NOTE)
+        write = _begin_flag_change(
+            actor,
+            Action.DISABLE,
+            kind,
+            node,
+            node.hashed_key if already else lock,
+            True,
+            "already locked out" if already else TOKEN_NOTE,
+        )
     _write_hash(kind, write)
     return not already
 
@@ -351,8 +441,10 @@ def enable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> str:
 
 def lock_expired(kind: IdentityKind, actor: Actor, now: dt.datetime | None = None) -> list[str]:
     """Disable every identity whose expiry has passed: alchemiscale itself never checks ``expires``."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    rows = store.cypher(f"MATCH (n:{kind.label}) WHERE n.expires IS NOT NULL AND n.expires <= $now "
-                        "AND coalesce(n.disabled, false) = false RETURN n.identifier ORDER BY n.identifier",
-                        {"now": now})
+    now = now or dt.datetime.now(dt.UTC)
+    rows = store.cypher(
+        f"MATCH (n:{kind.label}) WHERE n.expires IS NOT NULL AND n.expires <= $now "
+        "AND coalesce(n.disabled, false) = false RETURN n.identifier ORDER BY n.identifier",
+        {"now": now},
+    )
     return [identifier for (identifier,) in rows if disable_identity(kind, identifier, actor)]

@@ -17,8 +17,9 @@ def cypher(query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
 
 def server_version() -> tuple[str, str]:
     """(version, edition) of the Neo4j server behind NEO4J_URL."""
-    rows = cypher("CALL dbms.components() YIELD name, versions, edition "
-                  "WHERE name = 'Neo4j Kernel' RETURN versions[0], edition")
+    rows = cypher(
+        "CALL dbms.components() YIELD name, versions, edition WHERE name = 'Neo4j Kernel' RETURN versions[0], edition"
+    )
     return rows[0][0], rows[0][1]
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -50,8 +51,9 @@ def state(hashed_key: str | None, disabled: Any) -> dict[str, Any]:
 
 
 def node_properties(kind: IdentityKind, identifier: str) -> dict[str, Any] | None:
-    rows = store.cypher(f"MATCH (n:{kind.label} {{identifier: $identifier}}) RETURN properties(n) LIMIT 1",
-                        {"identifier": identifier})
+    rows = store.cypher(
+        f"MATCH (n:{kind.label} {{identifier: $identifier}}) RETURN properties(n) LIMIT 1", {"identifier": identifier}
+    )
     return rows[0][0] if rows else None
 
 
@@ -67,22 +69,42 @@ def unfinished(kind: IdentityKind, identifier: str) -> IdentityWrite | None:
 def refuse_if_unfinished(kind: IdentityKind, identifier: str) -> None:
     pending = unfinished(kind, identifier)
     if pending is not None:
-        raise ConcurrentChange(f"an unfinished change ({pending.action}, started {pending.started_at:%Y-%m-%d %H:%M} "
-                               f"UTC) of the {kind.name} identity {identifier!r} is recorded; {RECONCILE_HINT}. "
-                               "Nothing was changed.")
+        raise ConcurrentChange(
+            f"an unfinished change ({pending.action}, started {pending.started_at:%Y-%m-%d %H:%M} "
+            f"UTC) of the {kind.name} identity {identifier!r} is recorded; {RECONCILE_HINT}. "
+            "Nothing was changed."
+        )
 
 
-def begin(actor: Actor, action: str, kind: IdentityKind, identifier: str, *, before: dict[str, Any] | None,
-          after: dict[str, Any] | None, audit_before: dict[str, Any] | None = None,
-          audit_after: dict[str, Any] | None = None, note: str = "") -> IdentityWrite:
+def begin(
+    actor: Actor,
+    action: str,
+    kind: IdentityKind,
+    identifier: str,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    audit_before: dict[str, Any] | None = None,
+    audit_after: dict[str, Any] | None = None,
+    note: str = "",
+) -> IdentityWrite:
     """Record the intended change. It commits with the caller's outermost transaction (or at once, outside one),
     and that must end before ``carry_out`` touches Neo4j."""
     refuse_if_unfinished(kind, identifier)
     try:
         with transaction.atomic():
             return IdentityWrite.objects.create(
-                action=action, identity_kind=kind.name, identifier=identifier, neo4j_before=before, neo4j_after=after,
-                actor_kind=actor.kind, actor=actor.name, audit_before=audit_before, audit_after=audit_after, note=note)
+                action=action,
+                identity_kind=kind.name,
+                identifier=identifier,
+                neo4j_before=before,
+                neo4j_after=after,
+                actor_kind=actor.kind,
+                actor=actor.name,
+                audit_before=audit_before,
+                audit_after=audit_after,
+                note=note,
+            )
     except IntegrityError:  # another change of this identity began in the meantime (one_pending_write)
         refuse_if_unfinished(kind, identifier)
         raise
@@ -105,7 +127,7 @@ def carry_out(write: IdentityWrite, neo4j_write: Callable[[], T]) -> T | None:
             outcome = settle(write)
         except Exception:
             log.exception("could not settle %s after its Neo4j write failed; left for reconcile", write)
-            raise failure
+            raise failure from None
         if outcome != State.DONE:
             raise
         # The write had committed (only its answer was lost): the change is complete.
@@ -114,8 +136,10 @@ def carry_out(write: IdentityWrite, neo4j_write: Callable[[], T]) -> T | None:
         finish(write)
     except Exception as exc:
         log.exception("%s: Neo4j was changed but the portal's records were not written", write)
-        raise UnfinishedChange(f"the change of the {write.identity_kind} identity {write.identifier!r} reached "
-                               f"Neo4j, but the portal could not record it ({exc}); {RECONCILE_HINT}") from exc
+        raise UnfinishedChange(
+            f"the change of the {write.identity_kind} identity {write.identifier!r} reached "
+            f"Neo4j, but the portal could not record it ({exc}); {RECONCILE_HINT}"
+        ) from exc
     return result
 
 
@@ -123,12 +147,20 @@ def finish(write: IdentityWrite) -> None:
     """Neo4j holds the state after: mark the row done, write the audit entry and the parked key, all or nothing."""
     with transaction.atomic():
         claimed = IdentityWrite.objects.filter(pk=write.pk, state=State.PENDING).update(
-            state=State.DONE, settled_at=timezone.now(), outcome="done")
+            state=State.DONE, settled_at=timezone.now(), outcome="done"
+        )
         if not claimed:
             return  # settled already, e.g. by reconcile
         _update_parked_key(write)
-        audit.record(Actor(write.actor_kind, write.actor), write.action, kind_named(write.identity_kind),
-                     write.identifier, write.audit_before, write.audit_after, write.note)
+        audit.record(
+            Actor(write.actor_kind, write.actor),
+            write.action,
+            kind_named(write.identity_kind),
+            write.identifier,
+            write.audit_before,
+            write.audit_after,
+            write.note,
+        )
 
 
 def _update_parked_key(write: IdentityWrite) -> None:
@@ -140,13 +172,15 @@ def _update_parked_key(write: IdentityWrite) -> None:
     before, after = write.neo4j_before["hashed_key"], write.neo4j_after["hashed_key"]
     if before != after:  # the lock hash replaced the real one, which is parked from the row's state before
         parked.delete()
-        ParkedKey.objects.create(identity_kind=write.identity_kind, identifier=write.identifier,
-                                 hashed_key=before or "", lock_hash=after)
+        ParkedKey.objects.create(
+            identity_kind=write.identity_kind, identifier=write.identifier, hashed_key=before or "", lock_hash=after
+        )
 
 
 def abandon(write: IdentityWrite, why: str) -> None:
     IdentityWrite.objects.filter(pk=write.pk, state=State.PENDING).update(
-        state=State.ABANDONED, settled_at=timezone.now(), outcome=why)
+        state=State.ABANDONED, settled_at=timezone.now(), outcome=why
+    )
 
 
 def settle(write: IdentityWrite) -> str:

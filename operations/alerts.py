@@ -47,9 +47,12 @@ def run_problems() -> list[Problem]:
     latest: dict[tuple[str, str], OperationRun] = {}
     # One query per (target, kind) pair rather than reading every run ever made each minute.
     for pair in finished.order_by().values_list("target", "kind").distinct():
-        latest[pair] = finished.filter(target=pair[0], kind=pair[1]).order_by(
-            F("finished_at").desc(nulls_last=True), "-pk").only(
-            "pk", "kind", "target", "status", "error", "finished_at", "requested_by_label").first()
+        latest[pair] = (
+            finished.filter(target=pair[0], kind=pair[1])
+            .order_by(F("finished_at").desc(nulls_last=True), "-pk")
+            .only("pk", "kind", "target", "status", "error", "finished_at", "requested_by_label")
+            .first()
+        )
     problems = []
     for (target, kind), run in sorted(latest.items()):
         if run.status in BAD_OUTCOMES:
@@ -57,11 +60,16 @@ def run_problems() -> list[Problem]:
             # A traceback's last line says what went wrong; a failure's reason is at its start.
             reason = (lines[-1] if run.status == RunStatus.ERRORED else " ".join(lines[:3])) if lines else ""
             ended = run.finished_at or run.requested_at
-            problems.append(Problem(
-                f"run:{target}:{kind}", Alert.Kind.RUN, f"{kind} #{run.pk} {run.status} on {target}",
-                f"{kind} #{run.pk} on {target}, requested by {run.requested_by_label}, {run.status} at "
-                f"{ended:%Y-%m-%d %H:%M:%S} UTC:\n{reason}\n\n"
-                f"Its steps and log: /admin/operations/operationrun/{run.pk}/change/"))
+            problems.append(
+                Problem(
+                    f"run:{target}:{kind}",
+                    Alert.Kind.RUN,
+                    f"{kind} #{run.pk} {run.status} on {target}",
+                    f"{kind} #{run.pk} on {target}, requested by {run.requested_by_label}, {run.status} at "
+                    f"{ended:%Y-%m-%d %H:%M:%S} UTC:\n{reason}\n\n"
+                    f"Its steps and log: /admin/operations/operationrun/{run.pk}/change/",
+                )
+            )
     return problems
 
 
@@ -73,11 +81,20 @@ def stale_problems(now: dt.datetime) -> list[Problem]:
     newest = Backup.objects.filter(target=target).order_by("-created_at").first()
     if newest is not None and now - newest.created_at <= dt.timedelta(hours=hours):
         return []
-    since = "there is no backup at all" if newest is None else \
-        f"the newest is {newest.file_name} from {newest.created_at:%Y-%m-%d %H:%M} UTC"
-    return [Problem(f"stale:{target}", Alert.Kind.STALE, f"no backup of {target} in the last {hours} h",
-                    f"No backup of target {target!r} succeeded in the last {hours} hours: {since}. Check the "
-                    f"backup schedules, that celery beat and a worker run, and the latest backup runs.")]
+    since = (
+        "there is no backup at all"
+        if newest is None
+        else f"the newest is {newest.file_name} from {newest.created_at:%Y-%m-%d %H:%M} UTC"
+    )
+    return [
+        Problem(
+            f"stale:{target}",
+            Alert.Kind.STALE,
+            f"no backup of {target} in the last {hours} h",
+            f"No backup of target {target!r} succeeded in the last {hours} hours: {since}. Check the "
+            f"backup schedules, that celery beat and a worker run, and the latest backup runs.",
+        )
+    ]
 
 
 def free_space_problems(alert_settings: AlertSettings) -> list[Problem]:
@@ -90,14 +107,26 @@ def free_space_problems(alert_settings: AlertSettings) -> list[Problem]:
     try:
         free = shutil.disk_usage(directory).free
     except OSError as exc:
-        return [Problem(key, Alert.Kind.FREE_SPACE, f"backups directory {directory} unusable",
-                        f"The backups directory {directory} cannot be read: {exc}")]
+        return [
+            Problem(
+                key,
+                Alert.Kind.FREE_SPACE,
+                f"backups directory {directory} unusable",
+                f"The backups directory {directory} cannot be read: {exc}",
+            )
+        ]
     threshold = alert_settings.min_free_mib * 1024 * 1024
     if free >= threshold:
         return []
-    return [Problem(key, Alert.Kind.FREE_SPACE, f"only {human_size(free)} free for backups",
-                    f"The backups directory {directory} has {human_size(free)} free, below the alert threshold of "
-                    f"{human_size(threshold)}. Prune old backups (retention policy) or make room.")]
+    return [
+        Problem(
+            key,
+            Alert.Kind.FREE_SPACE,
+            f"only {human_size(free)} free for backups",
+            f"The backups directory {directory} has {human_size(free)} free, below the alert threshold of "
+            f"{human_size(threshold)}. Prune old backups (retention policy) or make room.",
+        )
+    ]
 
 
 def expiring_problems(alert_settings: AlertSettings, now: dt.datetime) -> list[Problem]:
@@ -110,18 +139,24 @@ def expiring_problems(alert_settings: AlertSettings, now: dt.datetime) -> list[P
         return []
     problems = []
     for kind in KINDS.values():
-        rows = store.cypher(f"MATCH (n:{kind.label}) WHERE n.expires IS NOT NULL AND n.expires > $now AND "
-                            "n.expires <= $until AND coalesce(n.disabled, false) = false "
-                            "RETURN n.identifier, n.expires ORDER BY n.identifier",
-                            {"now": now, "until": now + dt.timedelta(days=days)})
+        rows = store.cypher(
+            f"MATCH (n:{kind.label}) WHERE n.expires IS NOT NULL AND n.expires > $now AND "
+            "n.expires <= $until AND coalesce(n.disabled, false) = false "
+            "RETURN n.identifier, n.expires ORDER BY n.identifier",
+            {"now": now, "until": now + dt.timedelta(days=days)},
+        )
         for identifier, expires in rows:
             expires = expires.to_native() if hasattr(expires, "to_native") else expires
-            problems.append(Problem(
-                f"expiring:{kind.name}:{identifier}", Alert.Kind.EXPIRING,
-                f"{kind.name} identity {identifier} expires {expires:%Y-%m-%d %H:%M} UTC",
-                f"The {kind.name} identity {identifier!r} expires at {expires:%Y-%m-%d %H:%M} UTC (within {days} "
-                f"days). After that the portal disables it (identity lock-expired). Extend its expiry on its page "
-                f"if it should keep working."))
+            problems.append(
+                Problem(
+                    f"expiring:{kind.name}:{identifier}",
+                    Alert.Kind.EXPIRING,
+                    f"{kind.name} identity {identifier} expires {expires:%Y-%m-%d %H:%M} UTC",
+                    f"The {kind.name} identity {identifier!r} expires at {expires:%Y-%m-%d %H:%M} UTC (within {days} "
+                    f"days). After that the portal disables it (identity lock-expired). Extend its expiry on its page "
+                    f"if it should keep working.",
+                )
+            )
     return problems
 
 
@@ -130,9 +165,12 @@ def current_problems(now: dt.datetime | None = None) -> tuple[list[Problem], set
     now = now or timezone.now()
     alert_settings = AlertSettings.current()
     problems, checked = [], set()
-    for kind, check in ((Alert.Kind.RUN, run_problems), (Alert.Kind.STALE, lambda: stale_problems(now)),
-                        (Alert.Kind.FREE_SPACE, lambda: free_space_problems(alert_settings)),
-                        (Alert.Kind.EXPIRING, lambda: expiring_problems(alert_settings, now))):
+    for kind, check in (
+        (Alert.Kind.RUN, run_problems),
+        (Alert.Kind.STALE, lambda: stale_problems(now)),
+        (Alert.Kind.FREE_SPACE, lambda: free_space_problems(alert_settings)),
+        (Alert.Kind.EXPIRING, lambda: expiring_problems(alert_settings, now)),
+    ):
         try:
             problems += check()
         except Exception:
@@ -154,8 +192,9 @@ def webhook_url(alert_settings: AlertSettings) -> str:
 
 def post_webhook(url: str, text: str) -> None:
     """A JSON POST with a ``text`` field, which Slack's and Mattermost's incoming webhooks both accept."""
-    request = urllib.request.Request(url, data=json.dumps({"text": text}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps({"text": text}).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         if response.status >= 300:
             raise OSError(f"the webhook answered HTTP {response.status}")
@@ -186,8 +225,9 @@ def deliver(alert: Alert, event: str) -> bool:
         except Exception as exc:
             attempts.append({"channel": "webhook", "to": url.split("?")[0], "ok": False, "error": f"{exc}"})
     if not attempts:
-        attempts.append({"channel": "none", "to": "", "ok": True,
-                         "error": "no recipients or webhook configured: recorded only"})
+        attempts.append(
+            {"channel": "none", "to": "", "ok": True, "error": "no recipients or webhook configured: recorded only"}
+        )
     now = timezone.now()
     alert.deliveries = alert.deliveries + [{"at": now.isoformat(), "event": event, **a} for a in attempts]
     ok = all(a["ok"] for a in attempts)
@@ -213,8 +253,9 @@ def sweep(now: dt.datetime | None = None) -> dict[str, list[Alert]]:
             continue
         try:
             with transaction.atomic():
-                alert = Alert.objects.create(key=key, kind=problem.kind, subject=problem.subject,
-                                             message=problem.message, opened_at=now)
+                alert = Alert.objects.create(
+                    key=key, kind=problem.kind, subject=problem.subject, message=problem.message, opened_at=now
+                )
         except IntegrityError:
             continue  # another sweep opened it at the same moment
         deliver(alert, "opened")
@@ -223,8 +264,9 @@ def sweep(now: dt.datetime | None = None) -> dict[str, list[Alert]]:
         if key in current or alert.kind not in checked:
             continue
         if not Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
-                resolved_at=now, resolved_message=f"Resolved: {alert.subject} no longer applies "
-                                                  f"(checked at {now:%Y-%m-%d %H:%M} UTC)."):
+            resolved_at=now,
+            resolved_message=f"Resolved: {alert.subject} no longer applies (checked at {now:%Y-%m-%d %H:%M} UTC).",
+        ):
             continue
         alert.refresh_from_db()
         deliver(alert, "resolved")
@@ -233,8 +275,9 @@ def sweep(now: dt.datetime | None = None) -> dict[str, list[Alert]]:
     for alert in Alert.objects.filter(notified_at__isnull=True).exclude(pk__in=[a.pk for a in opened]):
         deliver(alert, "opened")
         retried.append(alert)
-    for alert in Alert.objects.filter(resolved_at__isnull=False, resolved_notified_at__isnull=True) \
-            .exclude(pk__in=[a.pk for a in resolved]):
+    for alert in Alert.objects.filter(resolved_at__isnull=False, resolved_notified_at__isnull=True).exclude(
+        pk__in=[a.pk for a in resolved]
+    ):
         deliver(alert, "resolved")
         retried.append(alert)
     return {"opened": opened, "resolved": resolved, "retried": retried}

@@ -36,7 +36,7 @@ def _redis():
 def write_heartbeat() -> None:
     from django.conf import settings
 
-    payload = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "host": socket.gethostname(), "pid": os.getpid()}
+    payload = {"at": dt.datetime.now(dt.UTC).isoformat(), "host": socket.gethostname(), "pid": os.getpid()}
     # Expires by itself, so a dead beat's heartbeat does not linger.
     _redis().set(HEARTBEAT_KEY, json.dumps(payload), ex=max(60, 6 * settings.BEAT_HEARTBEAT_SECONDS))
 
@@ -48,7 +48,7 @@ def heartbeat() -> dict | None:
         return None
     data = json.loads(raw)
     data["at"] = dt.datetime.fromisoformat(data["at"])
-    data["age"] = (dt.datetime.now(dt.timezone.utc) - data["at"]).total_seconds()
+    data["age"] = (dt.datetime.now(dt.UTC) - data["at"]).total_seconds()
     return data
 
 
@@ -61,8 +61,10 @@ def beat_alive() -> tuple[bool, str]:
     except Exception as exc:
         return False, f"cannot read beat's heartbeat from Redis: {exc}"
     if beat is None:
-        return False, ("celery beat is not running (no heartbeat): schedules do not fire. Start it with "
-                       "`celery -A alchemiscale_portal beat`")
+        return False, (
+            "celery beat is not running (no heartbeat): schedules do not fire. Start it with "
+            "`celery -A alchemiscale_portal beat`"
+        )
     if beat["age"] > 3 * settings.BEAT_HEARTBEAT_SECONDS + 5:
         return False, f"celery beat's last heartbeat ({beat['host']}, pid {beat['pid']}) is {beat['age']:.0f} s old"
     return True, f"celery beat alive on {beat['host']} (pid {beat['pid']}), heartbeat {beat['age']:.0f} s ago"

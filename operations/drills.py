@@ -22,14 +22,23 @@ BAD = (RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED)
 
 
 def last_drill(target: str | None = None) -> OperationRun | None:
-    return OperationRun.objects.filter(kind="verify", requested_by_label=LABEL,
-                                       target=target or settings.OPERATIONS_TARGET).exclude(
-        status=RunStatus.CANCELLED).order_by("-requested_at", "-pk").first()
+    return (
+        OperationRun.objects.filter(
+            kind="verify", requested_by_label=LABEL, target=target or settings.OPERATIONS_TARGET
+        )
+        .exclude(status=RunStatus.CANCELLED)
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
 
 
 def newest_backup(target: str | None = None) -> Backup | None:
-    return Backup.objects.filter(target=target or settings.OPERATIONS_TARGET).exclude(
-        neo4j_version__startswith="4.").order_by("-created_at", "-pk").first()
+    return (
+        Backup.objects.filter(target=target or settings.OPERATIONS_TARGET)
+        .exclude(neo4j_version__startswith="4.")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 def drill_if_due(now: dt.datetime | None = None) -> str:

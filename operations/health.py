@@ -30,10 +30,15 @@ def check_neo4j() -> Check:
         version, edition = store.server_version()
         nodes = store.node_count()
     except Exception as exc:  # any failure to talk to the store is the reason shown
-        return Check("Neo4j", False, mask_url(f"{mask_url(settings.NEO4J_URL)} not reachable: "
-                                              f"{exc.__class__.__name__}: {exc}"))
-    return Check("Neo4j", True, f"Neo4j {version} ({edition}) at {mask_url(settings.NEO4J_URL)}, database "
-                                f"{settings.NEO4J_DBNAME!r}, {nodes} nodes")
+        return Check(
+            "Neo4j", False, mask_url(f"{mask_url(settings.NEO4J_URL)} not reachable: {exc.__class__.__name__}: {exc}")
+        )
+    return Check(
+        "Neo4j",
+        True,
+        f"Neo4j {version} ({edition}) at {mask_url(settings.NEO4J_URL)}, database "
+        f"{settings.NEO4J_DBNAME!r}, {nodes} nodes",
+    )
 
 
 def check_redis() -> Check:
@@ -61,16 +66,26 @@ def check_workers() -> Check:
     if workers is None:
         return Check("Celery workers", False, "cannot ask the broker for workers")
     if not workers:
-        return Check("Celery workers", False, "no worker answered within 1 s; start one with "
-                                              "`celery -A alchemiscale_portal worker`")
+        return Check(
+            "Celery workers",
+            False,
+            "no worker answered within 1 s; start one with `celery -A alchemiscale_portal worker`",
+        )
     names = sorted(workers)
     queue = queue_for(settings.OPERATIONS_TARGET)
     takers = [name for name in names if queue in workers[name]]
     if not takers:
-        return Check("Celery workers", False, f"{len(names)} alive ({', '.join(names)}), but none consumes the "
-                                              f"operations queue {queue!r}: operation runs wait until one does")
-    return Check("Celery workers", True, f"{len(names)} alive: {', '.join(names)}; queue {queue!r} consumed by "
-                                         f"{', '.join(takers)}")
+        return Check(
+            "Celery workers",
+            False,
+            f"{len(names)} alive ({', '.join(names)}), but none consumes the "
+            f"operations queue {queue!r}: operation runs wait until one does",
+        )
+    return Check(
+        "Celery workers",
+        True,
+        f"{len(names)} alive: {', '.join(names)}; queue {queue!r} consumed by {', '.join(takers)}",
+    )
 
 
 def check_backup_dir() -> Check:
@@ -87,9 +102,8 @@ def check_backup_dir() -> Check:
 
 def check_target() -> Check:
     """The Neo4j service operations act on (local process or compose container), as the worker will find it."""
-    from .targets import get_target
-
     from .models import OperationRun
+    from .targets import get_target
 
     try:
         target = get_target()
@@ -102,8 +116,10 @@ def check_target() -> Check:
         detail += f"; it CRASHED: {crashed}"
     last = OperationRun.objects.filter(target=target.name).exclude(started_at=None).order_by("-started_at").first()
     if last is not None and last.state.get("neo4j_crashed"):
-        detail += (f". The last operation ({last.kind} #{last.pk}, {last.started_at:%Y-%m-%d %H:%M} UTC) found "
-                   f"Neo4j crashed ({last.state['neo4j_crashed']}) and started it again")
+        detail += (
+            f". The last operation ({last.kind} #{last.pk}, {last.started_at:%Y-%m-%d %H:%M} UTC) found "
+            f"Neo4j crashed ({last.state['neo4j_crashed']}) and started it again"
+        )
     return Check("Operations target", up, detail)
 
 

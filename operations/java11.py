@@ -41,8 +41,10 @@ def java_binary() -> Path:
 def _run(cmd: list[str], cwd: Path) -> None:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
-        raise Neo4jError(f"{' '.join(cmd[:2])} ... failed ({proc.returncode}) while fetching Java 11 for "
-                         f"Neo4j 4.4:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise Neo4jError(
+            f"{' '.join(cmd[:2])} ... failed ({proc.returncode}) while fetching Java 11 for "
+            f"Neo4j 4.4:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
 
 
 def _relocate_links(rootfs: Path) -> None:
@@ -76,10 +78,20 @@ def ensure() -> Path:
         (apt / sub).mkdir(parents=True, exist_ok=True)
     (apt / "etc" / "sources.list").write_text(f"deb [signed-by={KEYRING}] {MIRROR} {SUITE} main\n")
     options = [
-        "-o", f"Dir::State={apt / 'state'}", "-o", f"Dir::Cache={apt / 'cache'}",
-        "-o", f"Dir::Etc::SourceList={apt / 'etc' / 'sources.list'}", "-o", "Dir::Etc::SourceParts=/nonexistent",
+        "-o",
+        f"Dir::State={apt / 'state'}",
+        "-o",
+        f"Dir::Cache={apt / 'cache'}",
+        "-o",
+        f"Dir::Etc::SourceList={apt / 'etc' / 'sources.list'}",
+        "-o",
+        "Dir::Etc::SourceParts=/nonexistent",
         # A private state directory needs no lock on the machine's own; apt's sandbox user cannot write here.
-        "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-qq",
+        "-o",
+        "Debug::NoLocking=1",
+        "-o",
+        "APT::Sandbox::User=root",
+        "-qq",
     ]
     _run(["apt-get", *options, "update"], cwd=apt)
     _run(["apt-get", *options, "download", PACKAGE], cwd=apt / "download")

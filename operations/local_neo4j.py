@@ -49,6 +49,7 @@ def is_44(version: str) -> bool:
     """Neo4j 4.4 differs from 5.x in its Java (11), its config keys (``dbms.*``) and neo4j-admin's syntax."""
     return version.startswith("4.")
 
+
 # The distribution's bootloader adds these for Java 17; we start the entry point directly.
 JVM_FLAGS = [
     "-XX:+UseG1GC",
@@ -112,8 +113,16 @@ def fetch(version: str = NEO4J_VERSION) -> Path:
     (work / "pom.xml").write_text(POM_TEMPLATE.format(version=version))
     staging = lib.parent / "lib.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    cmd = ["mvn", "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-           f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
+    cmd = [
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(work / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}",
+        "-DincludeScope=runtime",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise Neo4jError(f"fetching Neo4j {version} from Maven Central failed:\n{proc.stdout}{proc.stderr}")
@@ -191,7 +200,7 @@ class Neo4jInstance:
         return distribution_lib(self.version)
 
     @classmethod
-    def load(cls, home: str | os.PathLike) -> "Neo4jInstance":
+    def load(cls, home: str | os.PathLike) -> Neo4jInstance:
         home = Path(home).resolve()
         try:
             settings = json.loads((home / "instance.json").read_text())
@@ -210,8 +219,11 @@ class Neo4jInstance:
         marker = self.home / "password-set"
         if not marker.exists():
             # Only effective before the first start, which is why it is guarded by the marker.
-            args = ["set-initial-password", password] if is_44(self.version) else \
-                ["dbms", "set-initial-password", password]
+            args = (
+                ["set-initial-password", password]
+                if is_44(self.version)
+                else ["dbms", "set-initial-password", password]
+            )
             self.admin(args, check=True)
             marker.write_text("")
 
@@ -266,7 +278,9 @@ class Neo4jInstance:
             return str(java11.ensure())
         java = shutil.which("java")
         if java is None:
-            raise Neo4jError("java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)")
+            raise Neo4jError(
+                "java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)"
+            )
         return java
 
     # -- process control --------------------------------------------------------
@@ -299,7 +313,9 @@ class Neo4jInstance:
             fh.seek(0)
             other = fh.read().strip()
             fh.close()
-            raise Neo4jError(f"Neo4j at {self.home} is already held stopped by another portal operation: {other}")
+            raise Neo4jError(
+                f"Neo4j at {self.home} is already held stopped by another portal operation: {other}"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()}: {holder}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
@@ -330,8 +346,10 @@ class Neo4jInstance:
     def refuse_if_held(self) -> None:
         holder = self.stopped_by()
         if holder:
-            raise Neo4jError(f"Neo4j at {self.home} is held stopped by a portal operation ({holder}); not starting "
-                             f"it. It is started again when the operation ends: see the admin's Operation runs")
+            raise Neo4jError(
+                f"Neo4j at {self.home} is held stopped by a portal operation ({holder}); not starting "
+                f"it. It is started again when the operation ends: see the admin's Operation runs"
+            )
 
     def start(self, timeout: float = 120.0) -> None:
         if self.pid() is not None:
@@ -345,11 +363,27 @@ class Neo4jInstance:
                     f"{self.home}; stop that process or choose other ports"
                 )
         java = self.java()
-        cmd = [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, "-cp", f"{self.lib}/*", SERVER_MAIN,
-               f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+        cmd = [
+            java,
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            *JVM_FLAGS,
+            "-cp",
+            f"{self.lib}/*",
+            SERVER_MAIN,
+            f"--home-dir={self.home}",
+            f"--config-dir={self.conf_dir}",
+        ]
         console = open(self.logs_dir / "console.log", "ab")
-        proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=self.home, user=self._data_owner())
+        proc = subprocess.Popen(
+            cmd,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.home,
+            user=self._data_owner(),
+        )
         console.close()
         self.pid_file.write_text(f"{proc.pid}\n")
         self.wait_up(timeout)
@@ -361,8 +395,10 @@ class Neo4jInstance:
             if self.is_up():
                 return
             if self.pid() is None:
-                raise Neo4jError(f"Neo4j exited during start-up; see {self.logs_dir / 'console.log'} "
-                                 f"and {self.logs_dir / 'neo4j.log'}:\n{self.log_tail()}")
+                raise Neo4jError(
+                    f"Neo4j exited during start-up; see {self.logs_dir / 'console.log'} "
+                    f"and {self.logs_dir / 'neo4j.log'}:\n{self.log_tail()}"
+                )
             time.sleep(0.25)
         raise Neo4jError(f"Neo4j did not answer on 127.0.0.1:{self.http_port} within {timeout:.0f} s")
 
@@ -405,8 +441,15 @@ class Neo4jInstance:
 
     def admin(self, args: list[str], check: bool = False) -> subprocess.CompletedProcess:
         """Run neo4j-admin as the owner of the data directory; output captured."""
-        proc = subprocess.run(self.admin_command(args), env=self.admin_env(), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, user=self._data_owner(), cwd=self.home)
+        proc = subprocess.run(
+            self.admin_command(args),
+            env=self.admin_env(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            user=self._data_owner(),
+            cwd=self.home,
+        )
         if check and proc.returncode != 0:
             raise Neo4jError(f"neo4j-admin {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
         return proc

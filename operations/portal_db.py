@@ -30,8 +30,14 @@ from .models.backups import PORTAL_DB_FILE_NAME
 SUFFIXES = {"sqlite": ".portal.sqlite3", "postgresql": ".portal.pgdump"}
 PG_DUMP_TIMEOUT = 3600
 # libpq reads these from the environment; DATABASE_URL's query string puts them in OPTIONS.
-_LIBPQ_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
-              "connect_timeout": "PGCONNECT_TIMEOUT", "options": "PGOPTIONS"}
+_LIBPQ_ENV = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "options": "PGOPTIONS",
+}
 
 
 class CopyFailed(RuntimeError):
@@ -118,24 +124,31 @@ def copy_postgresql(db: dict[str, Any], dest: Path) -> str:
     contents with ``pg_restore --list``."""
     pg_dump = shutil.which(settings.PG_DUMP)
     if pg_dump is None:
-        raise CopyFailed(f"{settings.PG_DUMP!r} is not found: install PostgreSQL's client programs of the server's "
-                         f"major version (Debian: postgresql-client) or set PORTAL_PG_DUMP")
+        raise CopyFailed(
+            f"{settings.PG_DUMP!r} is not found: install PostgreSQL's client programs of the server's "
+            f"major version (Debian: postgresql-client) or set PORTAL_PG_DUMP"
+        )
     env = pg_environment(db)
     command = pg_dump_command(db, dest, pg_dump)
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=PG_DUMP_TIMEOUT)
     shown = f"PGDATABASE={shlex.quote(str(db['NAME']))} {shlex.join(command)}"
     if proc.returncode != 0:
         raise CopyFailed(f"$ {shown}\npg_dump exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
-    listed = subprocess.run([str(Path(pg_dump).with_name("pg_restore")), "--list", str(dest)], capture_output=True,
-                            text=True, timeout=PG_DUMP_TIMEOUT)
+    listed = subprocess.run(
+        [str(Path(pg_dump).with_name("pg_restore")), "--list", str(dest)],
+        capture_output=True,
+        text=True,
+        timeout=PG_DUMP_TIMEOUT,
+    )
     if listed.returncode != 0:
         raise CopyFailed(f"pg_restore --list cannot read the dump: {listed.stderr.strip()[-2000:]}")
     tables = sum(" TABLE DATA " in line for line in listed.stdout.splitlines())
     return f"$ {shown}\npg_dump of database {db['NAME']!r}: {tables} tables' data, pg_restore --list reads it"
 
 
-def copy_portal_database(backup_dir: Path, dump_name: str, work_dir: Path,
-                         db: dict[str, Any] | None = None) -> PortalDbCopy:
+def copy_portal_database(
+    backup_dir: Path, dump_name: str, work_dir: Path, db: dict[str, Any] | None = None
+) -> PortalDbCopy:
     """Copy the portal's database (``db``: Django's settings of one; default its ``default`` database) beside the
     dump ``dump_name``; ``work_dir`` (emptied, then removed) holds the copy until it is complete. Raises CopyFailed."""
     if db is None:

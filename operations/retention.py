@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -26,13 +26,21 @@ class Verdict:
 
     def as_dict(self) -> dict:
         b = self.backup
-        return {"id": b.pk, "file": b.file_name, "created_at": b.created_at.isoformat(), "purpose": b.purpose,
-                "keep": self.keep, "reasons": self.reasons}
+        return {
+            "id": b.pk,
+            "file": b.file_name,
+            "created_at": b.created_at.isoformat(),
+            "purpose": b.purpose,
+            "keep": self.keep,
+            "reasons": self.reasons,
+        }
 
     def line(self) -> str:
         b = self.backup
-        return (f"{'keep  ' if self.keep else 'REMOVE'} #{b.pk} {b.file_name} ({b.purpose}, "
-                f"{b.created_at:%Y-%m-%d %H:%M} UTC): {'; '.join(self.reasons)}")
+        return (
+            f"{'keep  ' if self.keep else 'REMOVE'} #{b.pk} {b.file_name} ({b.purpose}, "
+            f"{b.created_at:%Y-%m-%d %H:%M} UTC): {'; '.join(self.reasons)}"
+        )
 
 
 def backups_in_use() -> dict[int, int]:
@@ -45,9 +53,14 @@ def backups_in_use() -> dict[int, int]:
     return used
 
 
-def decide(backups: Iterable[Backup], policy: RetentionPolicy, now: dt.datetime, *,
-           in_use: dict[int, int] | None = None,
-           file_exists: Callable[[Backup], bool] = lambda b: True) -> list[Verdict]:
+def decide(
+    backups: Iterable[Backup],
+    policy: RetentionPolicy,
+    now: dt.datetime,
+    *,
+    in_use: dict[int, int] | None = None,
+    file_exists: Callable[[Backup], bool] = lambda b: True,
+) -> list[Verdict]:
     """Keep or remove each backup, newest first, with the reasons."""
     in_use = in_use or {}
     ordered = sorted(backups, key=lambda b: (b.created_at, b.pk), reverse=True)
@@ -74,10 +87,13 @@ def decide(backups: Iterable[Backup], policy: RetentionPolicy, now: dt.datetime,
         good_rank += 1
         if good_rank <= policy.keep_last:
             reasons.append(f"one of the last {policy.keep_last}")
-        at = backup.created_at.astimezone(dt.timezone.utc)
+        at = backup.created_at.astimezone(dt.UTC)
         iso = at.isocalendar()
-        for kind, bucket in (("daily", at.strftime("%Y-%m-%d")), ("weekly", f"{iso[0]}-W{iso[1]:02d}"),
-                             ("monthly", at.strftime("%Y-%m"))):
+        for kind, bucket in (
+            ("daily", at.strftime("%Y-%m-%d")),
+            ("weekly", f"{iso[0]}-W{iso[1]:02d}"),
+            ("monthly", at.strftime("%Y-%m")),
+        ):
             seen = buckets[kind]
             if bucket not in seen and len(seen) < limits[kind]:
                 seen.add(bucket)
@@ -85,21 +101,32 @@ def decide(backups: Iterable[Backup], policy: RetentionPolicy, now: dt.datetime,
         if reasons:
             verdicts.append(Verdict(backup, True, reasons))
         else:
-            verdicts.append(Verdict(backup, False, [
-                f"not among the last {policy.keep_last} nor the newest of a kept day, week or month"]))
+            verdicts.append(
+                Verdict(
+                    backup,
+                    False,
+                    [f"not among the last {policy.keep_last} nor the newest of a kept day, week or month"],
+                )
+            )
     return verdicts
 
 
 def decide_for(target_name: str, backup_dir: Path, now: dt.datetime | None = None) -> list[Verdict]:
     """The verdicts for one target's catalog, reading its backups directory and the active runs."""
+
     def file_exists(backup: Backup) -> bool:
         try:
             return backup.path_in(backup_dir).is_file()
         except ValueError:
             return False
 
-    return decide(Backup.objects.filter(target=target_name), RetentionPolicy.current(), now or timezone.now(),
-                  in_use=backups_in_use(), file_exists=file_exists)
+    return decide(
+        Backup.objects.filter(target=target_name),
+        RetentionPolicy.current(),
+        now or timezone.now(),
+        in_use=backups_in_use(),
+        file_exists=file_exists,
+    )
 
 
 def portal_db_path(backup: Backup, backup_dir: Path) -> Path | None:
@@ -116,8 +143,9 @@ def can_prune(user: AbstractBaseUser | None) -> bool:
     return user is None or user.has_perm("operations.prune_backups")
 
 
-def request_prune(user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True,
-                  target=None) -> OperationRun:
+def request_prune(
+    user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True, target=None
+) -> OperationRun:
     """Queue a prune of the target's backups by the retention policy; OperationBusy while another run is active."""
     from django.core.exceptions import PermissionDenied
 
@@ -127,5 +155,6 @@ def request_prune(user: AbstractBaseUser | None = None, *, label: str | None = N
 
     if not can_prune(user):
         raise PermissionDenied("pruning backups needs the 'Can prune backups by the retention policy' permission")
-    return runner.request(PruneProcedure(target or get_target(), {}), user=user,
-                          label=services._label(user, label), send=send)
+    return runner.request(
+        PruneProcedure(target or get_target(), {}), user=user, label=services._label(user, label), send=send
+    )

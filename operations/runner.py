@@ -37,7 +37,8 @@ import logging
 import os
 import socket
 import traceback
-from typing import Any, Callable, ClassVar, Iterable, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -63,16 +64,18 @@ class OperationBusy(Exception):
         if running is None:
             message = f"another operation is already active on target {target!r}"
         else:
-            message = (f"another operation is already active on target {target!r}: {running.kind} #{running.pk} "
-                       f"({running.status}), requested by {running.requested_by_label} at "
-                       f"{running.requested_at:%Y-%m-%d %H:%M:%S} UTC")
+            message = (
+                f"another operation is already active on target {target!r}: {running.kind} #{running.pk} "
+                f"({running.status}), requested by {running.requested_by_label} at "
+                f"{running.requested_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
         super().__init__(message)
 
 
 @dataclasses.dataclass
 class Step:
     name: str
-    run: Callable[["RunContext"], str | None]
+    run: Callable[[RunContext], str | None]
     description: str = ""
     #: the exact command lines the step runs, for the preview
     commands: list[list[str]] = dataclasses.field(default_factory=list)
@@ -98,7 +101,7 @@ class Procedure:
     def steps(self) -> list[Step]:
         raise NotImplementedError
 
-    def recover(self, ctx: "RunContext") -> list[str]:
+    def recover(self, ctx: RunContext) -> list[str]:
         """After the worker died mid-run: make the target safe again; returns what was done, for the record.
 
         The default stops an orphaned neo4j-admin, then brings Neo4j back up if it was running when the run
@@ -132,8 +135,12 @@ class RunContext:
         self.run.save(update_fields=["state"])
 
     def log(self, message: str, level: str = "info") -> None:
-        entry = {"at": timezone.now().isoformat(), "level": level,
-                 "step": self.step.name if self.step else "", "message": message}
+        entry = {
+            "at": timezone.now().isoformat(),
+            "level": level,
+            "step": self.step.name if self.step else "",
+            "message": message,
+        }
         self.run.log.append(entry)
         self.run.save(update_fields=["log"])
         logger.log(logging.getLevelName(level.upper()), "run %s: %s", self.run.pk, message)
@@ -152,8 +159,7 @@ class RunContext:
         self.output(result.output)
         if not result.ok:
             tail = "\n".join(result.output.strip().splitlines()[-5:])
-            raise OperationFailed(f"{failure}: neo4j-admin {result.exit_description()}"
-                                  + (f": {tail}" if tail else ""))
+            raise OperationFailed(f"{failure}: neo4j-admin {result.exit_description()}" + (f": {tail}" if tail else ""))
         return result
 
 
@@ -169,8 +175,10 @@ def queue_for(target: str) -> str:
 
 def plan(procedure: Procedure) -> list[dict[str, Any]]:
     """The steps and exact commands a run of ``procedure`` will carry out (the preview)."""
-    return [{"position": i, "name": s.name, "description": s.description, "commands": s.commands, "when": s.when}
-            for i, s in enumerate(procedure.steps(), start=1)]
+    return [
+        {"position": i, "name": s.name, "description": s.description, "commands": s.commands, "when": s.when}
+        for i, s in enumerate(procedure.steps(), start=1)
+    ]
 
 
 def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str, send: bool = True) -> OperationRun:
@@ -187,13 +195,28 @@ def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str, 
     try:
         with transaction.atomic():
             run = OperationRun.objects.create(
-                kind=procedure.kind, target=target.name, target_description=target.describe(),
-                params=procedure.params, requested_by=user if user is not None and user.is_authenticated else None,
-                requested_by_label=label, celery_task_id=OperationRun.new_task_id(),
-                queue=queue_for(target.name), sent_at=None if send else timezone.now())
-            OperationStep.objects.bulk_create([
-                OperationStep(run=run, position=p["position"], name=p["name"], description=p["description"],
-                              commands=p["commands"]) for p in plan(procedure)])
+                kind=procedure.kind,
+                target=target.name,
+                target_description=target.describe(),
+                params=procedure.params,
+                requested_by=user if user is not None and user.is_authenticated else None,
+                requested_by_label=label,
+                celery_task_id=OperationRun.new_task_id(),
+                queue=queue_for(target.name),
+                sent_at=None if send else timezone.now(),
+            )
+            OperationStep.objects.bulk_create(
+                [
+                    OperationStep(
+                        run=run,
+                        position=p["position"],
+                        name=p["name"],
+                        description=p["description"],
+                        commands=p["commands"],
+                    )
+                    for p in plan(procedure)
+                ]
+            )
             if send:
                 transaction.on_commit(lambda: enqueue(run))
     except IntegrityError:
@@ -207,12 +230,15 @@ def enqueue(run: OperationRun) -> None:
 
     OperationRun.objects.filter(pk=run.pk).update(sent_at=timezone.now(), send_count=F("send_count") + 1)
     try:
-        run_operation.apply_async(args=[run.pk], task_id=run.celery_task_id,
-                                  queue=run.queue or settings.OPERATIONS_QUEUE)
+        run_operation.apply_async(
+            args=[run.pk], task_id=run.celery_task_id, queue=run.queue or settings.OPERATIONS_QUEUE
+        )
     except Exception as exc:  # the broker is unreachable: free the target at once instead of holding it
         OperationRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
-            status=RunStatus.ERRORED, finished_at=timezone.now(),
-            error=f"could not hand the run to a Celery worker (broker unreachable?): {exc}")
+            status=RunStatus.ERRORED,
+            finished_at=timezone.now(),
+            error=f"could not hand the run to a Celery worker (broker unreachable?): {exc}",
+        )
 
 
 def resend_due(run: OperationRun, now: dt.datetime, grace: float) -> bool:
@@ -246,13 +272,16 @@ def resend_lost(queues: Iterable[str] | None = None, grace: float | None = None)
         if not resend_due(run, now, grace):
             continue
         if not OperationRun.objects.filter(pk=run.pk, status=RunStatus.PENDING, sent_at=run.sent_at).update(
-                sent_at=now):
+            sent_at=now
+        ):
             continue  # another worker sent it, or it was claimed or cancelled meanwhile
         run.sent_at = now
         waited = "never sent" if run.send_count == 0 else f"sent {run.send_count} time(s), nobody took it"
         RunContext(run, target=None).log(  # type: ignore[arg-type]
             f"sending the run to queue {run.queue or settings.OPERATIONS_QUEUE!r} again ({waited}; the broker may "
-            "have lost the message)", "warning")
+            "have lost the message)",
+            "warning",
+        )
         enqueue(run)
         sent.append(run)
     return sent
@@ -263,8 +292,12 @@ def cancel(run_id: int, label: str) -> OperationRun:
     run goes on and the cancel is refused) or finds it cancelled and does nothing."""
     now = timezone.now()
     if OperationRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
-            status=RunStatus.CANCELLED, cancelled_at=now, cancelled_by_label=label, finished_at=now,
-            error=f"cancelled by {label} before a worker started it"):
+        status=RunStatus.CANCELLED,
+        cancelled_at=now,
+        cancelled_by_label=label,
+        finished_at=now,
+        error=f"cancelled by {label} before a worker started it",
+    ):
         run = OperationRun.objects.get(pk=run_id)
         run.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
         RunContext(run, target=None).log(f"cancelled by {label}; no step had run", "warning")  # type: ignore
@@ -279,10 +312,12 @@ def not_cancellable_reason(run: OperationRun) -> str:
     """Why ``run`` cannot be cancelled (only pending runs can), in words staff can act on."""
     if run.status == RunStatus.RUNNING:
         k, n = run.current_position()
-        return (f"{run.kind} #{run.pk} is running (step {k} of {n} on {run.worker}) and cannot be cancelled "
-                "mid-step: stopping a dump or load halfway would leave Neo4j without its data. It ends by itself; "
-                "if its worker dies, the next worker to start brings Neo4j back up, puts data back where the run "
-                "had set it aside, and marks the run interrupted.")
+        return (
+            f"{run.kind} #{run.pk} is running (step {k} of {n} on {run.worker}) and cannot be cancelled "
+            "mid-step: stopping a dump or load halfway would leave Neo4j without its data. It ends by itself; "
+            "if its worker dies, the next worker to start brings Neo4j back up, puts data back where the run "
+            "had set it aside, and marks the run interrupted."
+        )
     return f"{run.kind} #{run.pk} is already {run.status}; only a pending run can be cancelled"
 
 
@@ -299,8 +334,11 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
     from .procedures import PROCEDURES
 
     claimed = OperationRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), worker=worker or socket.gethostname(),
-        worker_pid=worker_pid if worker_pid is not None else os.getpid())
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+        worker=worker or socket.gethostname(),
+        worker_pid=worker_pid if worker_pid is not None else os.getpid(),
+    )
     if not claimed:
         logger.warning("run %s is not pending; not running it again", run_id)
         return None
@@ -330,11 +368,9 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
             ctx.output(reason)
             _set_step(row, StepStatus.FAILED, finished_at=timezone.now())
             if not step.required:
-                ctx.log(f"{row.name} failed; the run goes on without it: {reason.strip().splitlines()[-1]}",
-                        "warning")
+                ctx.log(f"{row.name} failed; the run goes on without it: {reason.strip().splitlines()[-1]}", "warning")
                 continue
-            ctx.log(f"{row.name} failed: {reason.splitlines()[-1] if status == RunStatus.ERRORED else reason}",
-                    "error")
+            ctx.log(f"{row.name} failed: {reason.splitlines()[-1] if status == RunStatus.ERRORED else reason}", "error")
             if failure is None:
                 failure = (status, f"{row.name}: {reason}")
             else:
@@ -346,15 +382,17 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
     ctx.step = None
     if ctx.target is not None:
         ctx.target.release_stopped()  # a run that leaves Neo4j stopped no longer holds it so
-    for row in rows[len(steps):]:
+    for row in rows[len(steps) :]:
         _set_step(row, StepStatus.SKIPPED)
     run.status, run.error = (RunStatus.SUCCEEDED, "") if failure is None else failure
     # What a step found wrong without failing (e.g. Neo4j had crashed) stays in sight on the run.
     run.error = "\n".join([run.error, *run.state.get("warnings", [])]).strip()
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
-    ctx.log(f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),
-            "info" if failure is None else "error")
+    ctx.log(
+        f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),
+        "info" if failure is None else "error",
+    )
     return run
 
 
@@ -406,13 +444,13 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
     # Take the run over atomically so two starting workers do not both recover it; it stays RUNNING (and so keeps
     # its target) until Neo4j is safe again.
     if not OperationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=run.worker).update(
-            worker=f"{me} (recovering)", worker_pid=os.getpid()):
+        worker=f"{me} (recovering)", worker_pid=os.getpid()
+    ):
         return False
     run.refresh_from_db()
     rows = list(run.steps.order_by("position"))
     current = next((r for r in rows if r.status == StepStatus.RUNNING), None)
-    k = current.position if current else max((r.position for r in rows if r.status != StepStatus.PENDING),
-                                              default=0)
+    k = current.position if current else max((r.position for r in rows if r.status != StepStatus.PENDING), default=0)
     where = f"step {k} of {len(rows)} ({current.name})" if current else f"after step {k} of {len(rows)}"
     for row in rows:
         if row.status == StepStatus.RUNNING:

@@ -53,8 +53,9 @@ def fire(schedule_id: int, now: dt.datetime | None = None) -> str:
 def _request(schedule: BackupSchedule, now: dt.datetime) -> str:
     BackupSchedule.objects.filter(pk=schedule.pk).update(due_since=None)
     try:
-        run = runner.request(BackupProcedure(get_target(), {"schedule_id": schedule.pk}), user=None,
-                             label=label(schedule))
+        run = runner.request(
+            BackupProcedure(get_target(), {"schedule_id": schedule.pk}), user=None, label=label(schedule)
+        )
     except runner.OperationBusy as exc:
         note = f"skipped: {exc}"
         schedule.note(note, at=now)
@@ -86,8 +87,9 @@ def prune_after_backups() -> list[OperationRun]:
     """Ask for a prune after each successful backup of a schedule that says so (called by beat). While another run
     is active the prune waits for the next look."""
     requested = []
-    for schedule in BackupSchedule.objects.filter(prune_after=True, last_run__status=RunStatus.SUCCEEDED) \
-            .exclude(pruned_after_run_id=F("last_run_id")):
+    for schedule in BackupSchedule.objects.filter(prune_after=True, last_run__status=RunStatus.SUCCEEDED).exclude(
+        pruned_after_run_id=F("last_run_id")
+    ):
         from . import retention
 
         try:
@@ -121,8 +123,11 @@ def next_due(schedule: BackupSchedule, now: dt.datetime | None = None) -> dt.dat
 
 def next_due_backup(now: dt.datetime | None = None) -> tuple[BackupSchedule, dt.datetime] | None:
     """The enabled schedule due soonest, and when."""
-    dues = [(s, d) for s in BackupSchedule.objects.filter(enabled=True).select_related("periodic_task")
-            if (d := next_due(s, now)) is not None]
+    dues = [
+        (s, d)
+        for s in BackupSchedule.objects.filter(enabled=True).select_related("periodic_task")
+        if (d := next_due(s, now)) is not None
+    ]
     return min(dues, key=lambda pair: pair[1]) if dues else None
 
 
@@ -151,13 +156,26 @@ def ensure_default_schedules(**_kwargs) -> None:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     for name, task, minutes, description in (
-            (LOCK_EXPIRED_NAME, "identities.lock_expired", 5,
-             "manage.py identity lock-expired -t user and -t compute, on a schedule"),
-            (ALERTS_NAME, "operations.alerts_sweep", 1,
-             "open alerts for new problems, resolve cleared ones (docs/unattended.md)"),
-            (DRILL_NAME, "operations.restore_drill", 60,
-             "verify the newest backup when PORTAL_RESTORE_DRILL_DAYS have passed since the last drill "
-             "(docs/verification.md)")):
+        (
+            LOCK_EXPIRED_NAME,
+            "identities.lock_expired",
+            5,
+            "manage.py identity lock-expired -t user and -t compute, on a schedule",
+        ),
+        (
+            ALERTS_NAME,
+            "operations.alerts_sweep",
+            1,
+            "open alerts for new problems, resolve cleared ones (docs/unattended.md)",
+        ),
+        (
+            DRILL_NAME,
+            "operations.restore_drill",
+            60,
+            "verify the newest backup when PORTAL_RESTORE_DRILL_DAYS have passed since the last drill "
+            "(docs/verification.md)",
+        ),
+    ):
         if PeriodicTask.objects.filter(task=task).exists():
             continue
         every, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)

@@ -15,9 +15,25 @@ from .procedures import BackupProcedure, RestoreProcedure, VerifyProcedure
 from .runner import OperationBusy, OperationFailed
 from .targets import Target, get_target
 
-__all__ = ["OperationBusy", "OperationFailed", "cli_label", "request_backup", "request_restore", "preview_backup",
-           "preview_restore", "request_verify", "store_counts", "active_run", "can_restore", "can_back_up", "can_migrate", "can_request",
-           "cancel_run", "queue_consumers", "no_worker_warning"]
+__all__ = [
+    "OperationBusy",
+    "OperationFailed",
+    "cli_label",
+    "request_backup",
+    "request_restore",
+    "preview_backup",
+    "preview_restore",
+    "request_verify",
+    "store_counts",
+    "active_run",
+    "can_restore",
+    "can_back_up",
+    "can_migrate",
+    "can_request",
+    "cancel_run",
+    "queue_consumers",
+    "no_worker_warning",
+]
 
 
 def cli_label() -> str:
@@ -89,8 +105,10 @@ def no_worker_warning(queue: str | None = None) -> str:
     if consumers is None:
         return f"the broker does not answer: no worker can take queue {queue!r} now; the run waits until one can"
     if not consumers:
-        return (f"no worker is consuming queue {queue!r}; the run waits until one starts "
-                f"(`celery -A alchemiscale_portal worker -Q {queue}`)")
+        return (
+            f"no worker is consuming queue {queue!r}; the run waits until one starts "
+            f"(`celery -A alchemiscale_portal worker -Q {queue}`)"
+        )
     return ""
 
 
@@ -98,16 +116,23 @@ def preview_backup(target: Target | None = None) -> list[dict[str, Any]]:
     return runner.plan(BackupProcedure(target or get_target(), {}))
 
 
-def request_backup(user: AbstractBaseUser | None = None, *, label: str | None = None,
-                   target: Target | None = None, ignore_free_space: bool = False, send: bool = True) -> OperationRun:
+def request_backup(
+    user: AbstractBaseUser | None = None,
+    *,
+    label: str | None = None,
+    target: Target | None = None,
+    ignore_free_space: bool = False,
+    send: bool = True,
+) -> OperationRun:
     """Queue a backup (``send=False``: the caller carries it out); OperationBusy names the active run when the
     target is busy. ``ignore_free_space``: go on when the backups directory has less room than the dump is expected
     to need (refused otherwise)."""
     if not can_back_up(user):
         raise PermissionDenied("you may not request backups")
     params = {"ignore_free_space": True} if ignore_free_space else {}
-    return runner.request(BackupProcedure(target or get_target(), params), user=user, label=_label(user, label),
-                          send=send)
+    return runner.request(
+        BackupProcedure(target or get_target(), params), user=user, label=_label(user, label), send=send
+    )
 
 
 def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[str, Any]]:
@@ -117,20 +142,29 @@ def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[s
     return runner.plan(procedure)
 
 
-def request_restore(backup: Backup, confirmation: str, user: AbstractBaseUser | None = None, *,
-                    label: str | None = None, target: Target | None = None, send: bool = True) -> OperationRun:
+def request_restore(
+    backup: Backup,
+    confirmation: str,
+    user: AbstractBaseUser | None = None,
+    *,
+    label: str | None = None,
+    target: Target | None = None,
+    send: bool = True,
+) -> OperationRun:
     """Queue a restore of ``backup``; ``confirmation`` must be the database name, typed by the person asking."""
     if not can_restore(user):
         raise PermissionDenied("restoring needs the 'Can restore the state store from a backup' permission")
     target = target or get_target(backup.target)
     if confirmation != target.connection.database:
         raise OperationFailed(f"type the database name {target.connection.database!r} to confirm the restore")
-    return runner.request(RestoreProcedure(target, {"backup_id": backup.pk}), user=user, label=_label(user, label),
-                          send=send)
+    return runner.request(
+        RestoreProcedure(target, {"backup_id": backup.pk}), user=user, label=_label(user, label), send=send
+    )
 
 
-def request_verify(backups, user: AbstractBaseUser | None = None, *, label: str | None = None,
-                   send: bool = True) -> OperationRun:
+def request_verify(
+    backups, user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True
+) -> OperationRun:
     """Queue one run verifying ``backups`` (one or several, of one target, in the order given) in a scratch Neo4j
     (docs/verification.md); it needs the right to request backups, and takes the target's one active run."""
     if not can_back_up(user):
@@ -140,10 +174,15 @@ def request_verify(backups, user: AbstractBaseUser | None = None, *, label: str 
     if not backups:
         raise OperationFailed("no backup to verify")
     if len(targets) > 1:
-        raise OperationFailed(f"the backups are of several targets ({', '.join(sorted(targets))}); verify each "
-                              f"target's separately")
-    return runner.request(VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
-                          user=user, label=_label(user, label), send=send)
+        raise OperationFailed(
+            f"the backups are of several targets ({', '.join(sorted(targets))}); verify each target's separately"
+        )
+    return runner.request(
+        VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
+        user=user,
+        label=_label(user, label),
+        send=send,
+    )
 
 
 def active_run(target_name: str | None = None) -> OperationRun | None:

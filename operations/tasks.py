@@ -4,8 +4,8 @@ import logging
 import os
 import socket
 
-from celery import bootsteps, shared_task
 from billiard.exceptions import WorkerLostError
+from celery import bootsteps, shared_task
 from celery.signals import task_failure, worker_ready
 
 logger = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ class PendingRunSweep(bootsteps.StartStopStep):
     def start(self, worker) -> None:
         from django.conf import settings
 
-        self.tref = worker.timer.call_repeatedly(max(1, settings.OPERATIONS_SWEEP_INTERVAL), sweep_pending_runs,
-                                                 (worker.app,), priority=10)
+        self.tref = worker.timer.call_repeatedly(
+            max(1, settings.OPERATIONS_SWEEP_INTERVAL), sweep_pending_runs, (worker.app,), priority=10
+        )
 
     def stop(self, worker) -> None:
         if self.tref is not None:

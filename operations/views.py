@@ -21,9 +21,8 @@ def scheduler_status() -> list[health.Check]:
     from django.utils import timezone
 
     from .beat import beat_alive
-    from .schedules import next_due_backup
-
     from .drills import drill_status
+    from .schedules import next_due_backup
 
     alive, detail = beat_alive()
     rows = [health.Check("Scheduler (celery beat)", alive, detail)]
@@ -40,7 +39,12 @@ def scheduler_status() -> list[health.Check]:
         rows.append(health.Check("Next scheduled backup", False, "no backup schedule is enabled"))
     else:
         schedule, at = due
-        rows.append(health.Check("Next scheduled backup", alive,
-                                 f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S} UTC by schedule {schedule.name!r}"
-                                 + ("" if alive else " (but beat is not running: it will not fire)")))
+        rows.append(
+            health.Check(
+                "Next scheduled backup",
+                alive,
+                f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S} UTC by schedule {schedule.name!r}"
+                + ("" if alive else " (but beat is not running: it will not fire)"),
+            )
+        )
     return rows

@@ -42,8 +42,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 try:
     import yaml
@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import docker_engine  # noqa: E402
 import neo4j_image  # noqa: E402
+
 from operations.local_neo4j import NEO4J_VERSION  # noqa: E402
 
 BASE_TAG = "alchemiscale-portal-base:bookworm"
@@ -77,15 +78,17 @@ HEALTH_TIMEOUT = 240
 # alchemiscale-server's neo4j service as its compose file writes it (docs/facts.md).
 SERVER_COMPOSE = {
     "version": "3.8",
-    "services": {"neo4j": {
-        "image": "${NEO4J_DOCKER_IMAGE:-neo4j:5.18}",
-        "environment": {"NEO4J_AUTH": "${NEO4J_USER}/${NEO4J_PASS}"},
-        "volumes": ["${NEO4J_DATA_STORE}:/var/lib/neo4j/data"],
-        "user": "${USER_ID}:${GROUP_ID}",
-        "ports": ["7687:7687", "7474:7474"],
-        "restart": "unless-stopped",
-        "networks": ["db"],
-    }},
+    "services": {
+        "neo4j": {
+            "image": "${NEO4J_DOCKER_IMAGE:-neo4j:5.18}",
+            "environment": {"NEO4J_AUTH": "${NEO4J_USER}/${NEO4J_PASS}"},
+            "volumes": ["${NEO4J_DATA_STORE}:/var/lib/neo4j/data"],
+            "user": "${USER_ID}:${GROUP_ID}",
+            "ports": ["7687:7687", "7474:7474"],
+            "restart": "unless-stopped",
+            "networks": ["db"],
+        }
+    },
     "networks": {"db": {}},
 }
 
@@ -98,8 +101,9 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def sh(cmd: list[str], env: dict[str, str] | None = None, check: bool = True,
-       timeout: float | None = None) -> subprocess.CompletedProcess:
+def sh(
+    cmd: list[str], env: dict[str, str] | None = None, check: bool = True, timeout: float | None = None
+) -> subprocess.CompletedProcess:
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -156,8 +160,11 @@ class Deployment:
     def compose_env(self) -> dict[str, str]:
         # Compose's interpolation prefers the shell's variables to the .env file: give it none that could differ
         # (scripts/test.sh exports NEO4J_PASS and others for the suite's own services).
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "HOME": os.environ.get("HOME", "/"),
-               "DOCKER_HOST": docker_engine.docker_host()}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOME": os.environ.get("HOME", "/"),
+            "DOCKER_HOST": docker_engine.docker_host(),
+        }
         return env
 
     def compose(self, project: str) -> list[str]:
@@ -175,8 +182,9 @@ class Deployment:
         return self.portal("exec", "-T", "portal-web", "python", "manage.py", *args, **kw)
 
 
-def on_host_network(compose: dict, env_overrides: dict[str, dict[str, str]],
-                    command_overrides: dict[str, list[str]]) -> dict:
+def on_host_network(
+    compose: dict, env_overrides: dict[str, dict[str, str]], command_overrides: dict[str, list[str]]
+) -> dict:
     """The same compose file with every service on the host's network stack and no networks of its own."""
     compose = yaml.safe_load(yaml.safe_dump(compose))  # deep copy, anchors expanded
     for name, service in compose["services"].items():
@@ -184,8 +192,12 @@ def on_host_network(compose: dict, env_overrides: dict[str, dict[str, str]],
         service.pop("ports", None)
         service["network_mode"] = "host"
         if "build" in service:
-            service["build"] = {**service["build"], "network": "host", "context": str(ROOT),
-                                "args": {"BASE_IMAGE": BASE_TAG}}
+            service["build"] = {
+                **service["build"],
+                "network": "host",
+                "context": str(ROOT),
+                "args": {"BASE_IMAGE": BASE_TAG},
+            }
         if name in env_overrides:
             service["environment"] = {**(service.get("environment") or {}), **env_overrides[name]}
         if name in command_overrides:
@@ -254,9 +266,18 @@ def prepare_base_images() -> str:
             shutil.rmtree(overlay, ignore_errors=True)
             (overlay / CA_PATH.lstrip("/")).parent.mkdir(parents=True)
             shutil.copyfile(ca, overlay / CA_PATH.lstrip("/"))
-            neo4j_image.import_image(rootfs, overlay, [BASE_TAG], [
-                f"LABEL {neo4j_image.HASH_LABEL}={base_id}", "ENV LANG=C.UTF-8", f"ENV PIP_CERT={CA_PATH}",
-                f"ENV SSL_CERT_FILE={CA_PATH}", 'CMD ["/bin/bash"]'])
+            neo4j_image.import_image(
+                rootfs,
+                overlay,
+                [BASE_TAG],
+                [
+                    f"LABEL {neo4j_image.HASH_LABEL}={base_id}",
+                    "ENV LANG=C.UTF-8",
+                    f"ENV PIP_CERT={CA_PATH}",
+                    f"ENV SSL_CERT_FILE={CA_PATH}",
+                    'CMD ["/bin/bash"]',
+                ],
+            )
     return neo4j_tag
 
 
@@ -267,23 +288,43 @@ def write_deployment(dep: Deployment) -> None:
         d.mkdir(parents=True)
     os.chown(dep.data_dir, DATA_UID, DATA_UID)
     settings = {
-        "NEO4J_USER": "neo4j", "NEO4J_PASS": "p" + secrets.token_urlsafe(12), "NEO4J_DATA_STORE": dep.data_dir,
-        "USER_ID": DATA_UID, "GROUP_ID": DATA_UID, "NEO4J_DOCKER_IMAGE": dep.neo4j_tag,
-        "ALCHEMISCALE_PROJECT": dep.server_project, "PORTAL_SECRET_KEY": secrets.token_urlsafe(40),
-        "PORTAL_BACKUPS_DIR": dep.backups_dir, "PORTAL_SSL_REDIRECT": "false", "PORTAL_IMAGE": dep.portal_image,
-        "PORTAL_REDIS_IMAGE": BASE_TAG, "DOCKER_SOCKET": docker_engine.SOCKET}
+        "NEO4J_USER": "neo4j",
+        "NEO4J_PASS": "p" + secrets.token_urlsafe(12),
+        "NEO4J_DATA_STORE": dep.data_dir,
+        "USER_ID": DATA_UID,
+        "GROUP_ID": DATA_UID,
+        "NEO4J_DOCKER_IMAGE": dep.neo4j_tag,
+        "ALCHEMISCALE_PROJECT": dep.server_project,
+        "PORTAL_SECRET_KEY": secrets.token_urlsafe(40),
+        "PORTAL_BACKUPS_DIR": dep.backups_dir,
+        "PORTAL_SSL_REDIRECT": "false",
+        "PORTAL_IMAGE": dep.portal_image,
+        "PORTAL_REDIS_IMAGE": BASE_TAG,
+        "DOCKER_SOCKET": docker_engine.SOCKET,
+    }
     dep.env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
 
     p = dep.ports
-    (dep.work / "alchemiscale-server.yml").write_text(yaml.safe_dump(on_host_network(SERVER_COMPOSE, {"neo4j": {
-        "NEO4J_server_default__listen__address": "127.0.0.1",
-        "NEO4J_server_bolt_listen__address": f"127.0.0.1:{p['bolt']}",
-        "NEO4J_server_http_listen__address": f"127.0.0.1:{p['http']}",
-        "NEO4J_server_memory_heap_max__size": "512m",
-        "NEO4J_server_memory_pagecache_size": "128m",
-        # A throw-away store: no 250 MB of preallocated transaction log per check.
-        "NEO4J_db_tx__log_preallocate": "false",
-        "NEO4J_db_tx__log_rotation_size": "1M"}}, {})))
+    (dep.work / "alchemiscale-server.yml").write_text(
+        yaml.safe_dump(
+            on_host_network(
+                SERVER_COMPOSE,
+                {
+                    "neo4j": {
+                        "NEO4J_server_default__listen__address": "127.0.0.1",
+                        "NEO4J_server_bolt_listen__address": f"127.0.0.1:{p['bolt']}",
+                        "NEO4J_server_http_listen__address": f"127.0.0.1:{p['http']}",
+                        "NEO4J_server_memory_heap_max__size": "512m",
+                        "NEO4J_server_memory_pagecache_size": "128m",
+                        # A throw-away store: no 250 MB of preallocated transaction log per check.
+                        "NEO4J_db_tx__log_preallocate": "false",
+                        "NEO4J_db_tx__log_rotation_size": "1M",
+                    }
+                },
+                {},
+            )
+        )
+    )
     portal = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
     loopback = {"NEO4J_URL": f"bolt://127.0.0.1:{p['bolt']}", "REDIS_URL": f"redis://127.0.0.1:{p['redis']}/0"}
     # Redis as the file runs it (persistence and all), only listening on the slot's loopback port; its healthcheck
@@ -293,11 +334,21 @@ def write_deployment(dep: Deployment) -> None:
     if "redis-cli ping" not in redis["healthcheck"]["test"][-1]:
         raise CheckFailed(f"portal-redis's healthcheck is not `redis-cli ping`: {redis['healthcheck']}")
     redis["healthcheck"]["test"][-1] = redis["healthcheck"]["test"][-1].replace(
-        "redis-cli ping", f"redis-cli -p {p['redis']} ping")
-    (dep.work / "portal.yml").write_text(yaml.safe_dump(on_host_network(
-        portal, {"portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"}, "portal-worker": loopback,
-                 "portal-beat": loopback},
-        {"portal-redis": redis_command})))
+        "redis-cli ping", f"redis-cli -p {p['redis']} ping"
+    )
+    (dep.work / "portal.yml").write_text(
+        yaml.safe_dump(
+            on_host_network(
+                portal,
+                {
+                    "portal-web": {**loopback, "PORTAL_BIND": f"127.0.0.1:{p['web']}"},
+                    "portal-worker": loopback,
+                    "portal-beat": loopback,
+                },
+                {"portal-redis": redis_command},
+            )
+        )
+    )
 
 
 def start_server(dep: Deployment) -> None:
@@ -319,16 +370,21 @@ def start_portal(dep: Deployment) -> dict:
     dep.portal("up", "-d")
     status, body = wait_http(f"{dep.web_url}/admin/login/", START_TIMEOUT)
     css_status, css = http_get(f"{dep.web_url}/static/admin/css/base.css")
-    web = {"login_status": status, "login_form": 'name="username"' in body and 'name="password"' in body,
-           "static_status": css_status, "static_is_css": "body" in css}
+    web = {
+        "login_status": status,
+        "login_form": 'name="username"' in body and 'name="password"' in body,
+        "static_status": css_status,
+        "static_is_css": "body" in css,
+    }
     log(f"portal web answers on {dep.web_url}/admin/login/: {web}")
     return web
 
 
 def add_identity(dep: Deployment) -> str:
     """Data in the store before the backup: an identity added through the portal's container."""
-    proc = dep.manage("identity", "add", "-t", "user", "-i", IDENTITY, "-s", IDENTITY_SCOPE, "-k",
-                      secrets.token_hex(32))
+    proc = dep.manage(
+        "identity", "add", "-t", "user", "-i", IDENTITY, "-s", IDENTITY_SCOPE, "-k", secrets.token_hex(32)
+    )
     return proc.stdout.strip().splitlines()[0]
 
 
@@ -339,24 +395,39 @@ def backup_through_portal(dep: Deployment) -> dict:
     log(output)
     worker_log = dep.portal("logs", "--no-color", "portal-worker", check=False).stdout
     # Celery's own line for the task; it "succeeded" (did not raise) whatever the run's outcome, which it returns.
-    ran = [line.strip() for line in worker_log.splitlines() if "operations.run_operation[" in line
-           and " succeeded in " in line and line.rstrip().endswith(": 'succeeded'")]
+    ran = [
+        line.strip()
+        for line in worker_log.splitlines()
+        if "operations.run_operation[" in line and " succeeded in " in line and line.rstrip().endswith(": 'succeeded'")
+    ]
     return {"returncode": proc.returncode, "output": output, "worker_task_lines": ran}
 
 
 def look_at_results(dep: Deployment) -> dict:
     """The backups directory on disk, the Neo4j container (found by its compose labels) and the identity."""
-    dumps = [{"name": d.name, "size": d.stat().st_size, "uid": d.stat().st_uid, "gid": d.stat().st_gid}
-             for d in sorted(dep.backups_dir.glob("*"))]
-    ids = docker("ps", "-a", "-q", "--filter", f"label={PROJECT_LABEL}={dep.server_project}",
-                 "--filter", f"label={SERVICE_LABEL}=neo4j").stdout.split()
+    dumps = [
+        {"name": d.name, "size": d.stat().st_size, "uid": d.stat().st_uid, "gid": d.stat().st_gid}
+        for d in sorted(dep.backups_dir.glob("*"))
+    ]
+    ids = docker(
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        f"label={PROJECT_LABEL}={dep.server_project}",
+        "--filter",
+        f"label={SERVICE_LABEL}=neo4j",
+    ).stdout.split()
     states = [docker("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() for cid in ids]
     listed = dep.manage("identity", "list", check=False)
     scopes = dep.manage("identity", "list-scope", "-i", IDENTITY, check=False)
-    results = {"dumps": dumps, "neo4j_states": states,
-               "identities_after": listed.stdout.split() if listed.returncode == 0 else [],
-               "scopes_after": scopes.stdout.split() if scopes.returncode == 0 else [],
-               "identity_list_error": "" if listed.returncode == 0 else (listed.stdout + listed.stderr)[-2000:]}
+    results = {
+        "dumps": dumps,
+        "neo4j_states": states,
+        "identities_after": listed.stdout.split() if listed.returncode == 0 else [],
+        "scopes_after": scopes.stdout.split() if scopes.returncode == 0 else [],
+        "identity_list_error": "" if listed.returncode == 0 else (listed.stdout + listed.stderr)[-2000:],
+    }
     log(f"backups directory: {dumps}; Neo4j container(s): {states}; identities: {results['identities_after']}")
     return results
 
@@ -364,15 +435,23 @@ def look_at_results(dep: Deployment) -> dict:
 def redis_keeps_data(dep: Deployment) -> dict:
     """Redis runs append-only on its named volume, and a key written before a restart of its container is there
     after it (what keeps a requested operation's message when Redis restarts)."""
+
     def cli(*args: str) -> str:
-        return dep.portal("exec", "-T", "portal-redis", "redis-cli", "-p", str(dep.ports["redis"]), *args,
-                          check=False).stdout.split()
+        return dep.portal(
+            "exec", "-T", "portal-redis", "redis-cli", "-p", str(dep.ports["redis"]), *args, check=False
+        ).stdout.split()
 
     cid = dep.portal("ps", "-q", "portal-redis").stdout.strip()
     mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", cid).stdout) if cid else []
-    found = {"appendonly": cli("config", "get", "appendonly")[-1:], "dir": cli("config", "get", "dir")[-1:],
-             "data_mounts": [{"type": m.get("Type"), "name": m.get("Name"), "destination": m.get("Destination")}
-                             for m in mounts if m.get("Destination") == "/data"]}
+    found = {
+        "appendonly": cli("config", "get", "appendonly")[-1:],
+        "dir": cli("config", "get", "dir")[-1:],
+        "data_mounts": [
+            {"type": m.get("Type"), "name": m.get("Name"), "destination": m.get("Destination")}
+            for m in mounts
+            if m.get("Destination") == "/data"
+        ],
+    }
     marker = secrets.token_hex(8)
     cli("set", "portal-check-marker", marker)
     dep.portal("restart", "portal-redis")
@@ -392,8 +471,13 @@ def wait_healthy(dep: Deployment, timeout: float = HEALTH_TIMEOUT) -> dict[str, 
         states = {}
         for service in services:
             cid = dep.portal("ps", "-q", service).stdout.strip()
-            proc = docker("inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", cid,
-                          check=False) if cid else None
+            proc = (
+                docker(
+                    "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", cid, check=False
+                )
+                if cid
+                else None
+            )
             states[service] = proc.stdout.strip() if proc and proc.returncode == 0 else "no container"
         if all(v == "healthy" for v in states.values()) or time.monotonic() > deadline:
             log(f"healthchecks: {states}")
@@ -417,9 +501,11 @@ def tear_down(dep: Deployment) -> None:
 def leftovers(dep: Deployment) -> dict[str, list[str]]:
     """Containers, networks and volumes of the check's compose projects still on the engine."""
     found: dict[str, list[str]] = {}
-    for kind, listing in (("containers", ["ps", "-a", "--format", "{{.Names}}"]),
-                          ("networks", ["network", "ls", "--format", "{{.Name}}"]),
-                          ("volumes", ["volume", "ls", "--format", "{{.Name}}"])):
+    for kind, listing in (
+        ("containers", ["ps", "-a", "--format", "{{.Names}}"]),
+        ("networks", ["network", "ls", "--format", "{{.Name}}"]),
+        ("volumes", ["volume", "ls", "--format", "{{.Name}}"]),
+    ):
         for project in (dep.server_project, dep.portal_project):
             names = docker(*listing, "--filter", f"label={PROJECT_LABEL}={project}").stdout.split()
             found.setdefault(kind, []).extend(names)
@@ -446,8 +532,10 @@ def findings(dep: Deployment, report: dict) -> list[str]:
         wrong.append(f"the admin's static files are not served: {web}")
     backup = report.get("backup") or {}
     if backup.get("returncode") != 0 or "succeeded" not in backup.get("output", ""):
-        wrong.append(f"manage.py backup in portal-web did not succeed ({backup.get('returncode')}): "
-                     f"{backup.get('output', '')[-2000:]}")
+        wrong.append(
+            f"manage.py backup in portal-web did not succeed ({backup.get('returncode')}): "
+            f"{backup.get('output', '')[-2000:]}"
+        )
     if backup and not backup.get("worker_task_lines"):
         wrong.append("the portal-worker container's log shows no finished operations.run_operation task")
     res = report.get("results") or {}
@@ -458,23 +546,33 @@ def findings(dep: Deployment, report: dict) -> list[str]:
         wrong.append(f"the backups directory should hold exactly one neo4j-<date>.dump, holds {files}")
     elif (dumps[0]["uid"], dumps[0]["gid"]) != (DATA_UID, DATA_UID) or dumps[0]["size"] == 0:
         wrong.append(f"the dump should be non-empty and owned by the data owner {DATA_UID}:{DATA_UID}: {dumps[0]}")
-    elif [c["name"] for c in copies] != [dumps[0]["name"].replace(".dump", ".portal.sqlite3")] \
-            or copies[0]["size"] == 0 or len(files) != 2:
+    elif (
+        [c["name"] for c in copies] != [dumps[0]["name"].replace(".dump", ".portal.sqlite3")]
+        or copies[0]["size"] == 0
+        or len(files) != 2
+    ):
         wrong.append(f"beside the dump there should be exactly the portal database's copy, named after it: {files}")
     redis = report.get("redis")
-    if res and (not redis or redis.get("appendonly") != ["yes"] or redis.get("dir") != ["/data"]
-                or [m["type"] for m in redis.get("data_mounts", [])] != ["volume"]
-                or not redis.get("marker_after_restart")):
-        wrong.append(f"portal-redis should run append-only in /data on a named volume and keep its data over a "
-                     f"restart: {redis}")
+    if res and (
+        not redis
+        or redis.get("appendonly") != ["yes"]
+        or redis.get("dir") != ["/data"]
+        or [m["type"] for m in redis.get("data_mounts", [])] != ["volume"]
+        or not redis.get("marker_after_restart")
+    ):
+        wrong.append(
+            f"portal-redis should run append-only in /data on a named volume and keep its data over a restart: {redis}"
+        )
     health = report.get("health")
     if res and (not health or set(health.values()) != {"healthy"}):
         wrong.append(f"every portal service should report healthy: {health}")
     if res and res.get("neo4j_states") != ["running"]:
         wrong.append(f"the Neo4j container should be running again, found {res.get('neo4j_states')}")
     if res and (IDENTITY not in res.get("identities_after", []) or res.get("scopes_after") != [IDENTITY_SCOPE]):
-        wrong.append(f"the identity added before the backup is not in the store afterwards: "
-                     f"{res.get('identities_after')} {res.get('scopes_after')} {res.get('identity_list_error')}")
+        wrong.append(
+            f"the identity added before the backup is not in the store afterwards: "
+            f"{res.get('identities_after')} {res.get('scopes_after')} {res.get('identity_list_error')}"
+        )
     left = report.get("leftovers")
     if left is None:
         wrong.append("the check could not look for leftovers")
@@ -487,8 +585,11 @@ def findings(dep: Deployment, report: dict) -> list[str]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true",
-                        help="leave both stacks running afterwards (and the engine, while the calling shell lives)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave both stacks running afterwards (and the engine, while the calling shell lives)",
+    )
     parser.add_argument("--report", type=Path, help="write the findings, timings and (on failure) logs as JSON")
     args = parser.parse_args(argv)
     if yaml is None:
@@ -498,8 +599,14 @@ def main(argv: list[str]) -> int:
     slot = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
     dep = Deployment(slot=slot, work=ROOT / ".run" / f"deploy-check-{slot}")
     timings: dict[str, float] = {}
-    report: dict = {"slot": slot, "server_project": dep.server_project, "portal_project": dep.portal_project,
-                    "work": str(dep.work), "data_uid": DATA_UID, "timings": timings}
+    report: dict = {
+        "slot": slot,
+        "server_project": dep.server_project,
+        "portal_project": dep.portal_project,
+        "work": str(dep.work),
+        "data_uid": DATA_UID,
+        "timings": timings,
+    }
 
     os.environ["DOCKER_HOST"] = docker_engine.docker_host()
     # The engine is held up by this process, or with --keep by the calling shell, for a look at the kept stacks.
@@ -536,8 +643,10 @@ def main(argv: list[str]) -> int:
                 report["leftovers"] = leftovers(dep)
         finally:
             if not args.keep:
-                sh([sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", engine_user],
-                   check=False)
+                sh(
+                    [sys.executable, str(ROOT / "scripts" / "docker_engine.py"), "down", "--user", engine_user],
+                    check=False,
+                )
     if args.keep:
         report["leftovers"] = {}
     report["findings"] = findings(dep, report)

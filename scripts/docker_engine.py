@@ -104,8 +104,9 @@ def start(timeout: float = 60.0) -> None:
         "--userland-proxy=false",
     ]
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     deadline = time.monotonic() + timeout
     while not answering():
         if proc.poll() is not None:
@@ -132,8 +133,12 @@ def stop(timeout: float = 60.0) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--user", type=int, default=os.getppid(),
-                        help="pid whose lifetime holds the engine up (default: the calling shell)")
+    parser.add_argument(
+        "--user",
+        type=int,
+        default=os.getppid(),
+        help="pid whose lifetime holds the engine up (default: the calling shell)",
+    )
     args = parser.parse_args(argv)
     if args.command == "status":
         print("up" if answering() else "down")

@@ -58,20 +58,37 @@ NETWORKS = [
 IDENTITIES = [
     # label, identifier, scopes, extra properties
     ("CredentialedUserIdentity", "alice", ["openff-*-*"], {"email": "alice@example.org", "full_name": "Alice A."}),
-    ("CredentialedUserIdentity", "bob", ["openff-benchmarks-tyk2", "asap-discovery-mpro"],
-     {"email": "bob@example.org"}),
+    (
+        "CredentialedUserIdentity",
+        "bob",
+        ["openff-benchmarks-tyk2", "asap-discovery-mpro"],
+        {"email": "bob@example.org"},
+    ),
     ("CredentialedUserIdentity", "carol", [], {"disabled": True}),
     ("CredentialedComputeIdentity", "compute-01", ["*-*-*"], {"email": "ops@example.org"}),
-    ("CredentialedComputeIdentity", "compute-02", ["asap-*-*"],
-     {"expires": datetime.datetime(2027, 6, 30, 12, 0, tzinfo=datetime.timezone.utc)}),
+    (
+        "CredentialedComputeIdentity",
+        "compute-02",
+        ["asap-*-*"],
+        {"expires": datetime.datetime(2027, 6, 30, 12, 0, tzinfo=datetime.UTC)},
+    ),
 ]
 
 
 def _gufe(kind: str, token: str, org: str, campaign: str, project: str, **props) -> dict:
     gufe_key = f"{kind}-{token}"
-    return {"__qualname__": kind, "__module__": "gufe", ":version:": 1, "_json_props": [], "_gufe_key": gufe_key,
-            "_scoped_key": f"{gufe_key}-{org}-{campaign}-{project}", "_org": org, "_campaign": campaign,
-            "_project": project, **props}
+    return {
+        "__qualname__": kind,
+        "__module__": "gufe",
+        ":version:": 1,
+        "_json_props": [],
+        "_gufe_key": gufe_key,
+        "_scoped_key": f"{gufe_key}-{org}-{campaign}-{project}",
+        "_org": org,
+        "_campaign": campaign,
+        "_project": project,
+        **props,
+    }
 
 
 def populate(driver) -> None:
@@ -80,21 +97,48 @@ def populate(driver) -> None:
             s.run(statement).consume()
         for label, identifier, scopes, extra in IDENTITIES:
             hashed = bcrypt.hashpw(secrets.token_hex(32).encode()[:72], bcrypt.gensalt(12, prefix=b"2b")).decode()
-            s.run(f"MERGE (n:{label} {{identifier: $identifier}}) SET n += $props SET n:CredentialedEntity",
-                  identifier=identifier, props={"hashed_key": hashed, "scopes": scopes, **extra}).consume()
+            s.run(
+                f"MERGE (n:{label} {{identifier: $identifier}}) SET n += $props SET n:CredentialedEntity",
+                identifier=identifier,
+                props={"hashed_key": hashed, "scopes": scopes, **extra},
+            ).consume()
         for n, (org, campaign, project, name, marked) in enumerate(NETWORKS):
             scope = (org, campaign, project)
             network = _gufe("AlchemicalNetwork", f"{n:02d}" + "a" * 30, *scope, name=name)
-            systems = [_gufe("ChemicalSystem", f"{n:02d}{i}" + "c" * 29, *scope, name=f"{name}-system-{i}",
-                             components='{"ligand": "..."}') for i in range(2)]
+            systems = [
+                _gufe(
+                    "ChemicalSystem",
+                    f"{n:02d}{i}" + "c" * 29,
+                    *scope,
+                    name=f"{name}-system-{i}",
+                    components='{"ligand": "..."}',
+                )
+                for i in range(2)
+            ]
             systems[0]["_json_props"] = ["components"]
-            transformation = _gufe("Transformation", f"{n:02d}" + "b" * 30, *scope, name=f"{name}-edge",
-                                   mapping=None if n % 2 else "atom-map", weights=[0.5, 1.5 + n])
+            transformation = _gufe(
+                "Transformation",
+                f"{n:02d}" + "b" * 30,
+                *scope,
+                name=f"{name}-edge",
+                mapping=None if n % 2 else "atom-map",
+                weights=[0.5, 1.5 + n],
+            )
             transformation = {k: v for k, v in transformation.items() if v is not None}
             hub = _gufe("TaskHub", f"{n:02d}" + "d" * 30, *scope, network=network["_scoped_key"], weight=0.5)
-            tasks = [_gufe("Task", f"{n:02d}{i}" + "e" * 29, *scope, status=["waiting", "complete", "error"][i],
-                           priority=10 + i, creator="alice") for i in range(3)]
-            s.run("""
+            tasks = [
+                _gufe(
+                    "Task",
+                    f"{n:02d}{i}" + "e" * 29,
+                    *scope,
+                    status=["waiting", "complete", "error"][i],
+                    priority=10 + i,
+                    creator="alice",
+                )
+                for i in range(3)
+            ]
+            s.run(
+                """
                 CREATE (an:GufeTokenizable:AlchemicalNetwork) SET an = $network
                 CREATE (tf:GufeTokenizable:Transformation) SET tf = $transformation
                 CREATE (an)-[:DEPENDS_ON {attribute: 'edges', index: 0, _org: $org, _campaign: $campaign,
@@ -114,19 +158,37 @@ def populate(driver) -> None:
                 CREATE (t:GufeTokenizable:Task) SET t = task
                 CREATE (t)-[:PERFORMS {_org: $org, _campaign: $campaign, _project: $project}]->(tf)
                 CREATE (th)-[:ACTIONS {weight: 0.5, _org: $org, _campaign: $campaign, _project: $project}]->(t)
-            """, network=network, transformation=transformation, systems=systems, hub=hub, tasks=tasks,
-                  org=org, campaign=campaign, project=project).consume()
+            """,
+                network=network,
+                transformation=transformation,
+                systems=systems,
+                hub=hub,
+                tasks=tasks,
+                org=org,
+                campaign=campaign,
+                project=project,
+            ).consume()
             if marked:
                 mark = network_mark_properties(network["_scoped_key"], *scope)
-                s.run("""
+                s.run(
+                    """
                     MATCH (an:AlchemicalNetwork {_scoped_key: $network})
                     CREATE (nm:GufeTokenizable:NetworkMark) SET nm = $mark
                     CREATE (nm)-[:MARKS {_org: $org, _campaign: $campaign, _project: $project}]->(an)
-                """, network=network["_scoped_key"], mark=mark, org=org, campaign=campaign,
-                      project=project).consume()
-        now = datetime.datetime(2024, 3, 1, 9, 30, tzinfo=datetime.timezone.utc)
-        s.run("CREATE (r:ComputeServiceRegistration {identifier: $id, registered: $now, heartbeat: $now, "
-              "failure_times: [], manager_name: 'manager-a'})", id="compute-01-service-0", now=now).consume()
+                """,
+                    network=network["_scoped_key"],
+                    mark=mark,
+                    org=org,
+                    campaign=campaign,
+                    project=project,
+                ).consume()
+        now = datetime.datetime(2024, 3, 1, 9, 30, tzinfo=datetime.UTC)
+        s.run(
+            "CREATE (r:ComputeServiceRegistration {identifier: $id, registered: $now, heartbeat: $now, "
+            "failure_times: [], manager_name: 'manager-a'})",
+            id="compute-01-service-0",
+            now=now,
+        ).consume()
 
 
 def main(argv: list[str]) -> int:
@@ -137,8 +199,9 @@ def main(argv: list[str]) -> int:
     password = "p" + secrets.token_urlsafe(12)
     home = Path(tempfile.mkdtemp(prefix="neo4j44-fixture-"))
     # Beside the slot's test Neo4j (17687/17474 + 100 * slot), never on it.
-    instance = Neo4jInstance(home=home, bolt_port=17688 + 100 * slot, http_port=17475 + 100 * slot,
-                             version=NEO4J_44_VERSION)
+    instance = Neo4jInstance(
+        home=home, bolt_port=17688 + 100 * slot, http_port=17475 + 100 * slot, version=NEO4J_44_VERSION
+    )
     try:
         instance.init(password)
         instance.start()
@@ -150,8 +213,10 @@ def main(argv: list[str]) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.unlink(missing_ok=True)
         instance.admin(["dump", "--database=neo4j", f"--to={args.out}"], check=True)
-        print(f"{args.out}: {args.out.stat().st_size} bytes, {nodes} nodes, {rels} relationships "
-              f"(Neo4j {NEO4J_44_VERSION})")
+        print(
+            f"{args.out}: {args.out.stat().st_size} bytes, {nodes} nodes, {rels} relationships "
+            f"(Neo4j {NEO4J_44_VERSION})"
+        )
     finally:
         instance.stop()
         shutil.rmtree(home, ignore_errors=True)

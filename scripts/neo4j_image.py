@@ -40,14 +40,22 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operations.local_neo4j import (ADMIN_MAIN, JVM_FLAGS, NEO4J_44_VERSION, NEO4J_VERSION, SERVER_MAIN,  # noqa: E402
-                                    cache_dir, fetch, is_44)
+from operations.local_neo4j import (  # noqa: E402
+    ADMIN_MAIN,
+    JVM_FLAGS,
+    NEO4J_44_VERSION,
+    NEO4J_VERSION,
+    SERVER_MAIN,
+    cache_dir,
+    fetch,
+    is_44,
+)
 
 SUITE = "bookworm"
 JAVA_PACKAGE = "openjdk-17-jre-headless"
@@ -149,8 +157,16 @@ BASE_CONF = """# Written by the image; the entry point appends the NEO4J_<settin
 class Line:
     """What one Neo4j release line needs from the recipe; everything else is shared."""
 
-    def __init__(self, suite: str, java: str, setting_prefix: str, https: str, extra: str, heap_keys: tuple[str, ...],
-                 set_initial_password: str):
+    def __init__(
+        self,
+        suite: str,
+        java: str,
+        setting_prefix: str,
+        https: str,
+        extra: str,
+        heap_keys: tuple[str, ...],
+        set_initial_password: str,
+    ):
         self.suite, self.java, self.setting_prefix, self.https = suite, java, setting_prefix, https
         self.extra, self.heap_keys, self.set_initial_password = extra, heap_keys, set_initial_password
 
@@ -161,11 +177,25 @@ class Line:
 LINES = {
     # The 5.x bootloader reads the heap from the configuration after migrating 4.4's names (a deployment whose
     # compose file still says NEO4J_dbms_memory_heap_max__size keeps its heap); the new name wins over the old.
-    "5": Line(SUITE, JAVA_PACKAGE, "server", "server.https", "dbms.usage_report.enabled=false\n",
-              ("server.memory.heap.max_size", "dbms.memory.heap.max_size"), "dbms set-initial-password"),
+    "5": Line(
+        SUITE,
+        JAVA_PACKAGE,
+        "server",
+        "server.https",
+        "dbms.usage_report.enabled=false\n",
+        ("server.memory.heap.max_size", "dbms.memory.heap.max_size"),
+        "dbms set-initial-password",
+    ),
     # 4.4 names the same settings dbms.*; it has no usage report setting; its neo4j-admin has no `dbms` group.
-    "4": Line("bullseye", "openjdk-11-jre-headless", "dbms", "dbms.connector.https", "",
-              ("dbms.memory.heap.max_size",), "set-initial-password"),
+    "4": Line(
+        "bullseye",
+        "openjdk-11-jre-headless",
+        "dbms",
+        "dbms.connector.https",
+        "",
+        ("dbms.memory.heap.max_size",),
+        "set-initial-password",
+    ),
 }
 
 
@@ -251,8 +281,16 @@ def base_rootfs(suite: str = SUITE, packages: tuple[str, ...] = (JAVA_PACKAGE,))
         subprocess.run(["umount", str(proc_dir)], check=False)
     shutil.rmtree(rootfs / "var" / "lib" / "apt" / "lists", ignore_errors=True)
     (rootfs / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True)
-    marker.write_text(json.dumps({"packages": [v for v in versions if v], "debootstrap_s": round(t1 - t0, 1),
-                                  "packages_s": round(time.monotonic() - t1, 1)}) + "\n")
+    marker.write_text(
+        json.dumps(
+            {
+                "packages": [v for v in versions if v],
+                "debootstrap_s": round(t1 - t0, 1),
+                "packages_s": round(time.monotonic() - t1, 1),
+            }
+        )
+        + "\n"
+    )
     return rootfs
 
 
@@ -291,11 +329,17 @@ def neo4j_overlay(version: str) -> Path:
     for jar in sorted(lib.glob("*.jar")):
         os.link(jar, home / "lib" / jar.name)
     flags = " ".join(JVM_FLAGS)
-    _script(home / "bin" / "neo4j", NEO4J_WRAPPER.format(home=NEO4J_HOME, version=version, flags=flags,
-                                                          server=SERVER_MAIN, heap_keys=" ".join(line.heap_keys)))
+    _script(
+        home / "bin" / "neo4j",
+        NEO4J_WRAPPER.format(
+            home=NEO4J_HOME, version=version, flags=flags, server=SERVER_MAIN, heap_keys=" ".join(line.heap_keys)
+        ),
+    )
     _script(home / "bin" / "neo4j-admin", ADMIN_WRAPPER.format(home=NEO4J_HOME, flags=flags, admin=ADMIN_MAIN))
-    _script(overlay / "startup" / "docker-entrypoint.sh",
-            ENTRYPOINT.replace("@SET_INITIAL_PASSWORD@", line.set_initial_password))
+    _script(
+        overlay / "startup" / "docker-entrypoint.sh",
+        ENTRYPOINT.replace("@SET_INITIAL_PASSWORD@", line.set_initial_password),
+    )
     (overlay / "startup" / "neo4j.conf.base").write_text(line.base_conf())
     (home / "conf").mkdir()
     (home / "conf" / "neo4j.conf").write_text(line.base_conf())
@@ -338,8 +382,12 @@ def tags_for(version: str) -> list[str]:
 
 
 def existing_hash(tag: str) -> str | None:
-    proc = subprocess.run([docker_cli(), "image", "inspect", "--format",
-                           "{{json .Config.Labels}}", tag], capture_output=True, text=True, env=docker_env())
+    proc = subprocess.run(
+        [docker_cli(), "image", "inspect", "--format", "{{json .Config.Labels}}", tag],
+        capture_output=True,
+        text=True,
+        env=docker_env(),
+    )
     if proc.returncode != 0:
         return None
     return (json.loads(proc.stdout or "null") or {}).get(HASH_LABEL)
@@ -376,8 +424,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
     args = parser.parse_args(argv)
     args.version = resolve(args.version)
-    return command_line(args.command, hash_of=lambda: recipe_hash(args.version),
-                        build=lambda: " ".join(build(args.version, force=args.force)), what="image")
+    return command_line(
+        args.command,
+        hash_of=lambda: recipe_hash(args.version),
+        build=lambda: " ".join(build(args.version, force=args.force)),
+        what="image",
+    )
 
 
 def command_line(command: str, *, hash_of: Callable[[], str], build: Callable[[], str], what: str) -> int:
@@ -394,6 +446,7 @@ def command_line(command: str, *, hash_of: Callable[[], str], build: Callable[[]
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -47,8 +47,9 @@ class PostgresServer:
         command = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
         proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            raise PostgresError(f"{Path(args[0]).name} exited with {proc.returncode}: "
-                                f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
+            raise PostgresError(
+                f"{Path(args[0]).name} exited with {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-2000:]}"
+            )
         return proc
 
     def _chown(self, path: Path) -> None:
@@ -63,8 +64,10 @@ class PostgresServer:
         if (self.data / "PG_VERSION").exists():
             return
         if not (PG_BIN / "initdb").exists():
-            raise PostgresError(f"PostgreSQL 15 is not installed ({PG_BIN / 'initdb'} is missing): "
-                                "apt-get install postgresql (make test installs it)")
+            raise PostgresError(
+                f"PostgreSQL 15 is not installed ({PG_BIN / 'initdb'} is missing): "
+                "apt-get install postgresql (make test installs it)"
+            )
         self.home.mkdir(parents=True, exist_ok=True)
         self._chown(self.home)
         pwfile = self.home / "pwfile"
@@ -72,17 +75,35 @@ class PostgresServer:
         pwfile.chmod(0o600)
         self._chown(pwfile)
         try:
-            self._run(str(PG_BIN / "initdb"), "-D", str(self.data), f"--username={USER}", f"--pwfile={pwfile}",
-                      "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8")
+            self._run(
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                f"--username={USER}",
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
         finally:
             pwfile.unlink(missing_ok=True)
 
     def start(self) -> None:
         if self.running():
             return
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.home / "server.log"), "-w", "-t", "60",
-                  "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.home}",
-                  "start")
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.home / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.home}",
+            "start",
+        )
 
     def stop(self) -> None:
         if self.running():
@@ -91,8 +112,20 @@ class PostgresServer:
     def create_database(self, password: str, name: str) -> None:
         """``name`` if it does not exist yet (Django's tests create their own ``test_<name>`` beside it)."""
         env = {**os.environ, "PGPASSWORD": password}
-        proc = subprocess.run([str(PG_BIN / "createdb"), "--host=127.0.0.1", f"--port={self.port}", f"--username={USER}",
-                               "--no-password", name], capture_output=True, text=True, timeout=60, env=env)
+        proc = subprocess.run(
+            [
+                str(PG_BIN / "createdb"),
+                "--host=127.0.0.1",
+                f"--port={self.port}",
+                f"--username={USER}",
+                "--no-password",
+                name,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         if proc.returncode != 0 and "already exists" not in proc.stderr:
             raise PostgresError(f"createdb exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
 

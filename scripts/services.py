@@ -41,7 +41,7 @@ def _port(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"error: PORTAL_{name}_PORT must be a port number, got {raw!r}")
+        raise SystemExit(f"error: PORTAL_{name}_PORT must be a port number, got {raw!r}") from None
 
 
 class Profile:
@@ -57,9 +57,13 @@ class Profile:
         self.bolt_port = _port("NEO4J_BOLT", bolt)
         self.http_port = _port("NEO4J_HTTP", http)
         self.redis_port = _port("REDIS", redis)
-        self.neo4j = Neo4jInstance(home=self.state / "neo4j", bolt_port=self.bolt_port, http_port=self.http_port,
-                                   heap=os.environ.get("PORTAL_NEO4J_HEAP", "512m"),
-                                   pagecache=os.environ.get("PORTAL_NEO4J_PAGECACHE", "256m"))
+        self.neo4j = Neo4jInstance(
+            home=self.state / "neo4j",
+            bolt_port=self.bolt_port,
+            http_port=self.http_port,
+            heap=os.environ.get("PORTAL_NEO4J_HEAP", "512m"),
+            pagecache=os.environ.get("PORTAL_NEO4J_PAGECACHE", "256m"),
+        )
 
     @property
     def password(self) -> str:
@@ -104,16 +108,37 @@ class Profile:
         if self.redis_pid() is not None:
             return
         if port_in_use(self.redis_port):
-            raise Neo4jError(f"port {self.redis_port} on 127.0.0.1 is already in use by another process, not by "
-                             f"this profile's Redis; stop it or set PORTAL_REDIS_PORT")
+            raise Neo4jError(
+                f"port {self.redis_port} on 127.0.0.1 is already in use by another process, not by "
+                f"this profile's Redis; stop it or set PORTAL_REDIS_PORT"
+            )
         server = shutil.which("redis-server")
         if server is None:
             raise Neo4jError("redis-server is not installed (apt-get install redis-server)")
         rdir = self.redis_pid_file.parent
         rdir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([server, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "",
-                        "--appendonly", "no", "--daemonize", "yes", "--dir", str(rdir),
-                        "--pidfile", str(self.redis_pid_file), "--logfile", str(rdir / "redis.log")], check=True)
+        subprocess.run(
+            [
+                server,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(rdir),
+                "--pidfile",
+                str(self.redis_pid_file),
+                "--logfile",
+                str(rdir / "redis.log"),
+            ],
+            check=True,
+        )
         deadline = time.monotonic() + 20
         while not port_in_use(self.redis_port):
             if time.monotonic() > deadline:
@@ -155,8 +180,7 @@ def main(argv: list[str]) -> int:
     env_file = profile.write_env()
     print(env_file.read_text(), end="")
     if args.command == "up":
-        print(f"# Neo4j {profile.neo4j.version} and Redis are up; these lines are also in {env_file}",
-              file=sys.stderr)
+        print(f"# Neo4j {profile.neo4j.version} and Redis are up; these lines are also in {env_file}", file=sys.stderr)
     return 0
 
 

@@ -36,8 +36,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from neo4j_image import (HASH_LABEL, PYTHON_BASE_PACKAGES, SUITE, BuildError, base_rootfs,  # noqa: E402
-                         command_line, existing_hash, images_dir, import_image)
+from neo4j_image import (  # noqa: E402
+    HASH_LABEL,
+    PYTHON_BASE_PACKAGES,
+    SUITE,
+    BuildError,
+    base_rootfs,
+    command_line,
+    existing_hash,
+    images_dir,
+    import_image,
+)
+
 from operations.upgrades.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
 
 STANDIN = ROOT / "operations" / "upgrades" / "alchemiscale_standin.py"
@@ -84,8 +94,10 @@ def driver_files() -> dict:
     found = json.loads(proc.stdout)
     compiled = [f for f in found["files"] if f.endswith((".so", ".pyd"))]
     if compiled:
-        raise BuildError(f"{DRIVER} brings compiled files ({', '.join(compiled[:3])}); only pure Python can be "
-                         f"copied into the stand-in image")
+        raise BuildError(
+            f"{DRIVER} brings compiled files ({', '.join(compiled[:3])}); only pure Python can be "
+            f"copied into the stand-in image"
+        )
     return found
 
 
@@ -123,8 +135,10 @@ def build(force: bool = False) -> str:
     rootfs = base_rootfs(SUITE, PACKAGES)
     # The driver is copied as files, not installed: the image's Python must be the virtualenv's version.
     if not (rootfs / "usr" / "bin" / f"python{found['python']}").exists():
-        raise BuildError(f"the base system has no python{found['python']} (the virtualenv's version); the copied "
-                         f"driver would not match")
+        raise BuildError(
+            f"the base system has no python{found['python']} (the virtualenv's version); the copied "
+            f"driver would not match"
+        )
     changes = [
         f"ENV PYTHONPATH={HOME}/site-packages",
         "ENV PYTHONDONTWRITEBYTECODE=1",
@@ -146,8 +160,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["build", "hash"])
     parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
     args = parser.parse_args(argv)
-    return command_line(args.command, hash_of=lambda: recipe_hash(driver_files()),
-                        build=lambda: build(force=args.force), what="stand-in image")
+    return command_line(
+        args.command,
+        hash_of=lambda: recipe_hash(driver_files()),
+        build=lambda: build(force=args.force),
+        what="stand-in image",
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from django.conf import settings
 
@@ -27,8 +27,14 @@ def beat_process(heartbeat_seconds: int = 1, env: dict[str, str] | None = None) 
     _redis().delete(HEARTBEAT_KEY)
     log_path = Path(settings.DATA_DIR) / "celery-beat-test.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "beat", "-l", "info"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "beat", "-l", "info"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         while heartbeat() is None:

@@ -77,9 +77,26 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log_path = Path(settings.DATA_DIR) / "celery-worker-test.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l", "info",
-         "--concurrency", "1", "-n", f"test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "alchemiscale_portal",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            "1",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     from alchemiscale_portal.celery import app
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -36,21 +36,35 @@ IMAGE_44 = tags_for(NEO4J_44_VERSION)[1]
 #: the settings a compose file gives Neo4j, as each line spells them (written out here, independently of the
 #: translation table in operations/targets/docker.py that the version switch uses)
 SETTING_NAMES = {
-    "5": {"listen": "server.default_listen_address", "bolt": "server.bolt.listen_address",
-          "http": "server.http.listen_address", "heap": "server.memory.heap.max_size",
-          "pagecache": "server.memory.pagecache.size"},
-    "4": {"listen": "dbms.default_listen_address", "bolt": "dbms.connector.bolt.listen_address",
-          "http": "dbms.connector.http.listen_address", "heap": "dbms.memory.heap.max_size",
-          "pagecache": "dbms.memory.pagecache.size"},
+    "5": {
+        "listen": "server.default_listen_address",
+        "bolt": "server.bolt.listen_address",
+        "http": "server.http.listen_address",
+        "heap": "server.memory.heap.max_size",
+        "pagecache": "server.memory.pagecache.size",
+    },
+    "4": {
+        "listen": "dbms.default_listen_address",
+        "bolt": "dbms.connector.bolt.listen_address",
+        "http": "dbms.connector.http.listen_address",
+        "heap": "dbms.memory.heap.max_size",
+        "pagecache": "dbms.memory.pagecache.size",
+    },
 }
 
 
-def compose_settings(version: str, *, bolt_port: int, http_port: int, heap: str = "512m",
-                     pagecache: str = "128m") -> dict[str, str]:
+def compose_settings(
+    version: str, *, bolt_port: int, http_port: int, heap: str = "512m", pagecache: str = "128m"
+) -> dict[str, str]:
     """``NEO4J_<setting>`` variables of the test deployment, spelled for ``version``."""
     names = SETTING_NAMES["4" if is_44(version) else "5"]
-    values = {"listen": "127.0.0.1", "bolt": f"127.0.0.1:{bolt_port}", "http": f"127.0.0.1:{http_port}",
-              "heap": heap, "pagecache": pagecache}
+    values = {
+        "listen": "127.0.0.1",
+        "bolt": f"127.0.0.1:{bolt_port}",
+        "http": f"127.0.0.1:{http_port}",
+        "heap": heap,
+        "pagecache": pagecache,
+    }
     return {"NEO4J_" + names[k].replace("_", "__").replace(".", "_"): v for k, v in values.items()}
 
 
@@ -61,8 +75,10 @@ def docker_client():
         client = docker.from_env()
         client.ping()
     except Exception as exc:
-        raise RuntimeError(f"the Docker engine at {os.environ.get('DOCKER_HOST', 'the default socket')} does not "
-                           f"answer ({exc}); run the tests through scripts/test.sh, which starts it") from None
+        raise RuntimeError(
+            f"the Docker engine at {os.environ.get('DOCKER_HOST', 'the default socket')} does not "
+            f"answer ({exc}); run the tests through scripts/test.sh, which starts it"
+        ) from None
     return client
 
 
@@ -73,21 +89,44 @@ def remove_deployment(client, project: str, service: str = "neo4j") -> None:
             c.remove(force=True)
 
 
-def create_compose_neo4j(client, *, project: str, service: str, image: str, data_dir: Path, password: str,
-                         bolt_port: int, http_port: int, user: str = f"{DATA_UID}:{DATA_GID}", heap: str = "512m",
-                         pagecache: str = "128m", version: str = NEO4J_VERSION, start: bool = True):
+def create_compose_neo4j(
+    client,
+    *,
+    project: str,
+    service: str,
+    image: str,
+    data_dir: Path,
+    password: str,
+    bolt_port: int,
+    http_port: int,
+    user: str = f"{DATA_UID}:{DATA_GID}",
+    heap: str = "512m",
+    pagecache: str = "128m",
+    version: str = NEO4J_VERSION,
+    start: bool = True,
+):
     """A Neo4j container as docker-compose creates alchemiscale's ``neo4j`` service, but on host networking; its
     settings spelled as Neo4j ``version`` spells them."""
     container = client.containers.create(
-        image, name=f"{project}_{service}_1", user=user, network_mode="host",
+        image,
+        name=f"{project}_{service}_1",
+        user=user,
+        network_mode="host",
         restart_policy={"Name": "unless-stopped"},
         volumes={str(data_dir): {"bind": "/var/lib/neo4j/data", "mode": "rw"}},
-        labels={PROJECT_LABEL: project, SERVICE_LABEL: service, "com.docker.compose.oneoff": "False",
-                "com.docker.compose.container-number": "1", "com.docker.compose.version": "1.29.2",
-                "com.docker.compose.project.working_dir": f"/srv/{project}"},
-        environment={"NEO4J_AUTH": f"neo4j/{password}",
-                     **compose_settings(version, bolt_port=bolt_port, http_port=http_port, heap=heap,
-                                        pagecache=pagecache)})
+        labels={
+            PROJECT_LABEL: project,
+            SERVICE_LABEL: service,
+            "com.docker.compose.oneoff": "False",
+            "com.docker.compose.container-number": "1",
+            "com.docker.compose.version": "1.29.2",
+            "com.docker.compose.project.working_dir": f"/srv/{project}",
+        },
+        environment={
+            "NEO4J_AUTH": f"neo4j/{password}",
+            **compose_settings(version, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache),
+        },
+    )
     if start:
         container.start()
     return container
@@ -105,9 +144,16 @@ def docker_neo4j_container() -> Iterator[object]:
     data_dir.mkdir(parents=True)
     os.chown(data_dir, DATA_UID, DATA_GID)
     bolt = urlsplit(settings.DOCKER_NEO4J_URL).port
-    container = create_compose_neo4j(client, project=project, service=settings.DOCKER_SERVICE, image=IMAGE,
-                                     data_dir=data_dir, password=settings.NEO4J_PASS, bolt_port=bolt,
-                                     http_port=bolt + 1)
+    container = create_compose_neo4j(
+        client,
+        project=project,
+        service=settings.DOCKER_SERVICE,
+        image=IMAGE,
+        data_dir=data_dir,
+        password=settings.NEO4J_PASS,
+        bolt_port=bolt,
+        http_port=bolt + 1,
+    )
     get_target(DockerTarget.name).wait_for_bolt()
     yield container
     remove_deployment(client, project, settings.DOCKER_SERVICE)

@@ -12,8 +12,11 @@ from identities.nodes import KINDS
 
 def stored(kind: str, identifier: str) -> tuple[set[str], dict[str, Any]] | None:
     """Labels and properties of one identity node, read with plain Cypher."""
-    rows = store.cypher("MATCH (n:CredentialedEntity) WHERE n.identifier = $identifier AND $label IN labels(n) "
-                        "RETURN labels(n), properties(n)", {"identifier": identifier, "label": KINDS[kind].label})
+    rows = store.cypher(
+        "MATCH (n:CredentialedEntity) WHERE n.identifier = $identifier AND $label IN labels(n) "
+        "RETURN labels(n), properties(n)",
+        {"identifier": identifier, "label": KINDS[kind].label},
+    )
     assert len(rows) <= 1
     return (set(rows[0][0]), rows[0][1]) if rows else None
 
@@ -26,10 +29,17 @@ def alchemiscale_verifies(key: str, hashed_key: str) -> bool:
 def alchemiscale_add(kind: str, identifier: str, key: str, scopes: list[str] = (), **extra: Any) -> None:
     """Create an identity exactly the way alchemiscale's CLI does (MERGE ... SET n += $props)."""
     label = KINDS[kind].label
-    props = {"identifier": identifier, "hashed_key": bcrypt.hashpw(key.encode()[:72], bcrypt.gensalt(12)).decode(),
-             "scopes": list(scopes), "disabled": False, **{k: v for k, v in extra.items() if v is not None}}
-    store.cypher(f"MERGE (n:{label} {{identifier: $identifier}}) SET n += $props "
-                 f"SET n:CredentialedEntity:{label}", {"identifier": identifier, "props": props})
+    props = {
+        "identifier": identifier,
+        "hashed_key": bcrypt.hashpw(key.encode()[:72], bcrypt.gensalt(12)).decode(),
+        "scopes": list(scopes),
+        "disabled": False,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    store.cypher(
+        f"MERGE (n:{label} {{identifier: $identifier}}) SET n += $props SET n:CredentialedEntity:{label}",
+        {"identifier": identifier, "props": props},
+    )
 
 
 def graph_fingerprint() -> list:
@@ -41,6 +51,7 @@ def graph_fingerprint() -> list:
 def seed_plain(kind: str, rows: list[dict[str, Any]]) -> None:
     """Many identity nodes in one statement (a throwaway hash: these tests do not log in with them)."""
     label = KINDS[kind].label
-    store.cypher(f"UNWIND $rows AS row CREATE (n:CredentialedEntity:{label}) SET n = row",
-                 {"rows": [{"hashed_key": "$2b$12$" + "x" * 53, "scopes": [], "disabled": False, **row}
-                           for row in rows]})
+    store.cypher(
+        f"UNWIND $rows AS row CREATE (n:CredentialedEntity:{label}) SET n = row",
+        {"rows": [{"hashed_key": "$2b$12$" + "x" * 53, "scopes": [], "disabled": False, **row} for row in rows]},
+    )

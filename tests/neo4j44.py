@@ -44,6 +44,7 @@ def query(url: str, password: str, cypher: str, params: dict[str, Any] | None = 
 
 def everything(url: str, password: str) -> dict[str, Any]:
     """Every node (labels, properties) and relationship (ends, type, properties), keyed by alchemiscale's keys."""
+
     def plain(v: Any) -> Any:
         if isinstance(v, list):
             return [plain(x) for x in v]
@@ -51,13 +52,17 @@ def everything(url: str, password: str) -> dict[str, Any]:
 
     key = "coalesce(n._scoped_key, n.identifier)"
     nodes = query(url, password, f"MATCH (n) RETURN {key}, labels(n), properties(n)")
-    rels = query(url, password, "MATCH (a)-[r]->(b) RETURN coalesce(a._scoped_key, a.identifier), type(r), "
-                                "coalesce(b._scoped_key, b.identifier), properties(r)")
+    rels = query(
+        url,
+        password,
+        "MATCH (a)-[r]->(b) RETURN coalesce(a._scoped_key, a.identifier), type(r), "
+        "coalesce(b._scoped_key, b.identifier), properties(r)",
+    )
     return {
-        "nodes": sorted((k, sorted(labels), sorted((p, plain(v)) for p, v in props.items()))
-                        for k, labels, props in nodes),
-        "relationships": sorted((a, t, b, sorted((p, plain(v)) for p, v in props.items()))
-                                for a, t, b, props in rels),
+        "nodes": sorted(
+            (k, sorted(labels), sorted((p, plain(v)) for p, v in props.items())) for k, labels, props in nodes
+        ),
+        "relationships": sorted((a, t, b, sorted((p, plain(v)) for p, v in props.items())) for a, t, b, props in rels),
         "constraints": sorted(r[0] for r in query(url, password, "SHOW CONSTRAINTS YIELD name RETURN name")),
     }
 
@@ -102,9 +107,14 @@ class Store44:
 
     def env(self, settings) -> dict[str, str]:
         """The environment of a ``manage.py`` process acting on this store as the test's settings do."""
-        return {"PORTAL_OPERATIONS_TARGET": self.target_name, "NEO4J_URL": self.url, "NEO4J_USER": "neo4j",
-                "NEO4J_PASS": self.password, "PORTAL_BACKUP_DIR": str(settings.BACKUP_DIR),
-                "PORTAL_OPERATIONS_QUEUE": settings.OPERATIONS_QUEUE}
+        return {
+            "PORTAL_OPERATIONS_TARGET": self.target_name,
+            "NEO4J_URL": self.url,
+            "NEO4J_USER": "neo4j",
+            "NEO4J_PASS": self.password,
+            "PORTAL_BACKUP_DIR": str(settings.BACKUP_DIR),
+            "PORTAL_OPERATIONS_QUEUE": settings.OPERATIONS_QUEUE,
+        }
 
     def assert_runs(self, version: str) -> None:
         """The target is installed as ``version`` and answers as it."""
@@ -117,8 +127,14 @@ class LocalStore44(Store44):
 
     def __init__(self, tmp_path: Path):
         super().__init__(tmp_path)
-        self.instance = Neo4jInstance(home=tmp_path / "neo4j", bolt_port=BOLT_PORT, http_port=HTTP_PORT,
-                                      heap="384m", pagecache="64m", version=NEO4J_44_VERSION)
+        self.instance = Neo4jInstance(
+            home=tmp_path / "neo4j",
+            bolt_port=BOLT_PORT,
+            http_port=HTTP_PORT,
+            heap="384m",
+            pagecache="64m",
+            version=NEO4J_44_VERSION,
+        )
 
     def create(self) -> None:
         self.instance.init(self.password)
@@ -148,8 +164,14 @@ class DockerStore44(Store44):
         self.initial: dict[str, Any] = {}
 
     def create(self) -> None:
-        from tests.docker_fixtures import (DATA_GID, DATA_UID, IMAGE_44, create_compose_neo4j, docker_client,
-                                           remove_deployment)
+        from tests.docker_fixtures import (
+            DATA_GID,
+            DATA_UID,
+            IMAGE_44,
+            create_compose_neo4j,
+            docker_client,
+            remove_deployment,
+        )
 
         client = docker_client()
         remove_deployment(client, self.project)
@@ -159,18 +181,37 @@ class DockerStore44(Store44):
         dump_dir.mkdir()
         shutil.copy(FIXTURE_44, dump_dir / "neo4j.dump")
         # 4.4's own load syntax (docs/facts.md), in a one-off container of the image, before the first start.
-        client.containers.run(IMAGE_44, ["neo4j-admin", "load", "--from=/fixture/neo4j.dump", "--database=neo4j",
-                                         "--force"], user=f"{DATA_UID}:{DATA_GID}", network_mode="none",
-                              hostname="localhost", remove=True,
-                              volumes={str(self.data_dir): {"bind": "/var/lib/neo4j/data", "mode": "rw"},
-                                       str(dump_dir): {"bind": "/fixture", "mode": "ro"}})
+        client.containers.run(
+            IMAGE_44,
+            ["neo4j-admin", "load", "--from=/fixture/neo4j.dump", "--database=neo4j", "--force"],
+            user=f"{DATA_UID}:{DATA_GID}",
+            network_mode="none",
+            hostname="localhost",
+            remove=True,
+            volumes={
+                str(self.data_dir): {"bind": "/var/lib/neo4j/data", "mode": "rw"},
+                str(dump_dir): {"bind": "/fixture", "mode": "ro"},
+            },
+        )
         self.env_file.parent.mkdir()
-        self.env_file.write_text(f"# alchemiscale-server\nNEO4J_USER=neo4j\nNEO4J_DOCKER_IMAGE={IMAGE_44}\n"
-                                 f"NEO4J_DATA_STORE={self.data_dir}\n")
+        self.env_file.write_text(
+            f"# alchemiscale-server\nNEO4J_USER=neo4j\nNEO4J_DOCKER_IMAGE={IMAGE_44}\n"
+            f"NEO4J_DATA_STORE={self.data_dir}\n"
+        )
         self.env_file.chmod(0o640)
-        create_compose_neo4j(client, project=self.project, service="neo4j", image=IMAGE_44, data_dir=self.data_dir,
-                             password=self.password, bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="384m",
-                             pagecache="64m", version=NEO4J_44_VERSION)
+        create_compose_neo4j(
+            client,
+            project=self.project,
+            service="neo4j",
+            image=IMAGE_44,
+            data_dir=self.data_dir,
+            password=self.password,
+            bolt_port=BOLT_PORT,
+            http_port=HTTP_PORT,
+            heap="384m",
+            pagecache="64m",
+            version=NEO4J_44_VERSION,
+        )
         self.target().wait_for_bolt()
         self.initial = self.deployment()
 
@@ -182,8 +223,13 @@ class DockerStore44(Store44):
         settings.COMPOSE_ENV_FILE = str(self.env_file)
 
     def env(self, settings) -> dict[str, str]:
-        return {**super().env(settings), "PORTAL_DOCKER_PROJECT": self.project, "PORTAL_DOCKER_SERVICE": "neo4j",
-                "PORTAL_DOCKER_NEO4J_URL": self.url, "PORTAL_COMPOSE_ENV_FILE": settings.COMPOSE_ENV_FILE or ""}
+        return {
+            **super().env(settings),
+            "PORTAL_DOCKER_PROJECT": self.project,
+            "PORTAL_DOCKER_SERVICE": "neo4j",
+            "PORTAL_DOCKER_NEO4J_URL": self.url,
+            "PORTAL_COMPOSE_ENV_FILE": settings.COMPOSE_ENV_FILE or "",
+        }
 
     def deployment(self) -> dict[str, Any]:
         """What compose gave the container (not what its image supplies), and its image."""
@@ -193,11 +239,15 @@ class DockerStore44(Store44):
         image = docker_client().images.get(c.attrs["Image"]).attrs["Config"]
         config, host = c.attrs["Config"], c.attrs["HostConfig"]
         return {
-            "image": config["Image"], "name": c.name, "user": config["User"],
+            "image": config["Image"],
+            "name": c.name,
+            "user": config["User"],
             "labels": {k: v for k, v in config["Labels"].items() if k not in (image.get("Labels") or {})},
             "env": sorted(e for e in config["Env"] if e not in (image.get("Env") or [])),
             "mounts": sorted((m["Source"], m["Destination"], m["RW"]) for m in c.attrs["Mounts"]),
-            "restart": host["RestartPolicy"], "network": host["NetworkMode"], "binds": host["Binds"],
+            "restart": host["RestartPolicy"],
+            "network": host["NetworkMode"],
+            "binds": host["Binds"],
         }
 
     def assert_runs(self, version: str) -> None:
@@ -213,13 +263,15 @@ class DockerStore44(Store44):
         same = ("name", "user", "labels", "mounts", "restart", "network", "binds")
         assert {k: now[k] for k in same} == {k: self.initial[k] for k in same}
         client = docker_client()
-        assert [c.name for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
-                ] == [now["name"]]
+        assert [
+            c.name for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+        ] == [now["name"]]
         assert client.containers.list(all=True, filters={"label": f"{JOB_LABEL}={self.project}/neo4j"}) == []
         if not is_44(version):
             # The 4.4 listen address arrived under 5.x's name, so the image's 0.0.0.0 default did not win.
-            listen = self.query("SHOW SETTINGS YIELD name, value WHERE name = 'server.default_listen_address' "
-                                "RETURN value")
+            listen = self.query(
+                "SHOW SETTINGS YIELD name, value WHERE name = 'server.default_listen_address' RETURN value"
+            )
             assert listen == [["127.0.0.1"]]
 
     def env_file_image(self) -> str | None:

@@ -10,7 +10,7 @@ ODD_IDS = ["abc", "1.5", "%00", "-1", "99999999999999999999999", "%27%22", "%E2%
 
 
 def _pages():
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         for page in ("change", "history", "delete"):
             try:
@@ -41,5 +41,8 @@ def test_operation_run_page_with_odd_id_answers_like_other_change_pages(alice):
     for odd in ("abc", "1.5", "%00", "424242"):
         response = client.get(f"/admin/operations/operationrun/{odd}/change/", follow=True)
         assert response.redirect_chain[0] == (reverse("admin:index"), 302), odd
-        assert b"doesn\xe2\x80\x99t exist" in response.content or b"doesn&#x27;t exist" in response.content \
+        assert (
+            b"doesn\xe2\x80\x99t exist" in response.content
+            or b"doesn&#x27;t exist" in response.content
             or b"doesn't exist" in response.content
+        )

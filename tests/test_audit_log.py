@@ -16,10 +16,22 @@ USERS = "/admin/identities/useridentity/"
 
 
 def test_web_and_command_line_changes_are_recorded_without_secrets(alice_client):
-    alice_client.post(USERS + "add/", {"identifier": "aud", "key_choice": "enter", "key": "web-secret-key",
-                                       "scopes": "a-b-c", "email": "", "full_name": "", "expires": ""})
-    alice_client.post(USERS + "aud/change/", {"keep_scopes": [], "add_scopes": "x-y-z", "email": "a@lab.org",
-                                              "full_name": "", "expires": ""})
+    alice_client.post(
+        USERS + "add/",
+        {
+            "identifier": "aud",
+            "key_choice": "enter",
+            "key": "web-secret-key",
+            "scopes": "a-b-c",
+            "email": "",
+            "full_name": "",
+            "expires": "",
+        },
+    )
+    alice_client.post(
+        USERS + "aud/change/",
+        {"keep_scopes": [], "add_scopes": "x-y-z", "email": "a@lab.org", "full_name": "", "expires": ""},
+    )
     alice_client.post(USERS + "aud/disable/", {"confirm": "yes"})
     alice_client.post(USERS + "aud/enable/", {"confirm": "yes"})
     out = io.StringIO()
@@ -28,8 +40,16 @@ def test_web_and_command_line_changes_are_recorded_without_secrets(alice_client)
     call_command("identity", "remove", "-i", "aud", stdout=io.StringIO(), stderr=io.StringIO())
 
     entries = list(AuditEntry.objects.order_by("id"))
-    assert [e.action for e in entries] == ["add", "remove-scope", "add-scope", "change", "disable", "enable",
-                                          "rotate-key", "remove"]
+    assert [e.action for e in entries] == [
+        "add",
+        "remove-scope",
+        "add-scope",
+        "change",
+        "disable",
+        "enable",
+        "rotate-key",
+        "remove",
+    ]
     assert {e.actor for e in entries[:6]} == {"alice"} and {e.actor_kind for e in entries[:6]} == {"staff"}
     assert {e.actor_kind for e in entries[6:]} == {"cli"} and entries[7].actor
     assert entries[1].before == {"scopes": ["a-b-c"]} and entries[1].after == {"scopes": []}
@@ -53,8 +73,10 @@ def test_audit_admin_is_read_only_and_filterable(alice_client):
     call_command("identity", "disable", "-t", "compute", "-i", "two", stdout=io.StringIO(), stderr=io.StringIO())
     page = alice_client.get(AUDIT).content.decode()
     assert "one" in page and "two" in page
-    assert "two" not in alice_client.get(AUDIT, {"identity_kind__exact": "user"}).content.decode().split(
-        'id="result_list"')[1]
+    assert (
+        "two"
+        not in alice_client.get(AUDIT, {"identity_kind__exact": "user"}).content.decode().split('id="result_list"')[1]
+    )
     only_disable = alice_client.get(AUDIT, {"action__exact": "disable"}).content.decode().split('id="result_list"')[1]
     assert "two" in only_disable and ">one<" not in only_disable
     # The identity page's History goes to its audit entries.

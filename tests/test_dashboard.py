@@ -20,8 +20,10 @@ DASHBOARD = "/admin/dashboard/"
 
 def table(html: str, table_id: str) -> list[list[str]]:
     body = re.search(rf'<table id="{table_id}">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
-    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
 
 
 def test_dashboard_figures(alice_client):
@@ -31,10 +33,15 @@ def test_dashboard_figures(alice_client):
     ended_run("restore", "failed", now - dt.timedelta(days=1))
     ended_run("backup", "cancelled", now - dt.timedelta(days=1))
     actor = Actor.command_line()
-    seed_plain("user", [{"identifier": f"u{i}", "scopes": ["acme-c-p"]} for i in range(5)]
-               + [{"identifier": "wild", "scopes": ["*-*-*", "acme-c-p"]},
-                  {"identifier": "beta-only", "scopes": ["beta-x-*"], "expires": now + dt.timedelta(days=2, hours=1)},
-                  {"identifier": "old", "expires": now - dt.timedelta(days=1)}])
+    seed_plain(
+        "user",
+        [{"identifier": f"u{i}", "scopes": ["acme-c-p"]} for i in range(5)]
+        + [
+            {"identifier": "wild", "scopes": ["*-*-*", "acme-c-p"]},
+            {"identifier": "beta-only", "scopes": ["beta-x-*"], "expires": now + dt.timedelta(days=2, hours=1)},
+            {"identifier": "old", "expires": now - dt.timedelta(days=1)},
+        ],
+    )
     services.add_identity(KINDS["compute"], "worker", "k", actor, scopes=["gamma-a-b"])
     services.disable_identity(KINDS["compute"], "worker", actor)
 
@@ -46,8 +53,10 @@ def test_dashboard_figures(alice_client):
     backups = table(html, "table-backups")
     assert [row[3:] for row in backups] == [["30.0", "9.0"], ["50.0", "-"]]  # no outage when Neo4j was not stopped
     runs = table(html, "table-runs")
-    total = {status: sum(int(row[1 + i]) for row in runs) for i, status in enumerate(
-        ["pending", "running", "succeeded", "failed", "errored", "interrupted", "cancelled"])}
+    total = {
+        status: sum(int(row[1 + i]) for row in runs)
+        for i, status in enumerate(["pending", "running", "succeeded", "failed", "errored", "interrupted", "cancelled"])
+    }
     assert total["succeeded"] == 2 and total["failed"] == 1 and total["cancelled"] == 1
     assert table(html, "table-identities") == [["user", "7", "0", "1", "1"], ["compute", "0", "1", "0", "0"]]
     assert table(html, "table-expiry") == [["3", "1", "0"]]

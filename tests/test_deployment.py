@@ -52,9 +52,11 @@ def _what_the_engine_holds(client, dep: check.Deployment) -> dict[str, list[str]
 def _remove(client, held: dict[str, list[str]]) -> None:
     import docker.errors
 
-    for kind, remove in (("containers", lambda n: client.containers.get(n).remove(force=True, v=True)),
-                         ("networks", lambda n: client.networks.get(n).remove()),
-                         ("volumes", lambda n: client.volumes.get(n).remove(force=True))):
+    for kind, remove in (
+        ("containers", lambda n: client.containers.get(n).remove(force=True, v=True)),
+        ("networks", lambda n: client.networks.get(n).remove()),
+        ("volumes", lambda n: client.volumes.get(n).remove(force=True)),
+    ):
         for name in held[kind]:
             try:
                 remove(name)
@@ -70,8 +72,10 @@ class Outcome:
 
     def why(self) -> str:
         """For assertion messages: the check's findings and the tail of its output (with the containers' logs)."""
-        return (f"\ncheck exited {self.proc.returncode}; findings: {self.report.get('findings')}\n"
-                f"--- its output (tail) ---\n{(self.proc.stdout + self.proc.stderr)[-12000:]}")
+        return (
+            f"\ncheck exited {self.proc.returncode}; findings: {self.report.get('findings')}\n"
+            f"--- its output (tail) ---\n{(self.proc.stdout + self.proc.stderr)[-12000:]}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +85,22 @@ def deployment(tmp_path_factory) -> Outcome:
     client = docker_client()
     try:
         try:
-            proc = subprocess.run([SYSTEM_PYTHON, str(SCRIPT), "--report", str(report_path)], cwd=ROOT,
-                                  capture_output=True, text=True, timeout=CHECK_TIMEOUT)
+            proc = subprocess.run(
+                [SYSTEM_PYTHON, str(SCRIPT), "--report", str(report_path)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=CHECK_TIMEOUT,
+            )
         except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"the deployment check did not finish within {CHECK_TIMEOUT} s:\n"
-                        f"{(exc.stdout or b'')[-8000:]!r}")
+            pytest.fail(
+                f"the deployment check did not finish within {CHECK_TIMEOUT} s:\n{(exc.stdout or b'')[-8000:]!r}"
+            )
         if not report_path.exists():
-            pytest.fail(f"the deployment check wrote no report (exit {proc.returncode}):\n"
-                        f"{proc.stdout[-8000:]}{proc.stderr[-8000:]}")
+            pytest.fail(
+                f"the deployment check wrote no report (exit {proc.returncode}):\n"
+                f"{proc.stdout[-8000:]}{proc.stderr[-8000:]}"
+            )
         yield Outcome(dep, proc, json.loads(report_path.read_text()), _what_the_engine_holds(client, dep))
     finally:
         # Should the check have been killed before its own `docker-compose down`.
@@ -120,10 +132,12 @@ def _backup_files(deployment: Outcome) -> list[Path]:
 def test_dump_is_in_the_backups_directory_owned_by_the_data_owner(deployment: Outcome):
     dumps = [f for f in _backup_files(deployment) if f.name.endswith(".dump")]
     assert [d.name.startswith("neo4j-") for d in dumps] == [True], (
-        f"backups directory holds {[d.name for d in _backup_files(deployment)]}" + deployment.why())
+        f"backups directory holds {[d.name for d in _backup_files(deployment)]}" + deployment.why()
+    )
     st = dumps[0].stat()
     assert (st.st_uid, st.st_gid) == (check.DATA_UID, check.DATA_UID), (
-        f"{dumps[0]} is owned by {st.st_uid}:{st.st_gid}" + deployment.why())
+        f"{dumps[0]} is owned by {st.st_uid}:{st.st_gid}" + deployment.why()
+    )
     assert st.st_size > 0
     # The catalog line the command printed names this very file, with the identity node in it.
     assert f"{dumps[0].name}: {st.st_size} bytes" in deployment.report["backup"]["output"], deployment.why()
@@ -136,22 +150,29 @@ def test_portal_database_copy_is_beside_the_dump_with_the_backups_catalog_row(de
     assert dump is not None, deployment.why()
     copy = dump.with_name(dump.name.replace(".dump", ".portal.sqlite3"))
     assert sorted(files) == sorted([dump, copy]), f"backups directory holds {[f.name for f in files]}" + (
-        deployment.why())
+        deployment.why()
+    )
     # Made by the worker container from the portal-data volume: SQLite, holding the catalog row of its own dump.
     with contextlib.closing(sqlite3.connect(f"file:{copy}?mode=ro", uri=True)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM operations_backup WHERE file_name = ?", [dump.name]).fetchone() == (1,)
     assert f"{copy.name}: {copy.stat().st_size} bytes, sha256 " in deployment.report["backup"]["output"], (
-        deployment.why())
+        deployment.why()
+    )
 
 
 def test_every_service_reports_healthy_and_redis_keeps_its_data(deployment: Outcome):
-    assert deployment.report.get("health") == {"portal-web": "healthy", "portal-worker": "healthy",
-                                               "portal-redis": "healthy", "portal-beat": "healthy"}, deployment.why()
+    assert deployment.report.get("health") == {
+        "portal-web": "healthy",
+        "portal-worker": "healthy",
+        "portal-redis": "healthy",
+        "portal-beat": "healthy",
+    }, deployment.why()
     redis = deployment.report.get("redis") or {}
     assert (redis.get("appendonly"), redis.get("dir")) == (["yes"], ["/data"]), deployment.why()
-    assert redis.get("data_mounts") == [{"type": "volume", "name": f"{deployment.dep.portal_project}_portal-redis-data",
-                                         "destination": "/data"}], deployment.why()
+    assert redis.get("data_mounts") == [
+        {"type": "volume", "name": f"{deployment.dep.portal_project}_portal-redis-data", "destination": "/data"}
+    ], deployment.why()
     assert redis.get("marker_after_restart") is True, deployment.why()
 
 

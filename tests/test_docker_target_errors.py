@@ -36,8 +36,11 @@ def test_unreachable_engine_is_named(tmp_path: Path):
 
 def test_missing_container_names_project_and_service():
     target = _target(project="portal-test-nobody-here", service="neo4j")
-    with pytest.raises(TargetError, match=r"no container of compose project 'portal-test-nobody-here', service "
-                                          r"'neo4j' exists"):
+    with pytest.raises(
+        TargetError,
+        match=r"no container of compose project 'portal-test-nobody-here', service "
+        r"'neo4j' exists",
+    ):
         target.stop()
     with pytest.raises(TargetError, match="no container"):
         target.neo4j_version()
@@ -45,8 +48,11 @@ def test_missing_container_names_project_and_service():
 
 def test_absent_image_is_named(docker_neo4j_container):
     target = _target(admin_image="portal-test/no-such-image:0.0")
-    with pytest.raises(TargetError, match=r"the image portal-test/no-such-image:0.0 \(PORTAL_NEO4J_ADMIN_IMAGE\) is "
-                                          r"not on"):
+    with pytest.raises(
+        TargetError,
+        match=r"the image portal-test/no-such-image:0.0 \(PORTAL_NEO4J_ADMIN_IMAGE\) is "
+        r"not on",
+    ):
         target.admin(["--version"])
 
 
@@ -64,25 +70,44 @@ def test_missing_database_network_is_named(docker_neo4j_container):
     """
     project = f"{settings.DOCKER_PROJECT}-nonet"
     client = docker_client()
-    container = client.containers.create(IMAGE, network_mode="none", name=f"{project}_neo4j_1-{os.getpid()}",
-                                         labels={PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"})
+    container = client.containers.create(
+        IMAGE,
+        network_mode="none",
+        name=f"{project}_neo4j_1-{os.getpid()}",
+        labels={PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"},
+    )
     try:
         target = _target(project=project, alchemiscale_image=STANDIN_IMAGE)
         assert target.alchemiscale_problems() == [
             f"the deployment's database network {project}_db (PORTAL_DOCKER_DB_NETWORK) does not exist on "
-            f"{target.engine}; is the deployment up (docker-compose up neo4j)?"]
+            f"{target.engine}; is the deployment up (docker-compose up neo4j)?"
+        ]
         with pytest.raises(TargetError, match=rf"network {project}_db \(PORTAL_DOCKER_DB_NETWORK\) does not exist"):
             target.run_alchemiscale(ARGS)
         # The preview is still the guide's line: the database network and the service's name.
         assert target.alchemiscale_command(ARGS) == [
-            "docker", "run", "--rm", "--network", f"{project}_db", "-e", "NEO4J_URL=bolt://neo4j:7687",
-            "-e", f"NEO4J_USER={settings.NEO4J_USER}", "-e", "NEO4J_PASS", "-e", f"NEO4J_DBNAME={settings.NEO4J_DBNAME}",
-            STANDIN_IMAGE, "database", "migrate", "v03-to-v04"]
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            f"{project}_db",
+            "-e",
+            "NEO4J_URL=bolt://neo4j:7687",
+            "-e",
+            f"NEO4J_USER={settings.NEO4J_USER}",
+            "-e",
+            "NEO4J_PASS",
+            "-e",
+            f"NEO4J_DBNAME={settings.NEO4J_DBNAME}",
+            STANDIN_IMAGE,
+            "database",
+            "migrate",
+            "v03-to-v04",
+        ]
         named = _target(project=project, alchemiscale_image=STANDIN_IMAGE, db_network="portal-test-elsewhere_db")
         assert "network portal-test-elsewhere_db (PORTAL_DOCKER_DB_NETWORK)" in named.alchemiscale_problems()[0]
     finally:
         container.remove(force=True)
-
 
 
 def test_a_crash_looping_neo4j_is_reported_with_its_output():
@@ -95,16 +120,30 @@ def test_a_crash_looping_neo4j_is_reported_with_its_output():
     remove_deployment(client, project)
     base = get_target(DockerTarget.name)
     port = urlsplit(base.connection.url).port + 5  # nothing listens there
-    target = DockerTarget(dataclasses.replace(base.connection, url=f"bolt://127.0.0.1:{port}"), base.backup_dir,
-                          120, project=project, service="neo4j", docker_host=base.docker_host)
+    target = DockerTarget(
+        dataclasses.replace(base.connection, url=f"bolt://127.0.0.1:{port}"),
+        base.backup_dir,
+        120,
+        project=project,
+        service="neo4j",
+        docker_host=base.docker_host,
+    )
     # The image's entry point refuses an initial user other than neo4j and exits 1, before Java starts.
     container = client.containers.create(
-        IMAGE, name=f"{project}_neo4j_1", network_mode="host", restart_policy={"Name": "unless-stopped"},
-        labels={PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"}, environment={"NEO4J_AUTH": "bob/unused-1"})
+        IMAGE,
+        name=f"{project}_neo4j_1",
+        network_mode="host",
+        restart_policy={"Name": "unless-stopped"},
+        labels={PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"},
+        environment={"NEO4J_AUTH": "bob/unused-1"},
+    )
     try:
         container.start()
-        with pytest.raises(TargetError, match=r"(?s)(exited \(code 1\) and Docker restarted it|is exited).*"
-                                              r"NEO4J_AUTH: the user must be neo4j, got bob"):
+        with pytest.raises(
+            TargetError,
+            match=r"(?s)(exited \(code 1\) and Docker restarted it|is exited).*"
+            r"NEO4J_AUTH: the user must be neo4j, got bob",
+        ):
             target.wait_for_bolt()
     finally:
         remove_deployment(client, project)

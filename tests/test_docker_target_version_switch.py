@@ -15,8 +15,14 @@ from operations.local_neo4j import NEO4J_VERSION
 from operations.targets import TargetError
 from operations.targets.docker import DockerTarget, translate_settings
 from operations.upgrades import neo4j_data
-from tests.docker_fixtures import (IMAGE, IMAGE_44, compose_settings, create_compose_neo4j, docker_client,
-                                   remove_deployment)
+from tests.docker_fixtures import (
+    IMAGE,
+    IMAGE_44,
+    compose_settings,
+    create_compose_neo4j,
+    docker_client,
+    remove_deployment,
+)
 from tests.neo4j44 import BOLT_PORT, HTTP_PORT, query
 
 
@@ -57,8 +63,17 @@ def test_a_switch_killed_halfway_is_finished_by_the_next(docker_neo4j: DockerTar
     client = docker_client()
     project = f"{settings.DOCKER_PROJECT}-switch"
     remove_deployment(client, project)
-    old = create_compose_neo4j(client, project=project, service="neo4j", image=IMAGE, data_dir=tmp_path,
-                               password="unused-1", bolt_port=BOLT_PORT, http_port=HTTP_PORT, start=False)
+    old = create_compose_neo4j(
+        client,
+        project=project,
+        service="neo4j",
+        image=IMAGE,
+        data_dir=tmp_path,
+        password="unused-1",
+        bolt_port=BOLT_PORT,
+        http_port=HTTP_PORT,
+        start=False,
+    )
     target = DockerTarget(docker_neo4j.connection, docker_neo4j.backup_dir, project=project, service="neo4j")
     name, labels = old.name, {PROJECT_LABEL: project, SERVICE_LABEL: "neo4j"}
     try:
@@ -84,35 +99,46 @@ def test_neo4j5_migrates_44_setting_names_but_the_images_own_settings_win(tmp_pa
     the new name too (server.default_listen_address=0.0.0.0) the 4.4 value is dropped without a word."""
     client = docker_client()
     password = "not-secret-1"
-    env = {"NEO4J_AUTH": f"neo4j/{password}",
-           **compose_settings("4.4.44", bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="256m", pagecache="32m")}
-    c = client.containers.run(IMAGE, detach=True, network_mode="host", environment=env,
-                              name=f"portal-test-settings-{BOLT_PORT}")
+    env = {
+        "NEO4J_AUTH": f"neo4j/{password}",
+        **compose_settings("4.4.44", bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="256m", pagecache="32m"),
+    }
+    c = client.containers.run(
+        IMAGE, detach=True, network_mode="host", environment=env, name=f"portal-test-settings-{BOLT_PORT}"
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                rows = query(f"bolt://127.0.0.1:{BOLT_PORT}", password,
-                             "SHOW SETTINGS YIELD name, value WHERE name IN ['server.default_listen_address', "
-                             "'server.bolt.listen_address'] RETURN name, value ORDER BY name")
+                rows = query(
+                    f"bolt://127.0.0.1:{BOLT_PORT}",
+                    password,
+                    "SHOW SETTINGS YIELD name, value WHERE name IN ['server.default_listen_address', "
+                    "'server.bolt.listen_address'] RETURN name, value ORDER BY name",
+                )
                 break
             except Exception:
                 c.reload()
                 assert c.status == "running", c.logs().decode()[-2000:]
                 assert time.monotonic() < deadline, "5.26 did not answer on the 4.4 bolt listen address"
                 time.sleep(1)
-        assert rows == [["server.bolt.listen_address", f"127.0.0.1:{BOLT_PORT}"],
-                        ["server.default_listen_address", "0.0.0.0"]]
+        assert rows == [
+            ["server.bolt.listen_address", f"127.0.0.1:{BOLT_PORT}"],
+            ["server.default_listen_address", "0.0.0.0"],
+        ]
         log = c.exec_run(["cat", "/var/lib/neo4j/logs/neo4j.log"]).output.decode()
-        assert "Use of deprecated setting 'dbms.connector.bolt.listen_address'. It is replaced by " \
-               "'server.bolt.listen_address'" in log
+        assert (
+            "Use of deprecated setting 'dbms.connector.bolt.listen_address'. It is replaced by "
+            "'server.bolt.listen_address'" in log
+        )
     finally:
         c.remove(force=True)
     # spelled for 5.x, the deployment's own values are the ones that count
     renamed = dict(e.split("=", 1) for e in translate_settings([f"{k}={v}" for k, v in env.items()], NEO4J_VERSION))
-    assert renamed == {"NEO4J_AUTH": f"neo4j/{password}",
-                       **compose_settings(NEO4J_VERSION, bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="256m",
-                                          pagecache="32m")}
+    assert renamed == {
+        "NEO4J_AUTH": f"neo4j/{password}",
+        **compose_settings(NEO4J_VERSION, bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="256m", pagecache="32m"),
+    }
 
 
 def test_networks_and_aliases_are_kept(docker_neo4j: DockerTarget):
@@ -121,19 +147,35 @@ def test_networks_and_aliases_are_kept(docker_neo4j: DockerTarget):
     connected afterwards, each with its aliases but without the old container's id."""
     image = docker_client().images.get(IMAGE_44)
     old_id = "0123456789ab" + "c" * 52
-    old = SimpleNamespace(id=old_id, name="alchemiscale-server_neo4j_1", attrs={
-        "Image": image.id,
-        "Config": {**image.attrs["Config"], "Image": IMAGE_44, "Hostname": old_id[:12], "User": "1000:1000",
-                   "Env": [*image.attrs["Config"]["Env"], "NEO4J_AUTH=neo4j/x",
-                           "NEO4J_dbms_memory_heap_max__size=2g"],
-                   "Labels": {**(image.attrs["Config"].get("Labels") or {}),
-                              "com.docker.compose.project": "alchemiscale-server"}},
-        "HostConfig": {"NetworkMode": "alchemiscale-server_db", "RestartPolicy": {"Name": "unless-stopped"},
-                       "Binds": ["/srv/neo4j:/var/lib/neo4j/data:rw"]},
-        "NetworkSettings": {"Networks": {
-            "alchemiscale-server_db": {"Aliases": ["neo4j", old_id[:12]], "Links": None, "IPAMConfig": None},
-            "alchemiscale-server_internal": {"Aliases": ["neo4j", "db"], "Links": None, "IPAMConfig": None}}},
-    })
+    old = SimpleNamespace(
+        id=old_id,
+        name="alchemiscale-server_neo4j_1",
+        attrs={
+            "Image": image.id,
+            "Config": {
+                **image.attrs["Config"],
+                "Image": IMAGE_44,
+                "Hostname": old_id[:12],
+                "User": "1000:1000",
+                "Env": [*image.attrs["Config"]["Env"], "NEO4J_AUTH=neo4j/x", "NEO4J_dbms_memory_heap_max__size=2g"],
+                "Labels": {
+                    **(image.attrs["Config"].get("Labels") or {}),
+                    "com.docker.compose.project": "alchemiscale-server",
+                },
+            },
+            "HostConfig": {
+                "NetworkMode": "alchemiscale-server_db",
+                "RestartPolicy": {"Name": "unless-stopped"},
+                "Binds": ["/srv/neo4j:/var/lib/neo4j/data:rw"],
+            },
+            "NetworkSettings": {
+                "Networks": {
+                    "alchemiscale-server_db": {"Aliases": ["neo4j", old_id[:12]], "Links": None, "IPAMConfig": None},
+                    "alchemiscale-server_internal": {"Aliases": ["neo4j", "db"], "Links": None, "IPAMConfig": None},
+                }
+            },
+        },
+    )
     config, later = docker_neo4j._create_config(old, IMAGE, NEO4J_VERSION)
     assert config["Image"] == IMAGE and config["User"] == "1000:1000" and "Hostname" not in config
     assert config["Env"] == ["NEO4J_AUTH=neo4j/x", "NEO4J_server_memory_heap_max__size=2g"]
@@ -142,7 +184,9 @@ def test_networks_and_aliases_are_kept(docker_neo4j: DockerTarget):
     assert config["HostConfig"] == old.attrs["HostConfig"]
     assert config["NetworkingConfig"]["EndpointsConfig"]["alchemiscale-server_db"]["Aliases"] == ["neo4j"]
     assert list(later) == ["alchemiscale-server_internal"] and later["alchemiscale-server_internal"]["Aliases"] == [
-        "neo4j", "db"]
+        "neo4j",
+        "db",
+    ]
 
 
 def test_compose_env_file_line_is_rewritten_atomically(tmp_path: Path):
@@ -151,8 +195,9 @@ def test_compose_env_file_line_is_rewritten_atomically(tmp_path: Path):
     env_file.chmod(0o600)
     target = DockerTarget(None, tmp_path, compose_env_file=env_file)  # type: ignore[arg-type]
     assert target._update_env_file("neo4j:5.26") == f"NEO4J_DOCKER_IMAGE=neo4j:5.26 written to {env_file}"
-    assert env_file.read_text() == ("NEO4J_USER=neo4j\nexport NEO4J_DOCKER_IMAGE=neo4j:5.26\n"
-                                    "# NEO4J_DOCKER_IMAGE=old\nX=1\n")
+    assert env_file.read_text() == (
+        "NEO4J_USER=neo4j\nexport NEO4J_DOCKER_IMAGE=neo4j:5.26\n# NEO4J_DOCKER_IMAGE=old\nX=1\n"
+    )
     assert env_file.stat().st_mode & 0o777 == 0o600 and [p.name for p in tmp_path.iterdir()] == [".env"]
 
     unset = DockerTarget(None, tmp_path)  # type: ignore[arg-type]

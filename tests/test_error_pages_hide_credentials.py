@@ -45,8 +45,9 @@ def debug_client(settings, alice):
 @pytest.mark.parametrize("debug", [True, False])
 def test_bad_host_page(debug_client, settings, debug):
     settings.DEBUG = debug
-    response = debug_client.get("/admin/login/", HTTP_HOST="evil.example",
-                                DATABASE_URL=f"postgres://portal:{REDIS_PASSWORD}@db/portal")
+    response = debug_client.get(
+        "/admin/login/", HTTP_HOST="evil.example", DATABASE_URL=f"postgres://portal:{REDIS_PASSWORD}@db/portal"
+    )
     assert response.status_code == 400
     body = _assert_clean(response)
     if debug:
@@ -86,7 +87,8 @@ def test_log_lines_are_masked(settings):
 
     from alchemiscale_portal.redaction import CredentialFormatter
 
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed on %s", (settings.NEOMODEL_NEO4J_BOLT_URL,),
-                               None)
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "failed on %s", (settings.NEOMODEL_NEO4J_BOLT_URL,), None
+    )
     line = CredentialFormatter().format(record)
     assert settings.NEO4J_PASS not in line and "bolt://neo4j:********@" in line

@@ -24,13 +24,17 @@ def listed(response) -> list[str]:
 
 # ---- the list -------------------------------------------------------------------------------------------
 
+
 def test_changelist_search_filters_and_sorting(alice_client):
-    past = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-    seed_plain("user", [
-        {"identifier": "ann", "email": "ann@lab.org", "full_name": "Ann Zed", "scopes": ["acme-c-p"]},
-        {"identifier": "ben", "email": "ben@other.org", "full_name": "Ben Young", "disabled": True},
-        {"identifier": "cat", "full_name": "Cat Xu", "expires": past, "scopes": ["beta-*-*"]},
-    ])
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    seed_plain(
+        "user",
+        [
+            {"identifier": "ann", "email": "ann@lab.org", "full_name": "Ann Zed", "scopes": ["acme-c-p"]},
+            {"identifier": "ben", "email": "ben@other.org", "full_name": "Ben Young", "disabled": True},
+            {"identifier": "cat", "full_name": "Cat Xu", "expires": past, "scopes": ["beta-*-*"]},
+        ],
+    )
     seed_plain("compute", [{"identifier": "worker", "scopes": ["acme-c-*"]}])
     assert listed(alice_client.get(USERS)) == ["ann", "ben", "cat"]
     assert listed(alice_client.get(COMPUTES)) == ["worker"]
@@ -73,10 +77,20 @@ def test_pagination(alice_client):
 
 # ---- add ----------------------------------------------------------------------------------------------
 
+
 def test_add_with_generated_key_shows_it_once_and_stores_only_the_hash(alice_client):
-    response = alice_client.post(USERS + "add/", {
-        "identifier": "newbie", "key_choice": "generate", "key": "", "scopes": "acme-c-p\nacme-*-*",
-        "email": "n@lab.org", "full_name": "New Bie", "expires": ""})
+    response = alice_client.post(
+        USERS + "add/",
+        {
+            "identifier": "newbie",
+            "key_choice": "generate",
+            "key": "",
+            "scopes": "acme-c-p\nacme-*-*",
+            "email": "n@lab.org",
+            "full_name": "New Bie",
+            "expires": "",
+        },
+    )
     assert response.status_code == 200
     (key,) = KEY_ON_PAGE.findall(response.content.decode())
     assert len(key) == 64 and "Copy" in response.content.decode()
@@ -91,35 +105,55 @@ def test_add_with_generated_key_shows_it_once_and_stores_only_the_hash(alice_cli
     assert key not in str(list(AuditEntry.objects.values())) + str(list(LogEntry.objects.values()))
     assert key not in str({k: v.value for k, v in alice_client.cookies.items()})
     from django.contrib.sessions.models import Session
+
     assert all(key not in str(s.get_decoded()) for s in Session.objects.all())
 
 
 def test_add_with_entered_key_compute(alice_client):
-    response = alice_client.post(COMPUTES + "add/", {
-        "identifier": "worker-7", "key_choice": "enter", "key": "entered key 7", "scopes": "", "email": "",
-        "expires": "2031-02-03 04:05:06"})
+    response = alice_client.post(
+        COMPUTES + "add/",
+        {
+            "identifier": "worker-7",
+            "key_choice": "enter",
+            "key": "entered key 7",
+            "scopes": "",
+            "email": "",
+            "expires": "2031-02-03 04:05:06",
+        },
+    )
     assert response.status_code == 302
     labels, props = stored("compute", "worker-7")
     assert labels == {"CredentialedEntity", "CredentialedComputeIdentity"}
     assert set(props) == {"identifier", "hashed_key", "scopes", "disabled", "expires"}
     assert alchemiscale_verifies("entered key 7", props["hashed_key"])
-    assert props["expires"].to_native() == dt.datetime(2031, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
+    assert props["expires"].to_native() == dt.datetime(2031, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"identifier": "has space"}, "invalid identifier"),
-    ({"identifier": "x'})//"}, "invalid identifier"),
-    ({"identifier": "dup"}, "already exists"),
-    ({"scopes": "acme-*-p"}, "invalid scope"),
-    ({"key_choice": "enter", "key": ""}, "the key is empty"),
-    ({"key_choice": "enter", "key": "k" * 4097}, "4096"),
-    ({"email": "nope"}, "valid email"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"identifier": "has space"}, "invalid identifier"),
+        ({"identifier": "x'})//"}, "invalid identifier"),
+        ({"identifier": "dup"}, "already exists"),
+        ({"scopes": "acme-*-p"}, "invalid scope"),
+        ({"key_choice": "enter", "key": ""}, "the key is empty"),
+        ({"key_choice": "enter", "key": "k" * 4097}, "4096"),
+        ({"email": "nope"}, "valid email"),
+    ],
+)
 def test_add_refuses_bad_input_with_the_rule(alice_client, data, message):
     alchemiscale_add("user", "dup", "k")
     before = graph_fingerprint()
-    form = {"identifier": "fine", "key_choice": "generate", "key": "", "scopes": "", "email": "", "full_name": "",
-            "expires": "", **data}
+    form = {
+        "identifier": "fine",
+        "key_choice": "generate",
+        "key": "",
+        "scopes": "",
+        "email": "",
+        "full_name": "",
+        "expires": "",
+        **data,
+    }
     response = alice_client.post(USERS + "add/", form)
     assert response.status_code == 200
     assert message in response.content.decode().replace("&#x27;", "'")
@@ -128,16 +162,25 @@ def test_add_refuses_bad_input_with_the_rule(alice_client, data, message):
 
 # ---- change -------------------------------------------------------------------------------------------
 
+
 def test_identity_made_by_alchemiscale_is_edited_in_the_admin(alice_client):
     alchemiscale_add("user", "legacy", "legacy-key", ["acme-c-p", "acme-*-*"], email="old@lab.org")
     store_data = [{"identifier": "net", "_org": "acme", "_campaign": "c9", "_project": "p9"}]
     from identities import store
+
     store.cypher("UNWIND $rows AS r CREATE (n:AlchemicalNetwork) SET n = r", {"rows": store_data})
     page = alice_client.get(USERS + "legacy/change/").content.decode()
     assert "every campaign and project of org acme" in page and "acme-c9-p9" in page  # what the wildcard covers
-    response = alice_client.post(USERS + "legacy/change/", {
-        "keep_scopes": ["acme-*-*"], "add_scopes": "beta-c-p", "email": "new@lab.org", "full_name": "Leg Acy",
-        "expires": ""})
+    response = alice_client.post(
+        USERS + "legacy/change/",
+        {
+            "keep_scopes": ["acme-*-*"],
+            "add_scopes": "beta-c-p",
+            "email": "new@lab.org",
+            "full_name": "Leg Acy",
+            "expires": "",
+        },
+    )
     assert response.status_code == 302
     props = stored("user", "legacy")[1]
     assert props["scopes"] == ["acme-*-*", "beta-c-p"]
@@ -150,13 +193,15 @@ def test_identity_made_by_alchemiscale_is_edited_in_the_admin(alice_client):
 def test_change_refuses_a_bad_scope(alice_client):
     alchemiscale_add("compute", "w", "k", ["a-b-c"])
     before = graph_fingerprint()
-    response = alice_client.post(COMPUTES + "w/change/", {"keep_scopes": [], "add_scopes": "a-b-c\n*-x-y",
-                                                          "email": "", "expires": ""})
+    response = alice_client.post(
+        COMPUTES + "w/change/", {"keep_scopes": [], "add_scopes": "a-b-c\n*-x-y", "email": "", "expires": ""}
+    )
     assert response.status_code == 200 and "invalid scope" in response.content.decode().replace("&#x27;", "'")
     assert graph_fingerprint() == before
 
 
 # ---- actions and object buttons -----------------------------------------------------------------------
+
 
 def action(client, url, name, selected, **extra):
     return client.post(url, {"action": name, "index": "0", "_selected_action": selected, **extra})
@@ -172,8 +217,7 @@ def test_bulk_add_and_remove_scope(alice_client):
     assert done.status_code == 302
     assert [stored("user", f"u{i}")[1]["scopes"] for i in range(4)] == [["acme-c-*"]] * 2 + [[]] * 2
     # "all N selected" across a search: every match, not only the ticked rows.
-    action(alice_client, USERS + "?q=u", "add_scope_action", ["u0"], confirm="yes", scope="zeta-z-z",
-           select_across="1")
+    action(alice_client, USERS + "?q=u", "add_scope_action", ["u0"], confirm="yes", scope="zeta-z-z", select_across="1")
     assert all("zeta-z-z" in stored("user", f"u{i}")[1]["scopes"] for i in range(4))
     page = action(alice_client, USERS, "remove_scope_action", ["u1"])
     assert "tokens already issued stay valid" in page.content.decode()
@@ -238,6 +282,7 @@ def test_delete_goes_through_a_confirmation_page(alice_client):
 
 # ---- permissions --------------------------------------------------------------------------------------
 
+
 def test_staff_without_identity_rights_are_refused(client, bob):
     alchemiscale_add("user", "x", "k")
     client.force_login(bob)
@@ -262,12 +307,28 @@ def test_view_only_staff_see_but_cannot_change(client, bob):
 def test_identity_manager_group_has_exactly_the_identity_rights(client, bob):
     group = Group.objects.get(name="identity manager")
     assert {p.codename for p in group.permissions.all()} == {
-        "view_identity", "add_identity", "change_identity", "delete_identity", "rotate_identity_key",
-        "disable_identity", "view_auditentry"}
+        "view_identity",
+        "add_identity",
+        "change_identity",
+        "delete_identity",
+        "rotate_identity_key",
+        "disable_identity",
+        "view_auditentry",
+    }
     bob.groups.add(group)
     client.force_login(bob)
-    response = client.post(USERS + "add/", {"identifier": "by-bob", "key_choice": "enter", "key": "bob's key",
-                                            "scopes": "", "email": "", "full_name": "", "expires": ""})
+    response = client.post(
+        USERS + "add/",
+        {
+            "identifier": "by-bob",
+            "key_choice": "enter",
+            "key": "bob's key",
+            "scopes": "",
+            "email": "",
+            "full_name": "",
+            "expires": "",
+        },
+    )
     assert response.status_code == 302
     assert AuditEntry.objects.get(identifier="by-bob").actor == "bob"
     assert client.get("/admin/auth/user/").status_code == 403

@@ -21,8 +21,23 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def test_add_with_key_and_scopes_then_list():
-    out, _ = run("add", "-t", "user", "-i", "cli-user", "-k", "cli-key", "-s", "org-c-p", "-s", "org-c-*",
-                 "--email", "c@example.org", "--full-name", "Cli User")
+    out, _ = run(
+        "add",
+        "-t",
+        "user",
+        "-i",
+        "cli-user",
+        "-k",
+        "cli-key",
+        "-s",
+        "org-c-p",
+        "-s",
+        "org-c-*",
+        "--email",
+        "c@example.org",
+        "--full-name",
+        "Cli User",
+    )
     assert "added user identity cli-user" in out and "cli-key" not in out
     labels, props = stored("user", "cli-user")
     assert labels == {"CredentialedEntity", "CredentialedUserIdentity"}
@@ -69,23 +84,26 @@ def test_rotate_disable_enable_remove():
     assert stored("user", "u") is None
 
 
-@pytest.mark.parametrize("args, message", [
-    (["add", "-i", "x'}) DETACH DELETE n //", "-k", "k"], "invalid identifier"),
-    (["add", "-i", "line\nbreak", "-k", "k"], "invalid identifier"),
-    (["add", "-i", "ok", "-k", "k" * 4097], "4097 characters"),
-    (["add", "-i", "ok", "-k", "nul\x00byte"], "NUL"),
-    (["add", "-i", "ok", "-k", "k", "-s", "org-c-p", "-s", "org-*-p"], r"invalid scope 'org-\*-p'"),
-    (["add", "-t", "compute", "-i", "ok", "--full-name", "X"], "user identities only"),
-    (["add", "-i", "existing", "-k", "k"], "already exists"),
-    (["remove", "-i", "missing"], "no user identity 'missing'"),
-    (["add-scope", "-i", "missing", "-s", "a-b-c"], "no user identity"),
-    (["add-scope", "-i", "existing", "-s", "a-b"], "invalid scope"),
-    (["remove-scope", "-t", "compute", "-i", "existing", "-s", "a-b-c"], "no compute identity"),
-    (["rotate-key", "-i", "missing"], "no user identity"),
-    (["disable", "-i", "missing"], "no user identity"),
-    (["enable", "-i", "missing"], "no user identity"),
-    (["list-scope", "-i", "missing"], "no user identity"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["add", "-i", "x'}) DETACH DELETE n //", "-k", "k"], "invalid identifier"),
+        (["add", "-i", "line\nbreak", "-k", "k"], "invalid identifier"),
+        (["add", "-i", "ok", "-k", "k" * 4097], "4097 characters"),
+        (["add", "-i", "ok", "-k", "nul\x00byte"], "NUL"),
+        (["add", "-i", "ok", "-k", "k", "-s", "org-c-p", "-s", "org-*-p"], r"invalid scope 'org-\*-p'"),
+        (["add", "-t", "compute", "-i", "ok", "--full-name", "X"], "user identities only"),
+        (["add", "-i", "existing", "-k", "k"], "already exists"),
+        (["remove", "-i", "missing"], "no user identity 'missing'"),
+        (["add-scope", "-i", "missing", "-s", "a-b-c"], "no user identity"),
+        (["add-scope", "-i", "existing", "-s", "a-b"], "invalid scope"),
+        (["remove-scope", "-t", "compute", "-i", "existing", "-s", "a-b-c"], "no compute identity"),
+        (["rotate-key", "-i", "missing"], "no user identity"),
+        (["disable", "-i", "missing"], "no user identity"),
+        (["enable", "-i", "missing"], "no user identity"),
+        (["list-scope", "-i", "missing"], "no user identity"),
+    ],
+)
 def test_bad_input_fails_clearly_and_changes_nothing(args, message):
     alchemiscale_add("user", "existing", "k", ["a-b-c"])
     before = graph_fingerprint()
@@ -96,18 +114,27 @@ def test_bad_input_fails_clearly_and_changes_nothing(args, message):
 
 
 def test_the_real_command_line_exits_non_zero(settings):
-    proc = subprocess.run([sys.executable, "manage.py", "identity", "add-scope", "-i", "nobody", "-s", "bad"],
-                          capture_output=True, text=True, cwd=settings.BASE_DIR)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "identity", "add-scope", "-i", "nobody", "-s", "bad"],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
     assert proc.returncode != 0
     assert "invalid scope 'bad'" in proc.stderr
-    proc = subprocess.run([sys.executable, "manage.py", "identity", "add", "-t", "robot", "-i", "x"],
-                          capture_output=True, text=True, cwd=settings.BASE_DIR)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "identity", "add", "-t", "robot", "-i", "x"],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
     assert proc.returncode != 0 and "invalid choice" in proc.stderr
 
 
 def test_manage_py_prints_no_axes_banner(settings):
     """django-axes logs 'AXES: BEGIN ...' at every start unless AXES_VERBOSE is off."""
-    proc = subprocess.run([sys.executable, "manage.py", "identity", "list"], capture_output=True, text=True,
-                          cwd=settings.BASE_DIR)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "identity", "list"], capture_output=True, text=True, cwd=settings.BASE_DIR
+    )
     assert proc.returncode == 0, proc.stderr
     assert "AXES" not in proc.stdout + proc.stderr

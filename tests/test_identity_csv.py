@@ -22,13 +22,21 @@ pytestmark = pytest.mark.django_db
 USERS = "/admin/identities/useridentity/"
 COMPUTES = "/admin/identities/computeidentity/"
 ACTOR = Actor.command_line()
-EXPIRY = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+EXPIRY = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 
 
 def seed() -> None:
     user = KINDS["user"]
-    services.add_identity(user, "ann", "ann-key", ACTOR, scopes=["acme-c-p"], email="ann@lab.org",
-                          full_name="=HYPERLINK(\"http://evil\")", expires=EXPIRY)
+    services.add_identity(
+        user,
+        "ann",
+        "ann-key",
+        ACTOR,
+        scopes=["acme-c-p"],
+        email="ann@lab.org",
+        full_name="=HYPERLINK(\"http://evil\")",
+        expires=EXPIRY,
+    )
     services.add_identity(user, "ben", "ben-key", ACTOR, scopes=["acme-*-*", "beta-x-y"], email="ben@lab.org")
     services.add_identity(user, "cat", "cat-key", ACTOR, full_name="Cat Xu")
     services.disable_identity(user, "cat", ACTOR)
@@ -54,8 +62,17 @@ def edit(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     by_id["ben"]["scopes"] = "beta-x-y gamma-*-*"
     by_id["ben"]["disabled"] = "yes"
     by_id["cat"]["disabled"] = "no"  # a stale "enabled": an import never enables
-    rows.append({**by_id["cat"], "identifier": "dan", "full_name": "Dan New", "scopes": "acme-c-p",
-                 "disabled": "no", "email": "", "expires": ""})
+    rows.append(
+        {
+            **by_id["cat"],
+            "identifier": "dan",
+            "full_name": "Dan New",
+            "scopes": "acme-c-p",
+            "disabled": "no",
+            "email": "",
+            "expires": "",
+        }
+    )
     return rows
 
 
@@ -74,6 +91,7 @@ def check_store_after_edit() -> None:
 
 
 # ---- the admin -------------------------------------------------------------------------------------------------
+
 
 def test_admin_export_edit_import_round_trip(alice_client):
     seed()
@@ -122,8 +140,17 @@ def test_admin_export_honours_filters_and_the_selection_action(alice_client):
     chosen = alice_client.post(USERS, {"action": "export_csv_action", "index": "0", "_selected_action": ["ben", "cat"]})
     assert [r["identifier"] for r in parse(b"".join(chosen.streaming_content).decode())] == ["ben", "cat"]
     computes = parse(b"".join(alice_client.get(COMPUTES + "export/").streaming_content).decode())
-    assert computes == [{"identifier": "worker", "type": "compute", "email": "", "full_name": "",
-                         "scopes": "acme-c-*", "disabled": "no", "expires": ""}]
+    assert computes == [
+        {
+            "identifier": "worker",
+            "type": "compute",
+            "email": "",
+            "full_name": "",
+            "scopes": "acme-c-*",
+            "disabled": "no",
+            "expires": "",
+        }
+    ]
 
 
 def test_admin_confirm_refuses_a_plan_that_changed_since_the_preview(alice_client):
@@ -152,15 +179,18 @@ def test_admin_import_rows_need_the_matching_rights(client, bob):
 
 
 def test_admin_upload_errors_are_shown_with_the_rule(alice_client):
-    html = alice_client.post(USERS + "import/", {"file": SimpleUploadedFile("u.csv", "identifier\ncafé\n".encode(
-        "latin-1"))}).content.decode()
+    html = alice_client.post(
+        USERS + "import/", {"file": SimpleUploadedFile("u.csv", "identifier\ncafé\n".encode("latin-1"))}
+    ).content.decode()
     assert "not UTF-8" in html
-    html = alice_client.post(USERS + "import/", {"file": SimpleUploadedFile(
-        "u.csv", b"identifier,hashed_key\nx,$2b$12$abc\n")}).content.decode()
+    html = alice_client.post(
+        USERS + "import/", {"file": SimpleUploadedFile("u.csv", b"identifier,hashed_key\nx,$2b$12$abc\n")}
+    ).content.decode()
     assert "keys and hashes are never imported" in html
 
 
 # ---- the command line ------------------------------------------------------------------------------------------
+
 
 def run(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -206,16 +236,19 @@ def test_cli_import_prints_keys_when_no_keys_file(tmp_path):
     assert stored("compute", "w1")[1]["scopes"] == ["a-b-c", "a-b-d"]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"identifier,type\nx,compute\ny,\n", "this import is for user identities"),
-    (b"identifier,scopes\nx,org-*-p\n", "invalid scope"),
-    (b"identifier\nbad id\n", "invalid identifier"),
-    (b"identifier,email\nx,not-an-email\n", "invalid email"),
-    (b"identifier,expires\nx,31/12/2030\n", "invalid expiry"),
-    (b"identifier,disabled\nx,maybe\n", "write yes or no"),
-    (b"name\nx\n", "unknown column"),
-    (b"identifier,key\nx,k\n", "never imported"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"identifier,type\nx,compute\ny,\n", "this import is for user identities"),
+        (b"identifier,scopes\nx,org-*-p\n", "invalid scope"),
+        (b"identifier\nbad id\n", "invalid identifier"),
+        (b"identifier,email\nx,not-an-email\n", "invalid email"),
+        (b"identifier,expires\nx,31/12/2030\n", "invalid expiry"),
+        (b"identifier,disabled\nx,maybe\n", "write yes or no"),
+        (b"name\nx\n", "unknown column"),
+        (b"identifier,key\nx,k\n", "never imported"),
+    ],
+)
 def test_cli_import_refuses_bad_rows_and_writes_nothing(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)

@@ -49,10 +49,12 @@ def test_hostile_identifier_is_refused_everywhere(victim, text):
 def test_hostile_identifier_on_lookups_matches_nothing(victim, text):
     # Lookups by identifier are parameters: hostile text finds no node and runs no Cypher of its own.
     assert services.get_identity(USER, text) is None
-    for call in (lambda: services.remove_identity(USER, text, ACTOR),
-                 lambda: services.add_scopes(USER, text, ["z-z-z"], ACTOR),
-                 lambda: services.disable_identity(USER, text, ACTOR),
-                 lambda: services.update_details(USER, text, ACTOR, email="a@example.org")):
+    for call in (
+        lambda: services.remove_identity(USER, text, ACTOR),
+        lambda: services.add_scopes(USER, text, ["z-z-z"], ACTOR),
+        lambda: services.disable_identity(USER, text, ACTOR),
+        lambda: services.update_details(USER, text, ACTOR, email="a@example.org"),
+    ):
         with pytest.raises(services.IdentityNotFound):
             call()
     assert services.bulk_add_scope(USER, [text], "z-z-z", ACTOR) == 0
@@ -70,10 +72,15 @@ def test_hostile_scope_is_refused(victim, text):
     assert graph_fingerprint() == victim
 
 
-@pytest.mark.parametrize("field, text", [("email", "a@b.org' }) DETACH DELETE n //"),
-                                         ("email", "x\n@example.org"),
-                                         ("full_name", "Bob\nMATCH (n) DETACH DELETE n"),
-                                         ("full_name", "x" * 201)])
+@pytest.mark.parametrize(
+    "field, text",
+    [
+        ("email", "a@b.org' }) DETACH DELETE n //"),
+        ("email", "x\n@example.org"),
+        ("full_name", "Bob\nMATCH (n) DETACH DELETE n"),
+        ("full_name", "x" * 201),
+    ],
+)
 def test_hostile_details_are_refused(victim, field, text):
     with pytest.raises(IdentityError):
         services.update_details(USER, "victim", ACTOR, **{field: text})
@@ -91,14 +98,35 @@ def test_quotes_in_a_key_are_only_ever_hashed(victim):
 def test_hostile_text_through_every_admin_input(victim, alice_client):
     users = "/admin/identities/useridentity/"
     for text in [t for t in HOSTILE if t]:  # an empty email or name is a legitimate "clear it"
-        alice_client.post(users + "add/", {"identifier": text, "key_choice": "enter", "key": text or "k",
-                                           "scopes": text, "email": text, "full_name": text, "expires": ""})
-        alice_client.post(users + "victim/change/", {"keep_scopes": ["a-b-c"], "add_scopes": text, "email": text,
-                                                     "full_name": text + "\n", "expires": text})
+        alice_client.post(
+            users + "add/",
+            {
+                "identifier": text,
+                "key_choice": "enter",
+                "key": text or "k",
+                "scopes": text,
+                "email": text,
+                "full_name": text,
+                "expires": "",
+            },
+        )
+        alice_client.post(
+            users + "victim/change/",
+            {"keep_scopes": ["a-b-c"], "add_scopes": text, "email": text, "full_name": text + "\n", "expires": text},
+        )
         alice_client.get(users, {"q": text, "org": text, "o": text, "disabled": text})
-        alice_client.post(users, {"action": "add_scope_action", "index": "0", "_selected_action": [text, "victim"],
-                                  "confirm": "yes", "scope": text})
-        alice_client.post(users, {"action": "delete_action", "index": "0", "_selected_action": [text],
-                                  "confirm": "yes"})
+        alice_client.post(
+            users,
+            {
+                "action": "add_scope_action",
+                "index": "0",
+                "_selected_action": [text, "victim"],
+                "confirm": "yes",
+                "scope": text,
+            },
+        )
+        alice_client.post(
+            users, {"action": "delete_action", "index": "0", "_selected_action": [text], "confirm": "yes"}
+        )
         alice_client.post(users + "victim/disable/", {"confirm": text})
     assert graph_fingerprint() == victim

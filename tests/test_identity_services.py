@@ -18,8 +18,15 @@ ACTOR = Actor("staff", "alice")
 
 
 def test_add_user_writes_alchemiscales_shape():
-    _, key = services.add_identity(USER, "user-1", "s3cret-key", ACTOR, scopes=["org-c-p", "org-*-*", "org-c-p"],
-                                   email="u1@example.org", full_name="User One")
+    _, key = services.add_identity(
+        USER,
+        "user-1",
+        "s3cret-key",
+        ACTOR,
+        scopes=["org-c-p", "org-*-*", "org-c-p"],
+        email="u1@example.org",
+        full_name="User One",
+    )
     assert key == "s3cret-key"
     labels, props = stored("user", "user-1")
     assert labels == {"CredentialedEntity", "CredentialedUserIdentity"}
@@ -46,15 +53,18 @@ def test_long_keys_verify_like_alchemiscale_over_72_bytes():
     assert alchemiscale_verifies(key, stored("user", "long")[1]["hashed_key"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"identifier": "bad id", "key": "k"}, "invalid identifier"),
-    ({"identifier": "ok", "key": "k" * 4097}, "4097 characters"),
-    ({"identifier": "ok", "key": "a\x00b"}, "NUL"),
-    ({"identifier": "ok", "key": ""}, "empty"),
-    ({"identifier": "ok", "key": "k", "scopes": ["good-c-p", "bad"]}, "invalid scope 'bad'"),
-    ({"identifier": "ok", "key": "k", "email": "not-an-email"}, "invalid email"),
-    ({"identifier": "ok", "key": "k", "full_name": "two\nlines"}, "invalid full name"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"identifier": "bad id", "key": "k"}, "invalid identifier"),
+        ({"identifier": "ok", "key": "k" * 4097}, "4097 characters"),
+        ({"identifier": "ok", "key": "a\x00b"}, "NUL"),
+        ({"identifier": "ok", "key": ""}, "empty"),
+        ({"identifier": "ok", "key": "k", "scopes": ["good-c-p", "bad"]}, "invalid scope 'bad'"),
+        ({"identifier": "ok", "key": "k", "email": "not-an-email"}, "invalid email"),
+        ({"identifier": "ok", "key": "k", "full_name": "two\nlines"}, "invalid full name"),
+    ],
+)
 def test_bad_input_writes_nothing(kwargs, message):
     with pytest.raises((InvalidInput, InvalidScope), match=message):
         services.add_identity(USER, kwargs.pop("identifier"), kwargs.pop("key"), ACTOR, **kwargs)
@@ -111,7 +121,7 @@ def test_bulk_scope_changes_only_what_differs_and_audits_each():
 
 
 def test_expiry_is_stored_as_a_native_datetime():
-    when = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     services.add_identity(USER, "exp", "k", ACTOR, expires=when)
     assert stored("user", "exp")[1]["expires"].to_native() == when
     assert services.require_identity(USER, "exp").expires == when
@@ -163,7 +173,7 @@ def test_enable_keeps_a_key_set_by_alchemiscale_meanwhile():
 
 
 def test_lock_expired_disables_only_expired_identities():
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     services.add_identity(USER, "old", "k", ACTOR, expires=past)
     services.add_identity(USER, "new", "k", ACTOR, expires=past + dt.timedelta(days=30))
     assert services.lock_expired(USER, ACTOR) == ["old"]

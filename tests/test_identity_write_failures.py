@@ -97,8 +97,9 @@ def test_rotate(monkeypatch):
 
     reconcile()
     props = stored("user", "r")[1]
-    assert alchemiscale_verifies("new-key", props["hashed_key"]) and not alchemiscale_verifies("old-key",
-                                                                                                 props["hashed_key"])
+    assert alchemiscale_verifies("new-key", props["hashed_key"]) and not alchemiscale_verifies(
+        "old-key", props["hashed_key"]
+    )
     assert props["scopes"] == ["a-b-c"] and audited("rotate-key", "r") == 1 and not ParkedKey.objects.exists()
     assert_reconcile_again_changes_nothing()
 

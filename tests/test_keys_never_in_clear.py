@@ -60,21 +60,27 @@ def test_no_key_in_clear_anywhere(alice_client, caplog):
 
     # 3. the admin: add with an entered key, add with a generated key, a failed add, both rotate paths
     keys["admin-entered"] = "admin-entered-key-" + "c3" * 8
-    response = alice_client.post(USERS + "add/", {"identifier": "adm-one", "key_choice": "enter",
-                                                  "key": keys["admin-entered"], "scopes": "acme-c-p"})
+    response = alice_client.post(
+        USERS + "add/",
+        {"identifier": "adm-one", "key_choice": "enter", "key": keys["admin-entered"], "scopes": "acme-c-p"},
+    )
     assert response.status_code in (200, 302)
-    response = alice_client.post(USERS + "add/", {"identifier": "adm-two", "key_choice": "generate",
-                                                  "scopes": ""}, follow=True)
+    response = alice_client.post(
+        USERS + "add/", {"identifier": "adm-two", "key_choice": "generate", "scopes": ""}, follow=True
+    )
     keys["admin-generated"] = KEY_ON_PAGE.search(response.content.decode()).group(1)
     failed_key = "failed-add-key-" + "d4" * 8
-    error_page = alice_client.post(USERS + "add/", {"identifier": "bad'identifier", "key_choice": "enter",
-                                                    "key": failed_key, "scopes": "not a scope"})
+    error_page = alice_client.post(
+        USERS + "add/",
+        {"identifier": "bad'identifier", "key_choice": "enter", "key": failed_key, "scopes": "not a scope"},
+    )
     assert error_page.status_code == 200 and "errornote" in error_page.content.decode()
     assert failed_key not in error_page.content.decode()
     response = alice_client.post(USERS + "adm-one/rotate-key/", {"confirm": "yes"})
     keys["admin-rotated-page"] = KEY_ON_PAGE.search(response.content.decode()).group(1)
-    response = alice_client.post(USERS, {"action": "rotate_key_action", "index": "0",
-                                         "_selected_action": ["adm-two"], "confirm": "yes"})
+    response = alice_client.post(
+        USERS, {"action": "rotate_key_action", "index": "0", "_selected_action": ["adm-two"], "confirm": "yes"}
+    )
     keys["admin-rotated-action"] = KEY_ON_PAGE.search(response.content.decode()).group(1)
 
     # The keys work the way alchemiscale checks them...

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 @pytest.mark.parametrize("unsafe", ["https://evil.example/", "//evil.example/admin/", "javascript:alert(1)"])
 def test_login_with_unsafe_next_goes_to_admin_index(client, alice, unsafe):
-    response = client.post(reverse("admin:login"), {"username": "alice", "password": "alice-password-1",
-                                                    "next": unsafe})
+    response = client.post(
+        reverse("admin:login"), {"username": "alice", "password": "alice-password-1", "next": unsafe}
+    )
     assert response.status_code == 302 and response.url == reverse("admin:index")
     assert client.get(response.url).status_code == 200

@@ -4,8 +4,11 @@ from django.urls import reverse
 
 
 def _login(client, password: str):
-    return client.post(reverse("admin:login"), {"username": "alice", "password": password,
-                                                "next": reverse("admin:index")}, REMOTE_ADDR="127.0.0.9")
+    return client.post(
+        reverse("admin:login"),
+        {"username": "alice", "password": password, "next": reverse("admin:index")},
+        REMOTE_ADDR="127.0.0.9",
+    )
 
 
 def test_lockout_after_repeated_failures(client, alice, settings):

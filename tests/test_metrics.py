@@ -68,16 +68,18 @@ def test_scraped_figures_match_the_store_and_the_catalog(client, settings, celer
     assert m[("alchemiscale_portal_last_run_duration_seconds", (("kind", "backup"), ("status", "succeeded")))] == 40
     assert m[("alchemiscale_portal_last_run_duration_seconds", (("kind", "restore"), ("status", "failed")))] == 7
     identities = {labels: v for (name, labels), v in m.items() if name == "alchemiscale_portal_identities"}
-    assert identities == {(("status", "active"), ("type", "user")): 2, (("status", "expired"), ("type", "user")): 1,
-                          (("status", "disabled"), ("type", "user")): 0,
-                          (("status", "active"), ("type", "compute")): 0,
-                          (("status", "expired"), ("type", "compute")): 0,
-                          (("status", "disabled"), ("type", "compute")): 1}
+    assert identities == {
+        (("status", "active"), ("type", "user")): 2,
+        (("status", "expired"), ("type", "user")): 1,
+        (("status", "disabled"), ("type", "user")): 0,
+        (("status", "active"), ("type", "compute")): 0,
+        (("status", "expired"), ("type", "compute")): 0,
+        (("status", "disabled"), ("type", "compute")): 1,
+    }
     assert m[("alchemiscale_portal_identities_expiring_30d", (("type", "user"),))] == 1
     assert m[("alchemiscale_portal_neo4j_up", ())] == 1
     assert m[("alchemiscale_portal_broker_up", ())] == 1
     assert m[("alchemiscale_portal_workers_alive", ())] >= 1  # the test's real Celery worker answers
-
 
 
 def test_no_backup_means_no_age_sample(client, settings):

@@ -31,25 +31,38 @@ def make_networks(t: Target) -> None:
     """Four v0.3 networks in two scopes; one already has its NetworkMark (as v0.4 would have created it)."""
     for i, (org, campaign, project) in enumerate([("o", "c", "p"), ("o", "c", "p"), ("o", "c", "q"), ("x", "y", "z")]):
         key = f"AlchemicalNetwork-{i:032d}-{org}-{campaign}-{project}"
-        t.query("CREATE (:GufeTokenizable:AlchemicalNetwork {_scoped_key: $k, _org: $o, _campaign: $c, "
-                "_project: $p, name: $n})", {"k": key, "o": org, "c": campaign, "p": project, "n": f"net{i}"})
+        t.query(
+            "CREATE (:GufeTokenizable:AlchemicalNetwork {_scoped_key: $k, _org: $o, _campaign: $c, "
+            "_project: $p, name: $n})",
+            {"k": key, "o": org, "c": campaign, "p": project, "n": f"net{i}"},
+        )
         if i == 0:
-            t.query("MATCH (an:AlchemicalNetwork {_scoped_key: $k}) CREATE (nm:GufeTokenizable:NetworkMark) "
-                    "SET nm = $props CREATE (nm)-[:MARKS {_org: $o, _campaign: $c, _project: $p}]->(an)",
-                    {"k": key, "props": network_mark_properties(key, org, campaign, project), "o": org,
-                     "c": campaign, "p": project})
+            t.query(
+                "MATCH (an:AlchemicalNetwork {_scoped_key: $k}) CREATE (nm:GufeTokenizable:NetworkMark) "
+                "SET nm = $props CREATE (nm)-[:MARKS {_org: $o, _campaign: $c, _project: $p}]->(an)",
+                {
+                    "k": key,
+                    "props": network_mark_properties(key, org, campaign, project),
+                    "o": org,
+                    "c": campaign,
+                    "p": project,
+                },
+            )
 
 
 def marks_per_network(t: Target) -> dict[str, int]:
-    rows = t.query("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
-                   "RETURN an._scoped_key, count(nm)")
+    rows = t.query(
+        "MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) RETURN an._scoped_key, count(nm)"
+    )
     return dict(rows)
 
 
 def graph(t: Target) -> tuple[int, int, list]:
-    marks = t.query("MATCH (nm:NetworkMark)-[r:MARKS]->(an) RETURN nm._scoped_key, nm.target, nm.state, "
-                    "nm._org, nm._campaign, nm._project, r._org, r._project, an._scoped_key "
-                    "ORDER BY nm._scoped_key")
+    marks = t.query(
+        "MATCH (nm:NetworkMark)-[r:MARKS]->(an) RETURN nm._scoped_key, nm.target, nm.state, "
+        "nm._org, nm._campaign, nm._project, r._org, r._project, an._scoped_key "
+        "ORDER BY nm._scoped_key"
+    )
     return (*t.counts(), marks)
 
 
@@ -138,8 +151,10 @@ def test_an_absent_image_is_a_precheck_that_says_how_to_pull_it(alice, docker_ne
     settings.ALCHEMISCALE_IMAGE = "portal-test/no-such-alchemiscale-server:v0.4.0"
     status = registry.status(registry.get(NAME), get_target())
     assert not status.applies
-    assert ("the alchemiscale-server image portal-test/no-such-alchemiscale-server:v0.4.0 (PORTAL_ALCHEMISCALE_IMAGE) "
-            "is not on") in status.reason
+    assert (
+        "the alchemiscale-server image portal-test/no-such-alchemiscale-server:v0.4.0 (PORTAL_ALCHEMISCALE_IMAGE) "
+        "is not on"
+    ) in status.reason
     assert "pull it: docker pull portal-test/no-such-alchemiscale-server:v0.4.0" in status.reason
     with pytest.raises(OperationFailed, match="docker pull portal-test/no-such-alchemiscale-server"):
         services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")

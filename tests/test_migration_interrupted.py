@@ -28,9 +28,14 @@ def run_and_kill_after(store, step: str) -> OperationRun:
     """``migrate-store --here`` in its own process group, killed (SIGKILL) once ``step`` has completed."""
     # --here runs it in that process; the store's env keeps the suite's shared worker (other settings) off it.
     env = {**os.environ, **store.env(settings), "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"}
-    proc = subprocess.Popen([sys.executable, "manage.py", "migrate-store", NAME, "--confirm", NAME, "--here"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "migrate-store", NAME, "--confirm", NAME, "--here"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while not OperationStep.objects.filter(name=step, status="ok").exists():
         assert proc.poll() is None, proc.stdout.read().decode()
@@ -62,8 +67,12 @@ def test_interrupted_migration_rolled_back_gives_44_with_its_data(store44, alice
 
     rollback = execute(services.roll_back(run.pk, user=alice, label="alice").pk)
     assert rollback.status == "succeeded", rollback.error
-    assert [s.name for s in rollback.steps.all()] == ["check the migration applies", "put the 4.4 data back",
-                                                       "start Neo4j 4.4 again", "record the failed attempt"]
+    assert [s.name for s in rollback.steps.all()] == [
+        "check the migration applies",
+        "put the 4.4 data back",
+        "start Neo4j 4.4 again",
+        "record the failed attempt",
+    ]
     store44.assert_runs(NEO4J_44_VERSION)
     assert not aside_dir_of(store44).exists()
     assert store44.everything() == before
@@ -89,7 +98,10 @@ def test_interrupted_migration_resumed_from_last_completed_step(store44, alice, 
     if store44.target_name == "docker":
         assert store44.env_file_image() == "neo4j:4.4"  # not configured, so not touched
         line = "set NEO4J_DOCKER_IMAGE=neo4j:5.26 in the deployment's .env by hand"
-        switched = [s.output for s in (*run.steps.all(), *resumed.steps.all())
-                    if s.name == "switch to Neo4j 5.26.12" and s.status == "ok" and "already done" not in s.output]
+        switched = [
+            s.output
+            for s in (*run.steps.all(), *resumed.steps.all())
+            if s.name == "switch to Neo4j 5.26.12" and s.status == "ok" and "already done" not in s.output
+        ]
         assert len(switched) == 1 and line in switched[0]
         assert f"To do: {line}" in outputs["record the migration"]

@@ -13,8 +13,17 @@ from .identity_support import seed_plain
 
 @pytest.fixture
 def people():
-    seed_plain("user", [{"identifier": f"p{i}", "email": f"p{i}@lab.org" if i % 2 else None,
-                         "scopes": ["acme-c-p"] if i < 3 else []} for i in range(6)])
+    seed_plain(
+        "user",
+        [
+            {
+                "identifier": f"p{i}",
+                "email": f"p{i}@lab.org" if i % 2 else None,
+                "scopes": ["acme-c-p"] if i < 3 else [],
+            }
+            for i in range(6)
+        ],
+    )
     seed_plain("compute", [{"identifier": "p0"}])
 
 
@@ -46,12 +55,15 @@ def test_search_filters_and_identifiers(people):
     assert qs.none().count() == 0 and list(qs.none()) == []
 
 
-@pytest.mark.parametrize("bad", [
-    lambda qs: qs.filter(Q(email="x")),
-    lambda qs: qs.filter(hashed_key__startswith="$2b"),
-    lambda qs: qs.order_by("hashed_key"),
-    lambda qs: qs.order_by("n.identifier; MATCH (m) DETACH DELETE m"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda qs: qs.filter(Q(email="x")),
+        lambda qs: qs.filter(hashed_key__startswith="$2b"),
+        lambda qs: qs.order_by("hashed_key"),
+        lambda qs: qs.order_by("n.identifier; MATCH (m) DETACH DELETE m"),
+    ],
+)
 def test_anything_else_is_refused_with_field_error(people, bad):
     with pytest.raises(FieldError):
         bad(NodeQuerySet(USER))

@@ -67,15 +67,27 @@ def world(django_user_model):
     run = OperationRun.objects.create(kind="backup", target="local", status="succeeded", requested_by_label="cli:x")
     # Cancelling a run needs the right to request its kind: a restore only restorers may cancel.
     pending = OperationRun.objects.create(kind="restore", target="matrix", requested_by_label="cli:x")
-    backup = Backup.objects.create(file_name="neo4j-20260101-000000.dump", target="local", database="neo4j",
-                                   size=1, sha256="0" * 64, neo4j_version="5.26.12", node_count=0,
-                                   relationship_count=0, requested_by_label="cli:x")
+    backup = Backup.objects.create(
+        file_name="neo4j-20260101-000000.dump",
+        target="local",
+        database="neo4j",
+        size=1,
+        sha256="0" * 64,
+        neo4j_version="5.26.12",
+        node_count=0,
+        relationship_count=0,
+        requested_by_label="cli:x",
+    )
     users = {}
     for name in ROLE_NAMES[1:]:
-        user = django_user_model.objects.create_user(name, f"{name}@example.org", "pw-" + name,
-                                                     is_staff=name != "member", is_superuser=name == "superuser")
-        group = {"identity_manager": roles.IDENTITY_MANAGER, "operator": roles.OPERATOR,
-                 "restorer": roles.RESTORER}.get(name)
+        user = django_user_model.objects.create_user(
+            name, f"{name}@example.org", "pw-" + name, is_staff=name != "member", is_superuser=name == "superuser"
+        )
+        group = {
+            "identity_manager": roles.IDENTITY_MANAGER,
+            "operator": roles.OPERATOR,
+            "restorer": roles.RESTORER,
+        }.get(name)
         if group:
             user.groups.add(Group.objects.get(name=group))
         users[name] = user
@@ -141,8 +153,10 @@ def test_refused_state_changes_change_nothing(client, world, role):
         (_action(users_url, "rotate_key_action", ["matrix-id"]), IDENTITY),
         (_action(backups_url, "restore_selected", [str(world["backup"].pk)]), DESTRUCTIVE),
         # Operators may use the action (for backups); that they cannot cancel a restore with it: test_run_cancel.
-        (_action(reverse("admin:operations_operationrun_changelist"), "cancel_selected",
-                 [str(world["pending"].pk)]), OPERATIONS),
+        (
+            _action(reverse("admin:operations_operationrun_changelist"), "cancel_selected", [str(world["pending"].pk)]),
+            OPERATIONS,
+        ),
     ]
     requests = [((url, bodies[body]), allowed) for (url, body), allowed in posts.items()] + actions
     for (url, data), allowed in requests:

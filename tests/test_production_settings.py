@@ -11,8 +11,9 @@ GOOD_KEY = "x" * 20 + "-production-secret-key-for-tests-0123456789"
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PORTAL_MODE": "production", "PORTAL_ALLOWED_HOSTS": "portal.example.org", **env}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_deploy_check_passes_in_production_mode():
@@ -29,8 +30,14 @@ def test_production_refuses_debug():
 
 def test_production_refuses_missing_or_default_secret_key():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_SECRET_KEY")}
-    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
-                          env={**env, "PORTAL_MODE": "production"}, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "PORTAL_MODE": "production"},
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "PORTAL_SECRET_KEY" in proc.stderr
     proc = manage("check", PORTAL_SECRET_KEY="dev-only-insecure-key-do-not-use-in-production")
@@ -46,8 +53,9 @@ def test_secret_key_from_file(tmp_path):
 
 def test_missing_state_store_setting_is_named():
     env = {k: v for k, v in os.environ.items() if k != "NEO4J_PASS"}
-    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode != 0
     assert "NEO4J_PASS" in proc.stderr
 

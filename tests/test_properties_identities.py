@@ -6,7 +6,8 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from identities import services, store
 from identities.audit import Actor
@@ -19,21 +20,50 @@ from .identity_support import graph_fingerprint, stored
 pytestmark = pytest.mark.django_db
 USERS = "/admin/identities/useridentity/"
 RULE_WORDS = re.compile(r"identifier|key|scope", re.I)
-EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                           HealthCheck.too_slow])
-HOSTILE = ["'", '"', "\\", "`", "\n", "\r", "\x00", "})", "//", "/*", " OR 1=1", "MATCH (n) DETACH DELETE n", "$x",
-           "{", "}", ";", " ", "\t", "\x1b", "é", "\u202e"]
+EXAMPLES = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+HOSTILE = [
+    "'",
+    '"',
+    "\\",
+    "`",
+    "\n",
+    "\r",
+    "\x00",
+    "})",
+    "//",
+    "/*",
+    " OR 1=1",
+    "MATCH (n) DETACH DELETE n",
+    "$x",
+    "{",
+    "}",
+    ";",
+    " ",
+    "\t",
+    "\x1b",
+    "é",
+    "\u202e",
+]
 identifiers = st.one_of(
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,20}", fullmatch=True),
     st.lists(st.sampled_from(HOSTILE + ["a", "1", "-", "."]), min_size=1, max_size=6).map("".join),
     st.text(max_size=30),
     st.text(alphabet="ab", min_size=IDENTIFIER_MAX - 1, max_size=IDENTIFIER_MAX + 2),
 )
-keys = st.one_of(st.text(min_size=0, max_size=90), st.sampled_from(HOSTILE).map(lambda h: "key" + h + "tail"),
-                 st.just("k" * KEY_MAX), st.just("k" * (KEY_MAX + 1)), st.text(st.characters(codec="utf-8"),
-                                                                                 max_size=20))
-scope_parts = st.one_of(st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,6}", fullmatch=True), st.just("*"),
-                        st.sampled_from(HOSTILE + ["1a", "", "a-b"]))
+keys = st.one_of(
+    st.text(min_size=0, max_size=90),
+    st.sampled_from(HOSTILE).map(lambda h: "key" + h + "tail"),
+    st.just("k" * KEY_MAX),
+    st.just("k" * (KEY_MAX + 1)),
+    st.text(st.characters(codec="utf-8"), max_size=20),
+)
+scope_parts = st.one_of(
+    st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,6}", fullmatch=True),
+    st.just("*"),
+    st.sampled_from(HOSTILE + ["1a", "", "a-b"]),
+)
 scopes = st.one_of(st.lists(scope_parts, min_size=1, max_size=4).map("-".join), st.text(max_size=16))
 
 
@@ -79,15 +109,20 @@ def test_scopes_stored_exactly_or_rejected(text):
     assert stored("compute", "scoped")[1]["scopes"] == [text]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
-@given(identifier=identifiers, key=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40),
-       scope=scopes)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    identifier=identifiers,
+    key=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40),
+    scope=scopes,
+)
 def test_admin_add_form(alice_client, identifier, key, scope):
     _reset()
     before = graph_fingerprint()
-    response = alice_client.post(USERS + "add/", {"identifier": identifier, "key_choice": "enter", "key": key,
-                                                  "scopes": scope})
+    response = alice_client.post(
+        USERS + "add/", {"identifier": identifier, "key_choice": "enter", "key": key, "scopes": scope}
+    )
     found = stored("user", identifier) if "\x00" not in identifier else None
     if response.status_code == 200 and "errornote" in response.content.decode():
         assert graph_fingerprint() == before
@@ -99,8 +134,9 @@ def test_admin_add_form(alice_client, identifier, key, scope):
     assert key_matches(key, found[1]["hashed_key"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(identifier=identifiers, key=keys.filter(lambda k: not k.startswith("-")), scope=scopes)
 def test_command_line_add(identifier, key, scope):
     _reset()

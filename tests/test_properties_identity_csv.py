@@ -5,7 +5,8 @@ import csv
 import io
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from identities import csvfile, importing, store
 from identities.admin.queryset import NodeQuerySet
@@ -14,13 +15,17 @@ from identities.nodes import KINDS
 
 from .identity_support import seed_plain
 
-EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                           HealthCheck.too_slow])
+EXAMPLES = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 USER = KINDS["user"]
 FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "'=1", "''+x", "=HYPERLINK(\"x\")"]
-hostile_text = st.one_of(st.sampled_from(FORMULAS), st.text(max_size=40),
-                         st.tuples(st.sampled_from(FORMULAS), st.text(max_size=10)).map("".join),
-                         st.text(alphabet="'=+-@\t\r a", max_size=8))
+hostile_text = st.one_of(
+    st.sampled_from(FORMULAS),
+    st.text(max_size=40),
+    st.tuples(st.sampled_from(FORMULAS), st.text(max_size=10)).map("".join),
+    st.text(alphabet="'=+-@\t\r a", max_size=8),
+)
 
 
 @given(text=hostile_text)
@@ -36,8 +41,9 @@ def test_guard_neutralises_formulas_and_reads_back_exactly(text):
 def test_exported_cells_never_start_a_formula(full_name, email, scope_head):
     store.cypher("MATCH (n:CredentialedEntity) DETACH DELETE n")
     # Written straight to Neo4j (as alchemiscale or a hand-made query could): export must cope with any value.
-    seed_plain("user", [{"identifier": "x1", "full_name": full_name, "email": email,
-                         "scopes": [scope_head + "-b-c", "a-b-c"]}])
+    seed_plain(
+        "user", [{"identifier": "x1", "full_name": full_name, "email": email, "scopes": [scope_head + "-b-c", "a-b-c"]}]
+    )
     text = "".join(csvfile.csv_lines(USER, csvfile.in_batches(NodeQuerySet(USER)), bom=True))
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     assert rows[0] == list(csvfile.COLUMNS)
@@ -49,9 +55,14 @@ def test_exported_cells_never_start_a_formula(full_name, email, scope_head):
 
 @pytest.mark.django_db
 @EXAMPLES
-@given(data=st.one_of(st.binary(max_size=300),
-                      st.lists(st.text(max_size=12), max_size=5).map(lambda cells: ("identifier,email\n" + "\n".join(
-                          cells)).encode("utf-8", "surrogatepass"))))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.lists(st.text(max_size=12), max_size=5).map(
+            lambda cells: ("identifier,email\n" + "\n".join(cells)).encode("utf-8", "surrogatepass")
+        ),
+    )
+)
 def test_any_bytes_give_a_plan_or_one_clear_file_error(data):
     try:
         plan = importing.plan_file(USER, data)
@@ -73,9 +84,17 @@ def _file(rows: list[list[str]], header=("identifier", "email", "scopes")) -> st
 
 @pytest.mark.django_db
 @EXAMPLES
-@given(rows=st.lists(st.tuples(st.from_regex(r"[a-z][a-z0-9.]{0,8}", fullmatch=True),
-                               st.sampled_from(["", "p@example.org", "=evil@x.org"]),
-                               st.sampled_from(["", "a-b-c", "a-*-*", "a-b-c a-b-c"])), min_size=1, max_size=12))
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.from_regex(r"[a-z][a-z0-9.]{0,8}", fullmatch=True),
+            st.sampled_from(["", "p@example.org", "=evil@x.org"]),
+            st.sampled_from(["", "a-b-c", "a-*-*", "a-b-c a-b-c"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_utf8_with_or_without_bom_reads_the_same(rows):
     text = _file([list(r) for r in rows])
     plain = importing.plan_file(USER, text.encode("utf-8"))
@@ -85,8 +104,11 @@ def test_utf8_with_or_without_bom_reads_the_same(rows):
 
 @pytest.mark.django_db
 @EXAMPLES
-@given(head=st.from_regex(r"[a-z]{1,5}", fullmatch=True), odd=st.characters(min_codepoint=0x80, max_codepoint=0xff),
-       encoding=st.sampled_from(["latin-1", "cp1252"]))
+@given(
+    head=st.from_regex(r"[a-z]{1,5}", fullmatch=True),
+    odd=st.characters(min_codepoint=0x80, max_codepoint=0xFF),
+    encoding=st.sampled_from(["latin-1", "cp1252"]),
+)
 def test_other_encodings_are_refused_with_a_clear_error(head, odd, encoding):
     try:
         data = f"identifier,full_name\n{head},x{odd}y\n".encode(encoding)

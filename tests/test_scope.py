@@ -10,8 +10,23 @@ def test_valid_scopes_round_trip(text):
     assert str(Scope.from_str(text)) == text
 
 
-@pytest.mark.parametrize("text", ["*-foo-bar", "org-*-proj", "1org-c-p", "org-c", "a-b-c-d", "", "org--p",
-                                  "o'rg-c-p", "org-c-p\n", "_org-c-p", "org-c-p ", "org-c-**"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*-foo-bar",
+        "org-*-proj",
+        "1org-c-p",
+        "org-c",
+        "a-b-c-d",
+        "",
+        "org--p",
+        "o'rg-c-p",
+        "org-c-p\n",
+        "_org-c-p",
+        "org-c-p ",
+        "org-c-**",
+    ],
+)
 def test_invalid_scopes_are_refused_with_the_rule(text):
     with pytest.raises(InvalidScope) as info:
         Scope.from_str(text)
@@ -19,16 +34,19 @@ def test_invalid_scopes_are_refused_with_the_rule(text):
     assert repr(text) in str(info.value)
 
 
-@pytest.mark.parametrize("granted, target, covers", [
-    ("org-c-p", "org-c-p", True),
-    ("org-c-*", "org-c-p", True),
-    ("org-*-*", "org-x-y", True),
-    ("*-*-*", "other-x-y", True),
-    ("org-c-*", "org-d-p", False),
-    ("org-c-p", "org-c-q", False),
-    ("org-*-*", "orga-c-p", False),
-    ("org-c-p", "org-c-*", False),
-])
+@pytest.mark.parametrize(
+    "granted, target, covers",
+    [
+        ("org-c-p", "org-c-p", True),
+        ("org-c-*", "org-c-p", True),
+        ("org-*-*", "org-x-y", True),
+        ("*-*-*", "other-x-y", True),
+        ("org-c-*", "org-d-p", False),
+        ("org-c-p", "org-c-q", False),
+        ("org-*-*", "orga-c-p", False),
+        ("org-c-p", "org-c-*", False),
+    ],
+)
 def test_wildcard_coverage(granted, target, covers):
     assert Scope.from_str(granted).covers(Scope.from_str(target)) is covers
 

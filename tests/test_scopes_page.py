@@ -15,8 +15,10 @@ URL = "/admin/identity-scopes/"
 
 def rows(response) -> dict[str, str]:
     html = response.content.decode()
-    return {m.group(1): m.group(2) for m in re.finditer(r'<tr class="scope-row" data-scope="([^"]+)">(.*?)</tr>',
-                                                          html, re.S)}
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'<tr class="scope-row" data-scope="([^"]+)">(.*?)</tr>', html, re.S)
+    }
 
 
 @pytest.fixture
@@ -25,12 +27,17 @@ def landscape():
     alchemiscale_add("user", "boss", "k", ["acme-*-*"])
     alchemiscale_add("user", "root", "k", ["*-*-*"])
     alchemiscale_add("compute", "w1", "k", ["acme-c1-*", "beta-x-y"])
-    store.cypher("UNWIND $rows AS r CREATE (n:AlchemicalNetwork:GufeTokenizable) SET n = r", {"rows": [
-        {"_org": "acme", "_campaign": "c1", "_project": "p1", "_scoped_key": "k1-acme-c1-p1"},
-        {"_org": "acme", "_campaign": "c2", "_project": "p7", "_scoped_key": "k2-acme-c2-p7"},
-        {"_org": "acme", "_campaign": "c2", "_project": "p7", "_scoped_key": "k3-acme-c2-p7"},
-        {"_org": "gamma", "_campaign": "g", "_project": "h", "_scoped_key": "k4-gamma-g-h"},
-    ]})
+    store.cypher(
+        "UNWIND $rows AS r CREATE (n:AlchemicalNetwork:GufeTokenizable) SET n = r",
+        {
+            "rows": [
+                {"_org": "acme", "_campaign": "c1", "_project": "p1", "_scoped_key": "k1-acme-c1-p1"},
+                {"_org": "acme", "_campaign": "c2", "_project": "p7", "_scoped_key": "k2-acme-c2-p7"},
+                {"_org": "acme", "_campaign": "c2", "_project": "p7", "_scoped_key": "k3-acme-c2-p7"},
+                {"_org": "gamma", "_campaign": "g", "_project": "h", "_scoped_key": "k4-gamma-g-h"},
+            ]
+        },
+    )
 
 
 def test_every_granted_and_present_scope_with_who_reaches_it(alice_client, landscape):

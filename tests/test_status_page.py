@@ -15,8 +15,9 @@ def _rows(html: str) -> dict[str, str]:
 def test_login_page_and_login(client, alice):
     page = client.get(reverse("admin:login"))
     assert page.status_code == 200
-    response = client.post(reverse("admin:login"), {"username": "alice", "password": "alice-password-1",
-                                                    "next": reverse("admin:index")})
+    response = client.post(
+        reverse("admin:login"), {"username": "alice", "password": "alice-password-1", "next": reverse("admin:index")}
+    )
     assert response.status_code == 302 and response.url == reverse("admin:index")
     index = client.get(reverse("admin:index"))
     assert b"System status" in index.content
@@ -30,9 +31,13 @@ def test_status_requires_staff_login(client):
 def test_everything_green(alice_client, celery_worker_process, settings, tmp_path):
     settings.BACKUP_DIR = tmp_path
     html = alice_client.get(reverse("system-status")).content.decode()
-    assert _rows(html) == {"Neo4j": "green", "Redis": "green", "Celery workers": "green",
-                           "Backups directory": "green",
-                           "Operations target": "green"}
+    assert _rows(html) == {
+        "Neo4j": "green",
+        "Redis": "green",
+        "Celery workers": "green",
+        "Backups directory": "green",
+        "Operations target": "green",
+    }
     assert "Neo4j 5.26" in html and "nodes" in html
 
 

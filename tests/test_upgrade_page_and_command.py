@@ -22,7 +22,7 @@ def test_page_shows_version_applicable_migrations_prechecks_and_commands(alice_c
     page = alice_client.get(URL).content.decode()
     assert "Neo4j <strong>5.26.12</strong>" in page
     assert 'id="migration-neo4j-4.4-to-5.26"' in page and "not 4.4; this migration does not apply" in page
-    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"'):]
+    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"') :]
     assert "<strong>Applies</strong>" in schema
     assert "target up: ok" in schema and "not applied yet: ok" in schema and "free disk: ok" in schema
     assert "operations.upgrades.alchemiscale_standin database migrate v03-to-v04" in schema
@@ -35,17 +35,19 @@ def test_page_on_the_docker_target_shows_the_image_run_or_why_it_cannot(alice_cl
     settings.OPERATIONS_TARGET = "docker"
     settings.ALCHEMISCALE_IMAGE = "portal-test/no-such-alchemiscale-server:v0.4.0"
     page = alice_client.get(URL).content.decode()
-    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"'):]
+    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"') :]
     assert "<strong>Does not apply</strong>" in schema
     assert "docker pull portal-test/no-such-alchemiscale-server:v0.4.0" in schema
 
     settings.ALCHEMISCALE_IMAGE = STANDIN_IMAGE  # the labelled stand-in (scripts/standin_image.py)
     page = alice_client.get(URL).content.decode()
-    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"'):]
+    schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"') :]
     assert "<strong>Applies</strong>" in schema and "the STAND-IN for alchemiscale" in schema
-    assert (f"docker run --rm --network host -e NEO4J_URL={settings.DOCKER_NEO4J_URL} -e NEO4J_USER="
-            f"{settings.NEO4J_USER} -e NEO4J_PASS -e NEO4J_DBNAME={settings.NEO4J_DBNAME} {STANDIN_IMAGE} "
-            f"database migrate v03-to-v04") in schema
+    assert (
+        f"docker run --rm --network host -e NEO4J_URL={settings.DOCKER_NEO4J_URL} -e NEO4J_USER="
+        f"{settings.NEO4J_USER} -e NEO4J_PASS -e NEO4J_DBNAME={settings.NEO4J_DBNAME} {STANDIN_IMAGE} "
+        f"database migrate v03-to-v04"
+    ) in schema
     assert settings.NEO4J_PASS not in schema
 
 
@@ -66,8 +68,9 @@ def test_page_requests_the_run_only_with_the_typed_name(alice_client, alice):
 
     response = alice_client.post(URL, {"action": "run", "migration": NAME, "confirmation": NAME})
     run = OperationRun.objects.get()
-    assert response.status_code == 302 and response.url == reverse("admin:operations_operationrun_change",
-                                                                   args=[run.pk])
+    assert response.status_code == 302 and response.url == reverse(
+        "admin:operations_operationrun_change", args=[run.pk]
+    )
     assert (run.kind, run.status, run.requested_by) == ("alchemiscale-v03-to-v04", "pending", alice)
     run = execute(run.pk)  # what the worker does with it
     assert run.status == "succeeded", run.error

@@ -17,8 +17,10 @@ from .identity_support import graph_fingerprint
 def break_django_after_neo4j(monkeypatch) -> None:
     """The portal's database fails in the transaction that follows the Neo4j write (writes.finish writes the audit
     entry there; a rotation of a disabled identity writes it in its only transaction)."""
+
     def broken(*args, **kwargs):
         raise DatabaseError("disk I/O error (injected by the test)")
+
     monkeypatch.setattr(audit, "record", broken)
 
 
@@ -50,10 +52,12 @@ def reconcile() -> str:
 
 def everything() -> tuple:
     """Neo4j's nodes and the portal's identity rows, to show that a step changed nothing."""
-    return (graph_fingerprint(),
-            sorted(AuditEntry.objects.values_list("action", "identity_kind", "identifier", "before", "after", "note")),
-            sorted(ParkedKey.objects.values_list("identity_kind", "identifier", "hashed_key", "lock_hash")),
-            sorted(IdentityWrite.objects.values_list("id", "state", "outcome")))
+    return (
+        graph_fingerprint(),
+        sorted(AuditEntry.objects.values_list("action", "identity_kind", "identifier", "before", "after", "note")),
+        sorted(ParkedKey.objects.values_list("identity_kind", "identifier", "hashed_key", "lock_hash")),
+        sorted(IdentityWrite.objects.values_list("id", "state", "outcome")),
+    )
 
 
 def assert_reconcile_again_changes_nothing() -> None:

@@ -23,8 +23,17 @@ class AuditEntryAdmin(admin.ModelAdmin):
         (None, {"fields": ["at", "actor", "actor_kind", "action", "identity_kind", "identifier"]}),
         ("Change", {"fields": ["before_shown", "after_shown", "note"]}),
     ]
-    readonly_fields = ("at", "actor", "actor_kind", "action", "identity_kind", "identifier", "before_shown",
-                       "after_shown", "note")
+    readonly_fields = (
+        "at",
+        "actor",
+        "actor_kind",
+        "action",
+        "identity_kind",
+        "identifier",
+        "before_shown",
+        "after_shown",
+        "note",
+    )
 
     def lookup_allowed(self, lookup, value, request=None):
         # The identity pages link here with ?identifier=... (their "History").

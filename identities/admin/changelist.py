@@ -31,8 +31,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.count_with_window((self.page_number - 1) * self.per_page, self.per_page,
-                                                  COUNT_CAP + 1)
+        return self.object_list.count_with_window((self.page_number - 1) * self.per_page, self.per_page, COUNT_CAP + 1)
 
     @property
     def capped(self) -> bool:

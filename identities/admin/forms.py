@@ -9,8 +9,10 @@ from identities.rules import IDENTIFIER_RULE, KEY_MAX, KEY_RULE, IdentityError, 
 from identities.scope import SCOPE_RULE, InvalidScope, Scope, parse_scopes
 
 SCOPES_HELP = "One scope per line. " + SCOPE_RULE[0].upper() + SCOPE_RULE[1:] + "."
-EXPIRES_HELP = ("Optional, in UTC. alchemiscale itself does not check expiry: the portal locks expired identities out "
-                "when `manage.py identity lock-expired` runs (schedule it, e.g. every few minutes).")
+EXPIRES_HELP = (
+    "Optional, in UTC. alchemiscale itself does not check expiry: the portal locks expired identities out "
+    "when `manage.py identity lock-expired` runs (schedule it, e.g. every few minutes)."
+)
 
 
 def _scope_lines(text: str) -> list[str]:
@@ -55,12 +57,21 @@ class _NodeForm(forms.ModelForm):
 class AddIdentityForm(_NodeForm):
     identifier = forms.CharField(max_length=512, help_text=IDENTIFIER_RULE[0].upper() + IDENTIFIER_RULE[1:] + ".")
     key_choice = forms.ChoiceField(
-        label="Key", widget=forms.RadioSelect(attrs={"class": "radiolist"}), initial="generate",
-        choices=[("generate", "generate a key (64 hex characters, shown once after saving)"),
-                 ("enter", "use the key entered below")])
-    key = forms.CharField(required=False, max_length=KEY_MAX, strip=False,
-                          widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-                          help_text=KEY_RULE[0].upper() + KEY_RULE[1:] + ". It is stored only as a bcrypt hash.")
+        label="Key",
+        widget=forms.RadioSelect(attrs={"class": "radiolist"}),
+        initial="generate",
+        choices=[
+            ("generate", "generate a key (64 hex characters, shown once after saving)"),
+            ("enter", "use the key entered below"),
+        ],
+    )
+    key = forms.CharField(
+        required=False,
+        max_length=KEY_MAX,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=KEY_RULE[0].upper() + KEY_RULE[1:] + ". It is stored only as a bcrypt hash.",
+    )
     scopes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=SCOPES_HELP)
     email = forms.EmailField(required=False, max_length=services.EMAIL_MAX)
     full_name = forms.CharField(required=False, max_length=services.FULL_NAME_MAX)
@@ -98,10 +109,14 @@ class AddIdentityForm(_NodeForm):
 class ChangeIdentityForm(_NodeForm):
     keep_scopes = forms.MultipleChoiceField(
         # "radiolist": the admin's CSS then gives the choices' labels their full width instead of the label column's.
-        label="Granted scopes", required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
-        help_text="Untick a scope to remove it. " + services.TOKEN_NOTE)
-    add_scopes = forms.CharField(label="Add scopes", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                 help_text=SCOPES_HELP)
+        label="Granted scopes",
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
+        help_text="Untick a scope to remove it. " + services.TOKEN_NOTE,
+    )
+    add_scopes = forms.CharField(
+        label="Add scopes", required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=SCOPES_HELP
+    )
     email = forms.EmailField(required=False, max_length=services.EMAIL_MAX)
     full_name = forms.CharField(required=False, max_length=services.FULL_NAME_MAX)
     expires = forms.DateTimeField(required=False, help_text=EXPIRES_HELP)

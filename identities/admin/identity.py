@@ -40,8 +40,15 @@ class IdentityAdmin(admin.ModelAdmin):
     list_max_show_all = 100  # "show all" would load every node
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
-    actions = ["add_scope_action", "remove_scope_action", "rotate_key_action", "disable_action", "enable_action",
-               "delete_action", "export_csv_action"]
+    actions = [
+        "add_scope_action",
+        "remove_scope_action",
+        "rotate_key_action",
+        "disable_action",
+        "enable_action",
+        "delete_action",
+        "export_csv_action",
+    ]
     change_list_template = "admin/identities/identity/change_list.html"
     change_form_template = "admin/identities/identity/change_form.html"
 
@@ -92,9 +99,13 @@ class IdentityAdmin(admin.ModelAdmin):
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj):
         # Same markup as Django's, without rendering a widget template per row (a third of a 100-row page's time).
-        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
-                           'aria-label="Select this object for an action - {}">',
-                           helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            obj,
+        )
 
     @admin.display(description="identifier", ordering="identifier")
     def identifier_column(self, obj):
@@ -129,21 +140,37 @@ class IdentityAdmin(admin.ModelAdmin):
         return modelform_factory(self.model, form=type(base.__name__, (base,), {"kind": self.kind}), fields=[])
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else ("identifier_shown", "status_shown", "key_shown", "scopes_shown",
-                                       "email_shown", "full_name_shown", "expires_shown")
+        return (
+            ()
+            if obj is None
+            else (
+                "identifier_shown",
+                "status_shown",
+                "key_shown",
+                "scopes_shown",
+                "email_shown",
+                "full_name_shown",
+                "expires_shown",
+            )
+        )
 
     def get_fieldsets(self, request, obj=None):
         full_name = ["full_name"] if "full_name" in self.kind.detail_fields else []
         if obj is None:
-            return [(None, {"fields": ["identifier", "key_choice", "key"]}),
-                    ("Scopes", {"fields": ["scopes"]}),
-                    ("Details", {"fields": ["email", *full_name, "expires"]})]
+            return [
+                (None, {"fields": ["identifier", "key_choice", "key"]}),
+                ("Scopes", {"fields": ["scopes"]}),
+                ("Details", {"fields": ["email", *full_name, "expires"]}),
+            ]
         head = (None, {"fields": ["identifier_shown", "status_shown", "key_shown"]})
         if not self.has_change_permission(request, obj):
             shown = ["email_shown", *(["full_name_shown"] if full_name else []), "expires_shown"]
             return [head, ("Scopes", {"fields": ["scopes_shown"]}), ("Details", {"fields": shown})]
-        return [head, ("Scopes", {"fields": ["keep_scopes", "add_scopes"]}),
-                ("Details", {"fields": ["email", *full_name, "expires"]})]
+        return [
+            head,
+            ("Scopes", {"fields": ["keep_scopes", "add_scopes"]}),
+            ("Details", {"fields": ["email", *full_name, "expires"]}),
+        ]
 
     @admin.display(description="identifier")
     def identifier_shown(self, obj):
@@ -152,19 +179,28 @@ class IdentityAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status_shown(self, obj):
         pending = writes.unfinished(self.kind, obj.identifier)
-        unfinished = "" if pending is None else (
-            f"UNFINISHED CHANGE: '{pending.action}', started {pending.started_at:%Y-%m-%d %H:%M} UTC, did not "
-            f"complete; {writes.RECONCILE_HINT}. Until then: ")
+        unfinished = (
+            ""
+            if pending is None
+            else (
+                f"UNFINISHED CHANGE: '{pending.action}', started {pending.started_at:%Y-%m-%d %H:%M} UTC, did not "
+                f"complete; {writes.RECONCILE_HINT}. Until then: "
+            )
+        )
         return unfinished + self._status_text(obj)
 
     def _status_text(self, obj) -> str:
         parked = ParkedKey.objects.filter(identity_kind=self.kind.name, identifier=obj.identifier).first()
         if services.is_locked(obj, parked):
-            return f"disabled since {parked.parked_at:%Y-%m-%d %H:%M} UTC: locked out of alchemiscale (its key " \
-                   "hash is parked in the portal; Enable restores it)"
+            return (
+                f"disabled since {parked.parked_at:%Y-%m-%d %H:%M} UTC: locked out of alchemiscale (its key "
+                "hash is parked in the portal; Enable restores it)"
+            )
         if obj.disabled:
-            return "disabled flag set, but NOT locked out: alchemiscale ignores the flag, so its key still works. " \
-                   "Use Disable to lock it out."
+            return (
+                "disabled flag set, but NOT locked out: alchemiscale ignores the flag, so its key still works. "
+                "Use Disable to lock it out."
+            )
         if obj.is_expired():
             return "expired, but alchemiscale does not check expiry: locked out only when `identity lock-expired` runs"
         return "active"
@@ -202,15 +238,17 @@ class IdentityAdmin(admin.ModelAdmin):
             if not change:
                 key = data["key"] if data["key_choice"] == "enter" else None
                 details = {k: v for k, v in data["details"].items() if v is not None}
-                node, key = services.add_identity(self.kind, data["identifier"], key, actor, scopes=data["scopes"],
-                                                  **details)
+                node, key = services.add_identity(
+                    self.kind, data["identifier"], key, actor, scopes=data["scopes"], **details
+                )
                 obj.identifier = node.identifier
                 request.identity_key_once = (node.identifier, key, data["key_choice"] == "generate")
                 return
             if data["removed_scopes"]:
                 services.remove_scopes(self.kind, obj.identifier, data["removed_scopes"], actor)
-                self.message_user(request, f"Removed {', '.join(data['removed_scopes'])}. {services.TOKEN_NOTE}",
-                                  messages.WARNING)
+                self.message_user(
+                    request, f"Removed {', '.join(data['removed_scopes'])}. {services.TOKEN_NOTE}", messages.WARNING
+                )
             if data["add_scopes"]:
                 services.add_scopes(self.kind, obj.identifier, data["add_scopes"], actor)
             changed = {k: v for k, v in data["details"].items() if k in form.changed_data}
@@ -241,8 +279,9 @@ class IdentityAdmin(admin.ModelAdmin):
         self.message_user(request, f"Added {self.kind.name} identity {identifier}.", messages.SUCCESS)
         if not generated:
             return HttpResponseRedirect(change_url)
-        return operations.key_page(self, request, [(identifier, key)], f"Key of the new {self.kind.name} identity",
-                                   change_url)
+        return operations.key_page(
+            self, request, [(identifier, key)], f"Key of the new {self.kind.name} identity", change_url
+        )
 
     def response_change(self, request, obj):
         if getattr(request, "identity_error", None):
@@ -292,8 +331,11 @@ class IdentityAdmin(admin.ModelAdmin):
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         info = self.opts.app_label, self.opts.model_name
-        after = reverse("admin:%s_%s_changelist" % info) if op_name == "delete" else \
-            reverse("admin:%s_%s_change" % info, args=[obj.identifier])
+        after = (
+            reverse("admin:%s_%s_changelist" % info)
+            if op_name == "delete"
+            else reverse("admin:%s_%s_change" % info, args=[obj.identifier])
+        )
         response = operations.run(self, request, op_name, [obj.identifier], from_action=False, done_url=after)
         return response or HttpResponseRedirect(after)
 
@@ -314,8 +356,9 @@ class IdentityAdmin(admin.ModelAdmin):
     def disable_action(self, request, queryset):
         return operations.run(self, request, "disable", queryset.identifiers(), from_action=True)
 
-    @admin.action(description="Enable the selected identities (their previous keys work again)",
-                  permissions=["disable"])
+    @admin.action(
+        description="Enable the selected identities (their previous keys work again)", permissions=["disable"]
+    )
     def enable_action(self, request, queryset):
         return operations.run(self, request, "enable", queryset.identifiers(), from_action=True)
 
@@ -328,26 +371,37 @@ class IdentityAdmin(admin.ModelAdmin):
         return transfer.export_selected(self, queryset)
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"scopes_url": reverse("identity-scopes"), "token_note": services.TOKEN_NOTE,
-                 "can_import": self.has_add_permission(request) or self.has_change_permission(request)}
+        extra = {
+            "scopes_url": reverse("identity-scopes"),
+            "token_note": services.TOKEN_NOTE,
+            "can_import": self.has_add_permission(request) or self.has_change_permission(request),
+        }
         return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             parked = ParkedKey.objects.filter(identity_kind=self.kind.name, identifier=obj.identifier).first()
-            context.update({
-                "identity_locked": services.is_locked(obj, parked),
-                "can_rotate": self.has_rotate_key_permission(request),
-                "can_disable": self.has_disable_permission(request),
-                "disable_note": services.DISABLE_NOTE,
-            })
+            context.update(
+                {
+                    "identity_locked": services.is_locked(obj, parked),
+                    "can_rotate": self.has_rotate_key_permission(request),
+                    "can_disable": self.has_disable_permission(request),
+                    "disable_note": services.DISABLE_NOTE,
+                }
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class UserIdentityAdmin(IdentityAdmin):
     kind = USER
-    list_display = ("identifier_column", "status_column", "scopes_column", "email_column", "full_name_column",
-                    "expires_column")
+    list_display = (
+        "identifier_column",
+        "status_column",
+        "scopes_column",
+        "email_column",
+        "full_name_column",
+        "expires_column",
+    )
 
     @admin.display(description="full name", ordering="full_name")
     def full_name_column(self, obj):

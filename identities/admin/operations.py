@@ -3,8 +3,8 @@ changelist's actions and the buttons on an identity's page. Each calls the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from django.contrib import messages
 from django.contrib.admin import helpers
@@ -33,20 +33,54 @@ class Operation:
     destructive: bool = False
 
 
-OPERATIONS = {op.name: op for op in [
-    Operation("rotate", "Rotate key", "Rotate the key", "rotate_key", 20,
-              ("A new key is generated for each identity and shown once on the next page; the old key stops working "
-               "at once. Scopes stay as they are.", services.TOKEN_NOTE), destructive=True),
-    Operation("disable", "Disable", "Disable", "disable", 200,
-              (services.DISABLE_NOTE, services.TOKEN_NOTE), destructive=True),
-    Operation("enable", "Enable", "Enable", "disable", 200, ("Each identity gets its previous key back.",)),
-    Operation("delete", "Delete", "Yes, delete", "delete", 1000,
-              ("The identity nodes are removed from the state store; this cannot be undone.", services.TOKEN_NOTE),
-              destructive=True),
-    Operation("add_scope", "Add a scope", "Add the scope", "change", 100_000, (), needs_scope=True),
-    Operation("remove_scope", "Remove a scope", "Remove the scope", "change", 100_000, (services.TOKEN_NOTE,),
-              needs_scope=True, destructive=True),
-]}
+OPERATIONS = {
+    op.name: op
+    for op in [
+        Operation(
+            "rotate",
+            "Rotate key",
+            "Rotate the key",
+            "rotate_key",
+            20,
+            (
+                "A new key is generated for each identity and shown once on the next page; the old key stops working "
+                "at once. Scopes stay as they are.",
+                services.TOKEN_NOTE,
+            ),
+            destructive=True,
+        ),
+        Operation(
+            "disable",
+            "Disable",
+            "Disable",
+            "disable",
+            200,
+            (services.DISABLE_NOTE, services.TOKEN_NOTE),
+            destructive=True,
+        ),
+        Operation("enable", "Enable", "Enable", "disable", 200, ("Each identity gets its previous key back.",)),
+        Operation(
+            "delete",
+            "Delete",
+            "Yes, delete",
+            "delete",
+            1000,
+            ("The identity nodes are removed from the state store; this cannot be undone.", services.TOKEN_NOTE),
+            destructive=True,
+        ),
+        Operation("add_scope", "Add a scope", "Add the scope", "change", 100_000, (), needs_scope=True),
+        Operation(
+            "remove_scope",
+            "Remove a scope",
+            "Remove the scope",
+            "change",
+            100_000,
+            (services.TOKEN_NOTE,),
+            needs_scope=True,
+            destructive=True,
+        ),
+    ]
+}
 
 
 @dataclass
@@ -64,9 +98,11 @@ def _perform(model_admin, op: Operation, identifiers: list[str], actor: Actor, s
         count = bulk(kind, identifiers, scope, actor)
         # Each message names its subject after a word: the admin capitalises a message's first letter, which would
         # misstate a case-sensitive scope or identifier.
-        outcome.notes.append(f"Scope {scope} {'added to' if op.name == 'add_scope' else 'removed from'} {count} "
-                             f"{kind.name} identit{'y' if count == 1 else 'ies'} ({len(identifiers) - count} "
-                             "already as asked)")
+        outcome.notes.append(
+            f"Scope {scope} {'added to' if op.name == 'add_scope' else 'removed from'} {count} "
+            f"{kind.name} identit{'y' if count == 1 else 'ies'} ({len(identifiers) - count} "
+            "already as asked)"
+        )
         return outcome
     each: dict[str, Callable[[str], object]] = {
         "rotate": lambda i: outcome.keys.append((i, services.rotate_key(kind, i, None, actor))),
@@ -83,25 +119,41 @@ def _perform(model_admin, op: Operation, identifiers: list[str], actor: Actor, s
     return outcome
 
 
-def run(model_admin, request: HttpRequest, op_name: str, identifiers: list[str], *, from_action: bool,
-        done_url: str | None = None) -> HttpResponse | None:
+def run(
+    model_admin,
+    request: HttpRequest,
+    op_name: str,
+    identifiers: list[str],
+    *,
+    from_action: bool,
+    done_url: str | None = None,
+) -> HttpResponse | None:
     """Show the confirmation page, or (on its POST) do the work; None means "back to the list"."""
     op = OPERATIONS[op_name]
     kind = model_admin.kind
     if len(identifiers) > op.limit:
-        model_admin.message_user(request, f"{op.title} works on at most {op.limit} identities at a time; "
-                                          f"{len(identifiers)} were selected. Narrow the selection.", messages.ERROR)
+        model_admin.message_user(
+            request,
+            f"{op.title} works on at most {op.limit} identities at a time; "
+            f"{len(identifiers)} were selected. Narrow the selection.",
+            messages.ERROR,
+        )
         return None
     confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
     form = ScopeActionForm(request.POST if confirmed else None) if op.needs_scope else None
     if confirmed and (form is None or form.is_valid()):
-        outcome = _perform(model_admin, op, identifiers, Actor.staff(request.user),
-                           form.cleaned_data["scope"] if form else None)
+        outcome = _perform(
+            model_admin, op, identifiers, Actor.staff(request.user), form.cleaned_data["scope"] if form else None
+        )
         for note in outcome.notes:
             model_admin.message_user(request, note, messages.SUCCESS)
         if outcome.done and not outcome.keys:
-            model_admin.message_user(request, f"{op.title}: done for {', '.join(outcome.done[:SHOWN])}"
-                                     + (" and more" if len(outcome.done) > SHOWN else ""), messages.SUCCESS)
+            model_admin.message_user(
+                request,
+                f"{op.title}: done for {', '.join(outcome.done[:SHOWN])}"
+                + (" and more" if len(outcome.done) > SHOWN else ""),
+                messages.SUCCESS,
+            )
         for failure in outcome.failed:
             model_admin.message_user(request, failure, messages.ERROR)
         if op.destructive and outcome.done or op.name == "remove_scope":
@@ -125,8 +177,9 @@ def run(model_admin, request: HttpRequest, op_name: str, identifiers: list[str],
     return TemplateResponse(request, "admin/identities/identity/confirm_operation.html", context)
 
 
-def key_page(model_admin, request: HttpRequest, keys: list[tuple[str, str]], title: str,
-             done_url: str | None) -> HttpResponse:
+def key_page(
+    model_admin, request: HttpRequest, keys: list[tuple[str, str]], title: str, done_url: str | None
+) -> HttpResponse:
     """The only place a key is ever shown: this one response, never cached, never stored."""
     context = {
         **model_admin.admin_site.each_context(request),

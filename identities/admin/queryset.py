@@ -9,8 +9,9 @@ translates it into one parameterised Cypher statement per question, and refuses 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any
 
 from django.core.exceptions import FieldError
 from django.db.models import Q
@@ -85,16 +86,21 @@ class NodeQuerySet:
             clauses.append("n.identifier IN $identifiers")
             params["identifiers"] = list(c.identifiers)
         if c.search:
-            clauses.append("(toLower(n.identifier) CONTAINS $search OR toLower(coalesce(n.email, '')) CONTAINS $search"
-                           " OR toLower(coalesce(n.full_name, '')) CONTAINS $search)")
+            clauses.append(
+                "(toLower(n.identifier) CONTAINS $search OR toLower(coalesce(n.email, '')) CONTAINS $search"
+                " OR toLower(coalesce(n.full_name, '')) CONTAINS $search)"
+            )
             params["search"] = c.search
         if c.disabled is not None:
             clauses.append("coalesce(n.disabled, false) = $disabled")
             params["disabled"] = c.disabled
         if c.expired is not None:
-            params["now"] = dt.datetime.now(dt.timezone.utc)
-            clauses.append("(n.expires IS NOT NULL AND n.expires <= $now)" if c.expired
-                           else "(n.expires IS NULL OR n.expires > $now)")
+            params["now"] = dt.datetime.now(dt.UTC)
+            clauses.append(
+                "(n.expires IS NOT NULL AND n.expires <= $now)"
+                if c.expired
+                else "(n.expires IS NULL OR n.expires > $now)"
+            )
         if c.org is not None:
             clauses.append("any(s IN coalesce(n.scopes, []) WHERE s STARTS WITH $org_prefix)")
             params["org_prefix"] = c.org + "-"
@@ -103,8 +109,14 @@ class NodeQuerySet:
     @property
     def filtered(self) -> bool:
         c = self.criteria
-        return bool(c.nothing or c.identifiers is not None or c.search or c.org is not None
-                    or c.disabled is not None or c.expired is not None)
+        return bool(
+            c.nothing
+            or c.identifiers is not None
+            or c.search
+            or c.org is not None
+            or c.disabled is not None
+            or c.expired is not None
+        )
 
     def _order(self) -> str:
         parts = []
@@ -190,9 +202,11 @@ class NodeQuerySet:
             return self.count(cap)
         if cap not in self._count:
             where, params = self._where()
-            rows = store.cypher(f"MATCH (n:{self.kind.label}) {where} WITH n ORDER BY {self._order()} LIMIT $cap "
-                                "WITH collect(n) AS hits RETURN size(hits), hits[$skip..$end]",
-                                {**params, "cap": cap, "skip": skip, "end": skip + limit})
+            rows = store.cypher(
+                f"MATCH (n:{self.kind.label}) {where} WITH n ORDER BY {self._order()} LIMIT $cap "
+                "WITH collect(n) AS hits RETURN size(hits), hits[$skip..$end]",
+                {**params, "cap": cap, "skip": skip, "end": skip + limit},
+            )
             self._count[cap] = rows[0][0]
             self._window = (skip, skip + limit, [self.model.inflate(node) for node in rows[0][1]])
         return self._count[cap]
@@ -221,7 +235,7 @@ class NodeQuerySet:
                 return window[2][: None if key.stop is None else key.stop - start]
             limit = None if key.stop is None else max(key.stop - start, 0)
             return self._fetch(start, limit)
-        return self[key:key + 1][0]
+        return self[key : key + 1][0]
 
     def __iter__(self) -> Iterator[CredentialedEntity]:
         if self._results is None:

@@ -25,7 +25,7 @@ ADMIN_MAX_NEW = 200
 
 
 def csv_response(kind, nodes) -> StreamingHttpResponse:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(csvfile.csv_lines(kind, nodes, bom=True), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{kind.name}-identities-{stamp}.csv"'
     add_never_cache_headers(response)
@@ -45,15 +45,25 @@ def export_filtered(model_admin, request: HttpRequest) -> HttpResponse:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text=f"UTF-8 (with or without BOM), comma-separated, at most "
-                           f"{csvfile.MAX_BYTES // 1024 // 1024} MiB and {csvfile.MAX_ROWS} rows; columns "
-                           + ", ".join(csvfile.COLUMNS) + " (only identifier is required).")
+    file = forms.FileField(
+        label="CSV file",
+        help_text=f"UTF-8 (with or without BOM), comma-separated, at most "
+        f"{csvfile.MAX_BYTES // 1024 // 1024} MiB and {csvfile.MAX_ROWS} rows; columns "
+        + ", ".join(csvfile.COLUMNS)
+        + " (only identifier is required).",
+    )
 
 
 def _rights(model_admin, request) -> set[str]:
-    return {name for name, allowed in [("add", model_admin.has_add_permission(request)),
-                                       ("change", model_admin.has_change_permission(request)),
-                                       ("disable", model_admin.has_disable_permission(request))] if allowed}
+    return {
+        name
+        for name, allowed in [
+            ("add", model_admin.has_add_permission(request)),
+            ("change", model_admin.has_change_permission(request)),
+            ("disable", model_admin.has_disable_permission(request)),
+        ]
+        if allowed
+    }
 
 
 def import_view(model_admin, request: HttpRequest) -> HttpResponse:
@@ -61,9 +71,14 @@ def import_view(model_admin, request: HttpRequest) -> HttpResponse:
     if not may & {"add", "change"}:
         raise PermissionDenied
     kind = model_admin.kind
-    context = {**model_admin.admin_site.each_context(request), "opts": model_admin.opts, "kind": kind,
-               "title": f"Import {kind.name} identities from CSV", "columns": csvfile.COLUMNS,
-               "changelist_url": reverse(f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist")}
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "kind": kind,
+        "title": f"Import {kind.name} identities from CSV",
+        "columns": csvfile.COLUMNS,
+        "changelist_url": reverse(f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"),
+    }
     template = "admin/identities/identity/import.html"
     if request.method == "POST" and "confirm" in request.POST:
         return _confirm(model_admin, request, may, context, template)
@@ -80,8 +95,9 @@ def import_view(model_admin, request: HttpRequest) -> HttpResponse:
             token = secrets.token_urlsafe(16)
             # Kept in the session until confirmed, so the confirmation applies exactly the file that was previewed.
             request.session[SESSION_KEY] = {"token": token, "kind": kind.name, "text": text}
-            return TemplateResponse(request, template, {**context, "plan": plan, "token": token,
-                                                        "file_name": upload.name})
+            return TemplateResponse(
+                request, template, {**context, "plan": plan, "token": token, "file_name": upload.name}
+            )
     return TemplateResponse(request, template, {**context, "form": form})
 
 
@@ -89,8 +105,12 @@ def _confirm(model_admin, request, may, context, template) -> HttpResponse:
     kind = model_admin.kind
     pending = request.session.get(SESSION_KEY) or {}
     if pending.get("token") != request.POST.get("token") or pending.get("kind") != kind.name:
-        model_admin.message_user(request, "That import is no longer waiting for confirmation (already applied, or "
-                                          "replaced by another upload): upload the file again.", messages.ERROR)
+        model_admin.message_user(
+            request,
+            "That import is no longer waiting for confirmation (already applied, or "
+            "replaced by another upload): upload the file again.",
+            messages.ERROR,
+        )
         return redirect(request.path)
     try:
         plan = importing.plan_text(kind, pending["text"], may=may, max_new=ADMIN_MAX_NEW)
@@ -99,22 +119,29 @@ def _confirm(model_admin, request, may, context, template) -> HttpResponse:
         return redirect(request.path)
     if plan.digest() != request.POST.get("digest") or plan.errors:
         # The store changed since the preview: show what would happen now instead of doing something else.
-        model_admin.message_user(request, "The identities changed since the preview: check the new preview and "
-                                          "confirm again.", messages.WARNING)
+        model_admin.message_user(
+            request,
+            "The identities changed since the preview: check the new preview and confirm again.",
+            messages.WARNING,
+        )
         return TemplateResponse(request, template, {**context, "plan": plan, "token": pending["token"]})
     del request.session[SESSION_KEY]
     result = importing.apply(plan, Actor.staff(request.user))
     if result.created or result.updated:
-        model_admin.message_user(request, f"Import: {len(result.created)} created, {len(result.updated)} updated.",
-                                 messages.SUCCESS)
+        model_admin.message_user(
+            request, f"Import: {len(result.created)} created, {len(result.updated)} updated.", messages.SUCCESS
+        )
     for failure in result.failed:
         model_admin.message_user(request, f"Not applied: {failure}", messages.ERROR)
     keys_url = ""
     if result.keys:
         encoded = base64.b64encode(csvfile.keys_csv(kind, result.keys).encode()).decode()
         keys_url = f"data:text/csv;charset=utf-8;base64,{encoded}"
-    response = TemplateResponse(request, template, {**context, "result": result, "keys_url": keys_url,
-                                                    "keys_file": f"new-{kind.name}-identity-keys.csv"})
+    response = TemplateResponse(
+        request,
+        template,
+        {**context, "result": result, "keys_url": keys_url, "keys_file": f"new-{kind.name}-identity-keys.csv"},
+    )
     # The keys exist only in this response: never cached, never stored.
     add_never_cache_headers(response)
     return response

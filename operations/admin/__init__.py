@@ -5,4 +5,12 @@ from .runs import OperationRunAdmin
 from .schedules import BackupScheduleAdmin
 from .upgrades import AppliedMigrationAdmin
 
-__all__ = ["AlertAdmin", "AlertSettingsAdmin", "AppliedMigrationAdmin", "BackupAdmin", "BackupScheduleAdmin", "OperationRunAdmin", "RetentionPolicyAdmin"]
+__all__ = [
+    "AlertAdmin",
+    "AlertSettingsAdmin",
+    "AppliedMigrationAdmin",
+    "BackupAdmin",
+    "BackupScheduleAdmin",
+    "OperationRunAdmin",
+    "RetentionPolicyAdmin",
+]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -34,15 +33,19 @@ class AlertAdmin(RecordAdmin):
     def delivered(self, alert: Alert) -> str:
         failed = [d for d in alert.deliveries if not d["ok"]]
         if alert.notified_at is None:
-            return format_html('<span style="color:#c62828">not yet: {}</span>',
-                               failed[-1]["error"] if failed else "pending")
+            return format_html(
+                '<span style="color:#c62828">not yet: {}</span>', failed[-1]["error"] if failed else "pending"
+            )
         channels = sorted({d["channel"] for d in alert.deliveries if d["ok"]})
         return ", ".join(channels)
 
     @admin.display(description="deliveries")
     def deliveries_display(self, alert: Alert) -> str:
-        lines = [f"{d['at'][:19].replace('T', ' ')} UTC  {d['event']:8} {d['channel']:7} "
-                 f"{'ok' if d['ok'] else 'FAILED'}  {d['to']}  {d['error']}" for d in alert.deliveries]
+        lines = [
+            f"{d['at'][:19].replace('T', ' ')} UTC  {d['event']:8} {d['channel']:7} "
+            f"{'ok' if d['ok'] else 'FAILED'}  {d['to']}  {d['error']}"
+            for d in alert.deliveries
+        ]
         return format_html("<pre>{}</pre>", "\n".join(lines) or "none")
 
 
@@ -55,6 +58,9 @@ class AlertSettingsAdmin(SingletonAdmin):
     def effective(self, row: AlertSettings) -> str:
         to = alerts.recipients(row)
         url = alerts.webhook_url(row)
-        return format_html("e-mail: {}<br>webhook: {}<br>(the environment's PORTAL_ALERT_EMAILS are added; "
-                           "PORTAL_ALERT_WEBHOOK_URL applies when the field is empty)",
-                           ", ".join(to) or "nobody", url.split("?")[0] if url else "none")
+        return format_html(
+            "e-mail: {}<br>webhook: {}<br>(the environment's PORTAL_ALERT_EMAILS are added; "
+            "PORTAL_ALERT_WEBHOOK_URL applies when the field is empty)",
+            ", ".join(to) or "nobody",
+            url.split("?")[0] if url else "none",
+        )

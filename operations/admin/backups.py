@@ -12,17 +12,29 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import services
-from .records import RecordAdmin, run_link
-from .runs import warn_if_no_worker
 from ..models import Backup
 from ..procedures.dumps import human_size
 from ..targets import get_target
+from .records import RecordAdmin, run_link
+from .runs import warn_if_no_worker
 
 
 @admin.register(Backup)
 class BackupAdmin(RecordAdmin):
-    list_display = ("file_name", "created_at", "size", "node_count", "relationship_count", "neo4j_version",
-                    "purpose", "portal_db_copy", "verified", "requested_by_label", "run_link", "restore_link")
+    list_display = (
+        "file_name",
+        "created_at",
+        "size",
+        "node_count",
+        "relationship_count",
+        "neo4j_version",
+        "purpose",
+        "portal_db_copy",
+        "verified",
+        "requested_by_label",
+        "run_link",
+        "restore_link",
+    )
     list_filter = ("verification", "purpose", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected", "verify_selected"]
@@ -30,8 +42,11 @@ class BackupAdmin(RecordAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Django answers an action the user may not run with the list again; refuse it outright.
-        if request.method == "POST" and "action" in request.POST \
-                and request.POST["action"] not in self.get_actions(request):
+        if (
+            request.method == "POST"
+            and "action" in request.POST
+            and request.POST["action"] not in self.get_actions(request)
+        ):
             raise PermissionDenied
         return super().changelist_view(request, extra_context)
 
@@ -46,9 +61,14 @@ class BackupAdmin(RecordAdmin):
         if backup.verification == Backup.Verification.NEVER:
             return "never"
         colour = "green" if backup.verification == Backup.Verification.OK else "red"
-        return format_html('<span class="verification-{}" style="color:{}" title="{}">{} {}</span>',
-                           backup.verification, colour, backup.verification_detail,
-                           backup.get_verification_display(), f"{backup.verified_at:%Y-%m-%d %H:%M}")
+        return format_html(
+            '<span class="verification-{}" style="color:{}" title="{}">{} {}</span>',
+            backup.verification,
+            colour,
+            backup.verification_detail,
+            backup.get_verification_display(),
+            f"{backup.verified_at:%Y-%m-%d %H:%M}",
+        )
 
     @admin.display(description="last restore drill")
     def last_drill(self, backup: Backup) -> str:
@@ -110,10 +130,17 @@ class BackupAdmin(RecordAdmin):
         return redirect("admin:operations_backup_restore", queryset.get().pk)
 
     def get_urls(self):
-        return [path("<int:backup_id>/restore/", self.admin_site.admin_view(self.restore_view),
-                     name="operations_backup_restore"),
-                path("<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view),
-                     name="operations_backup_verify"), *super().get_urls()]
+        return [
+            path(
+                "<int:backup_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="operations_backup_restore",
+            ),
+            path(
+                "<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view), name="operations_backup_verify"
+            ),
+            *super().get_urls(),
+        ]
 
     def restore_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
         """What will be replaced, the exact steps and commands, and a field to type the database name."""
@@ -124,8 +151,9 @@ class BackupAdmin(RecordAdmin):
         error = ""
         if request.method == "POST":
             try:
-                run = services.request_restore(backup, request.POST.get("confirmation", "").strip(), request.user,
-                                               target=target)
+                run = services.request_restore(
+                    backup, request.POST.get("confirmation", "").strip(), request.user, target=target
+                )
             except (services.OperationBusy, services.OperationFailed) as exc:
                 error = str(exc)
             else:
@@ -149,5 +177,9 @@ class BackupAdmin(RecordAdmin):
             "active": services.active_run(target.name),
             "no_worker": services.no_worker_warning(),
         }
-        return TemplateResponse(request, "admin/operations/restore_confirm.html", context,
-                                status=400 if error and request.method == "POST" else 200)
+        return TemplateResponse(
+            request,
+            "admin/operations/restore_confirm.html",
+            context,
+            status=400 if error and request.method == "POST" else 200,
+        )

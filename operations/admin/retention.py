@@ -20,8 +20,15 @@ from .runs import warn_if_no_worker
 
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(SingletonAdmin):
-    fields = ["keep_last", "keep_daily", "keep_weekly", "keep_monthly", "safety_min_age_hours", "stale_after_hours",
-              "preview"]
+    fields = [
+        "keep_last",
+        "keep_daily",
+        "keep_weekly",
+        "keep_monthly",
+        "safety_min_age_hours",
+        "stale_after_hours",
+        "preview",
+    ]
     readonly_fields = ["preview"]
 
     @admin.display(description="a prune now would")
@@ -30,16 +37,34 @@ class RetentionPolicyAdmin(SingletonAdmin):
         verdicts = retention.decide_for(target.name, target.backup_dir)
         if not verdicts:
             return "find no backups in the catalog"
-        rows = format_html_join("\n", '<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>', (
-            ("keep" if v.keep else "remove", "keep" if v.keep else "REMOVE", v.backup.file_name,
-             f"{v.backup.created_at:%Y-%m-%d %H:%M} UTC", "; ".join(v.reasons)) for v in verdicts))
+        rows = format_html_join(
+            "\n",
+            '<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    "keep" if v.keep else "remove",
+                    "keep" if v.keep else "REMOVE",
+                    v.backup.file_name,
+                    f"{v.backup.created_at:%Y-%m-%d %H:%M} UTC",
+                    "; ".join(v.reasons),
+                )
+                for v in verdicts
+            ),
+        )
         button = ""
         if retention.can_prune(getattr(self, "_request_user", None)):
-            button = format_html('<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" '
-                                 'value="{}"><input type="submit" id="prune-now" value="Prune now"></form>',
-                                 reverse("admin:operations_retentionpolicy_prune"), self._csrf_token)
-        return format_html('<table id="prune-preview">{}</table>{}<p>Saved changes to the policy apply to the next '
-                           'prune; the preview shows the saved policy.</p>', rows, button)
+            button = format_html(
+                '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" '
+                'value="{}"><input type="submit" id="prune-now" value="Prune now"></form>',
+                reverse("admin:operations_retentionpolicy_prune"),
+                self._csrf_token,
+            )
+        return format_html(
+            '<table id="prune-preview">{}</table>{}<p>Saved changes to the policy apply to the next '
+            'prune; the preview shows the saved policy.</p>',
+            rows,
+            button,
+        )
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         from django.middleware.csrf import get_token
@@ -48,8 +73,10 @@ class RetentionPolicyAdmin(SingletonAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
-        return [path("prune/", self.admin_site.admin_view(self.prune_view), name="operations_retentionpolicy_prune"),
-                *super().get_urls()]
+        return [
+            path("prune/", self.admin_site.admin_view(self.prune_view), name="operations_retentionpolicy_prune"),
+            *super().get_urls(),
+        ]
 
     def prune_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST" or not retention.can_prune(request.user):

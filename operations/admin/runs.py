@@ -11,14 +11,23 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import services
-from .records import RecordAdmin
 from ..models import OperationRun
+from .records import RecordAdmin
 
 
 @admin.register(OperationRun)
 class OperationRunAdmin(RecordAdmin):
-    list_display = ("id", "kind", "status_badge", "target", "requested_by_label", "requested_at", "started_at",
-                    "finished_at", "progress_summary")
+    list_display = (
+        "id",
+        "kind",
+        "status_badge",
+        "target",
+        "requested_by_label",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "progress_summary",
+    )
     list_display_links = ("id", "kind")
     list_filter = ("status", "kind", "target")
     search_fields = ("requested_by_label", "error")
@@ -28,8 +37,14 @@ class OperationRunAdmin(RecordAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: OperationRun) -> str:
-        colour = {"succeeded": "#2e7d32", "failed": "#c62828", "errored": "#c62828", "interrupted": "#e65100",
-                  "running": "#1565c0", "pending": "#616161"}.get(run.status, "#000")
+        colour = {
+            "succeeded": "#2e7d32",
+            "failed": "#c62828",
+            "errored": "#c62828",
+            "interrupted": "#e65100",
+            "running": "#1565c0",
+            "pending": "#616161",
+        }.get(run.status, "#000")
         return format_html('<b style="color:{}">{}</b>', colour, run.status)
 
     @admin.display(description="progress")

@@ -16,20 +16,41 @@ from .records import run_link
 
 @admin.register(BackupSchedule)
 class BackupScheduleAdmin(admin.ModelAdmin):
-    list_display = ("name", "enabled", "timing_display", "window_display", "next_due_display", "last_outcome",
-                    "prune_after")
+    list_display = (
+        "name",
+        "enabled",
+        "timing_display",
+        "window_display",
+        "next_due_display",
+        "last_outcome",
+        "prune_after",
+    )
     list_filter = ("enabled", "timing")
     search_fields = ("name",)
     actions = ["pause_selected", "resume_selected"]
     readonly_fields = ("last_fired_at", "last_outcome", "due_since", "history_display")
     fieldsets = [
         (None, {"fields": ["name", "enabled", "prune_after"]}),
-        ("When", {"fields": ["timing", ("every", "period"),
-                             ("minute", "hour", "day_of_month", "month_of_year", "day_of_week"), "timezone"],
-                  "description": "An interval (every N units) or a crontab, read in the time zone below."}),
-        ("Maintenance window", {"fields": [("window_start", "window_end")],
-                                "description": "A backup stops Neo4j while it dumps. When a window is set, a backup "
-                                               "that falls due outside it waits until it opens."}),
+        (
+            "When",
+            {
+                "fields": [
+                    "timing",
+                    ("every", "period"),
+                    ("minute", "hour", "day_of_month", "month_of_year", "day_of_week"),
+                    "timezone",
+                ],
+                "description": "An interval (every N units) or a crontab, read in the time zone below.",
+            },
+        ),
+        (
+            "Maintenance window",
+            {
+                "fields": [("window_start", "window_end")],
+                "description": "A backup stops Neo4j while it dumps. When a window is set, a backup "
+                "that falls due outside it waits until it opens.",
+            },
+        ),
         ("What happened", {"fields": ["last_fired_at", "due_since", "last_outcome", "history_display"]}),
     ]
 
@@ -37,8 +58,7 @@ class BackupScheduleAdmin(admin.ModelAdmin):
         alive, detail = beat_alive()
         if not alive:
             self.message_user(request, f"Schedules do not fire now: {detail}", messages.WARNING)
-        return super().changelist_view(request, {**(extra_context or {}), "beat_alive": alive,
-                                                 "beat_detail": detail})
+        return super().changelist_view(request, {**(extra_context or {}), "beat_alive": alive, "beat_detail": detail})
 
     @admin.display(description="when")
     def timing_display(self, schedule: BackupSchedule) -> str:
@@ -53,8 +73,10 @@ class BackupScheduleAdmin(admin.ModelAdmin):
         if not schedule.enabled:
             return "paused"
         if schedule.due_since is not None:
-            return format_html('<span class="waiting">waiting for the window since {} UTC</span>',
-                               f"{schedule.due_since:%Y-%m-%d %H:%M}")
+            return format_html(
+                '<span class="waiting">waiting for the window since {} UTC</span>',
+                f"{schedule.due_since:%Y-%m-%d %H:%M}",
+            )
         due = schedules.next_due(schedule)
         if due is None:
             return "paused"
@@ -65,8 +87,12 @@ class BackupScheduleAdmin(admin.ModelAdmin):
         if not schedule.last_note:
             return "never due yet"
         if schedule.last_run_id is not None:
-            return format_html('<span class="last-outcome">last backup {} {}; last due: {}</span>',
-                               run_link(schedule.last_run_id), schedule.last_run.status, schedule.last_note)
+            return format_html(
+                '<span class="last-outcome">last backup {} {}; last due: {}</span>',
+                run_link(schedule.last_run_id),
+                schedule.last_run.status,
+                schedule.last_note,
+            )
         return format_html('<span class="last-outcome">{}</span>', schedule.last_note)
 
     @admin.display(description="history (newest first)")

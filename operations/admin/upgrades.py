@@ -11,13 +11,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from ..services import can_migrate, no_worker_warning
-from .records import RecordAdmin, run_link
-from .runs import warn_if_no_worker
 from ..models import AppliedMigration
 from ..runner import OperationBusy, OperationFailed, active_run
+from ..services import can_migrate, no_worker_warning
 from ..targets import get_target
 from ..upgrades import registry, services
+from .records import RecordAdmin, run_link
+from .runs import warn_if_no_worker
 
 
 @admin.register(AppliedMigration)
@@ -46,8 +46,9 @@ class AppliedMigrationAdmin(RecordAdmin):
             except (OperationFailed, OperationBusy, registry.UnknownMigration) as exc:
                 error, status = str(exc.args[0] if isinstance(exc, registry.UnknownMigration) else exc), 400
             else:
-                self.message_user(request, f"{run.kind} run #{run.pk} requested; a worker carries it out.",
-                                  messages.SUCCESS)
+                self.message_user(
+                    request, f"{run.kind} run #{run.pk} requested; a worker carries it out.", messages.SUCCESS
+                )
                 warn_if_no_worker(self, request)
                 return redirect("admin:operations_operationrun_change", run.pk)
         try:
@@ -72,9 +73,13 @@ class AppliedMigrationAdmin(RecordAdmin):
     def _request(self, request: HttpRequest, target):
         action, label = request.POST.get("action", ""), request.user.get_username()
         if action == "run":
-            return services.request_migration(request.POST.get("migration", ""),
-                                              confirmation=request.POST.get("confirmation", ""),
-                                              user=request.user, label=label, target=target)
+            return services.request_migration(
+                request.POST.get("migration", ""),
+                confirmation=request.POST.get("confirmation", ""),
+                user=request.user,
+                label=label,
+                target=target,
+            )
         if action in ("resume", "rollback"):
             try:
                 run_id = int(request.POST.get("run", ""))

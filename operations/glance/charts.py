@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pygal
 from django.utils.safestring import SafeString, mark_safe
@@ -40,15 +40,36 @@ THEME = Style(
     colors=("#3b82c4", "#e0812f", "#4aa564", "#c4463b", "#8f6cc4", "#a08c2c", "#2fa3a8", "#c45a9e"),
 )
 # A fixed colour per run outcome, the same in every chart.
-STATUS_COLOURS = {"succeeded": "#4aa564", "failed": "#c4463b", "errored": "#8f3bc4", "interrupted": "#e0812f",
-                  "cancelled": "#8a8a8a", "pending": "#3b82c4", "running": "#2fa3a8"}
+STATUS_COLOURS = {
+    "succeeded": "#4aa564",
+    "failed": "#c4463b",
+    "errored": "#8f3bc4",
+    "interrupted": "#e0812f",
+    "cancelled": "#8a8a8a",
+    "pending": "#3b82c4",
+    "running": "#2fa3a8",
+}
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
 
 
 def _config(title: str, **extra) -> dict:
-    return {"title": title, "style": THEME, "width": 760, "height": 340, "margin_bottom": 28, "js": [], "disable_xml_declaration": True,
-            "legend_at_bottom": True, "legend_at_bottom_columns": 4, "print_values": False, "show_minor_x_labels":
-            True, "truncate_label": 40, "truncate_legend": 40, "margin": 12, **extra}
+    return {
+        "title": title,
+        "style": THEME,
+        "width": 760,
+        "height": 340,
+        "margin_bottom": 28,
+        "js": [],
+        "disable_xml_declaration": True,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": 4,
+        "print_values": False,
+        "show_minor_x_labels": True,
+        "truncate_label": 40,
+        "truncate_legend": 40,
+        "margin": 12,
+        **extra,
+    }
 
 
 def svg(chart, title: str) -> SafeString:
@@ -71,8 +92,16 @@ def _count_axis(values: Iterable[int]) -> dict:
 
 
 def over_time(title: str, series: dict[str, Sequence[tuple[dt.datetime, float | None]]], unit: str) -> SafeString:
-    chart = pygal.DateTimeLine(**_config(title, x_label_rotation=25, y_title=unit, dots_size=3, show_dots=True,
-                                         x_value_formatter=lambda d: d.strftime("%Y-%m-%d")))
+    chart = pygal.DateTimeLine(
+        **_config(
+            title,
+            x_label_rotation=25,
+            y_title=unit,
+            dots_size=3,
+            show_dots=True,
+            x_value_formatter=lambda d: d.strftime("%Y-%m-%d"),
+        )
+    )
     for name, points in series.items():
         chart.add(name, [(at, value) for at, value in points if value is not None])
     return svg(chart, title)
@@ -87,8 +116,9 @@ def stacked_weeks(title: str, weeks: Sequence[dt.date], series: dict[str, list[i
     return svg(chart, title)
 
 
-def grouped(title: str, labels: Sequence[str], series: dict[str, Iterable[int]], *, stacked: bool = False,
-            **extra) -> SafeString:
+def grouped(
+    title: str, labels: Sequence[str], series: dict[str, Iterable[int]], *, stacked: bool = False, **extra
+) -> SafeString:
     columns = [list(v) for v in series.values()]
     heights = [sum(c) for c in zip(*columns)] if stacked else [v for c in columns for v in c]
     chart = (pygal.StackedBar if stacked else pygal.Bar)(**_config(title, **_count_axis(heights), **extra))
@@ -99,8 +129,9 @@ def grouped(title: str, labels: Sequence[str], series: dict[str, Iterable[int]],
 
 
 def ranking(title: str, items: Sequence[tuple[str, int]]) -> SafeString:
-    chart = pygal.HorizontalBar(**_config(title, show_legend=False, height=max(160, 34 * len(items) + 80),
-                                          **_count_axis(n for _, n in items)))
+    chart = pygal.HorizontalBar(
+        **_config(title, show_legend=False, height=max(160, 34 * len(items) + 80), **_count_axis(n for _, n in items))
+    )
     chart.x_labels = [name for name, _ in reversed(items)]
     chart.add("identities", [n for _, n in reversed(items)])
     return svg(chart, title)

@@ -13,8 +13,11 @@ from operations.models import RunStatus
 from . import charts, figures
 
 MIB = 1024 * 1024
-PERMISSIONS = {"backups": "operations.view_backup", "runs": "operations.view_operationrun",
-               "identities": "identities.view_identity"}
+PERMISSIONS = {
+    "backups": "operations.view_backup",
+    "runs": "operations.view_operationrun",
+    "identities": "identities.view_identity",
+}
 
 
 def visible_parts(user) -> set[str]:
@@ -39,11 +42,17 @@ def _backups() -> dict:
     points = figures.backup_timeline()
     return {
         "backup_points": points,
-        "backup_size_chart": charts.over_time("Backup size", {"size (MiB)": [(p.at, p.size / MIB) for p in points]},
-                                              "MiB"),
-        "backup_time_chart": charts.over_time("Backup duration and Neo4j outage", {
-            "duration of the run": [(p.at, p.duration) for p in points],
-            "Neo4j down (stop to started)": [(p.at, p.outage) for p in points]}, "seconds"),
+        "backup_size_chart": charts.over_time(
+            "Backup size", {"size (MiB)": [(p.at, p.size / MIB) for p in points]}, "MiB"
+        ),
+        "backup_time_chart": charts.over_time(
+            "Backup duration and Neo4j outage",
+            {
+                "duration of the run": [(p.at, p.duration) for p in points],
+                "Neo4j down (stop to started)": [(p.at, p.outage) for p in points],
+            },
+            "seconds",
+        ),
     }
 
 
@@ -54,8 +63,7 @@ def _runs() -> dict:
         "weeks": weeks,
         "week_rows": [(week, [series[s][i] for s in RunStatus.values]) for i, week in enumerate(weeks)],
         "statuses": RunStatus.values,
-        "runs_chart": charts.stacked_weeks("Runs per week (by the week they were requested), by outcome", weeks,
-                                           shown),
+        "runs_chart": charts.stacked_weeks("Runs per week (by the week they were requested), by outcome", weeks, shown),
     }
 
 
@@ -66,14 +74,24 @@ def _identities() -> dict:
     return {
         "identity_counts": counts,
         "expiry_days": figures.EXPIRY_WINDOW_DAYS,
-        "status_chart": charts.grouped("Identities by type and status", [c.kind for c in counts], {
-            status: [getattr(c, status) for c in counts] for status in ("active", "disabled", "expired")}),
+        "status_chart": charts.grouped(
+            "Identities by type and status",
+            [c.kind for c in counts],
+            {status: [getattr(c, status) for c in counts] for status in ("active", "disabled", "expired")},
+        ),
         "expiry_chart": charts.grouped(
-            f"Active identities expiring in the next {figures.EXPIRY_WINDOW_DAYS} days (by day from now)", days,
-            {c.kind: c.expiring_by_day for c in counts}, stacked=True, x_labels_major_every=5,
-            show_minor_x_labels=False),
-        "expiry_rows": [(days[i], [c.expiring_by_day[i] for c in counts]) for i in range(len(days))
-                        if any(c.expiring_by_day[i] for c in counts)],
+            f"Active identities expiring in the next {figures.EXPIRY_WINDOW_DAYS} days (by day from now)",
+            days,
+            {c.kind: c.expiring_by_day for c in counts},
+            stacked=True,
+            x_labels_major_every=5,
+            show_minor_x_labels=False,
+        ),
+        "expiry_rows": [
+            (days[i], [c.expiring_by_day[i] for c in counts])
+            for i in range(len(days))
+            if any(c.expiring_by_day[i] for c in counts)
+        ],
         "orgs": orgs,
         "orgs_chart": charts.ranking(f"The {figures.TOP_ORGS} orgs the most identities can reach", orgs),
     }

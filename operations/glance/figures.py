@@ -26,6 +26,7 @@ STOP_STEP, START_STEP = "stop Neo4j", "start Neo4j"
 
 # ---- backups ----------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class BackupTotals:
     count: dict[str, int]
@@ -57,11 +58,18 @@ class BackupPoint:
 
 def backup_timeline(limit: int = 200) -> list[BackupPoint]:
     """The newest ``limit`` requested backups, oldest first."""
-    backups = list(Backup.objects.filter(purpose=Backup.Purpose.REQUESTED)
-                   .select_related("made_by_run").order_by("-created_at")[:limit])
+    backups = list(
+        Backup.objects.filter(purpose=Backup.Purpose.REQUESTED)
+        .select_related("made_by_run")
+        .order_by("-created_at")[:limit]
+    )
     run_ids = [b.made_by_run_id for b in backups if b.made_by_run_id]
-    steps = {(s["run_id"], s["name"]): s for s in OperationStep.objects.filter(
-        run_id__in=run_ids, name__in=[STOP_STEP, START_STEP]).values("run_id", "name", "started_at", "finished_at")}
+    steps = {
+        (s["run_id"], s["name"]): s
+        for s in OperationStep.objects.filter(run_id__in=run_ids, name__in=[STOP_STEP, START_STEP]).values(
+            "run_id", "name", "started_at", "finished_at"
+        )
+    }
     points = []
     for backup in reversed(backups):
         run = backup.made_by_run
@@ -78,9 +86,12 @@ def backup_timeline(limit: int = 200) -> list[BackupPoint]:
 
 # ---- runs -------------------------------------------------------------------------------------------------------
 
+
 def runs_by_kind_and_status() -> dict[tuple[str, str], int]:
-    return {(row["kind"], row["status"]): row["n"]
-            for row in OperationRun.objects.values("kind", "status").annotate(n=Count("id"))}
+    return {
+        (row["kind"], row["status"]): row["n"]
+        for row in OperationRun.objects.values("kind", "status").annotate(n=Count("id"))
+    }
 
 
 @dataclass
@@ -107,9 +118,13 @@ def runs_per_week(weeks: int = 12, now: dt.datetime | None = None) -> tuple[list
     now = now or timezone.now()
     monday = (now - dt.timedelta(days=now.weekday())).date()
     starts = [monday - dt.timedelta(weeks=i) for i in reversed(range(weeks))]
-    since = dt.datetime.combine(starts[0], dt.time(), tzinfo=dt.timezone.utc)
-    rows = (OperationRun.objects.filter(requested_at__gte=since).annotate(week=TruncWeek("requested_at"))
-            .values("week", "status").annotate(n=Count("id")))
+    since = dt.datetime.combine(starts[0], dt.time(), tzinfo=dt.UTC)
+    rows = (
+        OperationRun.objects.filter(requested_at__gte=since)
+        .annotate(week=TruncWeek("requested_at"))
+        .values("week", "status")
+        .annotate(n=Count("id"))
+    )
     series = {status: [0] * weeks for status in RunStatus.values}
     index = {start: i for i, start in enumerate(starts)}
     for row in rows:
@@ -120,6 +135,7 @@ def runs_per_week(weeks: int = 12, now: dt.datetime | None = None) -> tuple[list
 
 
 # ---- identities -------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class IdentityCounts:
@@ -141,7 +157,9 @@ def identity_counts(now: dt.datetime | None = None) -> list[IdentityCounts]:
             f"MATCH (n:{kind.label}) WITH coalesce(n.disabled, false) AS disabled, n.expires AS expires "
             "RETURN disabled, expires IS NOT NULL AND expires <= $now AS expired, "
             "CASE WHEN expires > $now AND expires <= $until THEN duration.inDays($now, expires).days END AS day, "
-            "count(*)", {"now": now, "until": now + dt.timedelta(days=EXPIRY_WINDOW_DAYS)})
+            "count(*)",
+            {"now": now, "until": now + dt.timedelta(days=EXPIRY_WINDOW_DAYS)},
+        )
         for disabled, expired, day, n in rows:
             if disabled:
                 counts.disabled += n
@@ -167,7 +185,8 @@ def identities_reaching_orgs(limit: int = TOP_ORGS) -> list[tuple[str, int]]:
         "MATCH (n:CredentialedEntity) WHERE n:CredentialedUserIdentity OR n:CredentialedComputeIdentity "
         "UNWIND coalesce(n.scopes, []) AS s "
         "WITH n, CASE WHEN s = '*-*-*' THEN '*' ELSE split(s, '-')[0] END AS org WHERE org <> '' "
-        "RETURN org, count(DISTINCT n)")
+        "RETURN org, count(DISTINCT n)"
+    )
     per_org = dict((org, n) for org, n in rows)
     everywhere = per_org.pop("*", 0)
     orgs = set(per_org) | {scope.split("-", 1)[0] for scope in data_scopes()}
@@ -175,16 +194,21 @@ def identities_reaching_orgs(limit: int = TOP_ORGS) -> list[tuple[str, int]]:
     # An identity holding both acme-x-y and *-*-* reaches acme once: subtract those counted twice.
     twice: dict[str, int] = {}
     if everywhere:
-        twice = dict((org, n) for org, n in store.cypher(
-            "MATCH (n:CredentialedEntity) WHERE (n:CredentialedUserIdentity OR n:CredentialedComputeIdentity) "
-            "AND '*-*-*' IN n.scopes UNWIND n.scopes AS s WITH n, split(s, '-')[0] AS org WHERE org <> '*' "
-            "RETURN org, count(DISTINCT n)"))
+        twice = dict(
+            (org, n)
+            for org, n in store.cypher(
+                "MATCH (n:CredentialedEntity) WHERE (n:CredentialedUserIdentity OR n:CredentialedComputeIdentity) "
+                "AND '*-*-*' IN n.scopes UNWIND n.scopes AS s WITH n, split(s, '-')[0] AS org WHERE org <> '*' "
+                "RETURN org, count(DISTINCT n)"
+            )
+        )
     reached = [(org, per_org.get(org, 0) + everywhere - twice.get(org, 0)) for org in orgs]
     reached.sort(key=lambda item: (-item[1], item[0]))
     return reached[:limit]
 
 
 # ---- workers ----------------------------------------------------------------------------------------------------
+
 
 def alive_workers(timeout: float = 1.0) -> list[str] | None:
     """Names of the Celery workers answering a ping; None when the broker cannot be asked."""
@@ -195,4 +219,3 @@ def alive_workers(timeout: float = 1.0) -> list[str] | None:
     except Exception:  # an unreachable broker is reported as "unknown", not as an error page
         return None
     return sorted(name for reply in replies for name in reply)
-

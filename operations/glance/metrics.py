@@ -55,15 +55,18 @@ class PortalCollector:
         yield age
 
     def _runs(self):
-        runs = _gauge("operation_runs", "Operation runs by kind and status (pending and running included)",
-                      ["kind", "status"])
+        runs = _gauge(
+            "operation_runs", "Operation runs by kind and status (pending and running included)", ["kind", "status"]
+        )
         for (kind, status), n in sorted(figures.runs_by_kind_and_status().items()):
             runs.add_metric([kind, status], n)
         yield runs
-        duration = _gauge("last_run_duration_seconds", "Duration of the last finished run of each kind",
-                          ["kind", "status"])
-        finished = _gauge("last_run_finished_timestamp_seconds", "When the last run of each kind ended",
-                          ["kind", "status"])
+        duration = _gauge(
+            "last_run_duration_seconds", "Duration of the last finished run of each kind", ["kind", "status"]
+        )
+        finished = _gauge(
+            "last_run_finished_timestamp_seconds", "When the last run of each kind ended", ["kind", "status"]
+        )
         for run in figures.last_finished_runs():
             if run.duration is not None:
                 duration.add_metric([run.kind, run.status], run.duration)
@@ -73,10 +76,12 @@ class PortalCollector:
 
     def _identities(self):
         up = _gauge("neo4j_up", "1 when the state store answered for these figures")
-        identities = _gauge("identities", "Identities by type and status (active, disabled, expired)",
-                            ["type", "status"])
-        expiring = _gauge("identities_expiring_30d", "Active identities whose expiry falls in the next 30 days",
-                          ["type"])
+        identities = _gauge(
+            "identities", "Identities by type and status (active, disabled, expired)", ["type", "status"]
+        )
+        expiring = _gauge(
+            "identities_expiring_30d", "Active identities whose expiry falls in the next 30 days", ["type"]
+        )
         try:
             counts = figures.identity_counts()
         except Exception:  # the store down must not take the portal's own figures with it

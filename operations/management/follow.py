@@ -13,11 +13,13 @@ def describe(run: OperationRun) -> str:
     k, n = run.current_position()
     elapsed = run.elapsed_seconds()
     waiting = run.waiting_seconds()
-    return (f"#{run.pk} {run.kind} on {run.target}: {run.status}, step {k} of {n}"
-            + (f", {elapsed:.0f} s" if elapsed is not None else "")
-            + (f", waiting for a worker for {waiting:.0f} s" if waiting is not None else "")
-            + (f", cancelled by {run.cancelled_by_label}" if run.cancelled_by_label else "")
-            + f", requested by {run.requested_by_label} at {run.requested_at:%Y-%m-%d %H:%M:%S} UTC")
+    return (
+        f"#{run.pk} {run.kind} on {run.target}: {run.status}, step {k} of {n}"
+        + (f", {elapsed:.0f} s" if elapsed is not None else "")
+        + (f", waiting for a worker for {waiting:.0f} s" if waiting is not None else "")
+        + (f", cancelled by {run.cancelled_by_label}" if run.cancelled_by_label else "")
+        + f", requested by {run.requested_by_label} at {run.requested_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
 
 
 def print_plan(plan: list[dict], out: OutputWrapper) -> None:
@@ -27,8 +29,9 @@ def print_plan(plan: list[dict], out: OutputWrapper) -> None:
             out.write("       $ " + " ".join(command))
 
 
-def carry_out(run: OperationRun, out: OutputWrapper, err: OutputWrapper, *, here: bool, wait: bool,
-              timeout: float) -> OperationRun:
+def carry_out(
+    run: OperationRun, out: OutputWrapper, err: OutputWrapper, *, here: bool, wait: bool, timeout: float
+) -> OperationRun:
     """After a command recorded ``run``: run it in this process (``--here``), or say when no worker will take it,
     then follow it to its end unless told not to wait."""
     from .. import services
@@ -58,8 +61,10 @@ def follow(run: OperationRun, out: OutputWrapper, timeout: float, poll: float = 
         if run.is_terminal:
             break
         if time.monotonic() > deadline:
-            raise CommandError(f"run #{run.pk} is still {run.status} after {timeout:.0f} s; it goes on in the "
-                               f"worker: follow it with `manage.py operations --show {run.pk}`")
+            raise CommandError(
+                f"run #{run.pk} is still {run.status} after {timeout:.0f} s; it goes on in the "
+                f"worker: follow it with `manage.py operations --show {run.pk}`"
+            )
         time.sleep(poll)
     if run.status != RunStatus.SUCCEEDED:
         raise CommandError(f"{run.kind} #{run.pk} {run.status}: {run.error}")

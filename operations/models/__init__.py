@@ -1,9 +1,22 @@
 from .alerts import Alert, AlertSettings
 from .applied_migrations import AppliedMigration, MigrationOutcome
 from .backups import Backup
-from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, OperationRun, OperationStep, RunStatus, StepStatus
 from .retention import RetentionPolicy
+from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, OperationRun, OperationStep, RunStatus, StepStatus
 from .schedules import BackupSchedule
 
-__all__ = ["Alert", "AlertSettings", "AppliedMigration", "MigrationOutcome", "Backup", "OperationRun", "OperationStep", "RunStatus",
-           "StepStatus", "ACTIVE_STATUSES", "TERMINAL_STATUSES", "BackupSchedule", "RetentionPolicy"]
+__all__ = [
+    "Alert",
+    "AlertSettings",
+    "AppliedMigration",
+    "MigrationOutcome",
+    "Backup",
+    "OperationRun",
+    "OperationStep",
+    "RunStatus",
+    "StepStatus",
+    "ACTIVE_STATUSES",
+    "TERMINAL_STATUSES",
+    "BackupSchedule",
+    "RetentionPolicy",
+]

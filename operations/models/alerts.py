@@ -9,14 +9,20 @@ from django.utils import timezone
 
 
 class AlertSettings(models.Model):
-    recipients = models.TextField(blank=True, help_text="e-mail addresses, one per line or comma-separated "
-                                                         "(PORTAL_ALERT_EMAILS adds more)")
-    webhook_url = models.URLField(blank=True, max_length=500, help_text="a Slack or Mattermost incoming webhook "
-                                                                         "(PORTAL_ALERT_WEBHOOK_URL when empty)")
-    min_free_mib = models.PositiveIntegerField(default=2048, help_text="alert when the backups directory has less "
-                                                                       "free space than this (MiB; 0: never)")
-    expiring_within_days = models.PositiveIntegerField(default=7, help_text="alert about identities that expire "
-                                                                            "within this many days (0: never)")
+    recipients = models.TextField(
+        blank=True, help_text="e-mail addresses, one per line or comma-separated (PORTAL_ALERT_EMAILS adds more)"
+    )
+    webhook_url = models.URLField(
+        blank=True,
+        max_length=500,
+        help_text="a Slack or Mattermost incoming webhook (PORTAL_ALERT_WEBHOOK_URL when empty)",
+    )
+    min_free_mib = models.PositiveIntegerField(
+        default=2048, help_text="alert when the backups directory has less free space than this (MiB; 0: never)"
+    )
+    expiring_within_days = models.PositiveIntegerField(
+        default=7, help_text="alert about identities that expire within this many days (0: never)"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "alert settings"
@@ -25,7 +31,7 @@ class AlertSettings(models.Model):
         return "alert settings"
 
     @classmethod
-    def current(cls) -> "AlertSettings":
+    def current(cls) -> AlertSettings:
         settings_row, _ = cls.objects.get_or_create(pk=1)
         return settings_row
 
@@ -52,8 +58,11 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["key"], condition=Q(resolved_at__isnull=True),
-                                               name="operations_one_open_alert_per_problem")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(resolved_at__isnull=True), name="operations_one_open_alert_per_problem"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.subject

@@ -24,11 +24,13 @@ class AppliedMigration(models.Model):
     target = models.CharField(max_length=40)
     outcome = models.CharField(max_length=20, choices=MigrationOutcome.choices)
     at = models.DateTimeField(default=timezone.now, db_index=True, help_text="when the attempt ended")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                           related_name="store_migrations")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="store_migrations"
+    )
     by_label = models.CharField(max_length=150, help_text="the staff user, or cli:<os user> for manage.py")
-    run = models.ForeignKey("operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL,
-                            related_name="migration_records")
+    run = models.ForeignKey(
+        "operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="migration_records"
+    )
     neo4j_before = models.CharField(max_length=40, blank=True)
     neo4j_after = models.CharField(max_length=40, blank=True)
     # Counts before/after, the command's output, what was put back: whatever the migration reports.
@@ -37,8 +39,9 @@ class AppliedMigration(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["name", "target"], condition=Q(outcome="applied"),
-                                    name="operations_migration_applied_once"),
+            models.UniqueConstraint(
+                fields=["name", "target"], condition=Q(outcome="applied"), name="operations_migration_applied_once"
+            ),
         ]
         permissions = [("run_store_migration", "Can migrate the state store (Neo4j upgrade, alchemiscale schema)")]
 

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-
 # The only names the backup procedure gives (``neo4j-<UTC date>-<time>[-n].dump``): a plain file name, so a catalog
 # entry can never point outside its backups directory.
 FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump")
@@ -42,10 +41,12 @@ class Backup(models.Model):
     relationship_count = models.BigIntegerField(null=True, blank=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.REQUESTED)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    made_by_run = models.ForeignKey("operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="backups_made")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="backups")
+    made_by_run = models.ForeignKey(
+        "operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="backups_made"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="backups"
+    )
     requested_by_label = models.CharField(max_length=150)
     # A consistent copy of the portal's own database taken with this backup (beside the dump, same directory).
     portal_db_file = models.CharField(max_length=255, blank=True)
@@ -53,12 +54,15 @@ class Backup(models.Model):
     portal_db_sha256 = models.CharField(max_length=64, blank=True)
     # Verification (docs/verification.md): the dump re-hashed, loaded into a scratch Neo4j, checked and counted.
     verified_at = models.DateTimeField(null=True, blank=True, help_text="when a verify run last ended on it")
-    verification = models.CharField(max_length=10, choices=Verification.choices, default=Verification.NEVER,
-                                    db_index=True)
-    verification_detail = models.TextField(blank=True, help_text="what the last verify run found (the reason if "
-                                                                  "it failed)")
-    verified_by_run = models.ForeignKey("operations.OperationRun", null=True, blank=True,
-                                        on_delete=models.SET_NULL, related_name="backups_verified")
+    verification = models.CharField(
+        max_length=10, choices=Verification.choices, default=Verification.NEVER, db_index=True
+    )
+    verification_detail = models.TextField(
+        blank=True, help_text="what the last verify run found (the reason if it failed)"
+    )
+    verified_by_run = models.ForeignKey(
+        "operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="backups_verified"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -71,7 +75,9 @@ class Backup(models.Model):
     def path_in(self, backup_dir: Path) -> Path:
         """The dump file in ``backup_dir``; ValueError for a name the portal never writes (e.g. ``../x``)."""
         if not FILE_NAME.fullmatch(self.file_name or ""):
-            raise ValueError(f"{self.file_name!r} is not a backup file name the portal writes (neo4j-<date>-<time>.dump)")
+            raise ValueError(
+                f"{self.file_name!r} is not a backup file name the portal writes (neo4j-<date>-<time>.dump)"
+            )
         return Path(backup_dir) / self.file_name
 
     def portal_db_path_in(self, backup_dir: Path) -> Path | None:
@@ -91,5 +97,8 @@ class Backup(models.Model):
         runs = OperationRun.objects.filter(kind="verify", target=self.target).order_by("-requested_at", "-pk")
         if label is not None:
             runs = runs.filter(requested_by_label=label)
-        return [r for r in runs.only("pk", "params", "status", "requested_at") if self.pk in
-                (r.params or {}).get("backup_ids", [])]
+        return [
+            r
+            for r in runs.only("pk", "params", "status", "requested_at")
+            if self.pk in (r.params or {}).get("backup_ids", [])
+        ]

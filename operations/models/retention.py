@@ -7,14 +7,17 @@ from django.db import models
 
 class RetentionPolicy(models.Model):
     keep_last = models.PositiveIntegerField(default=7, help_text="keep the newest N backups")
-    keep_daily = models.PositiveIntegerField(default=7, help_text="and the newest backup of each of the last N days "
-                                                                  "that have one")
+    keep_daily = models.PositiveIntegerField(
+        default=7, help_text="and the newest backup of each of the last N days that have one"
+    )
     keep_weekly = models.PositiveIntegerField(default=4, help_text="... of each of the last N ISO weeks")
     keep_monthly = models.PositiveIntegerField(default=6, help_text="... of each of the last N months")
     safety_min_age_hours = models.PositiveIntegerField(
-        default=7 * 24, help_text="never prune a safety backup (taken before a restore) younger than this")
+        default=7 * 24, help_text="never prune a safety backup (taken before a restore) younger than this"
+    )
     stale_after_hours = models.PositiveIntegerField(
-        default=26, help_text="alert when no backup succeeded for this long (0: never)")
+        default=26, help_text="alert when no backup succeeded for this long (0: never)"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -23,11 +26,13 @@ class RetentionPolicy(models.Model):
         permissions = [("prune_backups", "Can prune backups by the retention policy")]
 
     def __str__(self) -> str:
-        return (f"keep the last {self.keep_last}, {self.keep_daily} daily, {self.keep_weekly} weekly, "
-                f"{self.keep_monthly} monthly")
+        return (
+            f"keep the last {self.keep_last}, {self.keep_daily} daily, {self.keep_weekly} weekly, "
+            f"{self.keep_monthly} monthly"
+        )
 
     @classmethod
-    def current(cls) -> "RetentionPolicy":
+    def current(cls) -> RetentionPolicy:
         """The policy (created with the defaults when missing)."""
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy

@@ -16,18 +16,23 @@ from django.utils import timezone
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "pending"          # requested, waiting for a worker
-    RUNNING = "running", "running"          # a worker claimed it
+    PENDING = "pending", "pending"  # requested, waiting for a worker
+    RUNNING = "running", "running"  # a worker claimed it
     SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed"             # an expected failure: the reason is in ``error``
-    ERRORED = "errored", "errored"          # an unexpected exception: the traceback is in ``error``
+    FAILED = "failed", "failed"  # an expected failure: the reason is in ``error``
+    ERRORED = "errored", "errored"  # an unexpected exception: the traceback is in ``error``
     INTERRUPTED = "interrupted", "interrupted"  # its worker died; recovered when a worker started again
-    CANCELLED = "cancelled", "cancelled"    # ended by staff while still pending; no worker ever ran it
+    CANCELLED = "cancelled", "cancelled"  # ended by staff while still pending; no worker ever ran it
 
 
 ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
-TERMINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED,
-                     RunStatus.CANCELLED)
+TERMINAL_STATUSES = (
+    RunStatus.SUCCEEDED,
+    RunStatus.FAILED,
+    RunStatus.ERRORED,
+    RunStatus.INTERRUPTED,
+    RunStatus.CANCELLED,
+)
 
 
 class StepStatus(models.TextChoices):
@@ -35,7 +40,7 @@ class StepStatus(models.TextChoices):
     RUNNING = "running", "running"
     OK = "ok", "ok"
     FAILED = "failed", "failed"
-    SKIPPED = "skipped", "skipped"    # not run because an earlier step failed
+    SKIPPED = "skipped", "skipped"  # not run because an earlier step failed
     INTERRUPTED = "interrupted", "interrupted"
 
 
@@ -46,8 +51,9 @@ class OperationRun(models.Model):
     params = models.JSONField(default=dict, blank=True, help_text="what was asked (e.g. which backup to restore)")
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True)
 
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="operation_runs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="operation_runs"
+    )
     # Who asked, as shown: the staff user's name, or ``cli:<os user>`` for manage.py.
     requested_by_label = models.CharField(max_length=150)
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -75,8 +81,11 @@ class OperationRun(models.Model):
         ordering = ["-requested_at", "-pk"]
         constraints = [
             # The atomic claim: a second active run on the same target cannot even be inserted.
-            models.UniqueConstraint(fields=["target"], condition=Q(status__in=["pending", "running"]),
-                                    name="operations_one_active_run_per_target"),
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=Q(status__in=["pending", "running"]),
+                name="operations_one_active_run_per_target",
+            ),
         ]
         permissions = [("request_backup", "Can request a backup of the state store")]
 

@@ -40,19 +40,29 @@ class BackupSchedule(models.Model):
     month_of_year = models.CharField(max_length=60, default="*")
     day_of_week = models.CharField(max_length=60, default="*", help_text="crontab: 0-6 (Sunday is 0) or mon-sun")
     timezone = TimeZoneField(default="UTC", help_text="the crontab's and the maintenance window's time zone")
-    window_start = models.TimeField(null=True, blank=True,
-                                    help_text="maintenance window start (local time); empty: any time")
+    window_start = models.TimeField(
+        null=True, blank=True, help_text="maintenance window start (local time); empty: any time"
+    )
     window_end = models.TimeField(null=True, blank=True, help_text="window end; may be past midnight (22:00-04:00)")
-    prune_after = models.BooleanField(default=False, help_text="prune old backups by the retention policy after "
-                                                               "each successful backup of this schedule")
+    prune_after = models.BooleanField(
+        default=False,
+        help_text="prune old backups by the retention policy after each successful backup of this schedule",
+    )
 
-    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True, editable=False,
-                                         on_delete=models.SET_NULL, related_name="backup_schedule")
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="backup_schedule",
+    )
     # A due backup that waits for the maintenance window: since when (beat releases it when the window opens).
     due_since = models.DateTimeField(null=True, blank=True, editable=False)
     last_fired_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_run = models.ForeignKey("operations.OperationRun", null=True, blank=True, editable=False,
-                                 on_delete=models.SET_NULL, related_name="+")
+    last_run = models.ForeignKey(
+        "operations.OperationRun", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
     last_note = models.TextField(blank=True, editable=False, help_text="what happened when it was last due")
     # The backup run a prune was last requested after (prune_after), so one backup leads to one prune.
     pruned_after_run_id = models.BigIntegerField(null=True, blank=True, editable=False)
@@ -72,12 +82,22 @@ class BackupSchedule(models.Model):
             if not self.every or not self.period:
                 raise ValidationError({"every": "an interval schedule needs 'every' and a period"})
         else:
-            from django_celery_beat.validators import (day_of_month_validator, day_of_week_validator,
-                                                       hour_validator, minute_validator, month_of_year_validator)
+            from django_celery_beat.validators import (
+                day_of_month_validator,
+                day_of_week_validator,
+                hour_validator,
+                minute_validator,
+                month_of_year_validator,
+            )
+
             errors = {}
-            for field, check in (("minute", minute_validator), ("hour", hour_validator),
-                                 ("day_of_month", day_of_month_validator), ("month_of_year", month_of_year_validator),
-                                 ("day_of_week", day_of_week_validator)):
+            for field, check in (
+                ("minute", minute_validator),
+                ("hour", hour_validator),
+                ("day_of_month", day_of_month_validator),
+                ("month_of_year", month_of_year_validator),
+                ("day_of_week", day_of_week_validator),
+            ):
                 try:
                     check(getattr(self, field))
                 except ValidationError as exc:
@@ -90,7 +110,9 @@ class BackupSchedule(models.Model):
     def describe_timing(self) -> str:
         if self.timing == self.Timing.INTERVAL:
             return f"every {self.every} {self.period}"
-        return f"{self.minute} {self.hour} {self.day_of_month} {self.month_of_year} {self.day_of_week} ({self.timezone})"
+        return (
+            f"{self.minute} {self.hour} {self.day_of_month} {self.month_of_year} {self.day_of_week} ({self.timezone})"
+        )
 
     def describe_window(self) -> str:
         if self.window_start is None:
@@ -113,7 +135,7 @@ class BackupSchedule(models.Model):
         entry = {"at": at.isoformat(), "note": text, "run": run_id}
         with transaction.atomic():
             fresh = BackupSchedule.objects.select_for_update().get(pk=self.pk)
-            fresh.history = (fresh.history + [entry])[-self.HISTORY:]
+            fresh.history = (fresh.history + [entry])[-self.HISTORY :]
             fresh.last_note = text
             fresh.save(update_fields=["history", "last_note"])
         self.history, self.last_note = fresh.history, text
@@ -121,13 +143,15 @@ class BackupSchedule(models.Model):
     # -- keeping the beat task in step ------------------------------------------------------------------------
     # What happened is written only by conditional updates (operations/schedules.py); saving the settings (the
     # admin's form, pause/resume) must not write back a stale copy of it.
-    STATE_FIELDS = frozenset({"periodic_task", "due_since", "last_fired_at", "last_run", "last_note",
-                              "pruned_after_run_id", "history"})
+    STATE_FIELDS = frozenset(
+        {"periodic_task", "due_since", "last_fired_at", "last_run", "last_note", "pruned_after_run_id", "history"}
+    )
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name not in self.STATE_FIELDS]
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in self.STATE_FIELDS
+            ]
         with transaction.atomic():
             super().save(*args, **kwargs)
             self.sync_periodic_task()
@@ -140,8 +164,13 @@ class BackupSchedule(models.Model):
             interval, _ = IntervalSchedule.objects.get_or_create(every=self.every, period=self.period)
         else:
             crontab, _ = CrontabSchedule.objects.get_or_create(
-                minute=self.minute, hour=self.hour, day_of_month=self.day_of_month,
-                month_of_year=self.month_of_year, day_of_week=self.day_of_week, timezone=str(self.timezone))
+                minute=self.minute,
+                hour=self.hour,
+                day_of_month=self.day_of_month,
+                month_of_year=self.month_of_year,
+                day_of_week=self.day_of_week,
+                timezone=str(self.timezone),
+            )
         task = self.periodic_task or PeriodicTask(name=f"backup schedule #{self.pk}")
         task.name = f"backup schedule #{self.pk}: {self.name}"[:200]
         task.task = SCHEDULED_BACKUP_TASK

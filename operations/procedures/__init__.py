@@ -9,5 +9,6 @@ from .restore import RestoreProcedure
 from .verify import VerifyProcedure
 
 #: kind -> procedure; a new procedure is added here
-PROCEDURES: dict[str, type[Procedure]] = {p.kind: p for p in (BackupProcedure, RestoreProcedure,
-                                                                     PruneProcedure, VerifyProcedure)}
+PROCEDURES: dict[str, type[Procedure]] = {
+    p.kind: p for p in (BackupProcedure, RestoreProcedure, PruneProcedure, VerifyProcedure)
+}

@@ -15,16 +15,29 @@ class BackupProcedure(Procedure):
     def steps(self) -> list[Step]:
         t = self.target
         return [
-            Step("check the backups directory", dumps.check_backup_dir,
-                 f"{t.backup_dir} exists, is writable and has room for the dump (refused before anything is "
-                 f"stopped when not, unless asked to ignore free space)"),
-            Step("record the current state", dumps.record_state,
-                 "is Neo4j running; its version; node and relationship counts"),
+            Step(
+                "check the backups directory",
+                dumps.check_backup_dir,
+                f"{t.backup_dir} exists, is writable and has room for the dump (refused before anything is "
+                f"stopped when not, unless asked to ignore free space)",
+            ),
+            Step(
+                "record the current state",
+                dumps.record_state,
+                "is Neo4j running; its version; node and relationship counts",
+            ),
             *dumps.dump_steps(t),
-            Step("start Neo4j", dumps.start_again, "start it again if it was running, whatever happened, and wait "
-                 "until Bolt answers", when="always"),
-            Step("name the backup", dumps.final_name,
-                 f"link the complete dump to {t.backup_dir}/neo4j-<UTC date-time>.dump (never replacing a file)"),
+            Step(
+                "start Neo4j",
+                dumps.start_again,
+                "start it again if it was running, whatever happened, and wait until Bolt answers",
+                when="always",
+            ),
+            Step(
+                "name the backup",
+                dumps.final_name,
+                f"link the complete dump to {t.backup_dir}/neo4j-<UTC date-time>.dump (never replacing a file)",
+            ),
             Step("checksum and catalog", self.catalog, "SHA-256 and size of the file; add it to the catalog"),
             dumps.portal_db_step(t),
         ]

@@ -68,12 +68,17 @@ def expected_dump_size(target: Target) -> tuple[int, str]:
     """(bytes, how they were estimated) a dump of the target's store is expected to need: the last catalogued
     dump of this store with a margin for growth; without one, the store files' size on disk (a dump is compressed
     and usually smaller; transaction logs are left out, Neo4j preallocates them)."""
-    last = Backup.objects.filter(target=target.name, database=target.connection.database).order_by(
-        "-created_at", "-pk").first()
+    last = (
+        Backup.objects.filter(target=target.name, database=target.connection.database)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
     if last is not None:
-        return (int(last.size * DUMP_GROWTH_MARGIN),
-                f"the last dump of this store ({last.file_name}, {human_size(last.size)}) plus "
-                f"{DUMP_GROWTH_MARGIN - 1:.0%}")
+        return (
+            int(last.size * DUMP_GROWTH_MARGIN),
+            f"the last dump of this store ({last.file_name}, {human_size(last.size)}) plus "
+            f"{DUMP_GROWTH_MARGIN - 1:.0%}",
+        )
     store = _tree_size(target.database_dirs()[:1])
     return store, f"the store's size on disk ({target.database_dirs()[0]}); there is no earlier dump to go by"
 
@@ -88,11 +93,17 @@ def check_backup_dir(ctx: RunContext) -> str:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        why = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
-               errno.EPERM: "permission denied", errno.ENOTDIR: "a part of its path is a file, not a directory",
-               errno.ENOSPC: "the disk is full"}.get(exc.errno, exc.strerror or str(exc))
-        raise OperationFailed(f"the backups directory {directory} cannot be written ({why}); nothing was stopped "
-                              f"or changed. Fix the directory (PORTAL_BACKUP_DIR) and try again") from None
+        why = {
+            errno.EROFS: "it is on a read-only file system",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied",
+            errno.ENOTDIR: "a part of its path is a file, not a directory",
+            errno.ENOSPC: "the disk is full",
+        }.get(exc.errno, exc.strerror or str(exc))
+        raise OperationFailed(
+            f"the backups directory {directory} cannot be written ({why}); nothing was stopped "
+            f"or changed. Fix the directory (PORTAL_BACKUP_DIR) and try again"
+        ) from None
     leftover = in_progress_dir(target)
     notes = []
     if leftover.exists():
@@ -101,14 +112,18 @@ def check_backup_dir(ctx: RunContext) -> str:
         notes.append(f"removed the unfinished dump left in {leftover}")
     free = shutil.disk_usage(directory).free
     expected, basis = expected_dump_size(target)
-    notes.append(f"{directory}: {human_size(free)} free; the dump is expected to need {human_size(expected)} "
-                 f"({basis})")
+    notes.append(f"{directory}: {human_size(free)} free; the dump is expected to need {human_size(expected)} ({basis})")
     if free < expected:
-        short = (f"the backups directory {directory} has {human_size(free)} free, less than the "
-                 f"{human_size(expected)} the dump is expected to need ({basis})")
+        short = (
+            f"the backups directory {directory} has {human_size(free)} free, less than the "
+            f"{human_size(expected)} the dump is expected to need ({basis})"
+        )
         if not ctx.run.params.get("ignore_free_space"):
-            override = (" or ask again with the override (manage.py backup --ignore-free-space) if the dump will "
-                        "fit" if ctx.run.kind == "backup" else "")
+            override = (
+                " or ask again with the override (manage.py backup --ignore-free-space) if the dump will fit"
+                if ctx.run.kind == "backup"
+                else ""
+            )
             raise OperationFailed(f"{short}; nothing was stopped or changed. Make room{override}")
         ctx.log(f"{short}; going on as asked (ignore free space)", "warning")
     return "\n".join(notes)
@@ -119,13 +134,19 @@ def record_state(ctx: RunContext) -> str:
     target = ctx.target
     was_running = target.is_up()
     crashed = None if was_running else target.crash_evidence()
-    facts = {"was_running": was_running, "neo4j_version": target.neo4j_version(), "nodes": None,
-             "relationships": None, "neo4j_crashed": crashed}
+    facts = {
+        "was_running": was_running,
+        "neo4j_version": target.neo4j_version(),
+        "nodes": None,
+        "relationships": None,
+        "neo4j_crashed": crashed,
+    }
     if crashed:
         # Not stopped on purpose, so meant to be running. neo4j-admin refuses to dump a store that was not shut
         # down cleanly: starting Neo4j recovers it; it is then stopped, dumped and started again like any backup.
-        warning = (f"Neo4j HAD CRASHED before this run: {crashed}. It was started again to recover the store before "
-                   f"the dump")
+        warning = (
+            f"Neo4j HAD CRASHED before this run: {crashed}. It was started again to recover the store before the dump"
+        )
         ctx.remember(neo4j_crashed=crashed, warnings=[*ctx.state.get("warnings", []), warning])
         ctx.log(warning, "error")
         target.start()
@@ -135,11 +156,16 @@ def record_state(ctx: RunContext) -> str:
         facts["nodes"], facts["relationships"] = target.counts()
     ctx.remember(**facts)
     if crashed:
-        return (f"Neo4j HAD CRASHED: {crashed}\nstarted it again (store recovered): {facts['nodes']} nodes, "
-                f"{facts['relationships']} relationships")
+        return (
+            f"Neo4j HAD CRASHED: {crashed}\nstarted it again (store recovered): {facts['nodes']} nodes, "
+            f"{facts['relationships']} relationships"
+        )
     if not was_running:
-        ctx.log("Neo4j is not running: the backup cannot record node and relationship counts, and Neo4j will be "
-                "left stopped", "warning")
+        ctx.log(
+            "Neo4j is not running: the backup cannot record node and relationship counts, and Neo4j will be "
+            "left stopped",
+            "warning",
+        )
         return "Neo4j is not running"
     return f"Neo4j {facts['neo4j_version']} running; {facts['nodes']} nodes, {facts['relationships']} relationships"
 
@@ -178,9 +204,11 @@ def dump(ctx: RunContext) -> str:
 def ensure_still_stopped(ctx: RunContext, job: str) -> None:
     """An offline job's store must stay closed: fail when the server is running again under it."""
     if ctx.target.is_up():
-        raise OperationFailed(f"Neo4j is running again although this run stopped it for {job}: something outside "
-                              f"the portal started it. Its result cannot be trusted and is discarded; find what "
-                              f"starts Neo4j (scripts respecting the operation lock do not) and try again")
+        raise OperationFailed(
+            f"Neo4j is running again although this run stopped it for {job}: something outside "
+            f"the portal started it. Its result cannot be trusted and is discarded; find what "
+            f"starts Neo4j (scripts respecting the operation lock do not) and try again"
+        )
 
 
 def remove_partial_dump(ctx: RunContext) -> None:
@@ -245,10 +273,19 @@ def catalog(ctx: RunContext, purpose: str) -> Backup:
     target = ctx.target
     path = target.backup_dir / ctx.state["file_name"]
     backup = Backup.objects.create(
-        file_name=path.name, target=target.name, database=target.connection.database, size=path.stat().st_size,
-        sha256=sha256_of(path), neo4j_version=ctx.state["neo4j_version"], node_count=ctx.state["nodes"],
-        relationship_count=ctx.state["relationships"], purpose=purpose, made_by_run=ctx.run,
-        requested_by=ctx.run.requested_by, requested_by_label=ctx.run.requested_by_label)
+        file_name=path.name,
+        target=target.name,
+        database=target.connection.database,
+        size=path.stat().st_size,
+        sha256=sha256_of(path),
+        neo4j_version=ctx.state["neo4j_version"],
+        node_count=ctx.state["nodes"],
+        relationship_count=ctx.state["relationships"],
+        purpose=purpose,
+        made_by_run=ctx.run,
+        requested_by=ctx.run.requested_by,
+        requested_by_label=ctx.run.requested_by_label,
+    )
     ctx.remember(backup_id=backup.pk)
     return backup
 
@@ -264,16 +301,21 @@ def copy_portal_db(ctx: RunContext) -> str:
         copy = portal_db.copy_portal_database(ctx.target.backup_dir, backup.file_name, in_progress_dir(ctx.target))
     except portal_db.CopyFailed as exc:
         raise OperationFailed(f"the portal's database was not copied: {exc}") from None
-    Backup.objects.filter(pk=backup.pk).update(portal_db_file=copy.path.name, portal_db_size=copy.size,
-                                               portal_db_sha256=copy.sha256)
+    Backup.objects.filter(pk=backup.pk).update(
+        portal_db_file=copy.path.name, portal_db_size=copy.size, portal_db_sha256=copy.sha256
+    )
     return f"{copy.detail}\nsaved as {copy.path}, {human_size(copy.size)}, sha256 {copy.sha256}"
 
 
 def portal_db_step(target: Target, *, prefix: str = "") -> Step:
-    return Step(f"{prefix}copy the portal's database", copy_portal_db,
-                f"a consistent copy of the portal's own database as {target.backup_dir}/neo4j-<UTC date-time>"
-                f".portal.sqlite3 (SQLite) or .portal.pgdump (PostgreSQL), its SHA-256 in the catalog; if this "
-                f"fails the Neo4j backup still stands, with a warning", required=False)
+    return Step(
+        f"{prefix}copy the portal's database",
+        copy_portal_db,
+        f"a consistent copy of the portal's own database as {target.backup_dir}/neo4j-<UTC date-time>"
+        f".portal.sqlite3 (SQLite) or .portal.pgdump (PostgreSQL), its SHA-256 in the catalog; if this "
+        f"fails the Neo4j backup still stands, with a warning",
+        required=False,
+    )
 
 
 def clear_in_progress(ctx: RunContext) -> list[str]:
@@ -289,7 +331,11 @@ def dump_steps(target: Target, *, prefix: str = "") -> list[Step]:
     """Stop, dump under the temporary name; the caller starts Neo4j again and names the file."""
     return [
         Step(f"{prefix}stop Neo4j", stop, "stop the server; offline dumps need it stopped"),
-        Step(f"{prefix}dump", dump, f"dump database {target.connection.database!r} to "
-             f"{in_progress_dir(target)}/{target.connection.database}.dump (a temporary name)",
-             commands=[target.admin_command(dump_args(target))]),
+        Step(
+            f"{prefix}dump",
+            dump,
+            f"dump database {target.connection.database!r} to "
+            f"{in_progress_dir(target)}/{target.connection.database}.dump (a temporary name)",
+            commands=[target.admin_command(dump_args(target))],
+        ),
     ]

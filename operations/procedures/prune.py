@@ -16,10 +16,18 @@ class PruneProcedure(Procedure):
 
     def steps(self) -> list[Step]:
         return [
-            Step("decide what goes", self.preview, "which backups go and which stay, and why, by the retention "
-                 "policy (the newest good backup, those a run uses and young safety backups always stay)"),
-            Step("remove files and catalog rows", self.remove, f"for each backup that goes: delete its dump and "
-                 f"portal database copy in {self.target.backup_dir} and its catalog row together"),
+            Step(
+                "decide what goes",
+                self.preview,
+                "which backups go and which stay, and why, by the retention "
+                "policy (the newest good backup, those a run uses and young safety backups always stay)",
+            ),
+            Step(
+                "remove files and catalog rows",
+                self.remove,
+                f"for each backup that goes: delete its dump and "
+                f"portal database copy in {self.target.backup_dir} and its catalog row together",
+            ),
         ]
 
     def preview(self, ctx: RunContext) -> str:

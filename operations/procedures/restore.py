@@ -28,8 +28,12 @@ def _aside_pairs(target: Target) -> list[tuple[Path, Path]]:
 
 
 def load_args(target: Target) -> list[str]:
-    return ["database", "load", target.connection.database,
-            f"--from-path={target.admin_path(dumps.in_progress_dir(target))}"]
+    return [
+        "database",
+        "load",
+        target.connection.database,
+        f"--from-path={target.admin_path(dumps.in_progress_dir(target))}",
+    ]
 
 
 class RestoreProcedure(Procedure):
@@ -42,8 +46,9 @@ class RestoreProcedure(Procedure):
         try:
             backup = Backup.objects.get(pk=self.params["backup_id"], target=self.target.name)
         except (Backup.DoesNotExist, KeyError):
-            raise OperationFailed(f"backup {self.params.get('backup_id')!r} is not in the catalog of target "
-                                  f"{self.target.name!r}") from None
+            raise OperationFailed(
+                f"backup {self.params.get('backup_id')!r} is not in the catalog of target {self.target.name!r}"
+            ) from None
         try:
             backup.path_in(self.target.backup_dir)
         except ValueError as exc:
@@ -56,41 +61,68 @@ class RestoreProcedure(Procedure):
         if not path.is_file():
             raise OperationFailed(f"the backup file {path} is missing")
         if backup.database != self.target.connection.database:
-            raise OperationFailed(f"backup {backup.file_name} is of database {backup.database!r}, not "
-                                  f"{self.target.connection.database!r}")
+            raise OperationFailed(
+                f"backup {backup.file_name} is of database {backup.database!r}, not {self.target.connection.database!r}"
+            )
         ours = self.target.neo4j_version().split(".")[0]
         if backup.neo4j_version.split(".")[0] != ours:
-            raise OperationFailed(f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}; this server "
-                                  f"is {self.target.neo4j_version()}: that needs a migration, not a restore")
+            raise OperationFailed(
+                f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}; this server "
+                f"is {self.target.neo4j_version()}: that needs a migration, not a restore"
+            )
         if aside_dir(self.target).exists():
-            raise OperationFailed(f"{aside_dir(self.target)} exists: data set aside by an earlier restore that did "
-                                  f"not finish. Inspect it and move it away before restoring again")
+            raise OperationFailed(
+                f"{aside_dir(self.target)} exists: data set aside by an earlier restore that did "
+                f"not finish. Inspect it and move it away before restoring again"
+            )
 
     def steps(self) -> list[Step]:
         t = self.target
         name = f"{t.backup_dir}/<the backup's file>"
         pairs = ", ".join(f"{live} -> {away}" for live, away in _aside_pairs(t))
         return [
-            Step("check the backup", self.check_backup,
-                 "the file exists and its SHA-256 equals the catalog's; the backups directory is writable"),
-            Step("record the current state", dumps.record_state,
-                 "is Neo4j running; node and relationship counts of the store about to be replaced"),
+            Step(
+                "check the backup",
+                self.check_backup,
+                "the file exists and its SHA-256 equals the catalog's; the backups directory is writable",
+            ),
+            Step(
+                "record the current state",
+                dumps.record_state,
+                "is Neo4j running; node and relationship counts of the store about to be replaced",
+            ),
             *dumps.dump_steps(t, prefix="safety backup: "),
-            Step("safety backup: name and catalog", self.catalog_safety,
-                 f"link the dump to {t.backup_dir}/neo4j-<UTC date-time>.dump, checksum, catalog it"),
+            Step(
+                "safety backup: name and catalog",
+                self.catalog_safety,
+                f"link the dump to {t.backup_dir}/neo4j-<UTC date-time>.dump, checksum, catalog it",
+            ),
             dumps.portal_db_step(t, prefix="safety backup: "),
             Step("set the current data aside", self.set_aside, f"move (rename, never delete): {pairs}"),
-            Step("load the backup", self.load, f"hard-link {name} as "
-                 f"{dumps.in_progress_dir(t)}/{t.connection.database}.dump, then load it",
-                 commands=[t.admin_command(load_args(t))]),
+            Step(
+                "load the backup",
+                self.load,
+                f"hard-link {name} as {dumps.in_progress_dir(t)}/{t.connection.database}.dump, then load it",
+                commands=[t.admin_command(load_args(t))],
+            ),
             Step("fix ownership", self.fix_ownership, "give the loaded files to the data directory's owner"),
-            Step("start Neo4j", lambda ctx: ctx.target.start() or "Neo4j is up and answers over Bolt",
-                 "start the server on the restored store and wait until Bolt answers"),
+            Step(
+                "start Neo4j",
+                lambda ctx: ctx.target.start() or "Neo4j is up and answers over Bolt",
+                "start the server on the restored store and wait until Bolt answers",
+            ),
             Step("verify", self.verify, "node and relationship counts equal the catalog's"),
-            Step("discard the set-aside data", self.discard_aside,
-                 f"remove {aside_dir(t)} (the safety backup keeps that state)"),
-            Step("roll back", self.roll_back, "only after a failure: remove the loaded copy, move the set-aside "
-                 "data back, start Neo4j on it", when="failure"),
+            Step(
+                "discard the set-aside data",
+                self.discard_aside,
+                f"remove {aside_dir(t)} (the safety backup keeps that state)",
+            ),
+            Step(
+                "roll back",
+                self.roll_back,
+                "only after a failure: remove the loaded copy, move the set-aside data back, start Neo4j on it",
+                when="failure",
+            ),
             Step("make sure Neo4j runs", self.ensure_running, "start Neo4j if it was running before", when="always"),
         ]
 
@@ -101,8 +133,10 @@ class RestoreProcedure(Procedure):
         path = backup.path_in(self.target.backup_dir)
         actual = dumps.sha256_of(path)
         if actual != backup.sha256:
-            raise OperationFailed(f"{path} is damaged: its SHA-256 is {actual}, the catalog says {backup.sha256}; "
-                                  f"nothing was stopped or changed")
+            raise OperationFailed(
+                f"{path} is damaged: its SHA-256 is {actual}, the catalog says {backup.sha256}; "
+                f"nothing was stopped or changed"
+            )
         ctx.remember(restoring=backup.file_name)
         return f"{path}: SHA-256 matches the catalog\n" + dumps.check_backup_dir(ctx)
 
@@ -152,12 +186,17 @@ class RestoreProcedure(Procedure):
         backup = self.backup
         nodes, rels = self.target.counts()
         if backup.node_count is None or backup.relationship_count is None:
-            ctx.log(f"the catalog has no counts for {backup.file_name} (Neo4j was stopped when it was made); "
-                    f"only checked that Bolt answers", "warning")
+            ctx.log(
+                f"the catalog has no counts for {backup.file_name} (Neo4j was stopped when it was made); "
+                f"only checked that Bolt answers",
+                "warning",
+            )
             return f"{nodes} nodes, {rels} relationships (nothing to compare with)"
         if (nodes, rels) != (backup.node_count, backup.relationship_count):
-            raise OperationFailed(f"the restored store has {nodes} nodes and {rels} relationships; the catalog "
-                                  f"says {backup.node_count} and {backup.relationship_count}")
+            raise OperationFailed(
+                f"the restored store has {nodes} nodes and {rels} relationships; the catalog "
+                f"says {backup.node_count} and {backup.relationship_count}"
+            )
         ctx.remember(verified=True)
         return f"{nodes} nodes and {rels} relationships, as in the catalog"
 
@@ -200,8 +239,10 @@ class RestoreProcedure(Procedure):
         nodes, rels = t.counts()
         before = (ctx.state.get("nodes"), ctx.state.get("relationships"))
         if before != (None, None) and (nodes, rels) != before:
-            raise OperationFailed(f"after putting the previous data back Neo4j has {nodes} nodes and {rels} "
-                                  f"relationships, not {before[0]} and {before[1]}")
+            raise OperationFailed(
+                f"after putting the previous data back Neo4j has {nodes} nodes and {rels} "
+                f"relationships, not {before[0]} and {before[1]}"
+            )
         done.append(f"previous data back: {nodes} nodes, {rels} relationships")
         return done
 

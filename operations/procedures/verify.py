@@ -38,8 +38,9 @@ class VerifyProcedure(Procedure):
         found = {b.pk: b for b in Backup.objects.filter(pk__in=self.backup_ids, target=self.target.name)}
         missing = [i for i in self.backup_ids if i not in found]
         if missing or not self.backup_ids:
-            raise OperationFailed(f"backup(s) {missing or self.backup_ids} are not in the catalog of target "
-                                  f"{self.target.name!r}")
+            raise OperationFailed(
+                f"backup(s) {missing or self.backup_ids} are not in the catalog of target {self.target.name!r}"
+            )
         return [found[i] for i in self.backup_ids]
 
     def validate(self) -> None:
@@ -50,11 +51,15 @@ class VerifyProcedure(Procedure):
             except ValueError as exc:
                 raise OperationFailed(str(exc)) from None
             if backup.neo4j_version.startswith("4."):
-                raise OperationFailed(f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}: only "
-                                      f"Neo4j 5 dumps can be verified")
+                raise OperationFailed(
+                    f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}: only "
+                    f"Neo4j 5 dumps can be verified"
+                )
             if ours.split(".")[0] != backup.neo4j_version.split(".")[0]:
-                raise OperationFailed(f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}; this "
-                                      f"target's Neo4j is {ours}, which cannot load it")
+                raise OperationFailed(
+                    f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}; this "
+                    f"target's Neo4j is {ours}, which cannot load it"
+                )
 
     # -- the plan ----------------------------------------------------------------------------------------------
     def staged(self):
@@ -62,13 +67,22 @@ class VerifyProcedure(Procedure):
 
     def load_args(self) -> list[str]:
         t = self.target
-        return ["database", "load", t.connection.database, f"--from-path={t.scratch_path(self.staged().parent)}",
-                "--overwrite-destination=true"]
+        return [
+            "database",
+            "load",
+            t.connection.database,
+            f"--from-path={t.scratch_path(self.staged().parent)}",
+            "--overwrite-destination=true",
+        ]
 
     def check_args(self) -> list[str]:
         t = self.target
-        return ["database", "check", t.connection.database,
-                f"--report-path={t.scratch_path(t.scratch_dir() / 'report')}"]
+        return [
+            "database",
+            "check",
+            t.connection.database,
+            f"--report-path={t.scratch_path(t.scratch_dir() / 'report')}",
+        ]
 
     def steps(self) -> list[Step]:
         t = self.target
@@ -77,30 +91,64 @@ class VerifyProcedure(Procedure):
         names = dict(Backup.objects.filter(pk__in=self.backup_ids).values_list("pk", "file_name"))
         steps = []
         for backup_id in self.backup_ids:
+
             def bound(fn, backup_id=backup_id):
                 return lambda ctx: fn(ctx, backup_id)
 
             p = f"{names.get(backup_id, f'#{backup_id}')}: "
             steps += [
-                Step(p + "re-hash the dump", bound(self.rehash), "the file's size and SHA-256 equal the catalog's; "
-                     f"it is hard-linked as {self.staged()} (a scratch directory, never the live store)",
-                     required=False),
-                Step(p + "load into a scratch store", bound(self.load), f"neo4j-admin loads the dump into the "
-                     f"scratch store in {scratch}; the live Neo4j keeps running untouched",
-                     commands=[t.scratch_admin_command(self.load_args())], required=False),
-                Step(p + "check the scratch store", bound(self.check), "neo4j-admin database check: the store's "
-                     "consistency", commands=[t.scratch_admin_command(self.check_args())], required=False),
-                Step(p + "count nodes and relationships", bound(self.count), "a scratch server on the scratch store "
-                     "(loopback, its own ports and a throwaway password) counts them, then stops; they must equal "
-                     "the catalog's", required=False),
-                Step(p + "remove the scratch", lambda ctx: self.remove_scratch(ctx),
-                     f"stop the scratch server if it runs, remove {scratch}", required=False),
-                Step(p + "record the outcome", bound(self.record), "on the backup's catalog row: when, ok or "
-                     "failed, and why", required=False),
+                Step(
+                    p + "re-hash the dump",
+                    bound(self.rehash),
+                    "the file's size and SHA-256 equal the catalog's; "
+                    f"it is hard-linked as {self.staged()} (a scratch directory, never the live store)",
+                    required=False,
+                ),
+                Step(
+                    p + "load into a scratch store",
+                    bound(self.load),
+                    f"neo4j-admin loads the dump into the "
+                    f"scratch store in {scratch}; the live Neo4j keeps running untouched",
+                    commands=[t.scratch_admin_command(self.load_args())],
+                    required=False,
+                ),
+                Step(
+                    p + "check the scratch store",
+                    bound(self.check),
+                    "neo4j-admin database check: the store's consistency",
+                    commands=[t.scratch_admin_command(self.check_args())],
+                    required=False,
+                ),
+                Step(
+                    p + "count nodes and relationships",
+                    bound(self.count),
+                    "a scratch server on the scratch store "
+                    "(loopback, its own ports and a throwaway password) counts them, then stops; they must equal "
+                    "the catalog's",
+                    required=False,
+                ),
+                Step(
+                    p + "remove the scratch",
+                    lambda ctx: self.remove_scratch(ctx),
+                    f"stop the scratch server if it runs, remove {scratch}",
+                    required=False,
+                ),
+                Step(
+                    p + "record the outcome",
+                    bound(self.record),
+                    "on the backup's catalog row: when, ok or failed, and why",
+                    required=False,
+                ),
             ]
         steps.append(Step("sum up", self.sum_up, "the run fails, naming them, when any backup failed"))
-        steps.append(Step("make sure the scratch is gone", self.remove_scratch, f"remove {scratch} if a step "
-                          "above could not", when="always"))
+        steps.append(
+            Step(
+                "make sure the scratch is gone",
+                self.remove_scratch,
+                f"remove {scratch} if a step above could not",
+                when="always",
+            )
+        )
         return steps
 
     # -- steps -----------------------------------------------------------------------------------------------
@@ -131,12 +179,14 @@ class VerifyProcedure(Procedure):
             raise self._fail(ctx, backup_id, f"the dump {path} is missing")
         size = path.stat().st_size
         if size != backup.size:
-            raise self._fail(ctx, backup_id, f"{path} has {size} bytes, the catalog says {backup.size} (truncated "
-                                             f"or replaced)")
+            raise self._fail(
+                ctx, backup_id, f"{path} has {size} bytes, the catalog says {backup.size} (truncated or replaced)"
+            )
         actual = dumps.sha256_of(path)
         if actual != backup.sha256:
-            raise self._fail(ctx, backup_id, f"{path} is damaged: its SHA-256 is {actual}, the catalog says "
-                                             f"{backup.sha256}")
+            raise self._fail(
+                ctx, backup_id, f"{path} is damaged: its SHA-256 is {actual}, the catalog says {backup.sha256}"
+            )
         self.remove_scratch(ctx)
         staged = self.staged()
         staged.parent.mkdir(parents=True)
@@ -156,8 +206,9 @@ class VerifyProcedure(Procedure):
         ctx.output(result.output)
         if not result.ok:
             tail = " ".join(result.output.strip().splitlines()[-3:])
-            raise self._fail(ctx, backup_id, f"{what}: neo4j-admin {result.exit_description()}"
-                             + (f": {tail}" if tail else ""))
+            raise self._fail(
+                ctx, backup_id, f"{what}: neo4j-admin {result.exit_description()}" + (f": {tail}" if tail else "")
+            )
         return f"neo4j-admin {' '.join(args[:2])} succeeded"
 
     def load(self, ctx: RunContext, backup_id: int) -> str:
@@ -184,12 +235,18 @@ class VerifyProcedure(Procedure):
         if counted is None:
             note = f"the {self.target.name} target cannot count a scratch store; counts not compared"
         elif backup.node_count is None or backup.relationship_count is None:
-            note = (f"{counted[0]} nodes, {counted[1]} relationships; the catalog has no counts to compare with "
-                    f"(Neo4j was stopped when the backup was made)")
+            note = (
+                f"{counted[0]} nodes, {counted[1]} relationships; the catalog has no counts to compare with "
+                f"(Neo4j was stopped when the backup was made)"
+            )
         elif counted != (backup.node_count, backup.relationship_count):
-            raise self._fail(ctx, backup_id, f"the loaded dump has {counted[0]} nodes and {counted[1]} "
-                                             f"relationships; the catalog says {backup.node_count} and "
-                                             f"{backup.relationship_count}")
+            raise self._fail(
+                ctx,
+                backup_id,
+                f"the loaded dump has {counted[0]} nodes and {counted[1]} "
+                f"relationships; the catalog says {backup.node_count} and "
+                f"{backup.relationship_count}",
+            )
         else:
             note = f"{counted[0]} nodes and {counted[1]} relationships, as in the catalog"
         ctx.remember(notes={**notes, str(backup_id): note})
@@ -210,23 +267,26 @@ class VerifyProcedure(Procedure):
                 ctx.remember(failures={**ctx.state.get("failures", {}), str(backup_id): failure})
         if failure is None:
             outcome = Backup.Verification.OK
-            detail = ("SHA-256 as in the catalog; loaded into a scratch store; consistency check passed; "
-                      + ctx.state.get("notes", {}).get(str(backup_id), ""))
+            detail = (
+                "SHA-256 as in the catalog; loaded into a scratch store; consistency check passed; "
+                + ctx.state.get("notes", {}).get(str(backup_id), "")
+            )
         else:
             outcome, detail = Backup.Verification.FAILED, failure
-        Backup.objects.filter(pk=backup_id).update(verified_at=timezone.now(), verification=outcome,
-                                                   verification_detail=detail, verified_by_run=ctx.run)
+        Backup.objects.filter(pk=backup_id).update(
+            verified_at=timezone.now(), verification=outcome, verification_detail=detail, verified_by_run=ctx.run
+        )
         return f"{outcome}: {detail}"
 
     def sum_up(self, ctx: RunContext) -> str:
         failures = ctx.state.get("failures", {})
         if failures:
             names = dict(Backup.objects.filter(pk__in=self.backup_ids).values_list("pk", "file_name"))
-            raise OperationFailed("; ".join(f"{names.get(int(i), f'#{i}')}: {reason}"
-                                            for i, reason in failures.items()))
+            raise OperationFailed(
+                "; ".join(f"{names.get(int(i), f'#{i}')}: {reason}" for i, reason in failures.items())
+            )
         return f"{len(self.backup_ids)} backup(s) verified"
 
     def recover(self, ctx: RunContext) -> list[str]:
         # Nothing live was touched: stop an orphaned neo4j-admin of the target, remove the scratch.
-        return self.target.stop_admin() + self.target.clear_scratch() + [
-            "the live Neo4j was not touched by this run"]
+        return self.target.stop_admin() + self.target.clear_scratch() + ["the live Neo4j was not touched by this run"]

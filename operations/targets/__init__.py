@@ -9,16 +9,25 @@ from .base import AdminResult, Connection, Target, TargetError
 from .docker import DockerTarget
 from .local import LocalTarget
 
-__all__ = ["AdminResult", "Connection", "Target", "TargetError", "LocalTarget", "TARGETS", "get_target",
-           "default_connection"]
+__all__ = [
+    "AdminResult",
+    "Connection",
+    "Target",
+    "TargetError",
+    "LocalTarget",
+    "TARGETS",
+    "get_target",
+    "default_connection",
+]
 
 #: name -> class; a new target is added here (see the docstring of base.py)
 TARGETS: dict[str, type[Target]] = {LocalTarget.name: LocalTarget, DockerTarget.name: DockerTarget}
 
 
 def default_connection() -> Connection:
-    return Connection(url=settings.NEO4J_URL, user=settings.NEO4J_USER, password=settings.NEO4J_PASS,
-                      database=settings.NEO4J_DBNAME)
+    return Connection(
+        url=settings.NEO4J_URL, user=settings.NEO4J_USER, password=settings.NEO4J_PASS, database=settings.NEO4J_DBNAME
+    )
 
 
 def get_target(name: str | None = None) -> Target:
@@ -26,12 +35,14 @@ def get_target(name: str | None = None) -> Target:
     name = name or settings.OPERATIONS_TARGET
     if name not in TARGETS:
         raise ImproperlyConfigured(f"operations target {name!r} is not available; known: {', '.join(sorted(TARGETS))}")
-    common = dict(connection=default_connection(), backup_dir=settings.BACKUP_DIR,
-                  start_timeout=settings.NEO4J_START_TIMEOUT)
+    common = dict(
+        connection=default_connection(), backup_dir=settings.BACKUP_DIR, start_timeout=settings.NEO4J_START_TIMEOUT
+    )
     if name == LocalTarget.name:
         if settings.NEO4J_HOME is None:
-            raise ImproperlyConfigured("PORTAL_NEO4J_HOME must name the local Neo4j instance's home directory "
-                                       "for the local operations target")
+            raise ImproperlyConfigured(
+                "PORTAL_NEO4J_HOME must name the local Neo4j instance's home directory for the local operations target"
+            )
         return LocalTarget(home=settings.NEO4J_HOME, **common)
     if name == DockerTarget.name:
         return DockerTarget.from_settings(**common)

@@ -63,14 +63,17 @@ class AdminResult:
             name = ""
         if not name:
             return f"exited with {code}"
-        head = f"was killed by signal {number} ({name})" if code < 0 else \
-            f"exited with {code}, the code of a process killed by signal {number} ({name})"
+        head = (
+            f"was killed by signal {number} ({name})"
+            if code < 0
+            else f"exited with {code}, the code of a process killed by signal {number} ({name})"
+        )
         return f"{head}: {SIGNAL_MEANINGS.get(name, 'something outside the portal ended it')}"
 
 
 SIGNAL_MEANINGS = {
     "SIGKILL": "usually the machine ran out of memory (the kernel's out-of-memory killer: see `dmesg`, or the "
-               "container's OOMKilled) or an operator's kill -9",
+    "container's OOMKilled) or an operator's kill -9",
     "SIGTERM": "usually an operator, a service manager or the machine shutting down",
     "SIGINT": "usually someone pressing Ctrl-C",
     "SIGSEGV": "the Java process crashed (see hs_err_pid*.log in the Neo4j home)",
@@ -283,8 +286,12 @@ class Target(abc.ABC):
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
                 last = exc
                 time.sleep(0.25)
-        raise TargetError(mask_url(f"Neo4j did not answer on {self.connection.url} (database "
-                                   f"{self.connection.database!r}) within {limit:.0f} s: {last}"))
+        raise TargetError(
+            mask_url(
+                f"Neo4j did not answer on {self.connection.url} (database "
+                f"{self.connection.database!r}) within {limit:.0f} s: {last}"
+            )
+        )
 
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         """Run one parameterised query on a fresh connection (pooled ones go stale across restarts).
@@ -293,8 +300,9 @@ class Target(abc.ABC):
         the server answers again, which ``wait_for_bolt`` exists to notice.
         """
         c = self.connection
-        with neo4j.GraphDatabase.driver(c.url, auth=(c.user, c.password), connection_timeout=5,
-                                        max_connection_lifetime=60) as driver:
+        with neo4j.GraphDatabase.driver(
+            c.url, auth=(c.user, c.password), connection_timeout=5, max_connection_lifetime=60
+        ) as driver:
             with driver.session(database=c.database) as session:
                 return [list(r.values()) for r in session.run(cypher, params or {})]
 
@@ -305,8 +313,9 @@ class Target(abc.ABC):
 
 def bolt_counts(c: Connection) -> tuple[int, int]:
     """(nodes, relationships) in the database ``c`` names, over one fresh connection."""
-    with neo4j.GraphDatabase.driver(c.url, auth=(c.user, c.password), connection_timeout=5,
-                                    max_connection_lifetime=60) as driver:
+    with neo4j.GraphDatabase.driver(
+        c.url, auth=(c.user, c.password), connection_timeout=5, max_connection_lifetime=60
+    ) as driver:
         with driver.session(database=c.database) as session:
             nodes = session.run("MATCH (n) RETURN count(n)").single()[0]
             rels = session.run("MATCH ()-[r]->() RETURN count(r)").single()[0]

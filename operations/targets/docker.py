@@ -112,7 +112,7 @@ def setting_of(variable: str) -> str | None:
     ``__`` is ``_``); None for anything not a NEO4J_ variable."""
     if not variable.startswith("NEO4J_"):
         return None
-    return variable[len("NEO4J_"):].replace("__", "\0").replace("_", ".").replace("\0", "_")
+    return variable[len("NEO4J_") :].replace("__", "\0").replace("_", ".").replace("\0", "_")
 
 
 def variable_of(setting: str) -> str:
@@ -178,13 +178,24 @@ def _port_open(host: str, port: int) -> bool:
 class DockerTarget(Target):
     name = "docker"
 
-    def __init__(self, connection: Connection, backup_dir: Path, start_timeout: float = 180.0, *,
-                 project: str = "alchemiscale-server", service: str = "neo4j", docker_host: str | None = None,
-                 admin_image: str | None = None, data_dir: Path | None = None,
-                 host_backup_dir: Path | None = None, stop_timeout: float = 120.0,
-                 alchemiscale_image: str = "ghcr.io/openforcefield/alchemiscale-server:v0.4.0",
-                 db_network: str | None = None, alchemiscale_timeout: float = 3600.0,
-                 compose_env_file: Path | None = None):
+    def __init__(
+        self,
+        connection: Connection,
+        backup_dir: Path,
+        start_timeout: float = 180.0,
+        *,
+        project: str = "alchemiscale-server",
+        service: str = "neo4j",
+        docker_host: str | None = None,
+        admin_image: str | None = None,
+        data_dir: Path | None = None,
+        host_backup_dir: Path | None = None,
+        stop_timeout: float = 120.0,
+        alchemiscale_image: str = "ghcr.io/openforcefield/alchemiscale-server:v0.4.0",
+        db_network: str | None = None,
+        alchemiscale_timeout: float = 3600.0,
+        compose_env_file: Path | None = None,
+    ):
         super().__init__(connection, backup_dir, start_timeout)
         self.project = project
         self.service = service
@@ -201,16 +212,24 @@ class DockerTarget(Target):
         self._client = None
 
     @classmethod
-    def from_settings(cls, connection: Connection, backup_dir: Path, start_timeout: float) -> "DockerTarget":
+    def from_settings(cls, connection: Connection, backup_dir: Path, start_timeout: float) -> DockerTarget:
         if settings.DOCKER_NEO4J_URL:
             connection = dataclasses.replace(connection, url=settings.DOCKER_NEO4J_URL)
-        return cls(connection, backup_dir, start_timeout, project=settings.DOCKER_PROJECT,
-                   service=settings.DOCKER_SERVICE, admin_image=settings.NEO4J_ADMIN_IMAGE,
-                   data_dir=settings.NEO4J_DATA_DIR or None, host_backup_dir=settings.DOCKER_BACKUP_HOST_DIR or None,
-                   stop_timeout=settings.NEO4J_STOP_TIMEOUT, alchemiscale_image=settings.ALCHEMISCALE_IMAGE,
-                   db_network=settings.DOCKER_DB_NETWORK or None,
-                   alchemiscale_timeout=settings.ALCHEMISCALE_CLI_TIMEOUT,
-                   compose_env_file=settings.COMPOSE_ENV_FILE or None)
+        return cls(
+            connection,
+            backup_dir,
+            start_timeout,
+            project=settings.DOCKER_PROJECT,
+            service=settings.DOCKER_SERVICE,
+            admin_image=settings.NEO4J_ADMIN_IMAGE,
+            data_dir=settings.NEO4J_DATA_DIR or None,
+            host_backup_dir=settings.DOCKER_BACKUP_HOST_DIR or None,
+            stop_timeout=settings.NEO4J_STOP_TIMEOUT,
+            alchemiscale_image=settings.ALCHEMISCALE_IMAGE,
+            db_network=settings.DOCKER_DB_NETWORK or None,
+            alchemiscale_timeout=settings.ALCHEMISCALE_CLI_TIMEOUT,
+            compose_env_file=settings.COMPOSE_ENV_FILE or None,
+        )
 
     # -- the engine and the container ---------------------------------------------------------------------
     @property
@@ -223,12 +242,13 @@ class DockerTarget(Target):
             raise TargetError("the Python package 'docker' is not installed; it is in requirements.txt")
         if self._client is None:
             try:
-                client = (docker.DockerClient(base_url=self.docker_host) if self.docker_host
-                          else docker.from_env())
+                client = docker.DockerClient(base_url=self.docker_host) if self.docker_host else docker.from_env()
                 client.ping()
             except Exception as exc:  # the SDK raises several unrelated types for an unreachable engine
-                raise TargetError(f"the Docker engine at {self.engine} cannot be reached: {exc}. Is dockerd "
-                                  f"running, and is its socket mounted into the portal's containers?") from None
+                raise TargetError(
+                    f"the Docker engine at {self.engine} cannot be reached: {exc}. Is dockerd "
+                    f"running, and is its socket mounted into the portal's containers?"
+                ) from None
             self._client = client
         return self._client
 
@@ -236,14 +256,17 @@ class DockerTarget(Target):
         """The deployment's Neo4j container, found by its compose labels."""
         client = self.client()
         try:
-            found = client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}",
-                                                                         f"{SERVICE_LABEL}={self.service}"]})
+            found = client.containers.list(
+                all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={self.service}"]}
+            )
         except docker.errors.APIError as exc:
             raise TargetError(f"listing containers on {self.engine} failed: {exc.explanation or exc}") from None
         if not found:
-            raise TargetError(f"no container of compose project {self.project!r}, service {self.service!r} exists "
-                              f"on {self.engine}. Is the deployment created (docker-compose up), and are "
-                              f"PORTAL_DOCKER_PROJECT / PORTAL_DOCKER_SERVICE right?")
+            raise TargetError(
+                f"no container of compose project {self.project!r}, service {self.service!r} exists "
+                f"on {self.engine}. Is the deployment created (docker-compose up), and are "
+                f"PORTAL_DOCKER_PROJECT / PORTAL_DOCKER_SERVICE right?"
+            )
         if len(found) > 1:
             # A version switch killed between creating the successor and removing its predecessor (renamed with
             # REPLACED_SUFFIX, stopped): the successor is the container; use_neo4j_version removes the other.
@@ -251,16 +274,20 @@ class DockerTarget(Target):
             if len(current) == 1:
                 return current[0]
             names = ", ".join(c.name for c in found)
-            raise TargetError(f"{len(found)} containers match compose project {self.project!r}, service "
-                              f"{self.service!r} ({names}); a state store must be one container")
+            raise TargetError(
+                f"{len(found)} containers match compose project {self.project!r}, service "
+                f"{self.service!r} ({names}); a state store must be one container"
+            )
         return found[0]
 
     def _mount_source(self, container, destination: str) -> Path:
         for mount in container.attrs.get("Mounts", []):
             if mount.get("Destination") == destination:
                 return Path(mount["Source"])
-        raise TargetError(f"container {container.name} has nothing mounted at {destination}: its store would be "
-                          f"lost with the container. Mount the data directory there (NEO4J_DATA_STORE)")
+        raise TargetError(
+            f"container {container.name} has nothing mounted at {destination}: its store would be "
+            f"lost with the container. Mount the data directory there (NEO4J_DATA_STORE)"
+        )
 
     # -- what the procedures use ------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -268,8 +295,10 @@ class DockerTarget(Target):
             c = self.container()
         except TargetError:
             return f"Docker: compose project {self.project!r}, service {self.service!r} on {self.engine}"
-        return (f"Docker container {c.name} (compose project {self.project!r}, service {self.service!r}), "
-                f"image {self._image_name(c)}, on {self.engine}")
+        return (
+            f"Docker container {c.name} (compose project {self.project!r}, service {self.service!r}), "
+            f"image {self._image_name(c)}, on {self.engine}"
+        )
 
     def is_up(self) -> bool:
         c = self.container()
@@ -322,11 +351,15 @@ class DockerTarget(Target):
         while True:
             c.reload()
             if c.status not in ("running", "restarting", "created"):
-                raise TargetError(f"container {c.name} is {c.status} (exit code {c.attrs['State'].get('ExitCode')})"
-                                  f" instead of starting Neo4j; its last output:\n{last_words()}")
+                raise TargetError(
+                    f"container {c.name} is {c.status} (exit code {c.attrs['State'].get('ExitCode')})"
+                    f" instead of starting Neo4j; its last output:\n{last_words()}"
+                )
             if c.attrs.get("RestartCount", 0) > restarts:
-                raise TargetError(f"Neo4j in container {c.name} exited (code {c.attrs['State'].get('ExitCode')}) "
-                                  f"and Docker restarted it; its last output:\n{last_words()}")
+                raise TargetError(
+                    f"Neo4j in container {c.name} exited (code {c.attrs['State'].get('ExitCode')}) "
+                    f"and Docker restarted it; its last output:\n{last_words()}"
+                )
             # Only query once the port takes connections: the driver's own retries back off for up to 30 s.
             if _port_open(url.hostname or "127.0.0.1", url.port or 7687):
                 try:
@@ -335,16 +368,20 @@ class DockerTarget(Target):
                 except TargetError as exc:
                     last = str(exc)
             if time.monotonic() >= deadline:
-                raise TargetError(f"Neo4j in container {c.name} did not answer on {mask_url(self.connection.url)} "
-                                  f"within {limit:.0f} s ({last}); its last output:\n{last_words()}")
+                raise TargetError(
+                    f"Neo4j in container {c.name} did not answer on {mask_url(self.connection.url)} "
+                    f"within {limit:.0f} s ({last}); its last output:\n{last_words()}"
+                )
             time.sleep(0.25)
 
     def neo4j_version(self) -> str:
         c = self.container()
         version = image_version(self._image(c))
         if not version:
-            raise TargetError(f"cannot tell the Neo4j version of image {self._image_name(c)} (no NEO4J_VERSION, no "
-                              f"version label, no version tag)")
+            raise TargetError(
+                f"cannot tell the Neo4j version of image {self._image_name(c)} (no NEO4J_VERSION, no "
+                f"version label, no version tag)"
+            )
         return version
 
     @property
@@ -371,8 +408,10 @@ class DockerTarget(Target):
         try:
             st = self.data_dir.stat()
         except OSError as exc:
-            raise TargetError(f"container {c.name} runs as {user or 'the image default user'} and the data "
-                              f"directory {self.data_dir} cannot be read to find its owner: {exc}") from None
+            raise TargetError(
+                f"container {c.name} runs as {user or 'the image default user'} and the data "
+                f"directory {self.data_dir} cannot be read to find its owner: {exc}"
+            ) from None
         return st.st_uid, st.st_gid
 
     # -- switching the Neo4j version (operations/upgrades/neo4j_data.py) -----------------------------------------
@@ -398,13 +437,16 @@ class DockerTarget(Target):
                     tried.append(name)
                     continue
                 except docker.errors.APIError as exc:
-                    raise TargetError(f"inspecting image {name} on {self.engine} failed: "
-                                      f"{exc.explanation or exc}") from None
+                    raise TargetError(
+                        f"inspecting image {name} on {self.engine} failed: {exc.explanation or exc}"
+                    ) from None
                 if image_version(image) == version:
                     return name, image
                 tried.append(f"{name} (holds Neo4j {image_version(image) or 'of unknown version'})")
-        raise TargetError(f"no image of Neo4j {version} on {self.engine} (looked for {', '.join(tried)}); pull it "
-                          f"first: docker pull neo4j:{version}")
+        raise TargetError(
+            f"no image of Neo4j {version} on {self.engine} (looked for {', '.join(tried)}); pull it "
+            f"first: docker pull neo4j:{version}"
+        )
 
     def check_neo4j_version(self, version: str) -> list[str]:
         problems = []
@@ -413,12 +455,16 @@ class DockerTarget(Target):
         except TargetError as exc:
             problems.append(str(exc))
         if self.admin_image_override:
-            problems.append(f"PORTAL_NEO4J_ADMIN_IMAGE is set ({self.admin_image_override}): neo4j-admin must come "
-                            f"from each version's own image while the version changes; unset it for the migration")
+            problems.append(
+                f"PORTAL_NEO4J_ADMIN_IMAGE is set ({self.admin_image_override}): neo4j-admin must come "
+                f"from each version's own image while the version changes; unset it for the migration"
+            )
         env_file = self.compose_env_file
         if env_file and not (env_file.is_file() and os.access(env_file.parent, os.W_OK)):
-            problems.append(f"PORTAL_COMPOSE_ENV_FILE names {env_file}, which is not a file in a directory the "
-                            f"portal can write; the switch must update its {IMAGE_VARIABLE} line")
+            problems.append(
+                f"PORTAL_COMPOSE_ENV_FILE names {env_file}, which is not a file in a directory the "
+                f"portal can write; the switch must update its {IMAGE_VARIABLE} line"
+            )
         return problems
 
     def switch_description(self, version: str) -> str:
@@ -430,8 +476,10 @@ class DockerTarget(Target):
             image = self.image_for(version)[0]
         except TargetError:
             image = f"neo4j:{_major_minor(version)}"
-        return (f"re-create {name} on image {image} with the same name, labels, environment, user, mounts, restart "
-                f"policy and networks (created, not started); {self._env_file_plan(image)}")
+        return (
+            f"re-create {name} on image {image} with the same name, labels, environment, user, mounts, restart "
+            f"policy and networks (created, not started); {self._env_file_plan(image)}"
+        )
 
     def use_neo4j_version(self, version: str) -> str:
         old = self.container()
@@ -440,8 +488,11 @@ class DockerTarget(Target):
         name, image = self.image_for(version)
         done = self._remove_replaced()
         old.reload()
-        if (old.attrs.get("Image") == image.id and self._image_name(old) == name
-                and not old.name.endswith(REPLACED_SUFFIX)):
+        if (
+            old.attrs.get("Image") == image.id
+            and self._image_name(old) == name
+            and not old.name.endswith(REPLACED_SUFFIX)
+        ):
             done.append(f"container {old.name} already runs {name}")
         else:
             before = self._image_name(old)
@@ -462,8 +513,10 @@ class DockerTarget(Target):
     def _env_file_plan(self, image: str) -> str:
         if self.compose_env_file:
             return f"{IMAGE_VARIABLE}={image} written to {self.compose_env_file}"
-        return (f"set {IMAGE_VARIABLE}={image} in the deployment's .env by hand (PORTAL_COMPOSE_ENV_FILE is not "
-                f"set), or the next docker-compose up may re-create the container on another image than {image}")
+        return (
+            f"set {IMAGE_VARIABLE}={image} in the deployment's .env by hand (PORTAL_COMPOSE_ENV_FILE is not "
+            f"set), or the next docker-compose up may re-create the container on another image than {image}"
+        )
 
     def _update_env_file(self, image: str) -> str:
         """Point compose's ``.env`` at ``image``: replace the NEO4J_DOCKER_IMAGE line (or add one), atomically."""
@@ -504,7 +557,7 @@ class DockerTarget(Target):
         (renamed back) and a kill in between leaves both, which ``container()`` and ``_remove_replaced`` sort out.
         """
         client = self.client()
-        name = old.name[:-len(REPLACED_SUFFIX)] if old.name.endswith(REPLACED_SUFFIX) else old.name
+        name = old.name[: -len(REPLACED_SUFFIX)] if old.name.endswith(REPLACED_SUFFIX) else old.name
         config, extra_networks = self._create_config(old, image_name, version)
         try:
             if old.name != name + REPLACED_SUFFIX:
@@ -516,15 +569,21 @@ class DockerTarget(Target):
             created = client.api.create_container_from_config(config, name=name)["Id"]
             for network, endpoint in extra_networks.items():
                 client.api.connect_container_to_network(
-                    created, network, aliases=endpoint.get("Aliases"), links=endpoint.get("Links"),
+                    created,
+                    network,
+                    aliases=endpoint.get("Aliases"),
+                    links=endpoint.get("Links"),
                     ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"),
-                    ipv6_address=(endpoint.get("IPAMConfig") or {}).get("IPv6Address"))
+                    ipv6_address=(endpoint.get("IPAMConfig") or {}).get("IPv6Address"),
+                )
         except docker.errors.APIError as exc:
             if created:
                 client.api.remove_container(created, force=True)
             old.rename(name)
-            raise TargetError(f"re-creating container {name} on {image_name} failed (the old container is kept as "
-                              f"it was): {exc.explanation or exc}") from None
+            raise TargetError(
+                f"re-creating container {name} on {image_name} failed (the old container is kept as "
+                f"it was): {exc.explanation or exc}"
+            ) from None
         try:
             old.remove()
         except docker.errors.APIError:
@@ -534,10 +593,12 @@ class DockerTarget(Target):
     def _create_config(self, old, image_name: str, version: str) -> tuple[dict[str, Any], dict[str, dict]]:
         """The engine's create request for ``old``'s successor, and the networks to connect it to afterwards."""
         try:
-            old_image = (self.client().images.get(old.attrs["Image"]).attrs.get("Config") or {})
+            old_image = self.client().images.get(old.attrs["Image"]).attrs.get("Config") or {}
         except docker.errors.ImageNotFound:
-            raise TargetError(f"the image of container {old.name} ({self._image_name(old)}) is gone, so what it "
-                              f"supplied cannot be told from what compose set; pull it again") from None
+            raise TargetError(
+                f"the image of container {old.name} ({self._image_name(old)}) is gone, so what it "
+                f"supplied cannot be told from what compose set; pull it again"
+            ) from None
         config = dict(old.attrs.get("Config") or {})
         config["Image"] = image_name
         image_env = set(old_image.get("Env") or [])
@@ -545,8 +606,17 @@ class DockerTarget(Target):
         image_labels = old_image.get("Labels") or {}
         config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
         # What the old image supplied comes from the new image instead.
-        for key in ("Cmd", "Entrypoint", "WorkingDir", "ExposedPorts", "Volumes", "Healthcheck", "StopSignal",
-                    "Shell", "OnBuild"):
+        for key in (
+            "Cmd",
+            "Entrypoint",
+            "WorkingDir",
+            "ExposedPorts",
+            "Volumes",
+            "Healthcheck",
+            "StopSignal",
+            "Shell",
+            "OnBuild",
+        ):
             if key in config and config[key] == old_image.get(key):
                 del config[key]
         host = dict(old.attrs.get("HostConfig") or {})
@@ -559,8 +629,12 @@ class DockerTarget(Target):
         endpoints = {}
         for network, endpoint in ((old.attrs.get("NetworkSettings") or {}).get("Networks") or {}).items():
             aliases = [a for a in endpoint.get("Aliases") or [] if a not in (old.id[:12], old.id)]
-            endpoints[network] = {"Aliases": aliases or None, "Links": endpoint.get("Links"),
-                                  "IPAMConfig": endpoint.get("IPAMConfig"), "DriverOpts": endpoint.get("DriverOpts")}
+            endpoints[network] = {
+                "Aliases": aliases or None,
+                "Links": endpoint.get("Links"),
+                "IPAMConfig": endpoint.get("IPAMConfig"),
+                "DriverOpts": endpoint.get("DriverOpts"),
+            }
         primary = mode if mode in endpoints else None
         if primary:
             config["NetworkingConfig"] = {"EndpointsConfig": {primary: endpoints.pop(primary)}}
@@ -575,10 +649,13 @@ class DockerTarget(Target):
             return self.client().images.get(name) if name else container.image
         except docker.errors.ImageNotFound:
             if name:
-                raise TargetError(f"the image {name} (PORTAL_NEO4J_ADMIN_IMAGE) is not on {self.engine}; pull or "
-                                  f"build it first") from None
-            raise TargetError(f"the image of container {container.name} ({self._image_name(container)}) is no longer "
-                              f"on {self.engine}; pull it again (NEO4J_DOCKER_IMAGE)") from None
+                raise TargetError(
+                    f"the image {name} (PORTAL_NEO4J_ADMIN_IMAGE) is not on {self.engine}; pull or build it first"
+                ) from None
+            raise TargetError(
+                f"the image of container {container.name} ({self._image_name(container)}) is no longer "
+                f"on {self.engine}; pull it again (NEO4J_DOCKER_IMAGE)"
+            ) from None
 
     def _image_name(self, container) -> str:
         if self.admin_image_override:
@@ -592,8 +669,10 @@ class DockerTarget(Target):
             "image": self._image(c).id,
             "image_name": self._image_name(c),
             "user": f"{uid}:{gid}",
-            "volumes": {str(self.host_data_dir): {"bind": CONTAINER_DATA_DIR, "mode": "rw"},
-                        str(self.host_backup_dir): {"bind": str(CONTAINER_BACKUP_DIR), "mode": "rw"}},
+            "volumes": {
+                str(self.host_data_dir): {"bind": CONTAINER_DATA_DIR, "mode": "rw"},
+                str(self.host_backup_dir): {"bind": str(CONTAINER_BACKUP_DIR), "mode": "rw"},
+            },
         }
 
     def admin_command(self, args: list[str], image: str | None = None) -> list[str]:
@@ -623,19 +702,28 @@ class DockerTarget(Target):
         spec = self._job_spec()
         command = ["docker", "run", "--network", "none", "--user", user or spec["user"], *entrypoint, *args]
         returncode, output = self._run_container(
-            spec["image"], args, what="neo4j-admin", entrypoint=entrypoint, user=user or spec["user"],
-            volumes=spec["volumes"], network_mode="none", working_dir="/var/lib/neo4j",
+            spec["image"],
+            args,
+            what="neo4j-admin",
+            entrypoint=entrypoint,
+            user=user or spec["user"],
+            volumes=spec["volumes"],
+            network_mode="none",
+            working_dir="/var/lib/neo4j",
             # Java's logging looks its own host name up; with no network only localhost resolves.
-            hostname="localhost")
+            hostname="localhost",
+        )
         return AdminResult(command=command, returncode=returncode, output=output)
 
-    def _run_container(self, image: str, args: list[str], *, what: str, timeout: float | None = None,
-                       **create: Any) -> tuple[int, str]:
+    def _run_container(
+        self, image: str, args: list[str], *, what: str, timeout: float | None = None, **create: Any
+    ) -> tuple[int, str]:
         """Create, run and remove one labelled one-off container; (exit code, stdout and stderr)."""
         client = self.client()
         try:
-            job = client.containers.create(image, command=args, labels={JOB_LABEL: f"{self.project}/{self.service}"},
-                                           **create)
+            job = client.containers.create(
+                image, command=args, labels={JOB_LABEL: f"{self.project}/{self.service}"}, **create
+            )
         except docker.errors.APIError as exc:
             raise TargetError(f"creating the {what} container failed: {exc.explanation or exc}") from None
         try:
@@ -644,8 +732,10 @@ class DockerTarget(Target):
                 status = job.wait(timeout=timeout)
             except requests.exceptions.RequestException:  # the SDK's read timeout
                 job.kill()
-                raise TargetError(f"the {what} container did not finish within {timeout:.0f} s and was stopped; "
-                                  f"its last output:\n{job.logs(tail=15).decode(errors='replace')}") from None
+                raise TargetError(
+                    f"the {what} container did not finish within {timeout:.0f} s and was stopped; "
+                    f"its last output:\n{job.logs(tail=15).decode(errors='replace')}"
+                ) from None
             output = job.logs(stdout=True, stderr=True).decode(errors="replace")
             return int(status.get("StatusCode", 1)), output
         except docker.errors.APIError as exc:
@@ -673,8 +763,10 @@ class DockerTarget(Target):
     def _container_path(self, path: Path) -> str:
         """``path`` (portal view, under the backups or the data directory) as a one-off container sees it."""
         path = Path(path).resolve()
-        for portal, inside in ((self.backup_dir.resolve(), CONTAINER_BACKUP_DIR),
-                               (self.data_dir.resolve(), PurePosixPath(CONTAINER_DATA_DIR))):
+        for portal, inside in (
+            (self.backup_dir.resolve(), CONTAINER_BACKUP_DIR),
+            (self.data_dir.resolve(), PurePosixPath(CONTAINER_DATA_DIR)),
+        ):
             try:
                 return str(inside.joinpath(*path.relative_to(portal).parts))
             except ValueError:
@@ -687,11 +779,13 @@ class DockerTarget(Target):
         if not existing:
             return "nothing to give back"
         uid, gid = self.data_owner()
-        result = self.run_job(["chown"], ["-R", f"{uid}:{gid}", *(self._container_path(p) for p in existing)],
-                              user="0:0")
+        result = self.run_job(
+            ["chown"], ["-R", f"{uid}:{gid}", *(self._container_path(p) for p in existing)], user="0:0"
+        )
         if not result.ok:
-            raise TargetError(f"giving {', '.join(map(str, existing))} to uid {uid} gid {gid} failed: "
-                              f"{result.output.strip()}")
+            raise TargetError(
+                f"giving {', '.join(map(str, existing))} to uid {uid} gid {gid} failed: {result.output.strip()}"
+            )
         return f"{', '.join(map(str, existing))} given to uid {uid} gid {gid} (recursively)"
 
     # -- the scratch Neo4j a verification loads a dump into (docs/verification.md) -----------------------------
@@ -704,8 +798,10 @@ class DockerTarget(Target):
 
     def _scratch_volumes(self) -> dict[str, dict[str, str]]:
         host = self._scratch_host()
-        return {str(host): {"bind": str(self.SCRATCH_MOUNT), "mode": "rw"},
-                str(host / "data"): {"bind": CONTAINER_DATA_DIR, "mode": "rw"}}
+        return {
+            str(host): {"bind": str(self.SCRATCH_MOUNT), "mode": "rw"},
+            str(host / "data"): {"bind": CONTAINER_DATA_DIR, "mode": "rw"},
+        }
 
     def scratch_path(self, path: Path) -> str:
         return str(self.SCRATCH_MOUNT.joinpath(*Path(path).relative_to(self.scratch_dir()).parts))
@@ -728,8 +824,16 @@ class DockerTarget(Target):
     def scratch_admin(self, args: list[str]) -> AdminResult:
         spec = self._scratch_ready()
         returncode, output = self._run_container(
-            spec["image"], args, what="scratch neo4j-admin", entrypoint=["neo4j-admin"], user=spec["user"],
-            volumes=self._scratch_volumes(), network_mode="none", working_dir="/var/lib/neo4j", hostname="localhost")
+            spec["image"],
+            args,
+            what="scratch neo4j-admin",
+            entrypoint=["neo4j-admin"],
+            user=spec["user"],
+            volumes=self._scratch_volumes(),
+            network_mode="none",
+            working_dir="/var/lib/neo4j",
+            hostname="localhost",
+        )
         return AdminResult(command=self.scratch_admin_command(args), returncode=returncode, output=output)
 
     # Asked from inside the scratch container over its own loopback (it has no other network, and the image has no
@@ -739,7 +843,8 @@ class DockerTarget(Target):
         '{"statement":"MATCH ()-[r]->() RETURN count(r)"}]}\'; '
         'exec 3<>/dev/tcp/127.0.0.1/7474 || exit 7; '
         'printf "POST /db/%s/tx/commit HTTP/1.0\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\n'
-        'Accept: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n%s" "$1" "${#body}" "$body" >&3; cat <&3')
+        'Accept: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n%s" "$1" "${#body}" "$body" >&3; cat <&3'
+    )
 
     def scratch_counts(self) -> tuple[int, int]:
         import json
@@ -748,9 +853,15 @@ class DockerTarget(Target):
         client = self.client()
         try:
             # Authentication off is safe here: nothing outside the container can reach it (network none).
-            job = client.containers.create(spec["image"], labels={JOB_LABEL: f"{self.project}/{self.service}"},
-                                           user=spec["user"], volumes=self._scratch_volumes(), network_mode="none",
-                                           hostname="localhost", environment={"NEO4J_AUTH": "none"})
+            job = client.containers.create(
+                spec["image"],
+                labels={JOB_LABEL: f"{self.project}/{self.service}"},
+                user=spec["user"],
+                volumes=self._scratch_volumes(),
+                network_mode="none",
+                hostname="localhost",
+                environment={"NEO4J_AUTH": "none"},
+            )
         except docker.errors.APIError as exc:
             raise TargetError(f"creating the scratch Neo4j container failed: {exc.explanation or exc}") from None
         try:
@@ -788,8 +899,10 @@ class DockerTarget(Target):
         try:
             return self.client().images.get(self.alchemiscale_image)
         except docker.errors.ImageNotFound:
-            raise TargetError(f"the alchemiscale-server image {self.alchemiscale_image} (PORTAL_ALCHEMISCALE_IMAGE) "
-                              f"is not on {self.engine}; pull it: docker pull {self.alchemiscale_image}") from None
+            raise TargetError(
+                f"the alchemiscale-server image {self.alchemiscale_image} (PORTAL_ALCHEMISCALE_IMAGE) "
+                f"is not on {self.engine}; pull it: docker pull {self.alchemiscale_image}"
+            ) from None
 
     def _alchemiscale_network(self) -> tuple[str, str]:
         """(network for the job, NEO4J_URL inside it): the deployment's database network and the service's name,
@@ -800,13 +913,17 @@ class DockerTarget(Target):
         try:
             self.client().networks.get(self.db_network)
         except docker.errors.NotFound:
-            raise TargetError(f"the deployment's database network {self.db_network} (PORTAL_DOCKER_DB_NETWORK) does "
-                              f"not exist on {self.engine}; is the deployment up (docker-compose up neo4j)?") from None
+            raise TargetError(
+                f"the deployment's database network {self.db_network} (PORTAL_DOCKER_DB_NETWORK) does "
+                f"not exist on {self.engine}; is the deployment up (docker-compose up neo4j)?"
+            ) from None
         attached = sorted((c.attrs.get("NetworkSettings") or {}).get("Networks") or {})
         if self.db_network not in attached:
-            raise TargetError(f"container {c.name} is not on the network {self.db_network} (it is on: "
-                              f"{', '.join(attached) or 'none'}); set PORTAL_DOCKER_DB_NETWORK to its database "
-                              f"network")
+            raise TargetError(
+                f"container {c.name} is not on the network {self.db_network} (it is on: "
+                f"{', '.join(attached) or 'none'}); set PORTAL_DOCKER_DB_NETWORK to its database "
+                f"network"
+            )
         return self.db_network, f"bolt://{self.service}:{BOLT_PORT}"
 
     def alchemiscale_problems(self) -> list[str]:
@@ -841,9 +958,15 @@ class DockerTarget(Target):
         image = self._alchemiscale_image()
         network, url = self._alchemiscale_network()
         # Docker refuses a host name with host networking; the image's own user and working directory apply.
-        create: dict[str, Any] = ({"network_mode": "host"} if network == "host" else {"network": network})
-        returncode, output = self._run_container(image.id, args, what="alchemiscale",
-                                                 environment=self.alchemiscale_env(url),
-                                                 timeout=self.alchemiscale_timeout, **create)
-        return AdminResult(command=self.alchemiscale_command(args), returncode=returncode,
-                           output=self.mask_password(output))
+        create: dict[str, Any] = {"network_mode": "host"} if network == "host" else {"network": network}
+        returncode, output = self._run_container(
+            image.id,
+            args,
+            what="alchemiscale",
+            environment=self.alchemiscale_env(url),
+            timeout=self.alchemiscale_timeout,
+            **create,
+        )
+        return AdminResult(
+            command=self.alchemiscale_command(args), returncode=returncode, output=self.mask_password(output)
+        )

@@ -56,8 +56,10 @@ class LocalTarget(Target):
             return None
         if _pid_alive(recorded):
             return None
-        return (f"its pid file {self.instance.pid_file} names process {recorded}, which is gone: Neo4j died without "
-                f"being stopped (crashed, or killed: e.g. out of memory); see {self.instance.logs_dir}")
+        return (
+            f"its pid file {self.instance.pid_file} names process {recorded}, which is gone: Neo4j died without "
+            f"being stopped (crashed, or killed: e.g. out of memory); see {self.instance.logs_dir}"
+        )
 
     def hold_stopped(self) -> None:
         # The operation lock (operations/local_neo4j.py): held from the stop until the start, or the run's end.
@@ -86,8 +88,10 @@ class LocalTarget(Target):
         # Cheap on purpose (the upgrade page runs it): cached jars, or Maven to fetch them at the switch.
         if (distribution_lib(version).parent / "complete").exists() or shutil.which("mvn"):
             return []
-        return [f"Neo4j {version} is not in the cache ({distribution_lib(version)}) and Maven (mvn) is not "
-                f"installed to fetch it: run python3 -m operations.local_neo4j fetch --version {version}"]
+        return [
+            f"Neo4j {version} is not in the cache ({distribution_lib(version)}) and Maven (mvn) is not "
+            f"installed to fetch it: run python3 -m operations.local_neo4j fetch --version {version}"
+        ]
 
     def switch_description(self, version: str) -> str:
         return f"the installation at {self.instance.home} gets Neo4j {version}'s server and configuration"
@@ -132,9 +136,17 @@ class LocalTarget(Target):
         uid, gid = self.data_owner()
         # Only root can switch users; as anyone else we run as ourselves (and must own the data already).
         switch = os.getuid() == 0 and (uid, gid) != (0, 0)
-        proc = subprocess.run(command, env=self.instance.admin_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-                              cwd=self.instance.home, user=uid if switch else None, group=gid if switch else None)
+        proc = subprocess.run(
+            command,
+            env=self.instance.admin_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            cwd=self.instance.home,
+            user=uid if switch else None,
+            group=gid if switch else None,
+        )
         return AdminResult(command=command, returncode=proc.returncode, output=proc.stdout)
 
     def stop_admin(self, home: Path | None = None) -> list[str]:
@@ -156,7 +168,7 @@ class LocalTarget(Target):
                 time.sleep(0.2)
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
-            args = " ".join(a.decode(errors="replace") for a in argv[argv.index(ADMIN_MAIN.encode()) + 1:] if a)
+            args = " ".join(a.decode(errors="replace") for a in argv[argv.index(ADMIN_MAIN.encode()) + 1 :] if a)
             done.append(f"stopped an orphaned neo4j-admin {args} (pid {pid})")
         return done
 
@@ -183,8 +195,14 @@ class LocalTarget(Target):
             return Neo4jInstance.load(home)
         if not create:
             raise TargetError(f"there is no scratch Neo4j in {home}")
-        inst = Neo4jInstance(home=home, bolt_port=free_loopback_port(), http_port=free_loopback_port(),
-                             heap="256m", pagecache="64m", version=self.instance.version)
+        inst = Neo4jInstance(
+            home=home,
+            bolt_port=free_loopback_port(),
+            http_port=free_loopback_port(),
+            heap="256m",
+            pagecache="64m",
+            version=self.instance.version,
+        )
         for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
             d.mkdir(parents=True, exist_ok=True)
         inst.write_config()
@@ -200,8 +218,9 @@ class LocalTarget(Target):
             proc = inst.admin(args)
         except Neo4jError as exc:
             raise TargetError(str(exc)) from None
-        return AdminResult(command=self.scratch_admin_command(args), returncode=proc.returncode,
-                           output=proc.stdout + proc.stderr)
+        return AdminResult(
+            command=self.scratch_admin_command(args), returncode=proc.returncode, output=proc.stdout + proc.stderr
+        )
 
     def scratch_counts(self) -> tuple[int, int]:
         inst = self._scratch_instance()
@@ -262,12 +281,20 @@ class LocalTarget(Target):
         timeout = settings.ALCHEMISCALE_CLI_TIMEOUT
         try:
             # The project directory as working directory: the stand-in runs as `python -m operations...`.
-            proc = subprocess.run(command, env={**os.environ, **self.alchemiscale_env()}, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
-                                  cwd=settings.BASE_DIR)
+            proc = subprocess.run(
+                command,
+                env={**os.environ, **self.alchemiscale_env()},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                cwd=settings.BASE_DIR,
+            )
         except (FileNotFoundError, PermissionError) as exc:
             raise TargetError(f"the alchemiscale command cannot be run: {exc}") from None
         except subprocess.TimeoutExpired:
-            raise TargetError(f"alchemiscale {' '.join(args)} did not finish within {timeout} s "
-                              f"(PORTAL_ALCHEMISCALE_CLI_TIMEOUT)") from None
+            raise TargetError(
+                f"alchemiscale {' '.join(args)} did not finish within {timeout} s (PORTAL_ALCHEMISCALE_CLI_TIMEOUT)"
+            ) from None
         return AdminResult(command=command, returncode=proc.returncode, output=self.mask_password(proc.stdout))

@@ -22,12 +22,16 @@ from .base import MigrationProcedure
 ARGS = ["database", "migrate", "v03-to-v04"]
 COMPLETED = "Migration completed without errors."
 
-NETWORK_MARKS = ("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
-                 "WITH an, count(nm) AS marks RETURN count(an), sum(CASE WHEN marks = 0 THEN 1 ELSE 0 END), "
-                 "sum(CASE WHEN marks > 1 THEN 1 ELSE 0 END)")
-NOT_ONE_MARK = ("MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
-                "WITH an, count(nm) AS marks WHERE marks <> 1 RETURN an._scoped_key, marks "
-                "ORDER BY an._scoped_key LIMIT 10")
+NETWORK_MARKS = (
+    "MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
+    "WITH an, count(nm) AS marks RETURN count(an), sum(CASE WHEN marks = 0 THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN marks > 1 THEN 1 ELSE 0 END)"
+)
+NOT_ONE_MARK = (
+    "MATCH (an:AlchemicalNetwork) OPTIONAL MATCH (an)<-[:MARKS]-(nm:NetworkMark) "
+    "WITH an, count(nm) AS marks WHERE marks <> 1 RETURN an._scoped_key, marks "
+    "ORDER BY an._scoped_key LIMIT 10"
+)
 
 
 def network_marks(target) -> dict[str, int]:
@@ -45,30 +49,46 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
         version = self.target.neo4j_version()
         problems = []
         if not version.startswith("5."):
-            problems.append(f"the store runs Neo4j {version}; alchemiscale v0.4 needs Neo4j 5: run the Neo4j "
-                            f"4.4 to 5.26 data migration first")
+            problems.append(
+                f"the store runs Neo4j {version}; alchemiscale v0.4 needs Neo4j 5: run the Neo4j "
+                f"4.4 to 5.26 data migration first"
+            )
         return problems + self.target.alchemiscale_problems()
 
     def steps_for_run(self) -> list[Step]:
         return [
-            Step("check the migration applies", self.check_step,
-                 "the store runs Neo4j 5, alchemiscale's command can run, the migration is not yet applied"),
+            Step(
+                "check the migration applies",
+                self.check_step,
+                "the store runs Neo4j 5, alchemiscale's command can run, the migration is not yet applied",
+            ),
             Step("count the networks", self.count_before, "AlchemicalNetworks, and those without a NetworkMark"),
-            Step("run alchemiscale's migration", self.run_cli,
-                 f"{'the STAND-IN for ' if self.target.alchemiscale_is_standin() else ''}alchemiscale's own "
-                 f"migration, with NEO4J_URL, NEO4J_USER, NEO4J_PASS, NEO4J_DBNAME of the target in its "
-                 f"environment; output captured",
-                 commands=[self.target.alchemiscale_command(ARGS)]),
-            Step("verify one NetworkMark per network", self.verify,
-                 "every AlchemicalNetwork has exactly one NetworkMark pointing at it (MARKS)"),
+            Step(
+                "run alchemiscale's migration",
+                self.run_cli,
+                f"{'the STAND-IN for ' if self.target.alchemiscale_is_standin() else ''}alchemiscale's own "
+                f"migration, with NEO4J_URL, NEO4J_USER, NEO4J_PASS, NEO4J_DBNAME of the target in its "
+                f"environment; output captured",
+                commands=[self.target.alchemiscale_command(ARGS)],
+            ),
+            Step(
+                "verify one NetworkMark per network",
+                self.verify,
+                "every AlchemicalNetwork has exactly one NetworkMark pointing at it (MARKS)",
+            ),
             Step("record the migration", self.record_applied, "the applied-migrations record"),
             Step("record the failed attempt", self.record_failed, "the applied-migrations record", when="failure"),
         ]
 
     def rollback_steps(self) -> list[Step]:
         # It only adds marks and is safe to run again: an interrupted run is resumed, never rolled back.
-        return [Step("record the interrupted attempt", self.record_failed, "nothing to undo: the migration only "
-                     "adds NetworkMarks and can simply be run again")]
+        return [
+            Step(
+                "record the interrupted attempt",
+                self.record_failed,
+                "nothing to undo: the migration only adds NetworkMarks and can simply be run again",
+            )
+        ]
 
     def count_before(self, ctx: RunContext) -> str:
         self.target.wait_for_bolt()
@@ -79,11 +99,14 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
     def run_cli(self, ctx: RunContext) -> str:
         ctx.log("$ " + shlex.join(self.target.alchemiscale_command(ARGS)))
         result = self.target.run_alchemiscale(ARGS)
-        ctx.remember(cli_output=result.output[-4000:], cli_command=result.command,
-                     standin=self.target.alchemiscale_is_standin())
+        ctx.remember(
+            cli_output=result.output[-4000:], cli_command=result.command, standin=self.target.alchemiscale_is_standin()
+        )
         if not result.ok:
-            raise OperationFailed(f"alchemiscale's migration exited with {result.returncode}: "
-                                  f"{' / '.join(result.output.strip().splitlines()[-3:])}")
+            raise OperationFailed(
+                f"alchemiscale's migration exited with {result.returncode}: "
+                f"{' / '.join(result.output.strip().splitlines()[-3:])}"
+            )
         if COMPLETED not in result.output:
             raise OperationFailed(f"alchemiscale's migration exited 0 but did not say {COMPLETED!r}")
         return result.output
@@ -93,28 +116,40 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
         ctx.remember(after=counts)
         if counts["unmarked"] or counts["several"]:
             wrong = ", ".join(f"{key} ({marks})" for key, marks in self.target.query(NOT_ONE_MARK))
-            raise OperationFailed(f"{counts['unmarked']} network(s) without a NetworkMark and {counts['several']} "
-                                  f"with more than one, e.g. {wrong}")
+            raise OperationFailed(
+                f"{counts['unmarked']} network(s) without a NetworkMark and {counts['several']} "
+                f"with more than one, e.g. {wrong}"
+            )
         return f"all {counts['networks']} AlchemicalNetwork(s) have exactly one NetworkMark"
 
     def record_applied(self, ctx: RunContext) -> str:
         before, after = ctx.state["before"], ctx.state["after"]
         record = records.record(
-            ctx, self.migration_name, "applied", neo4j_before=ctx.state["neo4j_version"],
+            ctx,
+            self.migration_name,
+            "applied",
+            neo4j_before=ctx.state["neo4j_version"],
             neo4j_after=self.target.neo4j_version(),
-            details={"networks": after["networks"], "marks_added": before["unmarked"],
-                     **self._cli_details(ctx)})
+            details={"networks": after["networks"], "marks_added": before["unmarked"], **self._cli_details(ctx)},
+        )
         return f"recorded as applied (#{record.pk}); {before['unmarked']} NetworkMark(s) added"
 
     def record_failed(self, ctx: RunContext) -> str:
         outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
-        record = records.record(ctx, self.migration_name, outcome, neo4j_before=ctx.state.get("neo4j_version", ""),
-                                neo4j_after=self.target.neo4j_version(),
-                                details=self._cli_details(ctx))
+        record = records.record(
+            ctx,
+            self.migration_name,
+            outcome,
+            neo4j_before=ctx.state.get("neo4j_version", ""),
+            neo4j_after=self.target.neo4j_version(),
+            details=self._cli_details(ctx),
+        )
         return f"recorded as {outcome} (#{record.pk})"
 
     def _cli_details(self, ctx: RunContext) -> dict:
         """What the record keeps of alchemiscale's run: the command, whether it was the stand-in, its output."""
-        return {"command": ctx.state.get("cli_command") or self.target.alchemiscale_command(ARGS),
-                "standin": ctx.state.get("standin", self.target.alchemiscale_is_standin()),
-                "output": ctx.state.get("cli_output", "")}
+        return {
+            "command": ctx.state.get("cli_command") or self.target.alchemiscale_command(ARGS),
+            "standin": ctx.state.get("standin", self.target.alchemiscale_is_standin()),
+            "output": ctx.state.get("cli_output", ""),
+        }

@@ -52,8 +52,9 @@ MERGE_MARKS = (
 )
 
 
-def network_mark_properties(network: str, org: str, campaign: str, project: str,
-                            state: str = "active") -> dict[str, Any]:
+def network_mark_properties(
+    network: str, org: str, campaign: str, project: str, state: str = "active"
+) -> dict[str, Any]:
     """The properties alchemiscale 0.4 gives the NetworkMark of the network with scoped key ``network``."""
     # A Mark's gufe token is the md5 of its target's scoped key (alchemiscale.storage.models.Mark).
     gufe_key = "NetworkMark-" + hashlib.md5(network.encode(), usedforsecurity=False).hexdigest()
@@ -75,10 +76,12 @@ def network_mark_properties(network: str, org: str, campaign: str, project: str,
 def migrate_v03_to_v04(driver: Any, database: str) -> int:
     """Add the missing NetworkMarks in one transaction; returns how many were added."""
     with driver.session(database=database) as session:
+
         def work(tx: Any) -> int:
             rows = list(tx.run(FIND_UNMARKED))
-            marks = [{"props": network_mark_properties(r["network"], r["org"], r["campaign"], r["project"])}
-                     for r in rows]
+            marks = [
+                {"props": network_mark_properties(r["network"], r["org"], r["campaign"], r["project"])} for r in rows
+            ]
             if marks:
                 tx.run(MERGE_MARKS, marks=marks).consume()
             return len(marks)

@@ -50,14 +50,20 @@ class MigrationProcedure(Procedure):
         done = records.applied(self.migration_name, self.target.name)
         if done is None:
             return []
-        return [f"{self.migration_name} is already applied to target {self.target.name!r}: "
-                f"{done.at:%Y-%m-%d %H:%M} UTC by {done.by_label} (run #{done.run_id})"]
+        return [
+            f"{self.migration_name} is already applied to target {self.target.name!r}: "
+            f"{done.at:%Y-%m-%d %H:%M} UTC by {done.by_label} (run #{done.run_id})"
+        ]
 
     def prechecks(self) -> list[Check]:
         checks = []
-        for name, fn in (("not applied yet", self.check_not_applied), ("versions", self.check_versions),
-                         ("new version at hand", self.check_new_version), ("target up", self.check_target_up),
-                         ("free disk", self.check_free_disk)):
+        for name, fn in (
+            ("not applied yet", self.check_not_applied),
+            ("versions", self.check_versions),
+            ("new version at hand", self.check_new_version),
+            ("target up", self.check_target_up),
+            ("free disk", self.check_free_disk),
+        ):
             problems = fn()
             checks.append(Check(name, not problems, "; ".join(problems) or "ok"))
         return checks
@@ -72,8 +78,10 @@ class MigrationProcedure(Procedure):
         previous = self.resumed_run
         if previous is not None:
             if previous.kind != self.kind or previous.status != RunStatus.INTERRUPTED:
-                raise OperationFailed(f"run #{previous.pk} is a {previous.kind} run that is {previous.status}; only "
-                                      f"an interrupted {self.kind} run can be resumed or rolled back")
+                raise OperationFailed(
+                    f"run #{previous.pk} is a {previous.kind} run that is {previous.status}; only "
+                    f"an interrupted {self.kind} run can be resumed or rolled back"
+                )
             if OperationRun.objects.filter(kind=self.kind, target=previous.target, pk__gt=previous.pk).exists():
                 raise OperationFailed(f"run #{previous.pk} was already followed by another {self.kind} run")
             return
@@ -109,8 +117,12 @@ class MigrationProcedure(Procedure):
         if not done:
             return steps
         ref = self.params.get("resume_of")
-        passed = [dataclasses.replace(s, run=_done_in(ref), description=f"done in run #{ref}: {s.description}")
-                  if s.when == "ok" and s.name in done and i > 0 else s for i, s in enumerate(steps)]
+        passed = [
+            dataclasses.replace(s, run=_done_in(ref), description=f"done in run #{ref}: {s.description}")
+            if s.when == "ok" and s.name in done and i > 0
+            else s
+            for i, s in enumerate(steps)
+        ]
         return passed
 
 

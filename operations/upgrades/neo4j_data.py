@@ -42,8 +42,13 @@ def staging_dir(target: Target) -> Path:
 
 
 def load_args(target: Target) -> list[str]:
-    return ["database", "load", target.connection.database, f"--from-path={target.admin_path(staging_dir(target))}",
-            "--overwrite-destination"]
+    return [
+        "database",
+        "load",
+        target.connection.database,
+        f"--from-path={target.admin_path(staging_dir(target))}",
+        "--overwrite-destination",
+    ]
 
 
 def migrate_args(target: Target) -> list[str]:
@@ -67,8 +72,10 @@ class Neo4j44To5Procedure(MigrationProcedure):
         if not version.startswith("4.4"):
             return [f"the store runs Neo4j {version}, not 4.4; this migration does not apply"]
         if aside_dir(self.target).exists():
-            return [f"{aside_dir(self.target)} exists (a 4.4 data directory set aside by an earlier attempt); "
-                    f"move it away after checking it is not needed"]
+            return [
+                f"{aside_dir(self.target)} exists (a 4.4 data directory set aside by an earlier attempt); "
+                f"move it away after checking it is not needed"
+            ]
         return []
 
     def check_new_version(self) -> list[str]:
@@ -81,53 +88,101 @@ class Neo4j44To5Procedure(MigrationProcedure):
         free = shutil.disk_usage(probe).free
         # The dump is usually far smaller than the store, but the loaded 5.x store is about the store's size.
         if free < need:
-            return [f"{probe} has {dumps.human_size(free)} free; the safety dump and the migrated store need up to "
-                    f"{dumps.human_size(need)}"]
+            return [
+                f"{probe} has {dumps.human_size(free)} free; the safety dump and the migrated store need up to "
+                f"{dumps.human_size(need)}"
+            ]
         return []
 
     def steps_for_run(self) -> list[Step]:
         t, db = self.target, self.target.connection.database
+
         def admin(args: list[str]) -> list[str]:
             return t.admin_command_for(TO_VERSION, args)
 
         return [
-            Step("check the migration applies", self.check_step,
-                 f"the store runs Neo4j 4.4, the migration is not recorded as applied, nothing is set aside, "
-                 f"Neo4j {TO_VERSION} is at hand"),
-            Step("check the backups directory", dumps.check_backup_dir,
-                 f"{t.backup_dir} exists, is writable and has room for the safety dump"),
-            Step("record the 4.4 store", self.record_before,
-                 f"while 4.4 is up: node and relationship counts, counts per label and type, and up to "
-                 f"{snapshot.SAMPLE_SIZE} nodes' properties, to compare with afterwards"),
+            Step(
+                "check the migration applies",
+                self.check_step,
+                f"the store runs Neo4j 4.4, the migration is not recorded as applied, nothing is set aside, "
+                f"Neo4j {TO_VERSION} is at hand",
+            ),
+            Step(
+                "check the backups directory",
+                dumps.check_backup_dir,
+                f"{t.backup_dir} exists, is writable and has room for the safety dump",
+            ),
+            Step(
+                "record the 4.4 store",
+                self.record_before,
+                f"while 4.4 is up: node and relationship counts, counts per label and type, and up to "
+                f"{snapshot.SAMPLE_SIZE} nodes' properties, to compare with afterwards",
+            ),
             Step("stop Neo4j 4.4", dumps.stop, "offline dumps need it stopped"),
-            Step("safety dump with Neo4j 4.4", dumps.dump,
-                 f"4.4's own dump syntax, to {dumps.in_progress_dir(t)}/{db}.dump (a temporary name)",
-                 commands=[t.admin_command(dumps.dump_args(t))]),
-            Step("name and catalog the safety dump", self.name_safety_dump,
-                 f"neo4j-<UTC date-time>.dump in {t.backup_dir}, catalogued as a safety copy; linked as "
-                 f"{staging_dir(t)}/{db}.dump for the load"),
-            Step("set the 4.4 data aside", self.set_aside,
-                 f"move {t.data_dir} to {aside_dir(t)} (kept until someone removes it) and start from an "
-                 f"empty data directory"),
+            Step(
+                "safety dump with Neo4j 4.4",
+                dumps.dump,
+                f"4.4's own dump syntax, to {dumps.in_progress_dir(t)}/{db}.dump (a temporary name)",
+                commands=[t.admin_command(dumps.dump_args(t))],
+            ),
+            Step(
+                "name and catalog the safety dump",
+                self.name_safety_dump,
+                f"neo4j-<UTC date-time>.dump in {t.backup_dir}, catalogued as a safety copy; linked as "
+                f"{staging_dir(t)}/{db}.dump for the load",
+            ),
+            Step(
+                "set the 4.4 data aside",
+                self.set_aside,
+                f"move {t.data_dir} to {aside_dir(t)} (kept until someone removes it) and start from an "
+                f"empty data directory",
+            ),
             Step(f"switch to Neo4j {TO_VERSION}", self.switch_to_5, t.switch_description(TO_VERSION)),
-            Step(f"load with Neo4j {TO_VERSION}", self.load, "load the 4.4 dump into the empty data directory",
-                 commands=[admin(load_args(t))]),
-            Step("set the initial password", self.set_password,
-                 f"the new system database gets the {t.connection.user!r} password the portal and alchemiscale use",
-                 commands=[admin(["dbms", "set-initial-password", MASKED])]),
-            Step("migrate the store format", self.migrate_format, "4.4 store format to 5.x; B-tree indexes "
-                 "become range indexes", commands=[admin(migrate_args(t))]),
+            Step(
+                f"load with Neo4j {TO_VERSION}",
+                self.load,
+                "load the 4.4 dump into the empty data directory",
+                commands=[admin(load_args(t))],
+            ),
+            Step(
+                "set the initial password",
+                self.set_password,
+                f"the new system database gets the {t.connection.user!r} password the portal and alchemiscale use",
+                commands=[admin(["dbms", "set-initial-password", MASKED])],
+            ),
+            Step(
+                "migrate the store format",
+                self.migrate_format,
+                "4.4 store format to 5.x; B-tree indexes become range indexes",
+                commands=[admin(migrate_args(t))],
+            ),
             Step("fix ownership", self.fix_ownership, f"give {t.data_dir} to the data directory's owner"),
-            Step("consistency check", self.consistency_check, "the migrated store must pass neo4j-admin's check",
-                 commands=[admin(check_args(t))]),
+            Step(
+                "consistency check",
+                self.consistency_check,
+                "the migrated store must pass neo4j-admin's check",
+                commands=[admin(check_args(t))],
+            ),
             Step(f"start Neo4j {TO_VERSION}", self.start_5, "start and wait until Bolt answers"),
-            Step("verify against the 4.4 store", self.verify,
-                 "counts, counts per label and type, and the sampled nodes' labels and properties must be equal"),
+            Step(
+                "verify against the 4.4 store",
+                self.verify,
+                "counts, counts per label and type, and the sampled nodes' labels and properties must be equal",
+            ),
             Step("record the migration", self.record_applied, "the applied-migrations record"),
-            Step("put the 4.4 data back", self.put_back, f"after a failure: {TO_VERSION}'s data directory moved "
-                 f"aside, {aside_dir(t)} back in place, switched back to 4.4 (the same way)", when="failure"),
-            Step("start Neo4j 4.4 again", self.start_44_again, "after a failure: start 4.4 if it was running and "
-                 "check it holds what it held", when="failure"),
+            Step(
+                "put the 4.4 data back",
+                self.put_back,
+                f"after a failure: {TO_VERSION}'s data directory moved "
+                f"aside, {aside_dir(t)} back in place, switched back to 4.4 (the same way)",
+                when="failure",
+            ),
+            Step(
+                "start Neo4j 4.4 again",
+                self.start_44_again,
+                "after a failure: start 4.4 if it was running and check it holds what it held",
+                when="failure",
+            ),
             Step("record the failed attempt", self.record_failed, "the applied-migrations record", when="failure"),
         ]
 
@@ -135,14 +190,23 @@ class Neo4j44To5Procedure(MigrationProcedure):
     def record_before(self, ctx: RunContext) -> str:
         target = self.target
         if not target.is_up():
-            raise OperationFailed("Neo4j 4.4 is not running: start it so the migration can record what the store "
-                                  "holds and verify the migrated store against it")
+            raise OperationFailed(
+                "Neo4j 4.4 is not running: start it so the migration can record what the store "
+                "holds and verify the migrated store against it"
+            )
         target.wait_for_bolt()
         before = snapshot.take(target)
-        ctx.remember(was_running=True, neo4j_version=target.neo4j_version(), nodes=before["nodes"],
-                     relationships=before["relationships"], before=before)
-        return (f"Neo4j {target.neo4j_version()}: {before['nodes']} nodes, {before['relationships']} relationships; "
-                f"{len(before['sample'])} nodes sampled")
+        ctx.remember(
+            was_running=True,
+            neo4j_version=target.neo4j_version(),
+            nodes=before["nodes"],
+            relationships=before["relationships"],
+            before=before,
+        )
+        return (
+            f"Neo4j {target.neo4j_version()}: {before['nodes']} nodes, {before['relationships']} relationships; "
+            f"{len(before['sample'])} nodes sampled"
+        )
 
     def name_safety_dump(self, ctx: RunContext) -> str:
         target = self.target
@@ -179,13 +243,17 @@ class Neo4j44To5Procedure(MigrationProcedure):
     def set_password(self, ctx: RunContext) -> str:
         c = self.target.connection
         if c.user != "neo4j":
-            raise OperationFailed(f"the portal connects as {c.user!r}; a new Neo4j {TO_VERSION} system database "
-                                  f"only has the user 'neo4j'. Migrate by hand or connect as neo4j")
+            raise OperationFailed(
+                f"the portal connects as {c.user!r}; a new Neo4j {TO_VERSION} system database "
+                f"only has the user 'neo4j'. Migrate by hand or connect as neo4j"
+            )
         ctx.log("$ " + " ".join(self.target.admin_command(["dbms", "set-initial-password", MASKED])))
         result = self.target.admin(["dbms", "set-initial-password", c.password])
         if not result.ok:
-            raise OperationFailed(f"setting the initial password failed ({result.returncode}): "
-                                  f"{result.output.replace(c.password, MASKED)[-500:]}")
+            raise OperationFailed(
+                f"setting the initial password failed ({result.returncode}): "
+                f"{result.output.replace(c.password, MASKED)[-500:]}"
+            )
         return "password set (the one in NEO4J_PASS)"
 
     def migrate_format(self, ctx: RunContext) -> str:
@@ -209,21 +277,33 @@ class Neo4j44To5Procedure(MigrationProcedure):
         problems = snapshot.differences(ctx.state["before"], after)
         if problems:
             raise OperationFailed("the migrated store differs from the 4.4 store: " + "; ".join(problems[:10]))
-        return (f"{after['nodes']} nodes and {after['relationships']} relationships, as in 4.4; "
-                f"{len(after['sample'])} sampled nodes identical")
+        return (
+            f"{after['nodes']} nodes and {after['relationships']} relationships, as in 4.4; "
+            f"{len(after['sample'])} sampled nodes identical"
+        )
 
     def record_applied(self, ctx: RunContext) -> str:
         staging = staging_dir(self.target)
         shutil.rmtree(staging, ignore_errors=True)
-        record = records.record(ctx, self.migration_name, "applied", neo4j_before=ctx.state["neo4j_version"],
-                                neo4j_after=self.target.neo4j_version(),
-                                details={"nodes": ctx.state["nodes"], "relationships": ctx.state["relationships"],
-                                         "safety_backup": ctx.state.get("file_name"),
-                                         "set_aside": ctx.state.get("aside")})
+        record = records.record(
+            ctx,
+            self.migration_name,
+            "applied",
+            neo4j_before=ctx.state["neo4j_version"],
+            neo4j_after=self.target.neo4j_version(),
+            details={
+                "nodes": ctx.state["nodes"],
+                "relationships": ctx.state["relationships"],
+                "safety_backup": ctx.state.get("file_name"),
+                "set_aside": ctx.state.get("aside"),
+            },
+        )
         follow_up = self.target.version_follow_up(TO_VERSION)
-        return (f"recorded as applied (#{record.pk}). The 4.4 data directory is kept at {ctx.state.get('aside')} "
-                f"and the safety dump at {self.target.backup_dir / ctx.state['file_name']}; remove them when the "
-                f"new store has proved itself" + (f". To do: {follow_up}" if follow_up else ""))
+        return (
+            f"recorded as applied (#{record.pk}). The 4.4 data directory is kept at {ctx.state.get('aside')} "
+            f"and the safety dump at {self.target.backup_dir / ctx.state['file_name']}; remove them when the "
+            f"new store has proved itself" + (f". To do: {follow_up}" if follow_up else "")
+        )
 
     # -- failure / roll back --------------------------------------------------------------------------------------
     def put_back(self, ctx: RunContext) -> str:
@@ -234,7 +314,8 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 target.stop()
                 done.append(f"Neo4j {target.neo4j_version()} stopped")
             failed = target.data_dir.with_name(
-                f"{target.data_dir.name}.failed-{TO_VERSION}-{timezone.now():%Y%m%d-%H%M%S}")
+                f"{target.data_dir.name}.failed-{TO_VERSION}-{timezone.now():%Y%m%d-%H%M%S}"
+            )
             if target.data_dir.exists():
                 target.data_dir.rename(failed)
                 done.append(f"the {TO_VERSION} data directory moved to {failed}")
@@ -253,15 +334,23 @@ class Neo4j44To5Procedure(MigrationProcedure):
         target.start()
         nodes, rels = target.counts()
         if (nodes, rels) != (ctx.state["nodes"], ctx.state["relationships"]):
-            raise OperationFailed(f"Neo4j 4.4 is up again but holds {nodes} nodes and {rels} relationships, not "
-                                  f"{ctx.state['nodes']} and {ctx.state['relationships']}; restore the safety dump")
+            raise OperationFailed(
+                f"Neo4j 4.4 is up again but holds {nodes} nodes and {rels} relationships, not "
+                f"{ctx.state['nodes']} and {ctx.state['relationships']}; restore the safety dump"
+            )
         return f"Neo4j {target.neo4j_version()} is up with its {nodes} nodes and {rels} relationships"
 
     def record_failed(self, ctx: RunContext) -> str:
         failed = [s.name for s in ctx.run.steps.filter(status="failed")]
         outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
-        record = records.record(ctx, self.migration_name, outcome, neo4j_before=ctx.state.get("neo4j_version", ""),
-                                neo4j_after=self.target.neo4j_version(), details={"failed_steps": failed})
+        record = records.record(
+            ctx,
+            self.migration_name,
+            outcome,
+            neo4j_before=ctx.state.get("neo4j_version", ""),
+            neo4j_after=self.target.neo4j_version(),
+            details={"failed_steps": failed},
+        )
         return f"recorded as {outcome} (#{record.pk})"
 
     def recover(self, ctx: RunContext) -> list[str]:
@@ -271,8 +360,14 @@ class Neo4j44To5Procedure(MigrationProcedure):
             return dumps.clear_in_progress(ctx) + super().recover(ctx)
         # An orphaned neo4j-admin (load, migrate) must not go on writing behind staff's back.
         done = self.target.stop_admin()
-        records.record(ctx, self.migration_name, "interrupted", neo4j_before=ctx.state.get("neo4j_version", ""),
-                       neo4j_after=self.target.neo4j_version(), details={"set_aside": ctx.state.get("aside")})
-        return done + [f"left as it was (4.4 data at {ctx.state.get('aside')}); resume or roll back from the upgrade "
-                       f"page"]
-
+        records.record(
+            ctx,
+            self.migration_name,
+            "interrupted",
+            neo4j_before=ctx.state.get("neo4j_version", ""),
+            neo4j_after=self.target.neo4j_version(),
+            details={"set_aside": ctx.state.get("aside")},
+        )
+        return done + [
+            f"left as it was (4.4 data at {ctx.state.get('aside')}); resume or roll back from the upgrade page"
+        ]

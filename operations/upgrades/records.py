@@ -8,12 +8,27 @@ from ..models import AppliedMigration
 from ..runner import RunContext
 
 
-def record(ctx: RunContext, name: str, outcome: str, *, neo4j_before: str = "", neo4j_after: str = "",
-           details: dict[str, Any] | None = None) -> AppliedMigration:
+def record(
+    ctx: RunContext,
+    name: str,
+    outcome: str,
+    *,
+    neo4j_before: str = "",
+    neo4j_after: str = "",
+    details: dict[str, Any] | None = None,
+) -> AppliedMigration:
     run = ctx.run
     return AppliedMigration.objects.create(
-        name=name, target=run.target, outcome=outcome, by=run.requested_by, by_label=run.requested_by_label,
-        run=run, neo4j_before=neo4j_before, neo4j_after=neo4j_after, details=details or {})
+        name=name,
+        target=run.target,
+        outcome=outcome,
+        by=run.requested_by,
+        by_label=run.requested_by_label,
+        run=run,
+        neo4j_before=neo4j_before,
+        neo4j_after=neo4j_after,
+        details=details or {},
+    )
 
 
 def applied(name: str, target: str) -> AppliedMigration | None:

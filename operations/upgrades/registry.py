@@ -35,13 +35,26 @@ class Migration:
 
 
 MIGRATIONS: list[Migration] = [
-    Migration(Neo4j44To5Procedure.migration_name, Neo4j44To5Procedure.title, Neo4j44To5Procedure,
-              neo4j_from="4.4", neo4j_to=TO_VERSION, alchemiscale_from="0.3", alchemiscale_to="0.4",
-              guide="Migrate data from neo4j 4.4 to 5.x: alchemiscale v0.4 is the first release on Neo4j 5"),
-    Migration(AlchemiscaleV03ToV04Procedure.migration_name, AlchemiscaleV03ToV04Procedure.title,
-              AlchemiscaleV03ToV04Procedure, neo4j_from="5", neo4j_to="5", alchemiscale_from="0.3",
-              alchemiscale_to="0.4",
-              guide="Migrate schema from alchemiscale 0.3 to 0.4: a NetworkMark for each AlchemicalNetwork"),
+    Migration(
+        Neo4j44To5Procedure.migration_name,
+        Neo4j44To5Procedure.title,
+        Neo4j44To5Procedure,
+        neo4j_from="4.4",
+        neo4j_to=TO_VERSION,
+        alchemiscale_from="0.3",
+        alchemiscale_to="0.4",
+        guide="Migrate data from neo4j 4.4 to 5.x: alchemiscale v0.4 is the first release on Neo4j 5",
+    ),
+    Migration(
+        AlchemiscaleV03ToV04Procedure.migration_name,
+        AlchemiscaleV03ToV04Procedure.title,
+        AlchemiscaleV03ToV04Procedure,
+        neo4j_from="5",
+        neo4j_to="5",
+        alchemiscale_from="0.3",
+        alchemiscale_to="0.4",
+        guide="Migrate schema from alchemiscale 0.3 to 0.4: a NetworkMark for each AlchemicalNetwork",
+    ),
 ]
 
 BY_NAME = {m.name: m for m in MIGRATIONS}

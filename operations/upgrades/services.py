@@ -20,8 +20,15 @@ def confirmation_phrase(name: str) -> str:
     return registry.get(name).name
 
 
-def request_migration(name: str, *, confirmation: str, user: AbstractBaseUser | None, label: str,
-                      target: Target | None = None, send: bool = True) -> OperationRun:
+def request_migration(
+    name: str,
+    *,
+    confirmation: str,
+    user: AbstractBaseUser | None,
+    label: str,
+    target: Target | None = None,
+    send: bool = True,
+) -> OperationRun:
     """Request a run of migration ``name``; refused (OperationFailed) without the typed confirmation, when a
     precheck fails or when it is already applied; OperationBusy when another operation holds the target."""
     migration = registry.get(name)
@@ -42,8 +49,9 @@ def interrupted_runs(target: Target | None = None) -> list[OperationRun]:
     return runs
 
 
-def _follow_up(run_id: int, how: str, *, user: AbstractBaseUser | None, label: str,
-               target: Target | None, send: bool) -> OperationRun:
+def _follow_up(
+    run_id: int, how: str, *, user: AbstractBaseUser | None, label: str, target: Target | None, send: bool
+) -> OperationRun:
     previous = OperationRun.objects.filter(pk=run_id).first()
     if previous is None or previous.kind not in registry.BY_KIND:
         raise OperationFailed(f"there is no migration run #{run_id}")
@@ -54,13 +62,15 @@ def _follow_up(run_id: int, how: str, *, user: AbstractBaseUser | None, label: s
     return request(registry.BY_KIND[previous.kind].make(target, params), user=user, label=label, send=send)
 
 
-def resume(run_id: int, *, user: AbstractBaseUser | None, label: str, target: Target | None = None,
-           send: bool = True) -> OperationRun:
+def resume(
+    run_id: int, *, user: AbstractBaseUser | None, label: str, target: Target | None = None, send: bool = True
+) -> OperationRun:
     """Continue an interrupted migration run from its last completed step."""
     return _follow_up(run_id, "resume", user=user, label=label, target=target, send=send)
 
 
-def roll_back(run_id: int, *, user: AbstractBaseUser | None, label: str,
-              target: Target | None = None, send: bool = True) -> OperationRun:
+def roll_back(
+    run_id: int, *, user: AbstractBaseUser | None, label: str, target: Target | None = None, send: bool = True
+) -> OperationRun:
     """Undo an interrupted migration run (for Neo4j 4.4 to 5: put the 4.4 data back and start it)."""
     return _follow_up(run_id, "rollback", user=user, label=label, target=target, send=send)

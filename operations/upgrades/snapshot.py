@@ -17,8 +17,10 @@ SAMPLE_SIZE = 200
 LABEL_COUNTS = "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) ORDER BY label"
 TYPE_COUNTS = "MATCH ()-[r]->() RETURN type(r), count(*) ORDER BY type(r)"
 # Ordered by the keys alchemiscale itself treats as unique, so the same nodes are sampled before and after.
-SAMPLE = ("MATCH (n) WITH n, coalesce(n._scoped_key, n.identifier) AS key WHERE key IS NOT NULL "
-          "RETURN key, labels(n), properties(n) ORDER BY key LIMIT $limit")
+SAMPLE = (
+    "MATCH (n) WITH n, coalesce(n._scoped_key, n.identifier) AS key WHERE key IS NOT NULL "
+    "RETURN key, labels(n), properties(n) ORDER BY key LIMIT $limit"
+)
 
 
 def plain(value: Any) -> Any:
@@ -42,8 +44,10 @@ def take(target: Target, sample_size: int = SAMPLE_SIZE) -> dict[str, Any]:
         "relationships": relationships,
         "labels": {row[0]: row[1] for row in target.query(LABEL_COUNTS)},
         "types": {row[0]: row[1] for row in target.query(TYPE_COUNTS)},
-        "sample": [{"key": key, "labels": sorted(labels), "properties": plain(props)}
-                   for key, labels, props in target.query(SAMPLE, {"limit": sample_size})],
+        "sample": [
+            {"key": key, "labels": sorted(labels), "properties": plain(props)}
+            for key, labels, props in target.query(SAMPLE, {"limit": sample_size})
+        ],
     }
 
 
@@ -64,8 +68,13 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         if other is None:
             found.append(f"node {item['key']} is missing")
         elif other != item:
-            changed = sorted(k for k in set(item["properties"]) | set(other["properties"])
-                             if item["properties"].get(k) != other["properties"].get(k))
-            found.append(f"node {item['key']} differs: labels {item['labels']} -> {other['labels']}; "
-                         f"properties {', '.join(changed) or 'none'}")
+            changed = sorted(
+                k
+                for k in set(item["properties"]) | set(other["properties"])
+                if item["properties"].get(k) != other["properties"].get(k)
+            )
+            found.append(
+                f"node {item['key']} differs: labels {item['labels']} -> {other['labels']}; "
+                f"properties {', '.join(changed) or 'none'}"
+            )
     return found

@@ -8,8 +8,12 @@ import pytest
 from playwright.sync_api import expect
 
 from operations.models import Backup, OperationRun
-from tests.operations.conftest import RUN_TIMEOUT, graph_snapshot, seed_graph
-from tests.operations.conftest import target  # noqa: F401  (the fixture: Neo4j up, new backup files removed after)
+from tests.operations.conftest import (
+    RUN_TIMEOUT,
+    graph_snapshot,
+    seed_graph,
+    target,  # noqa: F401  (the fixture: Neo4j up, new backup files removed after)
+)
 
 pytestmark = pytest.mark.worker
 
@@ -31,8 +35,9 @@ def watch_run_succeed(page, run: OperationRun) -> None:
     expect(page.locator("#error")).to_be_hidden()
 
 
-def test_backup_then_restore_from_the_pages(live_server, page, staff_login, celery_worker_process, target,
-                                           browser_errors):
+def test_backup_then_restore_from_the_pages(
+    live_server, page, staff_login, celery_worker_process, target, browser_errors
+):
     seed_graph(target, "before")
     backed_up = graph_snapshot(target)
     staff_login()
@@ -67,8 +72,9 @@ def test_backup_then_restore_from_the_pages(live_server, page, staff_login, cele
     page.get_by_label("To confirm, type the database name").fill(database + "x")
     page.get_by_role("button", name="Restore").click()
     expect(page.locator("#restore-error")).to_have_text(f"type the database name {database!r} to confirm the restore")
-    assert browser_errors == ["console error: Failed to load resource: the server responded with a status of 400 "
-                              "(Bad Request)"]
+    assert browser_errors == [
+        "console error: Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
     browser_errors.clear()
     assert not OperationRun.objects.filter(kind="restore").exists()
 

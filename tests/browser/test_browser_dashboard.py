@@ -13,12 +13,26 @@ from tests.identity_support import seed_plain
 def test_dashboard_from_the_front_page(live_server, page, staff_login, browser):
     now = timezone.now()
     for i in range(6):
-        finished_backup(now - dt.timedelta(days=7 * (5 - i)), size=(40 + 9 * i) * 1024 * 1024, seconds=60 + 15 * i,
-                        outage=40 + 10 * i, n=i)
+        finished_backup(
+            now - dt.timedelta(days=7 * (5 - i)),
+            size=(40 + 9 * i) * 1024 * 1024,
+            seconds=60 + 15 * i,
+            outage=40 + 10 * i,
+            n=i,
+        )
         ended_run("backup", "failed", now - dt.timedelta(days=7 * i + 2))
     ended_run("restore", "succeeded", now - dt.timedelta(days=3))
-    seed_plain("user", [{"identifier": f"user-{i}", "scopes": [f"org{i % 4}-c-p"],
-                         "expires": now + dt.timedelta(days=i % 30, hours=1)} for i in range(40)])
+    seed_plain(
+        "user",
+        [
+            {
+                "identifier": f"user-{i}",
+                "scopes": [f"org{i % 4}-c-p"],
+                "expires": now + dt.timedelta(days=i % 30, hours=1),
+            }
+            for i in range(40)
+        ],
+    )
     staff_login()
     page.get_by_role("link", name="Dashboard: backups, runs, identities at a glance").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
@@ -26,8 +40,9 @@ def test_dashboard_from_the_front_page(live_server, page, staff_login, browser):
     page.get_by_text("Numbers: orgs reached by the most identities").click()
     expect(page.locator("#table-orgs tbody tr")).to_have_count(4)
     # The same page in the dark theme (the admin follows the system's colour scheme).
-    dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark",
-                               storage_state=page.context.storage_state())
+    dark = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme="dark", storage_state=page.context.storage_state()
+    )
     dark_page = dark.new_page()
     dark_page.goto(f"{live_server.url}/admin/dashboard/")
     expect(dark_page.locator("svg[role=img]")).to_have_count(6)

@@ -22,8 +22,7 @@ def test_disable_then_enable_from_the_identity_page(live_server, page, staff_log
 
     confirm_operation(page, "Enable", "Enable")
     # Exactly as written: the identifier keeps its case.
-    expect(page.locator(".messagelist .success").first).to_have_text(
-        "Identity lovelace: enabled: its key works again")
+    expect(page.locator(".messagelist .success").first).to_have_text("Identity lovelace: enabled: its key works again")
     expect(page.locator(".field-status_shown .readonly")).to_have_text("active")
     expect(page.locator("ul.object-tools").get_by_role("link", name="Disable", exact=True)).to_be_visible()
     props = stored("user", "lovelace")[1]

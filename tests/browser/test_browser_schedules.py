@@ -22,8 +22,9 @@ from tests.operations.test_alerts import Inbox, free_port
 pytestmark = pytest.mark.worker
 
 
-def test_a_schedule_fires_and_its_failing_backup_shows_a_run_and_an_alert(live_server, page, staff_login, settings,
-                                                                          tmp_path):
+def test_a_schedule_fires_and_its_failing_backup_shows_a_run_and_an_alert(
+    live_server, page, staff_login, settings, tmp_path
+):
     queue = f"scheduled-{os.getpid()}"
     settings.OPERATIONS_QUEUE = queue
     not_a_dir = tmp_path / "backups-is-a-file"
@@ -35,15 +36,20 @@ def test_a_schedule_fires_and_its_failing_backup_shows_a_run_and_an_alert(live_s
     policy = RetentionPolicy.current()
     policy.stale_after_hours = 0
     policy.save()
-    AlertSettings.objects.update_or_create(pk=1, defaults={"min_free_mib": 0, "expiring_within_days": 0,
-                                                           "recipients": "ops@example.org"})
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"min_free_mib": 0, "expiring_within_days": 0, "recipients": "ops@example.org"}
+    )
     every_2s, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.filter(name=ALERTS_NAME).update(interval=every_2s, queue=queue)
-    worker_env = {"PORTAL_BACKUP_DIR": str(not_a_dir / "backups"), "PORTAL_OPERATIONS_QUEUE": queue,
-                  "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "DEFAULT_FROM_EMAIL": "portal@example.org"}
+    worker_env = {
+        "PORTAL_BACKUP_DIR": str(not_a_dir / "backups"),
+        "PORTAL_OPERATIONS_QUEUE": queue,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "DEFAULT_FROM_EMAIL": "portal@example.org",
+    }
     try:
-        with dedicated_worker("failing", queue, env=worker_env), \
-                beat_process(env={"PORTAL_OPERATIONS_QUEUE": queue}):
+        with dedicated_worker("failing", queue, env=worker_env), beat_process(env={"PORTAL_OPERATIONS_QUEUE": queue}):
             staff_login()
             page.get_by_role("link", name="Backup schedules").click()
             page.get_by_role("link", name="Add backup schedule").click()
@@ -58,8 +64,9 @@ def test_a_schedule_fires_and_its_failing_backup_shows_a_run_and_an_alert(live_s
 
             # Beat fires it; the list shows the backup run it requested and how it went.
             deadline = time.monotonic() + 90
-            while not OperationRun.objects.filter(requested_by_label="schedule:every few seconds",
-                                                  status="failed").exists():
+            while not OperationRun.objects.filter(
+                requested_by_label="schedule:every few seconds", status="failed"
+            ).exists():
                 assert time.monotonic() < deadline, "the scheduled backup did not run and fail within 90 s"
                 time.sleep(0.5)
             page.reload()

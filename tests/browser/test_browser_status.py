@@ -7,8 +7,15 @@ def test_login_and_status_page(live_server, page, staff_login, celery_worker_pro
     page.click("text=System status")
     page.wait_for_selector("#status-table")
     rows = page.locator("#status-table tr.check")
-    states = {rows.nth(i).get_attribute("data-component"): rows.nth(i).get_attribute("class").split()[-1]
-              for i in range(rows.count())}
-    assert states == {"Neo4j": "green", "Redis": "green", "Celery workers": "green", "Backups directory": "green",
-              "Operations target": "green"}
+    states = {
+        rows.nth(i).get_attribute("data-component"): rows.nth(i).get_attribute("class").split()[-1]
+        for i in range(rows.count())
+    }
+    assert states == {
+        "Neo4j": "green",
+        "Redis": "green",
+        "Celery workers": "green",
+        "Backups directory": "green",
+        "Operations target": "green",
+    }
     assert "Every component is reachable" in page.inner_text("#overall")

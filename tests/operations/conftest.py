@@ -14,8 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -66,11 +67,14 @@ def seed_graph(target: Target, tag: str, n: int = 25) -> None:
         "CREATE (k:GufeTokenizable:AlchemicalNetwork {_scoped_key: $tag + '-net-' + toString(i), _org: 'org', "
         "        _campaign: 'camp', _project: 'p' + toString(i % 3), weight: i * 0.5}) "
         "CREATE (u)-[:OWNS {since: i}]->(k)",
-        {"n": n, "tag": tag})
+        {"n": n, "tag": tag},
+    )
     target.query(
         "MATCH (a:AlchemicalNetwork), (b:AlchemicalNetwork) WHERE a._scoped_key < b._scoped_key "
         "AND a._project = b._project AND a._scoped_key STARTS WITH $tag AND b._scoped_key STARTS WITH $tag "
-        "CREATE (a)-[:RELATED {why: a._project}]->(b)", {"tag": tag})
+        "CREATE (a)-[:RELATED {why: a._project}]->(b)",
+        {"tag": tag},
+    )
 
 
 def graph_snapshot(target: Target) -> tuple[list, list]:
@@ -85,7 +89,7 @@ def graph_snapshot(target: Target) -> tuple[list, list]:
             return repr([key(v) for v in value])
         return repr(value)
 
-    return sorted(key([sorted(l), p]) for l, p in nodes), sorted(key(r) for r in rels)
+    return sorted(key([sorted(labels), p]) for labels, p in nodes), sorted(key(r) for r in rels)
 
 
 def wait_for(run: OperationRun, timeout: float = RUN_TIMEOUT, until: str = "terminal") -> OperationRun:
@@ -100,8 +104,10 @@ def wait_for(run: OperationRun, timeout: float = RUN_TIMEOUT, until: str = "term
         if until.startswith("step:") and run.is_terminal:
             raise AssertionError(f"run ended ({run.status}: {run.error}) before step {until[5:]!r} ran")
         if time.monotonic() > deadline:
-            raise AssertionError(f"run #{run.pk} still {run.status} after {timeout} s; steps: "
-                                 f"{[(s.name, s.status) for s in run.steps.all()]}")
+            raise AssertionError(
+                f"run #{run.pk} still {run.status} after {timeout} s; steps: "
+                f"{[(s.name, s.status) for s in run.steps.all()]}"
+            )
         time.sleep(0.2)
 
 
@@ -115,16 +121,40 @@ def dedicated_worker(name: str, queue: str, env: dict[str, str] | None = None) -
 
     full_env = {**os.environ, **(env or {})}
     # Not the current app: shared tasks sent later in the session must keep the portal's app and result backend.
-    app = portal_app if full_env.get("REDIS_URL") == settings.REDIS_URL else Celery(
-        broker=full_env["REDIS_URL"], set_as_current=False)
+    app = (
+        portal_app
+        if full_env.get("REDIS_URL") == settings.REDIS_URL
+        else Celery(broker=full_env["REDIS_URL"], set_as_current=False)
+    )
     full_env["DATABASE_URL"] = worker_database_url()
     node = f"{name}-{os.getpid()}@{os.uname().nodename}"
     log_path = Path(settings.DATA_DIR) / f"celery-{name}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "alchemiscale_portal", "worker", "-l", "info", "--concurrency",
-             "1", "-n", node, "-Q", queue, "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "alchemiscale_portal",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "1",
+                "-n",
+                node,
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while not app.control.ping(destination=[node], timeout=0.5):

@@ -23,8 +23,11 @@ def _kill_admin_when_seen(home: Path, sig: int, seen: list[int]) -> None:
     while time.monotonic() < deadline and not seen:
         for proc in Path("/proc").iterdir():
             try:
-                if (proc.name.isdigit() and ADMIN_MAIN.encode() in (proc / "cmdline").read_bytes().split(b"\0")
-                        and marker in (proc / "environ").read_bytes().split(b"\0")):
+                if (
+                    proc.name.isdigit()
+                    and ADMIN_MAIN.encode() in (proc / "cmdline").read_bytes().split(b"\0")
+                    and marker in (proc / "environ").read_bytes().split(b"\0")
+                ):
                     os.kill(int(proc.name), sig)
                     seen.append(int(proc.name))
                     return

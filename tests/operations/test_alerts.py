@@ -98,12 +98,18 @@ def quiet(settings, tmp_path):
 
 def finished_run(kind: str, status: str, error: str = "") -> OperationRun:
     now = timezone.now()
-    return OperationRun.objects.create(kind=kind, target="local", status=status, error=error,
-                                       requested_by_label="schedule:nightly", started_at=now, finished_at=now)
+    return OperationRun.objects.create(
+        kind=kind,
+        target="local",
+        status=status,
+        error=error,
+        requested_by_label="schedule:nightly",
+        started_at=now,
+        finished_at=now,
+    )
 
 
-def test_a_failed_backup_is_told_once_by_mail_and_webhook_and_its_resolution_once(smtp, webhook, quiet,
-                                                                                   alice_client):
+def test_a_failed_backup_is_told_once_by_mail_and_webhook_and_its_resolution_once(smtp, webhook, quiet, alice_client):
     posts, url = webhook
     quiet.webhook_url = url
     quiet.save()
@@ -114,8 +120,10 @@ def test_a_failed_backup_is_told_once_by_mail_and_webhook_and_its_resolution_onc
     message = smtp.messages[0]
     assert message["From"] == "portal@example.org"
     assert message["X-Envelope-To"] == "ops@example.org, oncall@example.org"
-    assert "disk full" in message.get_payload() and f"/admin/operations/operationrun/{run.pk}/change/" \
-        in message.get_payload()
+    assert (
+        "disk full" in message.get_payload()
+        and f"/admin/operations/operationrun/{run.pk}/change/" in message.get_payload()
+    )
     assert len(posts) == 1 and posts[0]["path"] == "/hooks/abc" and posts[0]["type"] == "application/json"
     assert f"backup #{run.pk} failed on local" in posts[0]["json"]["text"]
 
@@ -132,8 +140,11 @@ def test_a_failed_backup_is_told_once_by_mail_and_webhook_and_its_resolution_onc
     alert = Alert.objects.get()
     assert alert.resolved_at is not None and alert.notified_at and alert.resolved_notified_at
     assert [(d["event"], d["channel"], d["ok"]) for d in alert.deliveries] == [
-        ("opened", "email", True), ("opened", "webhook", True), ("resolved", "email", True),
-        ("resolved", "webhook", True)]
+        ("opened", "email", True),
+        ("opened", "webhook", True),
+        ("resolved", "email", True),
+        ("resolved", "webhook", True),
+    ]
 
     # Listed in the admin.
     page = html.unescape(alice_client.get(reverse("admin:operations_alert_changelist")).content.decode())
@@ -147,13 +158,20 @@ def test_stale_free_space_and_expiring_identities(smtp, quiet, settings):
     quiet.min_free_mib = 1024 * 1024 * 1024  # a petabyte: more than any disk here
     quiet.expiring_within_days = 3
     quiet.save()
-    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
     actor = Actor("staff", "alice")
     identity_services.add_identity(USER, "eve", "k", actor, expires=soon)
     identity_services.add_identity(USER, "later", "k", actor, expires=soon + dt.timedelta(days=30))
-    Backup.objects.create(file_name="neo4j-20260101-000000.dump", target="local", database="neo4j", size=1,
-                          sha256="0" * 64, neo4j_version="5.26", requested_by_label="t",
-                          created_at=timezone.now() - dt.timedelta(hours=3))
+    Backup.objects.create(
+        file_name="neo4j-20260101-000000.dump",
+        target="local",
+        database="neo4j",
+        size=1,
+        sha256="0" * 64,
+        neo4j_version="5.26",
+        requested_by_label="t",
+        created_at=timezone.now() - dt.timedelta(hours=3),
+    )
     alerts.sweep()
     subjects = sorted(smtp.subjects())
     assert len(subjects) == 3, subjects
@@ -163,8 +181,15 @@ def test_stale_free_space_and_expiring_identities(smtp, quiet, settings):
     alerts.sweep()
     assert len(smtp.messages) == 3
 
-    Backup.objects.create(file_name="neo4j-20260101-000001.dump", target="local", database="neo4j", size=1,
-                          sha256="0" * 64, neo4j_version="5.26", requested_by_label="t")
+    Backup.objects.create(
+        file_name="neo4j-20260101-000001.dump",
+        target="local",
+        database="neo4j",
+        size=1,
+        sha256="0" * 64,
+        neo4j_version="5.26",
+        requested_by_label="t",
+    )
     quiet.min_free_mib = 1
     quiet.save()
     identity_services.update_details(USER, "eve", actor, expires=soon + dt.timedelta(days=60))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from operations.models import Backup, OperationRun
 from operations.models.backups import FILE_NAME
@@ -15,8 +16,11 @@ pytestmark = pytest.mark.django_db
 ESCAPES = ["..", "../", "/", "\\", "\x00", "~", "./", "%2e%2e", "\n", " "]
 names = st.one_of(
     st.text(max_size=40),
-    st.lists(st.sampled_from(ESCAPES + ["neo4j-20260101-000000.dump", "etc", "passwd", "neo4j", ".dump"]),
-             min_size=1, max_size=6).map("".join),
+    st.lists(
+        st.sampled_from(ESCAPES + ["neo4j-20260101-000000.dump", "etc", "passwd", "neo4j", ".dump"]),
+        min_size=1,
+        max_size=6,
+    ).map("".join),
     st.from_regex(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump", fullmatch=True),
 )
 FEW = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -39,8 +43,15 @@ def test_catalog_paths_stay_in_the_backups_directory(name):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=names.filter(lambda n: n and not n.startswith("-") and "\x00" not in n))
 def test_restore_command_refuses_unknown_names(name):
-    Backup.objects.get_or_create(file_name="neo4j-20260101-000000.dump", target="local", database="neo4j", size=1,
-                                 sha256="0" * 64, neo4j_version="5.26.12", requested_by_label="cli:test")
+    Backup.objects.get_or_create(
+        file_name="neo4j-20260101-000000.dump",
+        target="local",
+        database="neo4j",
+        size=1,
+        sha256="0" * 64,
+        neo4j_version="5.26.12",
+        requested_by_label="cli:test",
+    )
     runs = OperationRun.objects.count()
     if Backup.objects.filter(file_name=name).exists() or (name.isdigit() and Backup.objects.filter(pk=int(name))):
         return  # a catalogued backup: restoring it is tested elsewhere
@@ -54,8 +65,15 @@ def test_restore_refuses_a_catalog_entry_pointing_elsewhere(tmp_path, settings):
     from operations import services
 
     settings.BACKUP_DIR = tmp_path
-    bad = Backup.objects.create(file_name="../neo4j-20260101-000000.dump", target="local", database="neo4j", size=1,
-                                sha256="0" * 64, neo4j_version="5.26.12", requested_by_label="cli:test")
+    bad = Backup.objects.create(
+        file_name="../neo4j-20260101-000000.dump",
+        target="local",
+        database="neo4j",
+        size=1,
+        sha256="0" * 64,
+        neo4j_version="5.26.12",
+        requested_by_label="cli:test",
+    )
     with pytest.raises(services.OperationFailed, match="not a backup file name"):
         services.preview_restore(bad)
     with pytest.raises(services.OperationFailed, match="not a backup file name"):

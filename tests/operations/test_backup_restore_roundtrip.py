@@ -33,10 +33,12 @@ def _assert_portal_db_copy(target, backup: Backup) -> None:
         return
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        row = copy.execute("SELECT file_name, sha256, made_by_run_id, portal_db_file FROM operations_backup "
-                           "WHERE id = ?", [backup.pk]).fetchone()
-        run = copy.execute("SELECT kind, status FROM operations_operationrun WHERE id = ?",
-                           [backup.made_by_run_id]).fetchone()
+        row = copy.execute(
+            "SELECT file_name, sha256, made_by_run_id, portal_db_file FROM operations_backup WHERE id = ?", [backup.pk]
+        ).fetchone()
+        run = copy.execute(
+            "SELECT kind, status FROM operations_operationrun WHERE id = ?", [backup.made_by_run_id]
+        ).fetchone()
     # Taken after the catalog row was written, before the copy itself was recorded on it; its run was running.
     assert row == (backup.file_name, backup.sha256, backup.made_by_run_id, "")
     assert run == (backup.made_by_run.kind, "running")
@@ -49,8 +51,9 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
 
     response = alice_client.post(reverse("admin:operations_backup_now"))
     run = OperationRun.objects.get()
-    assert response.status_code == 302 and response.url == reverse("admin:operations_operationrun_change",
-                                                                   args=[run.pk])
+    assert response.status_code == 302 and response.url == reverse(
+        "admin:operations_operationrun_change", args=[run.pk]
+    )
     run = wait_for(run)
     assert run.status == "succeeded", run.error
     assert [s.status for s in run.steps.order_by("position")] == ["ok"] * run.steps.count()
@@ -80,8 +83,9 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     page = alice_client.get(reverse("admin:operations_backup_restore", args=[backup.pk]))
     nodes, rels = target.counts()
     assert f"{nodes} nodes and {rels} relationships" in page.content.decode()
-    response = alice_client.post(reverse("admin:operations_backup_restore", args=[backup.pk]),
-                                 {"confirmation": target.connection.database})
+    response = alice_client.post(
+        reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": target.connection.database}
+    )
     restore = OperationRun.objects.get(kind="restore")
     assert response.status_code == 302
     restore = wait_for(restore)

@@ -54,11 +54,24 @@ def test_two_threads_with_their_own_connections_get_exactly_one_run():
 def test_two_processes_backup_no_wait_exactly_one_is_accepted():
     # Their messages go to a queue of this test's own that no worker consumes; it is removed afterwards.
     queue = f"race-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": worker_database_url(), "PORTAL_OPERATIONS_QUEUE": queue,
-           "PORTAL_OPERATIONS_QUEUES": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "PORTAL_OPERATIONS_QUEUE": queue,
+        "PORTAL_OPERATIONS_QUEUES": "",
+    }
     try:
-        procs = [subprocess.Popen([sys.executable, "manage.py", "backup", "--no-wait"], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "backup", "--no-wait"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         results = [(p.wait(120), *p.communicate()) for p in procs]
         accepted = [r for r in results if r[0] == 0]
         refused = [r for r in results if r[0] != 0]

@@ -42,8 +42,9 @@ def _execute(**params):
 @pytest.mark.parametrize("target", ["local"], indirect=True)
 def test_full_backup_filesystem(target, settings, small_filesystem):
     settings.BACKUP_DIR = small_filesystem
-    target.query("UNWIND range(1, 3000) AS i CREATE (:Blob {i: i, data: reduce(s = '', x IN range(1, 16) | "
-                 "s + randomUUID())})")
+    target.query(
+        "UNWIND range(1, 3000) AS i CREATE (:Blob {i: i, data: reduce(s = '', x IN range(1, 16) | s + randomUUID())})"
+    )
     before = graph_snapshot(target)
     pid = target.instance.pid()
 

@@ -19,7 +19,6 @@ from django.core.management import call_command
 
 from operations import services
 from operations.models import Backup, OperationRun
-
 from tests.conftest import worker_database_url
 
 from .conftest import ROOT, dedicated_worker, wait_for
@@ -34,13 +33,23 @@ def _own_broker() -> str:
 
 def test_a_lost_message_heals_itself_and_later_backups_are_accepted(target, settings):
     queue, broker = f"lost-{target.name}-{os.getpid()}", _own_broker()
-    env = {"REDIS_URL": broker, "PORTAL_OPERATIONS_QUEUE": queue, "PORTAL_OPERATIONS_TARGET": target.name,
-           "DATABASE_URL": worker_database_url()}
+    env = {
+        "REDIS_URL": broker,
+        "PORTAL_OPERATIONS_QUEUE": queue,
+        "PORTAL_OPERATIONS_TARGET": target.name,
+        "DATABASE_URL": worker_database_url(),
+    }
     broker_db = redis.Redis.from_url(broker)
     broker_db.flushdb()
 
-    requested = subprocess.run([sys.executable, "manage.py", "backup", "--no-wait"], cwd=ROOT, env={**os.environ, **env},
-                               capture_output=True, text=True, timeout=120)
+    requested = subprocess.run(
+        [sys.executable, "manage.py", "backup", "--no-wait"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert requested.returncode == 0, requested.stderr
     run = OperationRun.objects.get()
     assert f"no worker is consuming queue {queue!r}" in requested.stderr
@@ -52,8 +61,11 @@ def test_a_lost_message_heals_itself_and_later_backups_are_accepted(target, sett
     with pytest.raises(services.OperationBusy, match=f"backup #{run.pk} \\(pending\\)"):
         services.request_backup(label="meanwhile")
 
-    with dedicated_worker(f"heal-{target.name}", queue,
-                          env={**env, "PORTAL_RESEND_GRACE_SECONDS": "1", "PORTAL_SWEEP_INTERVAL_SECONDS": "1"}):
+    with dedicated_worker(
+        f"heal-{target.name}",
+        queue,
+        env={**env, "PORTAL_RESEND_GRACE_SECONDS": "1", "PORTAL_SWEEP_INTERVAL_SECONDS": "1"},
+    ):
         run = wait_for(run, timeout=240)
     assert run.status == "succeeded", run.error
     assert run.send_count >= 2

@@ -26,8 +26,10 @@ def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_wo
     assert refused.value.running == first
 
     response = alice_client.post(reverse("admin:operations_backup_now"), follow=True)
-    assert f"Backup refused: another operation is already active on target {target.name!r}: backup #{first.pk}" \
+    assert (
+        f"Backup refused: another operation is already active on target {target.name!r}: backup #{first.pk}"
         in html.unescape(response.content.decode())
+    )
 
     with pytest.raises(CommandError, match=f"backup #{first.pk}"):
         call_command("backup")

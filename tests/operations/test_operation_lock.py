@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 def test_scripts_respect_the_operation_lock_and_a_run_notices_a_server_started_under_it(target):
     services_up = [sys.executable, "scripts/services.py", "up", "--profile", "test"]
     env = {**os.environ}
-    home = subprocess.run([*services_up[:2], "env", "--profile", "test"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, check=True).stdout
+    home = subprocess.run(
+        [*services_up[:2], "env", "--profile", "test"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert f"PORTAL_NEO4J_HOME={target.instance.home}" in home, "the test profile is not this target's instance"
     run = OperationRun.objects.create(kind="backup", target="local", requested_by_label="test")
     ctx = RunContext(run, target)
@@ -32,16 +33,28 @@ def test_scripts_respect_the_operation_lock_and_a_run_notices_a_server_started_u
     assert "held stopped by a portal operation" in proc.stderr and f"pid {os.getpid()}" in proc.stderr
     assert target.instance.pid() is None  # not started
     # The same from the instance's own command line.
-    proc = subprocess.run([sys.executable, "-m", "operations.local_neo4j", "start", "--home",
-                           str(target.instance.home)], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "operations.local_neo4j", "start", "--home", str(target.instance.home)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "held stopped by a portal operation" in proc.stderr
     assert target.instance.pid() is None
 
     # Something that ignores the lock starts it anyway: the dump refuses and says so.
-    ignoring = ("import sys; from operations.local_neo4j import Neo4jInstance; i = Neo4jInstance.load(sys.argv[1]); "
-                "i.refuse_if_held = lambda: None; i.start(timeout=float(sys.argv[2]))")
-    subprocess.run([sys.executable, "-c", ignoring, str(target.instance.home), str(target.start_timeout)], cwd=ROOT,
-                   env=env, check=True, timeout=target.start_timeout + 30)
+    ignoring = (
+        "import sys; from operations.local_neo4j import Neo4jInstance; i = Neo4jInstance.load(sys.argv[1]); "
+        "i.refuse_if_held = lambda: None; i.start(timeout=float(sys.argv[2]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", ignoring, str(target.instance.home), str(target.start_timeout)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=target.start_timeout + 30,
+    )
     with pytest.raises(OperationFailed) as failure:
         dumps.dump(ctx)
     assert "Neo4j is running again although this run stopped it" in str(failure.value)

@@ -16,18 +16,26 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def backup(target):
     (target.backup_dir / "neo4j-20240101-000000.dump").write_bytes(b"dump")
-    return Backup.objects.create(file_name="neo4j-20240101-000000.dump", target=target.name,
-                                 database=target.connection.database, size=4, sha256="a" * 64,
-                                 neo4j_version=target.neo4j_version(), node_count=10, relationship_count=5,
-                                 requested_by_label="alice")
+    return Backup.objects.create(
+        file_name="neo4j-20240101-000000.dump",
+        target=target.name,
+        database=target.connection.database,
+        size=4,
+        sha256="a" * 64,
+        neo4j_version=target.neo4j_version(),
+        node_count=10,
+        relationship_count=5,
+        requested_by_label="alice",
+    )
 
 
 @pytest.fixture
 def carol(django_user_model):
     """Staff who may view operations and restore, nothing else."""
     user = django_user_model.objects.create_user("carol", "carol@example.org", "carol-password-1", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(
-        codename__in=["view_operationrun", "view_backup", "restore_backup"]))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_operationrun", "view_backup", "restore_backup"])
+    )
     return user
 
 
@@ -62,8 +70,10 @@ def test_staff_without_permissions_cannot_back_up_or_restore(client, bob, backup
     assert client.get(reverse("admin:operations_backup_now")).status_code == 403
     assert client.post(reverse("admin:operations_backup_now")).status_code == 403
     assert client.get(reverse("admin:operations_backup_restore", args=[backup.pk])).status_code == 403
-    assert client.post(reverse("admin:operations_backup_restore", args=[backup.pk]),
-                       {"confirmation": "neo4j"}).status_code == 403
+    assert (
+        client.post(reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": "neo4j"}).status_code
+        == 403
+    )
     assert OperationRun.objects.count() == 0
 
 
@@ -80,8 +90,9 @@ def test_restore_page_states_what_is_replaced_and_needs_the_typed_name(client, c
     wrong = client.post(reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": "nope"})
     assert wrong.status_code == 400 and "type the database name" in wrong.content.decode()
     assert OperationRun.objects.count() == 0
-    right = client.post(reverse("admin:operations_backup_restore", args=[backup.pk]),
-                        {"confirmation": target.connection.database})
+    right = client.post(
+        reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": target.connection.database}
+    )
     run = OperationRun.objects.get()
     assert right.url == reverse("admin:operations_operationrun_change", args=[run.pk])
     assert (run.kind, run.params, run.requested_by_label) == ("restore", {"backup_id": backup.pk}, "carol")
@@ -89,16 +100,18 @@ def test_restore_page_states_what_is_replaced_and_needs_the_typed_name(client, c
 
 def test_restore_action_goes_to_the_confirmation_page(client, carol, backup):
     client.force_login(carol)
-    response = client.post(reverse("admin:operations_backup_changelist"),
-                           {"action": "restore_selected", "_selected_action": [backup.pk]})
+    response = client.post(
+        reverse("admin:operations_backup_changelist"), {"action": "restore_selected", "_selected_action": [backup.pk]}
+    )
     assert response.url == reverse("admin:operations_backup_restore", args=[backup.pk])
 
 
 def test_backup_list_and_page_show_the_portal_database_copy(alice_client, backup):
     listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
     assert "Portal database copy" in listing and "none (see the run&#x27;s log)" in listing
-    Backup.objects.filter(pk=backup.pk).update(portal_db_file="neo4j-20240101-000000.portal.sqlite3",
-                                               portal_db_size=3 << 20, portal_db_sha256="b" * 64)
+    Backup.objects.filter(pk=backup.pk).update(
+        portal_db_file="neo4j-20240101-000000.portal.sqlite3", portal_db_size=3 << 20, portal_db_sha256="b" * 64
+    )
     listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
     assert "neo4j-20240101-000000.portal.sqlite3 (3.0 MiB)" in listing
     page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
@@ -107,10 +120,14 @@ def test_backup_list_and_page_show_the_portal_database_copy(alice_client, backup
 
 def test_run_page_and_progress_feed(alice_client):
     started = timezone.now()
-    run = OperationRun.objects.create(kind="backup", target="local", requested_by_label="alice",
-                                      status="running", started_at=started,
-                                      log=[{"at": started.isoformat(), "level": "info", "step": "dump",
-                                            "message": "dumping now"}])
+    run = OperationRun.objects.create(
+        kind="backup",
+        target="local",
+        requested_by_label="alice",
+        status="running",
+        started_at=started,
+        log=[{"at": started.isoformat(), "level": "info", "step": "dump", "message": "dumping now"}],
+    )
     for position, (name, status) in enumerate([("one", "ok"), ("dump", "running"), ("three", "pending")], 1):
         OperationStep.objects.create(run=run, position=position, name=name, status=status, output=f"out of {name}")
     html = alice_client.get(reverse("admin:operations_operationrun_change", args=[run.pk])).content.decode()

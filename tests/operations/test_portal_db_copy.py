@@ -12,8 +12,8 @@ import shutil
 import sqlite3
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import dj_database_url
 import psycopg
@@ -87,8 +87,12 @@ def test_postgresql_copy_restores_into_a_fresh_database_and_over_a_changed_one(p
     with psycopg.connect(url) as conn:
         conn.execute("DELETE FROM audit_entry WHERE id = 1")
         conn.execute("UPDATE audit_entry SET what = 'changed'")
-    subprocess.run([pg_restore, *connect, "--clean", "--if-exists", "--dbname=portal", str(copy.path)], env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [pg_restore, *connect, "--clean", "--if-exists", "--dbname=portal", str(copy.path)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert _rows(url) == ROWS
 
 
@@ -123,9 +127,15 @@ def test_sqlite_copy_is_consistent_while_another_connection_writes(tmp_path):
     writer.start()
     try:
         assert writing.wait(30)
-        copies = [portal_db.copy_portal_database(tmp_path, f"neo4j-20261201-12000{i}.dump", tmp_path / ".work",
-                                                 db={"ENGINE": "django.db.backends.sqlite3", "NAME": str(source)})
-                  for i in range(3)]
+        copies = [
+            portal_db.copy_portal_database(
+                tmp_path,
+                f"neo4j-20261201-12000{i}.dump",
+                tmp_path / ".work",
+                db={"ENGINE": "django.db.backends.sqlite3", "NAME": str(source)},
+            )
+            for i in range(3)
+        ]
     finally:
         stop.set()
         writer.join()
@@ -145,8 +155,9 @@ def test_sqlite_copy_never_creates_a_missing_database_nor_replaces_a_file(tmp_pa
     sqlite3.connect(source).close()
     (tmp_path / "neo4j-20261201-120000.portal.sqlite3").write_bytes(b"older")
     with pytest.raises(portal_db.CopyFailed, match="already exists; not replaced"):
-        portal_db.copy_portal_database(tmp_path, DUMP_NAME, tmp_path / ".work",
-                                       db={"ENGINE": "django.db.backends.sqlite3", "NAME": str(source)})
+        portal_db.copy_portal_database(
+            tmp_path, DUMP_NAME, tmp_path / ".work", db={"ENGINE": "django.db.backends.sqlite3", "NAME": str(source)}
+        )
     assert (tmp_path / "neo4j-20261201-120000.portal.sqlite3").read_bytes() == b"older"
 
 

@@ -16,9 +16,16 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def _catalogue(target, name: str, content: bytes, sha256: str | None = None) -> Backup:
     (target.backup_dir / name).write_bytes(content)
     return Backup.objects.create(
-        file_name=name, target=target.name, database=target.connection.database, size=len(content),
-        sha256=sha256 or hashlib.sha256(content).hexdigest(), neo4j_version=target.neo4j_version(),
-        node_count=1, relationship_count=0, requested_by_label="test")
+        file_name=name,
+        target=target.name,
+        database=target.connection.database,
+        size=len(content),
+        sha256=sha256 or hashlib.sha256(content).hexdigest(),
+        neo4j_version=target.neo4j_version(),
+        node_count=1,
+        relationship_count=0,
+        requested_by_label="test",
+    )
 
 
 def test_corrupt_dump_rolls_back_to_previous_data(target, celery_worker_process):

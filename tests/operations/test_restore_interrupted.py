@@ -29,9 +29,16 @@ def test_restore_interrupted_during_load_gets_previous_data_back(target, monkeyp
     content = b"never loaded"
     (target.backup_dir / "neo4j-20200101-000009.dump").write_bytes(content)
     backup = Backup.objects.create(
-        file_name="neo4j-20200101-000009.dump", target=target.name, database=target.connection.database,
-        size=len(content), sha256=hashlib.sha256(content).hexdigest(), neo4j_version=target.neo4j_version(),
-        node_count=0, relationship_count=0, requested_by_label="test")
+        file_name="neo4j-20200101-000009.dump",
+        target=target.name,
+        database=target.connection.database,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        neo4j_version=target.neo4j_version(),
+        node_count=0,
+        relationship_count=0,
+        requested_by_label="test",
+    )
 
     def die(self, ctx):
         raise WorkerDied()

@@ -18,7 +18,7 @@ from operations.targets import get_target
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -37,9 +37,18 @@ def catalog(settings, tmp_path):
         if with_copy:
             copy = f"portal-{at:%Y%m%d-%H%M%S}.sqlite3"
             (tmp_path / copy).write_bytes(b"portal db")
-        return Backup.objects.create(file_name=name, target="local", database="neo4j", size=10, sha256="0" * 64,
-                                     neo4j_version="5.26", purpose=purpose, requested_by_label="test",
-                                     created_at=at, portal_db_file=copy)
+        return Backup.objects.create(
+            file_name=name,
+            target="local",
+            database="neo4j",
+            size=10,
+            sha256="0" * 64,
+            neo4j_version="5.26",
+            purpose=purpose,
+            requested_by_label="test",
+            created_at=at,
+            portal_db_file=copy,
+        )
 
     rows = {}
     for days in range(70):
@@ -84,8 +93,9 @@ def test_never_the_newest_good_backup_nor_one_a_run_uses(catalog):
     _, rows, add = catalog
     policy = RetentionPolicy(keep_last=0, keep_daily=0, keep_weekly=0, keep_monthly=0, safety_min_age_hours=0)
     missing = add(NOW - dt.timedelta(minutes=10), write=False)  # newest row, but its file is gone
-    verdicts = retention.decide(Backup.objects.all(), policy, NOW, in_use={rows[30].pk: 77},
-                                file_exists=lambda b: b.pk != missing.pk)
+    verdicts = retention.decide(
+        Backup.objects.all(), policy, NOW, in_use={rows[30].pk: 77}, file_exists=lambda b: b.pk != missing.pk
+    )
     keep = kept(verdicts)
     assert set(keep) == {missing.pk, rows[0].pk, rows[30].pk}
     assert keep[rows[0].pk] == ["the newest good backup"]
@@ -101,8 +111,7 @@ def test_prune_run_removes_files_copies_and_rows_together(catalog, monkeypatch):
 
     out = io.StringIO()
     call_command("prune-backups", "--dry-run", stdout=out)
-    assert f"{len(rows) - len(expected_keep)} of {len(rows)} backup(s) would go; nothing was removed" \
-        in out.getvalue()
+    assert f"{len(rows) - len(expected_keep)} of {len(rows)} backup(s) would go; nothing was removed" in out.getvalue()
     assert {p.name for p in directory.iterdir()} == before and Backup.objects.count() == len(rows)
     assert not OperationRun.objects.exists()
 
@@ -146,10 +155,16 @@ def test_a_file_that_cannot_be_removed_keeps_its_row(catalog, monkeypatch):
 
 def test_a_schedule_prunes_after_each_successful_backup(catalog, settings):
     settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"
-    backup_run = OperationRun.objects.create(kind="backup", target="local", status="succeeded",
-                                             requested_by_label="schedule:nightly", finished_at=timezone.now())
-    schedule = BackupSchedule.objects.create(name="nightly", timing="interval", every=1, period="days",
-                                             prune_after=True)
+    backup_run = OperationRun.objects.create(
+        kind="backup",
+        target="local",
+        status="succeeded",
+        requested_by_label="schedule:nightly",
+        finished_at=timezone.now(),
+    )
+    schedule = BackupSchedule.objects.create(
+        name="nightly", timing="interval", every=1, period="days", prune_after=True
+    )
     BackupSchedule.objects.filter(pk=schedule.pk).update(last_run=backup_run)
     [prune] = schedules.prune_after_backups()
     assert prune.kind == "prune" and prune.requested_by_label == f"schedule:nightly (after backup #{backup_run.pk})"

@@ -29,8 +29,10 @@ def test_each_targets_run_lands_on_its_own_workers_queue(settings, docker_neo4j)
     dirs = {t.backup_dir for t in targets.values()}
     before = {d: set(d.iterdir()) if d.is_dir() else set() for d in dirs}
     try:
-        with dedicated_worker("neo4j-host", queues["local"]) as local_worker, \
-                dedicated_worker("docker-host", queues["docker"]) as docker_worker:
+        with (
+            dedicated_worker("neo4j-host", queues["local"]) as local_worker,
+            dedicated_worker("docker-host", queues["docker"]) as docker_worker,
+        ):
             runs = {name: services.request_backup(label=f"routing {name}", target=targets[name]) for name in queues}
             assert {name: run.queue for name, run in runs.items()} == queues
             runs = {name: wait_for(run) for name, run in runs.items()}
@@ -53,10 +55,16 @@ def test_each_targets_run_lands_on_its_own_workers_queue(settings, docker_neo4j)
 
 
 def _settings_in_a_process(queues: str) -> subprocess.CompletedProcess:
-    code = ("import django; django.setup(); from django.conf import settings; "
-            "print(sorted(settings.OPERATIONS_QUEUES.items()), settings.OPERATIONS_QUEUE)")
-    env = {**os.environ, "PORTAL_OPERATIONS_QUEUES": queues, "PORTAL_OPERATIONS_QUEUE": "ops",
-           "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings"}
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(sorted(settings.OPERATIONS_QUEUES.items()), settings.OPERATIONS_QUEUE)"
+    )
+    env = {
+        **os.environ,
+        "PORTAL_OPERATIONS_QUEUES": queues,
+        "PORTAL_OPERATIONS_QUEUE": "ops",
+        "DJANGO_SETTINGS_MODULE": "alchemiscale_portal.settings",
+    }
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -36,11 +36,13 @@ def page(client, run: OperationRun) -> str:
     return html.unescape(client.get(reverse("admin:operations_operationrun_change", args=[run.pk])).content.decode())
 
 
-def test_cancel_from_the_run_page_frees_the_target_and_a_late_message_does_nothing(alice_client, nobody_listens,
-                                                                                    celery_worker_process):
+def test_cancel_from_the_run_page_frees_the_target_and_a_late_message_does_nothing(
+    alice_client, nobody_listens, celery_worker_process
+):
     response = alice_client.get(reverse("admin:operations_backup_now"))
-    assert f"No worker is consuming queue {nobody_listens!r}; the run waits until one starts" \
-        in html.unescape(response.content.decode())
+    assert f"No worker is consuming queue {nobody_listens!r}; the run waits until one starts" in html.unescape(
+        response.content.decode()
+    )
 
     response = alice_client.post(reverse("admin:operations_backup_now"), follow=True)
     run = OperationRun.objects.get()
@@ -69,11 +71,15 @@ def test_cancel_action_and_command(alice_client, nobody_listens, celery_worker_p
     done = OperationRun.objects.create(kind="backup", target="elsewhere", status="succeeded", requested_by_label="x")
     run = services.request_backup(label="cli:someone")
 
-    response = alice_client.post(reverse("admin:operations_operationrun_changelist"), {
-        "action": "cancel_selected", "_selected_action": [run.pk, done.pk], "index": "0"}, follow=True)
+    response = alice_client.post(
+        reverse("admin:operations_operationrun_changelist"),
+        {"action": "cancel_selected", "_selected_action": [run.pk, done.pk], "index": "0"},
+        follow=True,
+    )
     text = html.unescape(response.content.decode())
-    assert f"Cancelled #{run.pk}." in text and f"#{done.pk} not cancelled: backup #{done.pk} is already succeeded" \
-        in text
+    assert (
+        f"Cancelled #{run.pk}." in text and f"#{done.pk} not cancelled: backup #{done.pk} is already succeeded" in text
+    )
     run.refresh_from_db()
     assert run.status == "cancelled"
 
@@ -97,14 +103,18 @@ def _listing() -> str:
 
 
 def test_only_those_who_may_request_a_kind_may_cancel_it(client, operator, nobody_listens, celery_worker_process):
-    restore = OperationRun.objects.create(kind="restore", target="local", requested_by_label="cli:x",
-                                          queue=nobody_listens)
+    restore = OperationRun.objects.create(
+        kind="restore", target="local", requested_by_label="cli:x", queue=nobody_listens
+    )
     client.force_login(operator)
     assert 'id="cancel-run"' not in page(client, restore)
     response = client.post(reverse("admin:operations_operationrun_cancel", args=[restore.pk]))
     assert response.status_code == 403
-    response = client.post(reverse("admin:operations_operationrun_changelist"), {
-        "action": "cancel_selected", "_selected_action": [restore.pk], "index": "0"}, follow=True)
+    response = client.post(
+        reverse("admin:operations_operationrun_changelist"),
+        {"action": "cancel_selected", "_selected_action": [restore.pk], "index": "0"},
+        follow=True,
+    )
     assert "you may not cancel restore runs" in html.unescape(response.content.decode())
     restore.refresh_from_db()
     assert restore.status == "pending"

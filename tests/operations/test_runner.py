@@ -23,6 +23,7 @@ class Probe(runner.Procedure):
                 if exc is not None:
                     raise exc
                 return result
+
             return run
 
         fail_at = self.params.get("fail")
@@ -52,8 +53,7 @@ def test_all_steps_ok(probe):
     run = runner.execute(probe().pk)
     assert run.status == "succeeded" and run.error == ""
     assert calls == ["first", "second", "third", "always"]
-    assert _statuses(run) == [("first", "ok"), ("second", "ok"), ("third", "ok"), ("undo", "skipped"),
-                              ("always", "ok")]
+    assert _statuses(run) == [("first", "ok"), ("second", "ok"), ("third", "ok"), ("undo", "skipped"), ("always", "ok")]
     assert run.steps.get(name="first").output == "one done\n"
     assert run.state == {"first": True, "second": True, "third": True, "always": True}
     assert [e["message"] for e in run.log][:2] == ["step 1 of 5: first", "step 2 of 5: second"]
@@ -63,8 +63,13 @@ def test_expected_failure_skips_the_rest_and_runs_undo_and_always(probe):
     run = runner.execute(probe(fail="expected").pk)
     assert run.status == "failed" and run.error == "second: disk full"
     assert calls == ["first", "second", "undo", "always"]
-    assert _statuses(run) == [("first", "ok"), ("second", "failed"), ("third", "skipped"), ("undo", "ok"),
-                              ("always", "ok")]
+    assert _statuses(run) == [
+        ("first", "ok"),
+        ("second", "failed"),
+        ("third", "skipped"),
+        ("undo", "ok"),
+        ("always", "ok"),
+    ]
 
 
 def test_unexpected_exception_is_errored_with_traceback(probe):
@@ -77,12 +82,18 @@ def test_a_step_not_required_fails_alone_and_the_run_goes_on(probe, fail):
     run = runner.execute(probe(fail=fail, optional=True).pk)
     assert run.status == "succeeded" and run.error == ""
     assert calls == ["first", "second", "third", "always"]
-    assert _statuses(run) == [("first", "ok"), ("second", "failed"), ("third", "ok"), ("undo", "skipped"),
-                              ("always", "ok")]
+    assert _statuses(run) == [
+        ("first", "ok"),
+        ("second", "failed"),
+        ("third", "ok"),
+        ("undo", "skipped"),
+        ("always", "ok"),
+    ]
     reason = "disk full" if fail == "expected" else "ZeroDivisionError: oops"
     assert reason in run.steps.get(name="second").output
     assert [(e["level"], e["message"]) for e in run.log if e["level"] != "info"] == [
-        ("warning", f"second failed; the run goes on without it: {reason}")]
+        ("warning", f"second failed; the run goes on without it: {reason}")
+    ]
 
 
 def test_claim_is_atomic_and_a_run_never_runs_twice(probe):

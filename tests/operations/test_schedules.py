@@ -42,10 +42,23 @@ def window_around(now: dt.datetime, inside: bool) -> tuple[dt.time, dt.time]:
 
 
 def test_operator_creates_a_schedule_in_the_admin_and_it_owns_its_beat_task(operator_client):
-    response = operator_client.post(reverse("admin:operations_backupschedule_add"), {
-        "name": "nightly", "enabled": "on", "timing": "crontab", "period": "hours", "minute": "15", "hour": "2",
-        "day_of_month": "*", "month_of_year": "*", "day_of_week": "*", "timezone": "Europe/Berlin",
-        "window_start": "01:00", "window_end": "05:00"})
+    response = operator_client.post(
+        reverse("admin:operations_backupschedule_add"),
+        {
+            "name": "nightly",
+            "enabled": "on",
+            "timing": "crontab",
+            "period": "hours",
+            "minute": "15",
+            "hour": "2",
+            "day_of_month": "*",
+            "month_of_year": "*",
+            "day_of_week": "*",
+            "timezone": "Europe/Berlin",
+            "window_start": "01:00",
+            "window_end": "05:00",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[-2000:]
     schedule = BackupSchedule.objects.get(name="nightly")
     task = schedule.periodic_task
@@ -53,24 +66,40 @@ def test_operator_creates_a_schedule_in_the_admin_and_it_owns_its_beat_task(oper
     assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("15", "2", "Europe/Berlin")
 
     # A bad crontab field is refused with the field named; half a window too.
-    response = operator_client.post(reverse("admin:operations_backupschedule_change", args=[schedule.pk]), {
-        "name": "nightly", "enabled": "on", "timing": "crontab", "period": "hours", "minute": "75", "hour": "2",
-        "day_of_month": "*", "month_of_year": "*", "day_of_week": "*", "timezone": "UTC", "window_start": "01:00"})
+    response = operator_client.post(
+        reverse("admin:operations_backupschedule_change", args=[schedule.pk]),
+        {
+            "name": "nightly",
+            "enabled": "on",
+            "timing": "crontab",
+            "period": "hours",
+            "minute": "75",
+            "hour": "2",
+            "day_of_month": "*",
+            "month_of_year": "*",
+            "day_of_week": "*",
+            "timezone": "UTC",
+            "window_start": "01:00",
+        },
+    )
     assert response.status_code == 200 and "errornote" in response.content.decode()
 
     listing = operator_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode()
     assert re.search(r'<span class="next-due">[0-9-]+ [0-9:]+ UTC</span>', listing)
     BackupSchedule.objects.filter(pk=schedule.pk).update(due_since=timezone.now())
-    assert "waiting for the window since" in \
-        operator_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode()
+    assert (
+        "waiting for the window since"
+        in operator_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode()
+    )
 
     # Pausing (the list's action) pauses the beat task as well; deleting the schedule removes it.
-    operator_client.post(reverse("admin:operations_backupschedule_changelist"),
-                         {"action": "pause_selected", "_selected_action": [schedule.pk]})
+    operator_client.post(
+        reverse("admin:operations_backupschedule_changelist"),
+        {"action": "pause_selected", "_selected_action": [schedule.pk]},
+    )
     task.refresh_from_db()
     assert not task.enabled
-    listing = html.unescape(operator_client.get(reverse("admin:operations_backupschedule_changelist"))
-                            .content.decode())
+    listing = html.unescape(operator_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode())
     assert "paused" in listing and "Schedules do not fire now: celery beat is not running" in listing
     schedule.delete()
     assert not PeriodicTask.objects.filter(pk=task.pk).exists()
@@ -84,8 +113,9 @@ def test_the_lock_expired_schedule_exists_by_default():
 def test_outside_the_window_a_due_backup_waits_and_is_released_once_when_it_opens(nobody_listens):
     now = timezone.now()
     start, end = window_around(now, inside=False)
-    schedule = BackupSchedule.objects.create(name="windowed", timing="interval", every=1, period="hours",
-                                             window_start=start, window_end=end)
+    schedule = BackupSchedule.objects.create(
+        name="windowed", timing="interval", every=1, period="hours", window_start=start, window_end=end
+    )
     assert schedules.fire(schedule.pk, now).startswith("due; waiting for the maintenance window")
     assert schedules.fire(schedule.pk, now).startswith("due again while still waiting")
     assert not OperationRun.objects.exists()
@@ -126,8 +156,7 @@ def test_beat_fires_an_interval_schedule_into_a_real_worker(local_target, alice_
         assert re.search(r'class="schedule-check green" data-component="Scheduler \(celery beat\)"', status)
         assert "no backup schedule is enabled" in status
 
-        schedule = BackupSchedule.objects.create(name="every few seconds", timing="interval", every=3,
-                                                 period="seconds")
+        schedule = BackupSchedule.objects.create(name="every few seconds", timing="interval", every=3, period="seconds")
         status = html.unescape(alice_client.get(reverse("system-status")).content.decode())
         assert "by schedule 'every few seconds'" in status
 
@@ -148,8 +177,9 @@ def test_beat_fires_an_interval_schedule_into_a_real_worker(local_target, alice_
         assert Backup.objects.get(made_by_run=run).requested_by_label == "schedule:every few seconds"
         assert OperationRun.objects.filter(requested_by_label="schedule:every few seconds").count() == 1
 
-        listing = html.unescape(alice_client.get(reverse("admin:operations_backupschedule_changelist"))
-                                .content.decode())
+        listing = html.unescape(
+            alice_client.get(reverse("admin:operations_backupschedule_changelist")).content.decode()
+        )
         assert f"run #{run.pk}</a> succeeded; last due: " in listing and "Schedules do not fire now" not in listing
     status = html.unescape(alice_client.get(reverse("system-status")).content.decode())
     assert re.search(r'class="schedule-check red" data-component="Scheduler \(celery beat\)"', status)
@@ -163,22 +193,25 @@ def test_the_scheduled_lock_expired_task_disables_expired_identities_of_both_typ
     from identities.nodes import COMPUTE, USER
     from identities.tasks import lock_expired
 
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     actor = Actor("staff", "alice")
     identity_services.add_identity(USER, "gone-user", "k", actor, expires=past)
     identity_services.add_identity(COMPUTE, "gone-compute", "k", actor, expires=past)
     identity_services.add_identity(USER, "current", "k", actor, expires=past + dt.timedelta(days=9))
     assert lock_expired.apply().get() == {"user": ["gone-user"], "compute": ["gone-compute"]}
     assert set(AuditEntry.objects.filter(actor="celery-beat schedule").values_list("identifier", flat=True)) == {
-        "gone-user", "gone-compute"}
+        "gone-user",
+        "gone-compute",
+    }
     assert lock_expired.apply().get() == {"user": [], "compute": []}
 
 
 def test_a_window_is_read_in_the_schedules_time_zone_and_may_span_midnight():
-    schedule = BackupSchedule(name="w", timezone="America/New_York", window_start=dt.time(22, 0),
-                              window_end=dt.time(4, 0))
-    utc = dt.timezone.utc
-    assert schedule.in_window(dt.datetime(2026, 7, 1, 3, 0, tzinfo=utc))       # 23:00 in New York (EDT)
-    assert schedule.in_window(dt.datetime(2026, 7, 1, 7, 59, tzinfo=utc))      # 03:59
-    assert not schedule.in_window(dt.datetime(2026, 7, 1, 8, 0, tzinfo=utc))   # 04:00
+    schedule = BackupSchedule(
+        name="w", timezone="America/New_York", window_start=dt.time(22, 0), window_end=dt.time(4, 0)
+    )
+    utc = dt.UTC
+    assert schedule.in_window(dt.datetime(2026, 7, 1, 3, 0, tzinfo=utc))  # 23:00 in New York (EDT)
+    assert schedule.in_window(dt.datetime(2026, 7, 1, 7, 59, tzinfo=utc))  # 03:59
+    assert not schedule.in_window(dt.datetime(2026, 7, 1, 8, 0, tzinfo=utc))  # 04:00
     assert not schedule.in_window(dt.datetime(2026, 7, 1, 1, 59, tzinfo=utc))  # 21:59

@@ -33,8 +33,11 @@ def _verify(backup: Backup):
 def _copy(target, backup: Backup, name: str, **catalog) -> Backup:
     """Another catalog row for a copy of ``backup``'s dump named ``name`` (fields of the catalog overridden)."""
     shutil.copyfile(target.backup_dir / backup.file_name, target.backup_dir / name)
-    fields = {f.name: getattr(backup, f.name) for f in Backup._meta.concrete_fields
-              if f.name not in ("id", "file_name", "made_by_run", "requested_by", "verified_by_run")}
+    fields = {
+        f.name: getattr(backup, f.name)
+        for f in Backup._meta.concrete_fields
+        if f.name not in ("id", "file_name", "made_by_run", "requested_by", "verified_by_run")
+    }
     return Backup.objects.create(**{**fields, "file_name": name, **catalog})
 
 
@@ -50,8 +53,10 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     assert run.status == "succeeded", run.error
     assert [s.status for s in run.steps.order_by("position")] == ["ok"] * 8
     assert good.verification == "ok" and good.verified_by_run == run and good.verified_at is not None
-    assert f"{good.node_count} nodes and {good.relationship_count} relationships, as in the catalog" in \
-        good.verification_detail
+    assert (
+        f"{good.node_count} nodes and {good.relationship_count} relationships, as in the catalog"
+        in good.verification_detail
+    )
     # The live Neo4j was neither stopped nor replaced; the scratch is gone.
     assert target.instance.pid() == live_pid and target.is_up()
     assert not target.scratch_dir().exists()
@@ -62,7 +67,7 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     path = target.backup_dir / changed.file_name
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 16] = bytes(b ^ 0xFF for b in data[middle:middle + 16])
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
     path.write_bytes(bytes(data))
     short = _copy(target, good, "neo4j-20000101-000002.dump")
     with open(target.backup_dir / short.file_name, "r+b") as fh:
@@ -83,8 +88,16 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     run, short = _verify(short)
     assert run.status == "failed" and short.verification == "failed", run.error
     assert f"{short.file_name} does not load: neo4j-admin exited with" in short.verification_detail
-    assert [s.status for s in run.steps.order_by("position")] == ["ok", "failed", "ok", "ok", "ok", "ok", "failed",
-                                                                  "ok"]
+    assert [s.status for s in run.steps.order_by("position")] == [
+        "ok",
+        "failed",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "failed",
+        "ok",
+    ]
     assert run.steps.get(position=3).output.startswith("not run: an earlier check of this backup failed")
     assert not target.scratch_dir().exists()
 
@@ -92,22 +105,33 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     off = _copy(target, good, "neo4j-20000101-000003.dump", node_count=good.node_count + 1)
     run, off = _verify(off)
     assert run.status == "failed" and off.verification == "failed"
-    assert (f"the loaded dump has {good.node_count} nodes and {good.relationship_count} relationships; the catalog "
-            f"says {good.node_count + 1} and {good.relationship_count}") in off.verification_detail
+    assert (
+        f"the loaded dump has {good.node_count} nodes and {good.relationship_count} relationships; the catalog "
+        f"says {good.node_count + 1} and {good.relationship_count}"
+    ) in off.verification_detail
     assert target.instance.pid() == live_pid and not target.scratch_dir().exists()
 
 
 def _missing(name: str) -> Backup:
     """A catalog row whose dump is not there: verification fails at once, before any Neo4j is started."""
-    return Backup.objects.create(file_name=name, target="local", database="neo4j", size=1, sha256="0" * 64,
-                                 neo4j_version="5.26.12", requested_by_label="test")
+    return Backup.objects.create(
+        file_name=name,
+        target="local",
+        database="neo4j",
+        size=1,
+        sha256="0" * 64,
+        neo4j_version="5.26.12",
+        requested_by_label="test",
+    )
 
 
 def test_verify_backup_command_names_the_failure_and_the_list_filters_on_it(alice_client, settings):
     settings.OPERATIONS_TARGET = "local"
     gone = _missing("neo4j-20000101-000010.dump")
     out = io.StringIO()
-    with pytest.raises(CommandError, match="verify #.* failed: sum up: neo4j-20000101-000010.dump: the dump .* is missing"):
+    with pytest.raises(
+        CommandError, match="verify #.* failed: sum up: neo4j-20000101-000010.dump: the dump .* is missing"
+    ):
         call_command("verify-backup", gone.file_name, "--here", stdout=out)
     assert "neo4j-20000101-000010.dump: verification failed: the dump" in out.getvalue()
     gone.refresh_from_db()
@@ -118,8 +142,10 @@ def test_verify_backup_command_names_the_failure_and_the_list_filters_on_it(alic
     listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"verification__exact": "failed"})
     assert listing.status_code == 200 and b"neo4j-20000101-000010.dump" in listing.content
     assert b"verification-failed" in listing.content
-    assert b"neo4j-20000101-000010.dump" not in alice_client.get(
-        reverse("admin:operations_backup_changelist"), {"verification__exact": "ok"}).content
+    assert (
+        b"neo4j-20000101-000010.dump"
+        not in alice_client.get(reverse("admin:operations_backup_changelist"), {"verification__exact": "ok"}).content
+    )
     page = alice_client.get(reverse("admin:operations_backup_change", args=[gone.pk]))
     assert b'id="verify-backup"' in page.content
 
@@ -131,20 +157,27 @@ def test_the_verify_button_and_action_request_one_run(alice_client, bob, client,
     a, b = _missing("neo4j-20000101-000011.dump"), _missing("neo4j-20000101-000012.dump")
     response = alice_client.post(reverse("admin:operations_backup_verify", args=[a.pk]))
     run = OperationRun.objects.get(kind="verify")
-    assert response.status_code == 302 and response.url == reverse("admin:operations_operationrun_change",
-                                                                   args=[run.pk])
+    assert response.status_code == 302 and response.url == reverse(
+        "admin:operations_operationrun_change", args=[run.pk]
+    )
     assert run.params == {"backup_ids": [a.pk]} and run.requested_by_label == "alice"
     # One active run per target: a second request is refused while the first waits.
-    response = alice_client.post(reverse("admin:operations_backup_changelist"),
-                                 {"action": "verify_selected", "_selected_action": [a.pk, b.pk]}, follow=True)
+    response = alice_client.post(
+        reverse("admin:operations_backup_changelist"),
+        {"action": "verify_selected", "_selected_action": [a.pk, b.pk]},
+        follow=True,
+    )
     assert b"Verification refused: another operation is already active" in response.content
     runner.cancel(run.pk, "test")
-    alice_client.post(reverse("admin:operations_backup_changelist"),
-                      {"action": "verify_selected", "_selected_action": [a.pk, b.pk]})
+    alice_client.post(
+        reverse("admin:operations_backup_changelist"), {"action": "verify_selected", "_selected_action": [a.pk, b.pk]}
+    )
     second = OperationRun.objects.filter(kind="verify").exclude(pk=run.pk).get()
     assert second.params == {"backup_ids": [a.pk, b.pk]}
     assert [s.name for s in second.steps.order_by("position")][:2] == [
-        f"{a.file_name}: re-hash the dump", f"{a.file_name}: load into a scratch store"]
+        f"{a.file_name}: re-hash the dump",
+        f"{a.file_name}: load into a scratch store",
+    ]
     runner.cancel(second.pk, "test")
     client.force_login(bob)  # staff without the right to request backups
     assert client.post(reverse("admin:operations_backup_verify", args=[a.pk])).status_code == 403
@@ -164,7 +197,7 @@ def test_a_due_drill_verifies_the_newest_backup_and_its_failure_alerts_and_shows
     assert drills.drill_if_due() == "no backup to drill on"
     older = _missing("neo4j-20000101-000020.dump")
     newest = _missing("neo4j-20000102-000020.dump")
-    Backup.objects.filter(pk=older.pk).update(created_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+    Backup.objects.filter(pk=older.pk).update(created_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
 
     assert drills.drill_if_due().startswith("requested drill #")
     drill = OperationRun.objects.get(kind="verify")
@@ -216,10 +249,15 @@ def test_docker_verifies_in_containers_without_network(target):
         b.refresh_from_db()
     assert run.status == "failed"
     assert good.verification == "ok", good.verification_detail
-    assert f"{good.node_count} nodes and {good.relationship_count} relationships, as in the catalog" in \
-        good.verification_detail
+    assert (
+        f"{good.node_count} nodes and {good.relationship_count} relationships, as in the catalog"
+        in good.verification_detail
+    )
     assert short.verification == "failed" and f"{short.file_name} does not load" in short.verification_detail
-    assert off.verification == "failed" and (f"relationships; the catalog says {good.node_count} and "
-                                             f"{good.relationship_count + 2}") in off.verification_detail
+    assert (
+        off.verification == "failed"
+        and (f"relationships; the catalog says {good.node_count} and {good.relationship_count + 2}")
+        in off.verification_detail
+    )
     assert target.container().attrs["State"]["StartedAt"] == started_at and target.is_up()
     assert not target.scratch_dir().exists()

@@ -59,26 +59,43 @@ class Command(BaseCommand):
     help = "Manage alchemiscale identities and their scopes (same flags as alchemiscale's `identity` command)."
 
     def add_arguments(self, parser) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{" + ",".join([*SUBCOMMANDS, *CSV_SUBCOMMANDS]) + "}")
+        sub = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{" + ",".join([*SUBCOMMANDS, *CSV_SUBCOMMANDS]) + "}"
+        )
         for name, text in SUBCOMMANDS.items():
             p = sub.add_parser(name, help=text, description=text)
             if name not in WITHOUT_TYPE:
-                p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user",
-                               help="the kind of identity (default: user)")
+                p.add_argument(
+                    "-t",
+                    "--identity-type",
+                    choices=sorted(KINDS),
+                    default="user",
+                    help="the kind of identity (default: user)",
+                )
             if name not in WITHOUT_IDENTIFIER:
                 p.add_argument("-i", "--identifier", required=True, help="the identity's identifier")
             if name in WITH_KEY:
                 p.add_argument("-k", "--key", help="the key; omit to generate one")
             if name in WITH_SCOPES:
-                p.add_argument("-s", "--scope", action="append", default=[], required=name != "add",
-                               help="a scope org-campaign-project (repeat for several)")
+                p.add_argument(
+                    "-s",
+                    "--scope",
+                    action="append",
+                    default=[],
+                    required=name != "add",
+                    help="a scope org-campaign-project (repeat for several)",
+                )
             if name == "add":
                 p.add_argument("--email", help="contact email")
                 p.add_argument("--full-name", help="full name (user identities)")
             if name == "reconcile":
-                p.add_argument("--min-age", type=int, default=int(writes.RECONCILE_MIN_AGE.total_seconds()),
-                               metavar="SECONDS", help="leave changes younger than this alone: they may still be "
-                               "running (default: %(default)s)")
+                p.add_argument(
+                    "--min-age",
+                    type=int,
+                    default=int(writes.RECONCILE_MIN_AGE.total_seconds()),
+                    metavar="SECONDS",
+                    help="leave changes younger than this alone: they may still be running (default: %(default)s)",
+                )
 
         # ---- identities as CSV (docs/identities-csv.md) ----
         p = sub.add_parser("export", help="write identities as CSV (never keys or hashes)")
@@ -88,8 +105,9 @@ class Command(BaseCommand):
         p.add_argument("-t", "--identity-type", choices=sorted(KINDS), default="user")
         p.add_argument("file", help="the CSV file ('-' for standard input)")
         p.add_argument("--confirm", action="store_true", help="carry the import out (without it: preview only)")
-        p.add_argument("--keys", help="write the new identities' keys to this new file (mode 600) instead of "
-                                      "standard output")
+        p.add_argument(
+            "--keys", help="write the new identities' keys to this new file (mode 600) instead of standard output"
+        )
 
     def handle(self, *args, **options) -> None:
         action = options["subcommand"]
@@ -112,8 +130,14 @@ class Command(BaseCommand):
             details["full_name"] = options.get("full_name")
         elif options.get("full_name"):
             raise CommandError("--full-name applies to user identities only")
-        _, key = services.add_identity(kind, identifier, options.get("key"), actor, scopes=options["scope"],
-                                       **{k: v for k, v in details.items() if v is not None})
+        _, key = services.add_identity(
+            kind,
+            identifier,
+            options.get("key"),
+            actor,
+            scopes=options["scope"],
+            **{k: v for k, v in details.items() if v is not None},
+        )
         self.stdout.write(f"added {kind.name} identity {identifier}")
         if options.get("key") is None:
             self.stdout.write(f"key (shown only now; store it safely): {key}")
@@ -152,8 +176,11 @@ class Command(BaseCommand):
 
     def do_disable(self, kind, identifier, options, actor) -> None:
         changed = services.disable_identity(kind, identifier, actor)
-        self.stdout.write(f"disabled {kind.name} identity {identifier}" if changed
-                          else f"{kind.name} identity {identifier} was already disabled")
+        self.stdout.write(
+            f"disabled {kind.name} identity {identifier}"
+            if changed
+            else f"{kind.name} identity {identifier} was already disabled"
+        )
         self._note(services.DISABLE_NOTE)
         self._note(services.TOKEN_NOTE)
 
@@ -171,16 +198,22 @@ class Command(BaseCommand):
         try:
             settled, left = writes.reconcile(dt.timedelta(seconds=options["min_age"]))
         except (DriverError, Neo4jError) as exc:
-            raise CommandError(f"could not read Neo4j ({exc}); changes not yet settled stay unfinished, nothing "
-                               "was lost: run reconcile again when Neo4j answers") from None
+            raise CommandError(
+                f"could not read Neo4j ({exc}); changes not yet settled stay unfinished, nothing "
+                "was lost: run reconcile again when Neo4j answers"
+            ) from None
         for write in settled:
-            self.stdout.write(f"{write.identity_kind} identity {write.identifier}: {write.action} started "
-                              f"{write.started_at:%Y-%m-%d %H:%M:%S} UTC by {write.actor}: {write.get_state_display()}"
-                              + ("" if write.state == write.State.DONE else f" ({write.outcome})"))
+            self.stdout.write(
+                f"{write.identity_kind} identity {write.identifier}: {write.action} started "
+                f"{write.started_at:%Y-%m-%d %H:%M:%S} UTC by {write.actor}: {write.get_state_display()}"
+                + ("" if write.state == write.State.DONE else f" ({write.outcome})")
+            )
         self.stdout.write(f"{len(settled)} unfinished change{'' if len(settled) == 1 else 's'} settled")
         if left:
-            self._note(f"{left} younger than {options['min_age']} s left alone (they may still be running); "
-                       "run reconcile again later")
+            self._note(
+                f"{left} younger than {options['min_age']} s left alone (they may still be running); "
+                "run reconcile again later"
+            )
 
     # ---- identities as CSV -------------------------------------------------------------------------------
     def do_export(self, kind, identifier, options, actor) -> None:

@@ -9,20 +9,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-wait", action="store_true", help="return once requested")
-        parser.add_argument("--ignore-free-space", action="store_true",
-                            help="dump even when the backups directory has less room than the dump is expected "
-                                 "to need (refused otherwise)")
+        parser.add_argument(
+            "--ignore-free-space",
+            action="store_true",
+            help="dump even when the backups directory has less room than the dump is expected "
+            "to need (refused otherwise)",
+        )
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
-        parser.add_argument("--here", action="store_true",
-                            help="carry the backup out in this process instead of a Celery worker")
+        parser.add_argument(
+            "--here", action="store_true", help="carry the backup out in this process instead of a Celery worker"
+        )
 
-    def handle(self, *args, no_wait: bool, timeout: float, here: bool, ignore_free_space: bool = False,
-               **options):
+    def handle(self, *args, no_wait: bool, timeout: float, here: bool, ignore_free_space: bool = False, **options):
         if here and no_wait:
             raise CommandError("--here runs the backup in this process: it cannot also not wait")
         try:
-            run = services.request_backup(None, label=services.cli_label(), send=not here,
-                                          ignore_free_space=ignore_free_space)
+            run = services.request_backup(
+                None, label=services.cli_label(), send=not here, ignore_free_space=ignore_free_space
+            )
         except (services.OperationBusy, services.OperationFailed) as exc:
             raise CommandError(f"backup refused: {exc}") from None
         self.stdout.write(f"backup #{run.pk} requested")
@@ -31,12 +35,20 @@ class Command(BaseCommand):
             return
         backup = run.backups_made.first()
         if backup is not None:
-            counts = (f"{backup.node_count} nodes, {backup.relationship_count} relationships"
-                      if backup.node_count is not None else "no counts (Neo4j was not running)")
+            counts = (
+                f"{backup.node_count} nodes, {backup.relationship_count} relationships"
+                if backup.node_count is not None
+                else "no counts (Neo4j was not running)"
+            )
             self.stdout.write(f"{backup.file_name}: {backup.size} bytes, sha256 {backup.sha256}, {counts}")
-            self.stdout.write(f"{backup.portal_db_file}: {backup.portal_db_size} bytes, sha256 "
-                              f"{backup.portal_db_sha256} (the portal's database)" if backup.portal_db_file
-                              else "the portal's database was NOT copied: see the run's log")
+            self.stdout.write(
+                f"{backup.portal_db_file}: {backup.portal_db_size} bytes, sha256 "
+                f"{backup.portal_db_sha256} (the portal's database)"
+                if backup.portal_db_file
+                else "the portal's database was NOT copied: see the run's log"
+            )
         if run.state.get("neo4j_crashed"):
-            self.stdout.write(f"WARNING: Neo4j had crashed before this backup ({run.state['neo4j_crashed']}); it was "
-                              f"started again (recovering the store) before the dump and runs again after it")
+            self.stdout.write(
+                f"WARNING: Neo4j had crashed before this backup ({run.state['neo4j_crashed']}); it was "
+                f"started again (recovering the store) before the dump and runs again after it"
+            )

@@ -4,8 +4,10 @@ from operations import alerts
 
 
 class Command(BaseCommand):
-    help = ("Open alerts for new problems and resolve cleared ones now, as beat's 'alerts sweep' does every minute; "
-            "prints what changed.")
+    help = (
+        "Open alerts for new problems and resolve cleared ones now, as beat's 'alerts sweep' does every minute; "
+        "prints what changed."
+    )
 
     def handle(self, *args, **options):
         result = alerts.sweep()

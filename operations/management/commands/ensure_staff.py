@@ -17,7 +17,9 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
-        self.stdout.write(self.style.SUCCESS(
-            f"Created staff login {username!r} with password {password}\n"
-            "It is shown only this once: change it under Authentication > Users after logging in."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created staff login {username!r} with password {password}\n"
+                "It is shown only this once: change it under Authentication > Users after logging in."
+            )
+        )

@@ -22,8 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--confirm", default=None, help="the migration's name again (asked for otherwise)")
         parser.add_argument("--resume", type=int, metavar="RUN", help="continue an interrupted migration run")
         parser.add_argument("--rollback", type=int, metavar="RUN", help="undo an interrupted migration run")
-        parser.add_argument("--here", action="store_true",
-                            help="carry the run out in this process instead of waiting for a Celery worker")
+        parser.add_argument(
+            "--here",
+            action="store_true",
+            help="carry the run out in this process instead of waiting for a Celery worker",
+        )
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to follow the run (default 3600)")
 
     def handle(self, *args, **opts):
@@ -44,8 +47,9 @@ class Command(BaseCommand):
                 confirmation = opts["confirm"]
                 if confirmation is None:
                     confirmation = input(f"This changes the state store. Type {migration.name} to go on: ")
-                run = services.request_migration(migration.name, confirmation=confirmation, user=None,
-                                                 label=label, target=target, send=send)
+                run = services.request_migration(
+                    migration.name, confirmation=confirmation, user=None, label=label, target=target, send=send
+                )
         except registry.UnknownMigration as exc:
             raise CommandError(exc.args[0]) from None
         except (OperationFailed, OperationBusy) as exc:
@@ -65,5 +69,7 @@ class Command(BaseCommand):
             if plan:
                 print_plan(st.steps, self.stdout)
         for run in services.interrupted_runs(target):
-            self.stdout.write(f"\ninterrupted: {run.kind} run #{run.pk}: {run.error}\n  resume with --resume {run.pk}"
-                              f" or undo with --rollback {run.pk}")
+            self.stdout.write(
+                f"\ninterrupted: {run.kind} run #{run.pk}: {run.error}\n  resume with --resume {run.pk}"
+                f" or undo with --rollback {run.pk}"
+            )

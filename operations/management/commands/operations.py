@@ -6,8 +6,10 @@ from operations.models import Backup, OperationRun
 
 
 class Command(BaseCommand):
-    help = ("List operation runs (newest first), show one run's steps and log, list the backup catalog, or "
-            "`cancel RUN_ID` a pending run.")
+    help = (
+        "List operation runs (newest first), show one run's steps and log, list the backup catalog, or "
+        "`cancel RUN_ID` a pending run."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("action", nargs="?", choices=["cancel"], help="cancel RUN_ID: end a pending run")
@@ -16,8 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--show", type=int, metavar="RUN_ID", help="one run's steps, output and log")
         parser.add_argument("--backups", action="store_true", help="the backup catalog instead")
 
-    def handle(self, *args, action: str | None, run_id: int | None, limit: int, show: int | None, backups: bool,
-               **options):
+    def handle(
+        self, *args, action: str | None, run_id: int | None, limit: int, show: int | None, backups: bool, **options
+    ):
         if action == "cancel":
             if run_id is None:
                 raise CommandError("which run? `manage.py operations cancel RUN_ID`")
@@ -29,14 +32,24 @@ class Command(BaseCommand):
             return
         if backups:
             for b in Backup.objects.select_related("verified_by_run")[:limit]:
-                self.stdout.write(f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
-                                  f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
-                                  f"{b.purpose} by {b.requested_by_label} sha256 {b.sha256}")
-                self.stdout.write(f"      portal database copy: {b.portal_db_file} {b.portal_db_size} bytes sha256 "
-                                  f"{b.portal_db_sha256}" if b.portal_db_file else "      portal database copy: none")
-                verified = (f"{b.get_verification_display()} at {b.verified_at:%Y-%m-%d %H:%M:%S} UTC by "
-                            f"{b.verified_by_run.requested_by_label if b.verified_by_run else 'a run since removed'}"
-                            f": {b.verification_detail}" if b.verified_at else "never verified")
+                self.stdout.write(
+                    f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
+                    f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
+                    f"{b.purpose} by {b.requested_by_label} sha256 {b.sha256}"
+                )
+                self.stdout.write(
+                    f"      portal database copy: {b.portal_db_file} {b.portal_db_size} bytes sha256 "
+                    f"{b.portal_db_sha256}"
+                    if b.portal_db_file
+                    else "      portal database copy: none"
+                )
+                verified = (
+                    f"{b.get_verification_display()} at {b.verified_at:%Y-%m-%d %H:%M:%S} UTC by "
+                    f"{b.verified_by_run.requested_by_label if b.verified_by_run else 'a run since removed'}"
+                    f": {b.verification_detail}"
+                    if b.verified_at
+                    else "never verified"
+                )
                 self.stdout.write(f"      verification: {verified}")
             from operations.drills import drill_status
 

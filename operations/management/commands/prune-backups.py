@@ -6,8 +6,10 @@ from operations.targets import get_target
 
 
 class Command(BaseCommand):
-    help = ("Prune old backups by the retention policy (a Celery worker carries it out; the run records which went "
-            "and why). --dry-run only prints what would go and what stays, and why.")
+    help = (
+        "Prune old backups by the retention policy (a Celery worker carries it out; the run records which went "
+        "and why). --dry-run only prints what would go and what stays, and why."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="print the verdicts; remove nothing")

@@ -6,16 +6,19 @@ from operations.models import Backup
 
 
 class Command(BaseCommand):
-    help = ("Verify backups: re-hash each dump, load it into a scratch Neo4j, check it and compare its counts with the "
-            "catalog (the live Neo4j is not touched; docs/verification.md). One run for all that are named.")
+    help = (
+        "Verify backups: re-hash each dump, load it into a scratch Neo4j, check it and compare its counts with the "
+        "catalog (the live Neo4j is not touched; docs/verification.md). One run for all that are named."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("backups", nargs="*", metavar="NAME|ID", help="file names or catalog ids")
         parser.add_argument("--all", action="store_true", help="every backup in the catalog of the target")
         parser.add_argument("--no-wait", action="store_true", help="return once requested")
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
-        parser.add_argument("--here", action="store_true",
-                            help="carry the verification out in this process instead of a Celery worker")
+        parser.add_argument(
+            "--here", action="store_true", help="carry the verification out in this process instead of a Celery worker"
+        )
 
     def handle(self, *args, backups: list[str], all: bool, no_wait: bool, timeout: float, here: bool, **options):
         if here and no_wait:
@@ -45,5 +48,7 @@ class Command(BaseCommand):
         finally:
             if not no_wait:
                 for backup in Backup.objects.filter(pk__in=[b.pk for b in chosen]).order_by("created_at", "pk"):
-                    self.stdout.write(f"{backup.file_name}: {backup.get_verification_display()}"
-                                      + (f": {backup.verification_detail}" if backup.verification_detail else ""))
+                    self.stdout.write(
+                        f"{backup.file_name}: {backup.get_verification_display()}"
+                        + (f": {backup.verification_detail}" if backup.verification_detail else "")
+                    )
