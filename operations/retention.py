@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Backup, OperationRun, RetentionPolicy
@@ -139,12 +139,12 @@ def portal_db_path(backup: Backup, backup_dir: Path) -> Path | None:
     return Path(backup_dir) / name
 
 
-def can_prune(user: AbstractBaseUser | None) -> bool:
+def can_prune(user: AbstractUser | AnonymousUser | None) -> bool:
     return user is None or user.has_perm("operations.prune_backups")
 
 
 def request_prune(
-    user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True, target=None
+    user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True, target=None
 ) -> OperationRun:
     """Queue a prune of the target's backups by the retention policy; OperationBusy while another run is active."""
     from django.core.exceptions import PermissionDenied

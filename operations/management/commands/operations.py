@@ -56,9 +56,10 @@ class Command(BaseCommand):
             self.stdout.write(f"restore drill: {drill_status()[1]}")
             return
         if show is not None:
-            run = OperationRun.objects.filter(pk=show).first()
-            if run is None:
+            shown = OperationRun.objects.filter(pk=show).first()
+            if shown is None:
                 raise CommandError(f"no operation run #{show}")
+            run = shown
             self.stdout.write(describe(run))
             if run.error:
                 self.stdout.write(f"error: {run.error}")
