@@ -93,7 +93,7 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
-# The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
+# The Docker target (operations/targets/docker/); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
 DOCKER_NEO4J_URL = env_str("PORTAL_DOCKER_NEO4J_URL", "")  # when the portal reaches that Neo4j other than NEO4J_URL
