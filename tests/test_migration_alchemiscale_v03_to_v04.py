@@ -106,7 +106,7 @@ def test_schema_migration_adds_missing_marks_and_is_recorded(alice, migration_ta
     assert (record.outcome, record.by_label, record.run_id, record.target) == ("applied", "alice", run.pk, t.name)
     assert record.details["marks_added"] == 3 and record.details["standin"] is True
     command = record.details["command"]
-    assert command == t.alchemiscale_command(ARGS) == step.commands[0] and command[-3:] == ARGS
+    assert command == t.alchemiscale_cli.command(ARGS) == step.commands[0] and command[-3:] == ARGS
     assert t.connection.password not in " ".join(command)
     if t.name == "docker":
         # The guide's line, with the stand-in image, on the Neo4j container's own (host) network.
@@ -119,7 +119,7 @@ def test_schema_migration_adds_missing_marks_and_is_recorded(alice, migration_ta
     with pytest.raises(OperationFailed, match="already applied"):
         services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")
     before = graph(t)
-    again = t.run_alchemiscale(ARGS)
+    again = t.alchemiscale_cli.run(ARGS)
     assert again.ok and "0 NetworkMark(s) added" in again.output, again.output
     assert graph(t) == before
 
@@ -141,7 +141,7 @@ def test_a_failing_command_is_reported_and_recorded(alice, migration_target, set
     assert t.counts() == (5, 1)
     record = AppliedMigration.objects.get(name=NAME)
     assert record.outcome == "failed" and record.details["standin"] is False
-    assert record.details["command"] == get_target(t.name).alchemiscale_command(ARGS)
+    assert record.details["command"] == get_target(t.name).alchemiscale_cli.command(ARGS)
 
 
 @pytest.mark.django_db

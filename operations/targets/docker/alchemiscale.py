@@ -1,17 +1,18 @@
-"""alchemiscale's CLI in the compose deployment: a one-off container of the alchemiscale-server image.
+"""alchemiscale's CLI in the compose deployment (``ComposeAlchemiscaleCli``): a one-off container of its image.
 
 As the operations guide runs it: a one-off container of the alchemiscale-server image (``PORTAL_ALCHEMISCALE_IMAGE``)
 on the deployment's database network (``PORTAL_DOCKER_DB_NETWORK``, default ``<project>_db``) with
 ``NEO4J_URL=bolt://<service>:7687``. When the Neo4j container itself runs with host networking (the project's tests:
 no bridge networks there), the job does too and uses the URL the portal reaches that Neo4j at
-(``PORTAL_DOCKER_NEO4J_URL``).
+(``PORTAL_DOCKER_NEO4J_URL``). The interface, and what makes an image a stand-in, are in
+``operations/targets/alchemiscale_cli.py``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...upgrades.alchemiscale_standin import IMAGE_LABEL as STANDIN_IMAGE_LABEL
+from ..alchemiscale_cli import STANDIN_LABEL, AlchemiscaleCli
 from ..base import AdminResult, TargetError
 from .sdk import docker
 
@@ -22,11 +23,13 @@ if TYPE_CHECKING:
 BOLT_PORT = 7687
 
 
-class ComposeAlchemiscaleCli:
+class ComposeAlchemiscaleCli(AlchemiscaleCli):
     """``alchemiscale ARGS`` against ``target``'s Neo4j, in a one-off container of ``image``."""
 
+    target: DockerTarget
+
     def __init__(self, target: DockerTarget, image: str, db_network: str, timeout: float):
-        self.target = target
+        super().__init__(target)
         self.image = image
         self.db_network = db_network
         self.timeout = timeout
@@ -81,7 +84,7 @@ class ComposeAlchemiscaleCli:
         except TargetError:
             network, url = self.db_network, f"bolt://{self.target.discovery.service}:{BOLT_PORT}"
         line = ["docker", "run", "--rm", "--network", network]
-        for name, value in self.target.alchemiscale_env(url).items():
+        for name, value in self.env(url).items():
             line += ["-e", name if name == "NEO4J_PASS" else f"{name}={value}"]
         return [*line, self.image, *args]
 
@@ -90,7 +93,7 @@ class ComposeAlchemiscaleCli:
             image = self.target.discovery.client().images.get(self.image)
         except (TargetError, docker.errors.APIError):
             return False
-        return STANDIN_IMAGE_LABEL in ((image.attrs.get("Config") or {}).get("Labels") or {})
+        return STANDIN_LABEL in ((image.attrs.get("Config") or {}).get("Labels") or {})
 
     def run(self, args: list[str]) -> AdminResult:
         image = self._image()
@@ -101,7 +104,7 @@ class ComposeAlchemiscaleCli:
             image.id,
             args,
             what="alchemiscale",
-            environment=self.target.alchemiscale_env(url),
+            environment=self.env(url),
             timeout=self.timeout,
             **create,
         )

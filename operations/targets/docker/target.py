@@ -54,7 +54,7 @@ class DockerTarget(Target):
         self.env_file = ComposeEnvFile(compose_env_file)
         self.versions = Versions(self.discovery, Recreator(self.discovery), self.env_file)
         self.scratch = Scratch(self.jobs, self.scratch_dir())
-        self.alchemiscale = ComposeAlchemiscaleCli(
+        self._alchemiscale_cli = ComposeAlchemiscaleCli(
             self, alchemiscale_image, db_network or f"{project}_db", alchemiscale_timeout
         )
 
@@ -204,14 +204,6 @@ class DockerTarget(Target):
         return self.scratch.counts(self.connection.database, self.start_timeout)
 
     # -- alchemiscale's CLI (alchemiscale.py) -----------------------------------------------------------------
-    def alchemiscale_problems(self) -> list[str]:
-        return self.alchemiscale.problems()
-
-    def alchemiscale_command(self, args: list[str]) -> list[str]:
-        return self.alchemiscale.command(args)
-
-    def alchemiscale_is_standin(self) -> bool:
-        return self.alchemiscale.is_standin()
-
-    def run_alchemiscale(self, args: list[str]) -> AdminResult:
-        return self.alchemiscale.run(args)
+    @property
+    def alchemiscale_cli(self) -> ComposeAlchemiscaleCli:
+        return self._alchemiscale_cli
