@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -110,12 +108,11 @@ COMPOSE_ENV_FILE = env_str("PORTAL_COMPOSE_ENV_FILE", "")
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
 # The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`) on the local
-# target: the real `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in. The timeout
-# applies on both targets.
-ALCHEMISCALE_CLI = env_str(
-    "PORTAL_ALCHEMISCALE_CLI",
-    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin",
-)
+# target (operations/targets/alchemiscale_cli.py). The project's dev and test scripts point it at their stand-in
+# (devtools/alchemiscale_standin.py) and set PORTAL_ALCHEMISCALE_CLI_STANDIN, which makes the portal say so on screen
+# and in the migration record. The timeout applies on both targets.
+ALCHEMISCALE_CLI = env_str("PORTAL_ALCHEMISCALE_CLI", "alchemiscale")
+ALCHEMISCALE_CLI_STANDIN = env_bool("PORTAL_ALCHEMISCALE_CLI_STANDIN", False)
 ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
 
 # ---- at a glance: /metrics for Prometheus (glance/metrics.py, docs/metrics.md) ----------------------------

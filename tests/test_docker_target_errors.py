@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
+from devtools.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from operations.targets import TargetError, get_target
 from operations.targets.docker import PROJECT_LABEL, SERVICE_LABEL, DockerTarget
 from operations.upgrades.alchemiscale_schema import ARGS
-from operations.upgrades.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from tests.docker_fixtures import IMAGE, docker_client
 
 

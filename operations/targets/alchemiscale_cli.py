@@ -91,7 +91,7 @@ class LocalAlchemiscaleCli(AlchemiscaleCli):
         return [*self._cli(), *args]
 
     def is_standin(self) -> bool:
-        return "alchemiscale_standin" in settings.ALCHEMISCALE_CLI
+        return settings.ALCHEMISCALE_CLI_STANDIN
 
     def run(self, args: list[str]) -> AdminResult:
         command = self.command(args)
