@@ -2,9 +2,8 @@
 
 alchemiscale's own ``database migrate v03-to-v04`` does the work, run through the target's choice of
 alchemiscale's CLI (``Target.alchemiscale_cli``, ``operations/targets/alchemiscale_cli.py``) with the target's
-connection: beside a local Neo4j the configured command (``PORTAL_ALCHEMISCALE_CLI``: the real
-``alchemiscale`` CLI, or the documented stand-in ``operations/upgrades/alchemiscale_standin.py`` where alchemiscale
-cannot be installed); in a docker-compose deployment a one-off container of the alchemiscale-server image
+connection: beside a local Neo4j the configured command (``PORTAL_ALCHEMISCALE_CLI``, the real ``alchemiscale``
+CLI by default; the project's dev and test scripts set a declared stand-in); in a docker-compose deployment a one-off container of the alchemiscale-server image
 (``PORTAL_ALCHEMISCALE_IMAGE``) on the deployment's database network, as the operations guide runs it. The procedure
 does not know which: it shows the target's command, checks the target's answers before a run, captures the output
 and then checks the result itself: every AlchemicalNetwork has exactly one NetworkMark pointing at it with
