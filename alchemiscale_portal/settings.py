@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -93,7 +91,7 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
-# The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
+# The Docker target (operations/targets/docker/); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
 DOCKER_NEO4J_URL = env_str("PORTAL_DOCKER_NEO4J_URL", "")  # when the portal reaches that Neo4j other than NEO4J_URL
@@ -110,12 +108,11 @@ COMPOSE_ENV_FILE = env_str("PORTAL_COMPOSE_ENV_FILE", "")
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
 # The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`) on the local
-# target: the real `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in. The timeout
-# applies on both targets.
-ALCHEMISCALE_CLI = env_str(
-    "PORTAL_ALCHEMISCALE_CLI",
-    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin",
-)
+# target (operations/targets/alchemiscale_cli.py). The project's dev and test scripts point it at their stand-in
+# (devtools/alchemiscale_standin.py) and set PORTAL_ALCHEMISCALE_CLI_STANDIN, which makes the portal say so on screen
+# and in the migration record. The timeout applies on both targets.
+ALCHEMISCALE_CLI = env_str("PORTAL_ALCHEMISCALE_CLI", "alchemiscale")
+ALCHEMISCALE_CLI_STANDIN = env_bool("PORTAL_ALCHEMISCALE_CLI_STANDIN", False)
 ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
 
 # ---- at a glance: /metrics for Prometheus (glance/metrics.py, docs/metrics.md) ----------------------------
