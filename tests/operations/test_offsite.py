@@ -1,0 +1,142 @@
+"""Off-site copies with rclone to a real SFTP server on loopback (Debian's OpenSSH sshd with its own configuration
+and throwaway keys: tests/sftp_server.py), on real dumps of the real local Neo4j.
+
+One scenario, so that two backups and one restore serve every case: a backup is copied and the copy on the SFTP
+server's disk has the catalog's SHA-256; with the server stopped (its port closed) the next backup stays good and
+its copy is marked failed, and beat's retry after the server is back copies it; a restore whose local dump was
+deleted fetches it from the copy and the data is back; the off-site retention policy removes a copy (and the row of
+a backup left with neither dump nor copy), while a backup whose local dump was pruned keeps its row for its copy.
+The runs are carried out in this process (as ``--here`` does).
+"""
+
+import datetime as dt
+import io
+import os
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from operations import offsite, retention, runner, services
+from operations.models import Backup, BackupCopy, OperationRun, RetentionPolicy
+from operations.procedures.dumps import sha256_of
+from tests.sftp_server import SftpServer
+
+from .conftest import seed_graph
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sftp(tmp_path, settings, monkeypatch):
+    server = SftpServer(tmp_path / "sftp").start()
+    for name, value in server.rclone_env().items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "rclone.conf").write_text("")
+    monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))  # only the variables above
+    settings.OFFSITE_REMOTE = server.remote
+    settings.OFFSITE_CONNECT_TIMEOUT = 3
+    yield server
+    server.stop()
+
+
+def _backup(target) -> tuple[OperationRun, Backup]:
+    run = runner.execute(services.request_backup(None, label="test", send=False, target=target).pk)
+    assert run.status == "succeeded", run.error
+    return run, Backup.objects.get(made_by_run=run)
+
+
+def _step(run: OperationRun, name: str):
+    return run.steps.get(name=name)
+
+
+@pytest.mark.parametrize("target", ["local"], indirect=True)
+def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sftp, settings, alice_client):
+    settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"  # runs are carried out here, not by a worker
+    seed_graph(target, "offsite", n=10)
+
+    # A backup is copied; the file in the SFTP root is the dump, and the remote's hash was compared.
+    run, first = _backup(target)
+    assert _step(run, "copy off-site").status == "ok"
+    copy = first.copies.get()
+    assert copy.state == "ok" and copy.attempts == 1 and copy.copied_at is not None
+    on_server = sftp.root / "backups" / "local" / first.file_name
+    assert sha256_of(on_server) == first.sha256
+    # OpenSSH offers SHA-1 and MD5 (md5sum/sha1sum over SSH), no SHA-256: the strongest offered is compared.
+    assert copy.checksum == "sha1:" + offsite.local_hashes(target.backup_dir / first.file_name)["sha1"]
+    assert "the remote's sha1 of the copy equals the dump's" in copy.detail
+
+    # The server is down (its port closed): the backup stands, its copy is marked failed with a retry time.
+    sftp.stop()
+    target.query("CREATE (:AlchemicalNetwork {_scoped_key: 'offsite-extra'})")
+    run, second = _backup(target)
+    assert _step(run, "copy off-site").status == "failed" and run.error == ""
+    assert sha256_of(target.backup_dir / second.file_name) == second.sha256
+    failed = second.copies.get()
+    assert failed.state == "failed" and failed.attempts == 1 and failed.next_attempt_at > timezone.now()
+    assert "rclone copyto exited with" in failed.error and "connection refused" in failed.error.lower()
+    listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "failed"}).content
+    assert second.file_name.encode() in listing and first.file_name.encode() not in listing
+    assert b"offsite-failed" in listing
+
+    # Back up; when the retry falls due, beat's chore asks for a copy run, which copies it.
+    sftp.start()
+    assert offsite.retry_due() == []  # not yet due
+    BackupCopy.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
+    (retry,) = offsite.retry_due()
+    assert (retry.kind, retry.params, retry.requested_by_label) == (
+        "copy",
+        {"backup_ids": [second.pk]},
+        "offsite-retry",
+    )
+    retry = runner.execute(retry.pk)
+    assert retry.status == "succeeded", retry.error
+    failed.refresh_from_db()
+    assert failed.state == "ok" and failed.attempts == 2 and failed.error == "" and failed.last_run == retry
+    assert sha256_of(sftp.root / "backups" / "local" / second.file_name) == second.sha256
+
+    # Seen on the page, in the list and in `manage.py operations`.
+    page = alice_client.get(reverse("admin:operations_backup_change", args=[first.pk])).content.decode()
+    assert 'class="offsite-copies"' in page and copy.location in page and 'id="copy-backup"' in page
+    listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "copied"}).content
+    assert first.file_name.encode() in listing and second.file_name.encode() in listing
+    out = io.StringIO()
+    call_command("operations", "--backups", stdout=out)
+    assert f"off-site: {copy.location} copied" in out.getvalue()
+    out = io.StringIO()
+    call_command("copy-backup", "--all", "--here", stdout=out)
+    assert "every backup here has a good copy on the remote already" in out.getvalue()
+
+    # The first backup's local dump is gone: the restore fetches it from the copy and the data is back.
+    (target.backup_dir / first.file_name).unlink()
+    restore = runner.execute(services.request_restore(first, "neo4j", None, label="test", send=False).pk)
+    assert restore.status == "succeeded", restore.error
+    fetched = _step(restore, "fetch the off-site copy if the dump is gone")
+    assert fetched.status == "ok" and "SHA-256 " + first.sha256 + " as in the catalog" in fetched.output
+    assert sha256_of(target.backup_dir / first.file_name) == first.sha256
+    keys = target.query(
+        "MATCH (n:AlchemicalNetwork) WHERE n._scoped_key STARTS WITH 'offsite' RETURN n._scoped_key AS k"
+    )
+    assert sorted(k for (k,) in keys) == sorted(f"offsite-net-{i}" for i in range(1, 11))
+    assert target.counts() == (first.node_count, first.relationship_count)
+
+    # Retention: locally only the newest (the restore's safety backup) stays; off-site only the newest copy.
+    RetentionPolicy.objects.update_or_create(
+        pk=1,
+        defaults=dict(
+            keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, offsite_keep_last=1, offsite_keep_days=0
+        ),
+    )
+    prune = runner.execute(retention.request_prune(None, label="test", send=False).pk)
+    assert prune.status == "succeeded", prune.error
+    assert f"REMOVE off-site copy {copy.location}" in _step(prune, "off-site: decide which copies go").output
+    # The first backup: dump pruned, then its copy, then (neither left) its row.
+    assert not Backup.objects.filter(pk=first.pk).exists()
+    assert not on_server.exists() and not (target.backup_dir / first.file_name).exists()
+    # The second: its dump pruned, its row kept for the copy that stays (a restore would fetch it).
+    second.refresh_from_db()
+    assert not (target.backup_dir / second.file_name).exists()
+    assert (sftp.root / "backups" / "local" / second.file_name).is_file() and second.copies.get().state == "ok"
+    verdicts = {v.backup.pk: v for v in retention.decide_for(target.name, target.backup_dir)}
+    assert verdicts[second.pk].keep and "off-site only" in verdicts[second.pk].reasons[0]
