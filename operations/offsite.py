@@ -139,6 +139,20 @@ def copy_backup(backup: Backup, backup_dir: Path, run: OperationRun | None = Non
     if not configured():
         raise CopyError("no off-site remote is configured (PORTAL_OFFSITE_REMOTE)")
     copy, _ = BackupCopy.objects.get_or_create(backup=backup, remote=remote(), defaults={"path": path_for(backup)})
+    if copy.state == BackupCopy.State.OK:
+        # Asked again: a good copy is checked where it is; sent again only when it is gone or differs.
+        try:
+            stat = remote_stat(location(copy.remote, copy.path))
+            kind, _, value = copy.checksum.partition(":")
+            offered = {k.lower(): v.lower() for k, v in (stat.get("Hashes") or {}).items() if v}
+            if stat.get("Size") == copy.size and (kind not in offered or offered[kind] == value):
+                copy.detail = f"still there ({timezone.now():%Y-%m-%d %H:%M} UTC): {copy.size} bytes" + (
+                    f", {kind} as when copied" if kind in offered else ""
+                )
+                copy.save(update_fields=["detail"])
+                return copy
+        except CopyError:
+            pass
     now = timezone.now()
     copy.attempts += 1
     copy.last_attempt_at, copy.last_run = now, run

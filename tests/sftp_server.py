@@ -5,7 +5,7 @@ Everything lives in a temporary directory: a throwaway host key and client key, 
 ``known_hosts`` and the directory the copies land in. No system sshd configuration or key is read or changed; sshd
 listens on a free 127.0.0.1 port, logs in the current user by key only, and serves SFTP with ``internal-sftp``. The
 shell stays allowed, so rclone can run ``md5sum``/``sha1sum`` over SSH for checksums (as with an ordinary OpenSSH
-account). Run as root, sshd needs its privilege separation directory ``/run/sshd`` (an empty directory Debian's ssh
+account); ``sftp_only=True`` forces ``internal-sftp`` for every session, like an SFTP-only account (no hashes). Run as root, sshd needs its privilege separation directory ``/run/sshd`` (an empty directory Debian's ssh
 service creates at boot); it is created when missing.
 
 ``rclone_env()`` gives the ``RCLONE_CONFIG_OFFSITE_*`` variables that make the remote ``offsite:`` this server.
@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 class SftpServer:
-    def __init__(self, base: Path, port: int | None = None):
+    def __init__(self, base: Path, port: int | None = None, *, sftp_only: bool = False):
         self.base = Path(base)
         self.port = port or free_port()
         self.user = getpass.getuser()
@@ -69,6 +69,8 @@ class SftpServer:
                     "UsePAM no",
                     "Subsystem sftp internal-sftp",
                     "LogLevel ERROR",
+                    # An SFTP-only account, as many hosting providers give: no shell, so no md5sum/sha1sum for rclone.
+                    *(["ForceCommand internal-sftp"] if sftp_only else []),
                     "",
                 ]
             )

@@ -140,3 +140,54 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert (sftp.root / "backups" / "local" / second.file_name).is_file() and second.copies.get().state == "ok"
     verdicts = {v.backup.pk: v for v in retention.decide_for(target.name, target.backup_dir)}
     assert verdicts[second.pk].keep and "off-site only" in verdicts[second.pk].reasons[0]
+
+
+def test_an_sftp_only_account_offers_no_hash_so_the_copy_is_read_back(tmp_path, settings, monkeypatch):
+    """``ForceCommand internal-sftp``: rclone cannot run md5sum/sha1sum, the remote offers no hash, and the copy is
+    read back and its SHA-256 compared with the catalog. No Neo4j needed: a catalog row over a file of random bytes."""
+    server = SftpServer(tmp_path / "sftp", sftp_only=True).start()
+    try:
+        for name, value in server.rclone_env().items():
+            monkeypatch.setenv(name, value)
+        (tmp_path / "rclone.conf").write_text("")
+        monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))
+        settings.OFFSITE_REMOTE, settings.OFFSITE_MAX_ATTEMPTS = server.remote, 2
+        backup_dir = tmp_path / "backups"
+        backup_dir.mkdir()
+        dump = backup_dir / "neo4j-20000101-000000.dump"
+        dump.write_bytes(os.urandom(300_000))
+        backup = Backup.objects.create(
+            file_name=dump.name,
+            target="local",
+            database="neo4j",
+            size=dump.stat().st_size,
+            sha256=sha256_of(dump),
+            neo4j_version="5.26.12",
+            requested_by_label="test",
+        )
+        copy = offsite.copy_backup(backup, backup_dir)
+        assert copy.state == "ok" and copy.checksum == f"sha256:{backup.sha256}"
+        assert "the remote offers no hash: the copy was read back" in copy.detail
+        assert sha256_of(server.root / "backups" / "local" / dump.name) == backup.sha256
+
+        # Asked again, a good copy is checked where it is rather than sent again.
+        again = offsite.copy_backup(backup, backup_dir)
+        assert again.pk == copy.pk and again.attempts == 1 and "still there" in again.detail
+
+        # A dump damaged after it was catalogued is refused before anything is sent; after the last attempt it is
+        # left for staff (no retry time).
+        data = dump.read_bytes()
+        dump.write_bytes(bytes([data[0] ^ 1]) + data[1:])
+        Backup.objects.filter(pk=backup.pk).update(file_name="neo4j-20000101-000001.dump")
+        dump.rename(backup_dir / "neo4j-20000101-000001.dump")
+        backup.refresh_from_db()
+        BackupCopy.objects.all().delete()
+        for attempt in (1, 2):
+            with pytest.raises(offsite.CopyError, match="is damaged .* not copied"):
+                offsite.copy_backup(backup, backup_dir)
+            failed = backup.copies.get()
+            assert failed.state == "failed" and failed.attempts == attempt
+            assert (failed.next_attempt_at is None) == (attempt == 2)
+        assert not (server.root / "backups" / "local" / backup.file_name).exists()
+    finally:
+        server.stop()
