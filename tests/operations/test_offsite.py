@@ -128,6 +128,9 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
             keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, offsite_keep_last=1, offsite_keep_days=0
         ),
     )
+    page = alice_client.get(reverse("admin:operations_retentionpolicy_changelist"), follow=True).content.decode()
+    assert f'<tr class="offsite-remove"><td>REMOVE</td><td>off-site copy {copy.location}</td>' in page
+    assert 'name="offsite_keep_last"' in page
     prune = runner.execute(retention.request_prune(None, label="test", send=False).pk)
     assert prune.status == "succeeded", prune.error
     assert f"REMOVE off-site copy {copy.location}" in _step(prune, "off-site: decide which copies go").output
