@@ -52,7 +52,7 @@ def _step(run: OperationRun, name: str):
 
 
 @pytest.mark.parametrize("target", ["local"], indirect=True)
-def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sftp, settings, alice_client):
+def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sftp, settings, alice_client, bob, client):
     settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"  # runs are carried out here, not by a worker
     seed_graph(target, "offsite", n=10)
 
@@ -143,6 +143,15 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert (sftp.root / "backups" / "local" / second.file_name).is_file() and second.copies.get().state == "ok"
     verdicts = {v.backup.pk: v for v in retention.decide_for(target.name, target.backup_dir)}
     assert verdicts[second.pk].keep and "off-site only" in verdicts[second.pk].reasons[0]
+
+    # The button on a backup's page asks for a copy run (no worker takes it here); staff without the right cannot.
+    response = alice_client.post(reverse("admin:operations_backup_copy", args=[second.pk]))
+    run = OperationRun.objects.get(kind="copy", status="pending")
+    assert response.url == reverse("admin:operations_operationrun_change", args=[run.pk])
+    assert run.params == {"backup_ids": [second.pk]} and run.requested_by_label == "alice"
+    runner.cancel(run.pk, "test")
+    client.force_login(bob)
+    assert client.post(reverse("admin:operations_backup_copy", args=[second.pk])).status_code == 403
 
 
 def test_an_sftp_only_account_offers_no_hash_so_the_copy_is_read_back(tmp_path, settings, monkeypatch):
