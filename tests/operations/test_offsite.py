@@ -107,6 +107,11 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     out = io.StringIO()
     call_command("copy-backup", "--all", "--here", stdout=out)
     assert "every backup here has a good copy on the remote already" in out.getvalue()
+    # Named again, a good copy is checked where it is, not sent again.
+    call_command("copy-backup", first.file_name, "--here", stdout=out)
+    copy.refresh_from_db()
+    assert copy.attempts == 1 and copy.detail.startswith("still there") and "sha1 as when copied" in copy.detail
+    assert f"{first.file_name}: off-site {copy.location} copied" in out.getvalue()
 
     # The first backup's local dump is gone: the restore fetches it from the copy and the data is back.
     (target.backup_dir / first.file_name).unlink()
