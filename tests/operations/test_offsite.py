@@ -159,9 +159,11 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert client.post(reverse("admin:operations_backup_copy", args=[second.pk])).status_code == 403
 
 
-def test_an_sftp_only_account_offers_no_hash_so_the_copy_is_read_back(tmp_path, settings, monkeypatch):
+def test_sftp_only_account_copies_read_back_and_damage_is_caught(tmp_path, settings, monkeypatch):
     """``ForceCommand internal-sftp``: rclone cannot run md5sum/sha1sum, the remote offers no hash, and the copy is
-    read back and its SHA-256 compared with the catalog. No Neo4j needed: a catalog row over a file of random bytes."""
+    read back and its SHA-256 compared with the catalog. A copy changed on the remote is not fetched, a dump changed
+    here is not sent, a restore with neither dump nor copy is refused. No Neo4j needed: catalog rows over a file of
+    random bytes."""
     server = SftpServer(tmp_path / "sftp", sftp_only=True).start()
     try:
         for name, value in server.rclone_env().items():
@@ -190,6 +192,31 @@ def test_an_sftp_only_account_offers_no_hash_so_the_copy_is_read_back(tmp_path, 
         # Asked again, a good copy is checked where it is rather than sent again.
         again = offsite.copy_backup(backup, backup_dir)
         assert again.pk == copy.pk and again.attempts == 1 and "still there" in again.detail
+
+        # A copy changed on the remote is never given the dump's name: fetching it checks the catalog's SHA-256.
+        on_server = server.root / "backups" / "local" / dump.name
+        good = on_server.read_bytes()
+        on_server.write_bytes(good[:1000] + bytes([good[1000] ^ 1]) + good[1001:])
+        fetched = tmp_path / "fetched" / dump.name
+        fetched.parent.mkdir()
+        with pytest.raises(
+            offsite.CopyError, match=f"the fetched copy has SHA-256 .*, the catalog says {backup.sha256}"
+        ):
+            offsite.fetch(backup, fetched)
+        assert list(fetched.parent.iterdir()) == []
+        on_server.write_bytes(good)
+        assert "SHA-256 " + backup.sha256 + " as in the catalog" in offsite.fetch(backup, fetched)
+        assert sha256_of(fetched) == backup.sha256
+
+        # A restore of a backup whose dump is gone and that has no copy is refused before anything is recorded.
+        gone = Backup.objects.create(
+            **{f: getattr(backup, f) for f in ("target", "database", "size", "sha256", "neo4j_version")},
+            file_name="neo4j-20000101-000009.dump",
+            requested_by_label="test",
+        )
+        with pytest.raises(services.OperationFailed, match="is missing, and it has no off-site copy to fetch"):
+            services.request_restore(gone, "neo4j", None, label="test", send=False)
+        assert not OperationRun.objects.exists()
 
         # A dump damaged after it was catalogued is refused before anything is sent; after the last attempt it is
         # left for staff (no retry time).
