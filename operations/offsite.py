@@ -249,7 +249,9 @@ def retry_due(now: dt.datetime | None = None) -> list[OperationRun]:
             run = services.request_copy([c.backup for c in copies], None, label="offsite-retry")
         except (services.OperationBusy, services.OperationFailed):
             continue
-        BackupCopy.objects.filter(pk__in=[c.pk for c in copies]).update(next_attempt_at=None)
+        # The run sets the outcome; should it never run (cancelled, lost), the copy falls due again later.
+        for copy in copies:
+            BackupCopy.objects.filter(pk=copy.pk).update(next_attempt_at=now + retry_delay(copy.attempts))
         runs.append(run)
     return runs
 
@@ -269,7 +271,7 @@ def describe(copy: BackupCopy) -> str:
         again = (
             f"; tried again at {copy.next_attempt_at:%Y-%m-%d %H:%M} UTC"
             if copy.next_attempt_at
-            else ("; a retry is requested" if copy.attempts < settings.OFFSITE_MAX_ATTEMPTS else "")
+            else "; no more retries: copy it again on request"
         )
         return f"{copy.location} FAILED after {copy.attempts} attempt(s): {copy.error}{again}"
     return f"{copy.location} {copy.get_state_display()}"

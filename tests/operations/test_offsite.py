@@ -85,6 +85,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert offsite.retry_due() == []  # not yet due
     BackupCopy.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
     (retry,) = offsite.retry_due()
+    assert offsite.retry_due() == []  # asked once: the run is pending, and the copy's next retry moved on
     assert (retry.kind, retry.params, retry.requested_by_label) == (
         "copy",
         {"backup_ids": [second.pk]},
