@@ -1,11 +1,11 @@
 """Off-site copies with rclone to a real SFTP server on loopback (Debian's OpenSSH sshd with its own configuration
 and throwaway keys: tests/sftp_server.py), on real dumps of the real local Neo4j.
 
-One scenario, so that two backups and one restore serve every case: a backup is copied and the copy on the SFTP
-server's disk has the catalog's SHA-256; with the server stopped (its port closed) the next backup stays good and
-its copy is marked failed, and beat's retry after the server is back copies it; a restore whose local dump was
-deleted fetches it from the copy and the data is back; the off-site retention policy removes a copy (and the row of
-a backup left with neither dump nor copy), while a backup whose local dump was pruned keeps its row for its copy.
+One scenario, so that one backup and one restore serve every case: with the server stopped (its port closed) the
+backup stays good and its copy is marked failed; beat's retry after the server is back copies it, and the copy on the
+SFTP server's disk has the catalog's SHA-256; a restore whose local dump was deleted fetches it from the copy and the
+data is back; the restore's safety backup is copied on request; a backup whose local dump is pruned keeps its row for
+its copy, and the off-site retention policy then removes that copy (and the row, with neither dump nor copy left).
 The runs are carried out in this process (as ``--here`` does).
 """
 
@@ -55,66 +55,55 @@ def _step(run: OperationRun, name: str):
 def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sftp, settings, alice_client, bob, client):
     settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"  # runs are carried out here, not by a worker
     seed_graph(target, "offsite", n=10)
+    remote_dir = sftp.root / "backups" / "local"
 
-    # A backup is copied; the file in the SFTP root is the dump, and the remote's hash was compared.
+    # The server is down (its port closed): the backup stands, its copy is marked failed with a retry time.
+    sftp.stop()
     run, first = _backup(target)
-    assert _step(run, "copy off-site").status == "ok"
+    assert _step(run, "copy off-site").status == "failed" and run.error == ""
+    assert sha256_of(target.backup_dir / first.file_name) == first.sha256
     copy = first.copies.get()
-    assert copy.state == "ok" and copy.attempts == 1 and copy.copied_at is not None
-    on_server = sftp.root / "backups" / "local" / first.file_name
+    assert copy.state == "failed" and copy.attempts == 1 and copy.next_attempt_at > timezone.now()
+    assert "rclone copyto exited with" in copy.error and "connection refused" in copy.error.lower()
+    listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "failed"}).content
+    assert first.file_name.encode() in listing and b"offsite-failed" in listing
+    assert first.file_name.encode() not in (
+        alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "copied"}).content
+    )
+
+    # Back up; when the retry falls due, beat's chore asks for a copy run, which copies it and checks the checksum.
+    sftp.start()
+    assert offsite.retry_due() == []  # not yet due
+    BackupCopy.objects.filter(pk=copy.pk).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
+    (retry,) = offsite.retry_due()
+    assert offsite.retry_due() == []  # asked once: the run is pending, and the copy's next retry moved on
+    assert (retry.kind, retry.params, retry.requested_by_label) == ("copy", {"backup_ids": [first.pk]}, "offsite-retry")
+    retry = runner.execute(retry.pk)
+    assert retry.status == "succeeded", retry.error
+    copy.refresh_from_db()
+    assert copy.state == "ok" and copy.attempts == 2 and copy.error == "" and copy.last_run == retry
+    on_server = remote_dir / first.file_name
     assert sha256_of(on_server) == first.sha256
     # OpenSSH offers SHA-1 and MD5 (md5sum/sha1sum over SSH), no SHA-256: the strongest offered is compared.
     assert copy.checksum == "sha1:" + offsite.local_hashes(target.backup_dir / first.file_name)["sha1"]
     assert "the remote's sha1 of the copy equals the dump's" in copy.detail
 
-    # The server is down (its port closed): the backup stands, its copy is marked failed with a retry time.
-    sftp.stop()
-    target.query("CREATE (:AlchemicalNetwork {_scoped_key: 'offsite-extra'})")
-    run, second = _backup(target)
-    assert _step(run, "copy off-site").status == "failed" and run.error == ""
-    assert sha256_of(target.backup_dir / second.file_name) == second.sha256
-    failed = second.copies.get()
-    assert failed.state == "failed" and failed.attempts == 1 and failed.next_attempt_at > timezone.now()
-    assert "rclone copyto exited with" in failed.error and "connection refused" in failed.error.lower()
-    listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "failed"}).content
-    assert second.file_name.encode() in listing and first.file_name.encode() not in listing
-    assert b"offsite-failed" in listing
-
-    # Back up; when the retry falls due, beat's chore asks for a copy run, which copies it.
-    sftp.start()
-    assert offsite.retry_due() == []  # not yet due
-    BackupCopy.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
-    (retry,) = offsite.retry_due()
-    assert offsite.retry_due() == []  # asked once: the run is pending, and the copy's next retry moved on
-    assert (retry.kind, retry.params, retry.requested_by_label) == (
-        "copy",
-        {"backup_ids": [second.pk]},
-        "offsite-retry",
-    )
-    retry = runner.execute(retry.pk)
-    assert retry.status == "succeeded", retry.error
-    failed.refresh_from_db()
-    assert failed.state == "ok" and failed.attempts == 2 and failed.error == "" and failed.last_run == retry
-    assert sha256_of(sftp.root / "backups" / "local" / second.file_name) == second.sha256
-
     # Seen on the page, in the list and in `manage.py operations`.
     page = alice_client.get(reverse("admin:operations_backup_change", args=[first.pk])).content.decode()
     assert 'class="offsite-copies"' in page and copy.location in page and 'id="copy-backup"' in page
     listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "copied"}).content
-    assert first.file_name.encode() in listing and second.file_name.encode() in listing
+    assert first.file_name.encode() in listing and b"offsite-ok" in listing
     out = io.StringIO()
     call_command("operations", "--backups", stdout=out)
     assert f"off-site: {copy.location} copied" in out.getvalue()
-    out = io.StringIO()
-    call_command("copy-backup", "--all", "--here", stdout=out)
-    assert "every backup here has a good copy on the remote already" in out.getvalue()
     # Named again, a good copy is checked where it is, not sent again.
     call_command("copy-backup", first.file_name, "--here", stdout=out)
     copy.refresh_from_db()
-    assert copy.attempts == 1 and copy.detail.startswith("still there") and "sha1 as when copied" in copy.detail
+    assert copy.attempts == 2 and copy.detail.startswith("still there") and "sha1 as when copied" in copy.detail
     assert f"{first.file_name}: off-site {copy.location} copied" in out.getvalue()
 
-    # The first backup's local dump is gone: the restore fetches it from the copy and the data is back.
+    # The local dump is gone: the restore fetches it from the copy and the data is back.
+    target.query("CREATE (:AlchemicalNetwork {_scoped_key: 'offsite-extra'})")
     (target.backup_dir / first.file_name).unlink()
     restore = runner.execute(services.request_restore(first, "neo4j", None, label="test", send=False).pk)
     assert restore.status == "succeeded", restore.error
@@ -127,37 +116,48 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert sorted(k for (k,) in keys) == sorted(f"offsite-net-{i}" for i in range(1, 11))
     assert target.counts() == (first.node_count, first.relationship_count)
 
-    # Retention: locally only the newest (the restore's safety backup) stays; off-site only the newest copy.
-    RetentionPolicy.objects.update_or_create(
-        pk=1,
-        defaults=dict(
-            keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, offsite_keep_last=1, offsite_keep_days=0
-        ),
+    # The restore's safety backup is not copied by itself; `copy-backup --all` copies what has no copy yet.
+    safety = Backup.objects.get(purpose="safety")
+    assert not safety.copies.exists()
+    out = io.StringIO()
+    call_command("copy-backup", "--all", "--here", stdout=out)
+    assert f"{safety.file_name}: off-site {offsite.location(sftp.remote, 'local/' + safety.file_name)} copied" in (
+        out.getvalue()
     )
+    assert sha256_of(remote_dir / safety.file_name) == safety.sha256
+    call_command("copy-backup", "--all", "--here", stdout=out)
+    assert "every backup here has a good copy on the remote already" in out.getvalue()
+
+    # Retention, locally the newest only: the first backup's dump goes, its row stays for its copy (off-site only).
+    policy = dict(keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, offsite_keep_last=2, offsite_keep_days=0)
+    RetentionPolicy.objects.update_or_create(pk=1, defaults=policy)
+    prune = runner.execute(retention.request_prune(None, label="test", send=False).pk)
+    assert prune.status == "succeeded", prune.error
+    assert "its catalog row stays for its off-site copy" in _step(prune, "remove files and catalog rows").output
+    assert Backup.objects.filter(pk=first.pk).exists() and not (target.backup_dir / first.file_name).exists()
+    assert on_server.is_file()
+    verdicts = {v.backup.pk: v for v in retention.decide_for(target.name, target.backup_dir)}
+    assert verdicts[first.pk].keep and "off-site only" in verdicts[first.pk].reasons[0]
+
+    # Off-site, the newest copy only: the first backup's copy goes, and with neither dump nor copy, its row.
+    RetentionPolicy.objects.filter(pk=1).update(offsite_keep_last=1)
     page = alice_client.get(reverse("admin:operations_retentionpolicy_changelist"), follow=True).content.decode()
     assert f'<tr class="offsite-remove"><td>REMOVE</td><td>off-site copy {copy.location}</td>' in page
     assert 'name="offsite_keep_last"' in page
     prune = runner.execute(retention.request_prune(None, label="test", send=False).pk)
     assert prune.status == "succeeded", prune.error
     assert f"REMOVE off-site copy {copy.location}" in _step(prune, "off-site: decide which copies go").output
-    # The first backup: dump pruned, then its copy, then (neither left) its row.
-    assert not Backup.objects.filter(pk=first.pk).exists()
-    assert not on_server.exists() and not (target.backup_dir / first.file_name).exists()
-    # The second: its dump pruned, its row kept for the copy that stays (a restore would fetch it).
-    second.refresh_from_db()
-    assert not (target.backup_dir / second.file_name).exists()
-    assert (sftp.root / "backups" / "local" / second.file_name).is_file() and second.copies.get().state == "ok"
-    verdicts = {v.backup.pk: v for v in retention.decide_for(target.name, target.backup_dir)}
-    assert verdicts[second.pk].keep and "off-site only" in verdicts[second.pk].reasons[0]
+    assert not Backup.objects.filter(pk=first.pk).exists() and not on_server.exists()
+    assert (remote_dir / safety.file_name).is_file() and safety.copies.get().state == "ok"
 
     # The button on a backup's page asks for a copy run (no worker takes it here); staff without the right cannot.
-    response = alice_client.post(reverse("admin:operations_backup_copy", args=[second.pk]))
+    response = alice_client.post(reverse("admin:operations_backup_copy", args=[safety.pk]))
     run = OperationRun.objects.get(kind="copy", status="pending")
     assert response.url == reverse("admin:operations_operationrun_change", args=[run.pk])
-    assert run.params == {"backup_ids": [second.pk]} and run.requested_by_label == "alice"
+    assert run.params == {"backup_ids": [safety.pk]} and run.requested_by_label == "alice"
     runner.cancel(run.pk, "test")
     client.force_login(bob)
-    assert client.post(reverse("admin:operations_backup_copy", args=[second.pk])).status_code == 403
+    assert client.post(reverse("admin:operations_backup_copy", args=[safety.pk])).status_code == 403
 
 
 def test_sftp_only_account_copies_read_back_and_damage_is_caught(tmp_path, settings, monkeypatch):
