@@ -256,6 +256,22 @@ def retry_due(now: dt.datetime | None = None) -> list[OperationRun]:
     return runs
 
 
+def status(target: str | None = None) -> tuple[bool, str]:
+    """(ok, words) for the status page: red while any copy to the configured remote is failed."""
+    if not configured():
+        return True, "off (PORTAL_OFFSITE_REMOTE is empty)"
+    target = target or settings.OPERATIONS_TARGET
+    copies = BackupCopy.objects.filter(backup__target=target, remote=remote()).select_related("backup")
+    failed = list(copies.filter(state=BackupCopy.State.FAILED).order_by("-backup__created_at")[:1])
+    count = copies.filter(state=BackupCopy.State.FAILED).count()
+    if failed:
+        return False, f"{count} failed; the newest: {failed[0].backup.file_name}: {describe(failed[0])}"
+    newest = copies.filter(state=BackupCopy.State.OK).order_by("-copied_at").first()
+    if newest is None:
+        return True, f"to {remote()}; nothing copied yet"
+    return True, f"to {remote()}; last copied {newest.backup.file_name} at {newest.copied_at:%Y-%m-%d %H:%M} UTC"
+
+
 def summary(backup: Backup) -> str:
     """One line about the backup's off-site copies, for lists and the command line."""
     copies = list(backup.copies.all())

@@ -67,6 +67,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert "rclone copyto exited with" in copy.error and "connection refused" in copy.error.lower()
     listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "failed"}).content
     assert first.file_name.encode() in listing and b"offsite-failed" in listing
+    assert offsite.status() == (False, f"1 failed; the newest: {first.file_name}: {offsite.describe(copy)}")
     assert first.file_name.encode() not in (
         alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "copied"}).content
     )
@@ -87,6 +88,8 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     # OpenSSH offers SHA-1 and MD5 (md5sum/sha1sum over SSH), no SHA-256: the strongest offered is compared.
     assert copy.checksum == "sha1:" + offsite.local_hashes(target.backup_dir / first.file_name)["sha1"]
     assert "the remote's sha1 of the copy equals the dump's" in copy.detail
+    status = alice_client.get(reverse("system-status")).content.decode()
+    assert 'class="schedule-check green" data-component="Off-site copies"' in status
 
     # Seen on the page, in the list and in `manage.py operations`.
     page = alice_client.get(reverse("admin:operations_backup_change", args=[first.pk])).content.decode()
