@@ -6,7 +6,9 @@ Everything lives in a temporary directory: a throwaway host key and client key, 
 listens on a free 127.0.0.1 port, logs in the current user by key only, and serves SFTP with ``internal-sftp``. The
 shell stays allowed, so rclone can run ``md5sum``/``sha1sum`` over SSH for checksums (as with an ordinary OpenSSH
 account); ``sftp_only=True`` forces ``internal-sftp`` for every session, like an SFTP-only account (no hashes). Run as root, sshd needs its privilege separation directory ``/run/sshd`` (an empty directory Debian's ssh
-service creates at boot); it is created when missing.
+service creates at boot); it is created when missing. As another user, sshd (without PAM) refuses an account whose
+password is locked (``!`` in /etc/shadow, as for ``nobody``): run the tests as root or as a user with a usable
+account.
 
 ``rclone_env()`` gives the ``RCLONE_CONFIG_OFFSITE_*`` variables that make the remote ``offsite:`` this server.
 Requirements: Debian's ``openssh-server`` and ``rclone`` (the Makefile's test target installs them).
@@ -14,8 +16,8 @@ Requirements: Debian's ``openssh-server`` and ``rclone`` (the Makefile's test ta
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -36,7 +38,7 @@ class SftpServer:
     def __init__(self, base: Path, port: int | None = None, *, sftp_only: bool = False):
         self.base = Path(base)
         self.port = port or free_port()
-        self.user = getpass.getuser()
+        self.user = pwd.getpwuid(os.geteuid()).pw_name  # who sshd runs as, whatever $USER says
         self.root = self.base / "sftp-root"  # where the copies land (an absolute path on the remote)
         self.proc: subprocess.Popen | None = None
         self.base.mkdir(parents=True, exist_ok=True)
