@@ -68,6 +68,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # ---- backups -----------------------------------------------------------------------------------------
 BACKUP_DIR = Path(env_str("PORTAL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+# Off-site copies (docs/offsite-copies.md): each dump is copied with rclone to this remote and directory, e.g.
+# "portal-offsite:backups" ("" turns copies off). rclone's own configuration comes from RCLONE_CONFIG (a file) or
+# RCLONE_CONFIG_<REMOTE>_* variables in the worker's environment.
+OFFSITE_REMOTE = env_str("PORTAL_OFFSITE_REMOTE", "")
+OFFSITE_RCLONE = env_str("PORTAL_OFFSITE_RCLONE", "rclone")
+# Seconds rclone waits to connect before it gives up on an attempt (an unreachable remote fails fast).
+OFFSITE_CONNECT_TIMEOUT = env_int("PORTAL_OFFSITE_CONNECT_TIMEOUT", 15)
+# A failed copy is tried again after this many minutes, doubling with each attempt (up to a day), at most
+# PORTAL_OFFSITE_MAX_ATTEMPTS times in all (then staff ask again: manage.py copy-backup, the admin).
+OFFSITE_RETRY_MINUTES = env_int("PORTAL_OFFSITE_RETRY_MINUTES", 10)
+OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
 
 # ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
 OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 
 from . import runner
 from .models import Backup, OperationRun
-from .procedures import BackupProcedure, RestoreProcedure, VerifyProcedure
+from .procedures import BackupProcedure, CopyProcedure, RestoreProcedure, VerifyProcedure
 from .runner import OperationBusy, OperationFailed
 from .targets import Target, get_target
 
@@ -24,6 +24,7 @@ __all__ = [
     "preview_backup",
     "preview_restore",
     "request_verify",
+    "request_copy",
     "store_counts",
     "active_run",
     "can_restore",
@@ -67,8 +68,8 @@ def can_migrate(user: AbstractUser | AnonymousUser | None) -> bool:
 
 def can_request(user: AbstractUser | AnonymousUser | None, kind: str) -> bool:
     """Whether ``user`` may request a run of ``kind`` (and so cancel one): backups, restores, store migrations."""
-    if kind in (BackupProcedure.kind, VerifyProcedure.kind):
-        return can_back_up(user)  # a verification changes nothing live: whoever may back up may verify
+    if kind in (BackupProcedure.kind, VerifyProcedure.kind, CopyProcedure.kind):
+        return can_back_up(user)  # verifying and copying change nothing live: whoever may back up may do them
     if kind == RestoreProcedure.kind:
         return can_restore(user)
     if kind == "prune":
@@ -181,6 +182,29 @@ def request_verify(
         )
     return runner.request(
         VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
+        user=user,
+        label=_label(user, label),
+        send=send,
+    )
+
+
+def request_copy(
+    backups, user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True
+) -> OperationRun:
+    """Queue one run copying ``backups`` (of one target) to the off-site remote and checking each copy's checksum
+    (docs/offsite-copies.md); it needs the right to request backups."""
+    if not can_back_up(user):
+        raise PermissionDenied("copying a backup off-site needs the right to request backups")
+    backups = [backups] if isinstance(backups, Backup) else list(backups)
+    targets = {b.target for b in backups}
+    if not backups:
+        raise OperationFailed("no backup to copy")
+    if len(targets) > 1:
+        raise OperationFailed(
+            f"the backups are of several targets ({', '.join(sorted(targets))}); copy each target's separately"
+        )
+    return runner.request(
+        CopyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
         user=user,
         label=_label(user, label),
         send=send,

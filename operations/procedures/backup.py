@@ -1,11 +1,12 @@
 """Backup: stop Neo4j, dump under a temporary name, start it again whatever happened, name, checksum, catalog;
-then a copy of the portal's own database beside the dump."""
+then a copy of the portal's own database beside the dump, and the dump's off-site copy (docs/offsite-copies.md)."""
 
 from __future__ import annotations
 
 from ..models import Backup
 from ..runner import Procedure, RunContext, Step
 from . import dumps
+from .copy import copy_step
 
 
 class BackupProcedure(Procedure):
@@ -40,6 +41,7 @@ class BackupProcedure(Procedure):
             ),
             Step("checksum and catalog", self.catalog, "SHA-256 and size of the file; add it to the catalog"),
             dumps.portal_db_step(t),
+            copy_step(),
         ]
 
     def catalog(self, ctx: RunContext) -> str:

@@ -11,7 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ..models import Backup
+from .. import offsite
+from ..models import Backup, BackupCopy
 from ..runner import OperationFailed, Procedure, RunContext, Step
 from ..targets import Target
 from . import dumps
@@ -58,8 +59,8 @@ class RestoreProcedure(Procedure):
     def validate(self) -> None:
         backup = self.backup
         path = backup.path_in(self.target.backup_dir)
-        if not path.is_file():
-            raise OperationFailed(f"the backup file {path} is missing")
+        if not path.is_file() and not backup.copies.filter(state=BackupCopy.State.OK).exists():
+            raise OperationFailed(f"the backup file {path} is missing, and it has no off-site copy to fetch")
         if backup.database != self.target.connection.database:
             raise OperationFailed(
                 f"backup {backup.file_name} is of database {backup.database!r}, not {self.target.connection.database!r}"
@@ -81,6 +82,12 @@ class RestoreProcedure(Procedure):
         name = f"{t.backup_dir}/<the backup's file>"
         pairs = ", ".join(f"{live} -> {away}" for live, away in _aside_pairs(t))
         return [
+            Step(
+                "fetch the off-site copy if the dump is gone",
+                self.fetch,
+                f"only when {name} is missing: download its off-site copy with rclone beside it, check its SHA-256 "
+                f"against the catalog, then give it the dump's name (docs/offsite-copies.md)",
+            ),
             Step(
                 "check the backup",
                 self.check_backup,
@@ -127,6 +134,19 @@ class RestoreProcedure(Procedure):
         ]
 
     # -- steps ------------------------------------------------------------------------------------------
+    def fetch(self, ctx: RunContext) -> str:
+        backup = self.backup
+        path = backup.path_in(self.target.backup_dir)
+        if path.is_file():
+            return f"{path} is there; nothing fetched"
+        ctx.log(f"{path} is missing: fetching it from its off-site copy", "warning")
+        try:
+            done = offsite.fetch(backup, path)
+        except offsite.CopyError as exc:
+            raise OperationFailed(f"{path} is missing and {exc}; nothing was stopped or changed") from None
+        ctx.remember(fetched=True)
+        return done
+
     def check_backup(self, ctx: RunContext) -> str:
         self.validate()
         backup = self.backup

@@ -57,7 +57,7 @@ def test_restore_interrupted_during_load_gets_previous_data_back(target, monkeyp
     assert [r.pk for r in recovered] == [run.pk]
     run.refresh_from_db()
     assert run.status == "interrupted"
-    assert "step 8 of 14 (load the backup)" in run.error and "started Neo4j on the previous data" in run.error
+    assert "step 9 of 15 (load the backup)" in run.error and "started Neo4j on the previous data" in run.error
     assert target.is_up() and graph_snapshot(target) == before
     assert not aside_dir(target).exists()
     assert services.active_run(target.name) is None

@@ -38,7 +38,7 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
         run = wait_for(run, timeout=300)
 
     assert run.status == "interrupted"
-    assert f"the worker {doomed_node}" in run.error and "step 4 of 8 (dump)" in run.error
+    assert f"the worker {doomed_node}" in run.error and "step 4 of 9 (dump)" in run.error
     assert "Neo4j started again" in run.error
     assert run.steps.get(name="dump").status == "interrupted"
     assert run.steps.get(name="name the backup").status == "skipped"
@@ -69,7 +69,7 @@ def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, set
         assert worker.poll() is None  # the worker lives on
 
     assert run.status == "interrupted"
-    assert "died" in run.error and "step 4 of 8 (dump)" in run.error and "Neo4j started again" in run.error
+    assert "died" in run.error and "step 4 of 9 (dump)" in run.error and "Neo4j started again" in run.error
     assert target.is_up() and graph_snapshot(target) == before
     assert set(target.backup_dir.iterdir()) == files_before and Backup.objects.count() == 0
     assert services.active_run(target.name) is None
