@@ -189,7 +189,7 @@ def request_verify(
 
 
 def request_copy(
-    backups, user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True
+    backups, user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True
 ) -> OperationRun:
     """Queue one run copying ``backups`` (of one target) to the off-site remote and checking each copy's checksum
     (docs/offsite-copies.md); it needs the right to request backups."""

@@ -73,9 +73,9 @@ class BackupAdmin(RecordAdmin):
         copies = list(backup.copies.all())
         if not copies:
             return "none"
-        state = BackupCopy.State.OK if any(c.state == BackupCopy.State.OK for c in copies) else copies[0].state
-        colour = {BackupCopy.State.OK: "green", BackupCopy.State.FAILED: "red"}.get(state, "inherit")
-        label = {BackupCopy.State.OK: "copied", BackupCopy.State.FAILED: "failed"}.get(state, "pending")
+        state: str = BackupCopy.State.OK if any(c.state == BackupCopy.State.OK for c in copies) else copies[0].state
+        colour = {str(BackupCopy.State.OK): "green", str(BackupCopy.State.FAILED): "red"}.get(state, "inherit")
+        label = {str(BackupCopy.State.OK): "copied", str(BackupCopy.State.FAILED): "failed"}.get(state, "pending")
         return format_html(
             '<span class="offsite-{}" style="color:{}" title="{}">{}</span>',
             state,

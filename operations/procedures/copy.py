@@ -8,6 +8,8 @@ the next; the run fails at the end naming each that failed, and every backup sta
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 
 from .. import offsite
@@ -67,7 +69,7 @@ class CopyProcedure(Procedure):
             steps.append(
                 Step(
                     f"{names.get(backup_id, f'#{backup_id}')}: copy off-site",
-                    lambda ctx, backup_id=backup_id: self.copy(ctx, backup_id),
+                    functools.partial(self.copy, backup_id=backup_id),
                     f"rclone copyto {self.target.backup_dir}/<file> {settings.OFFSITE_REMOTE or '<remote>'}/"
                     f"{self.target.name}/<file>, then compare the remote's checksum with the dump's",
                     required=False,

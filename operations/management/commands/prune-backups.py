@@ -25,8 +25,8 @@ class Command(BaseCommand):
                 self.stdout.write(verdict.line())
             going = sum(1 for v in verdicts if not v.keep)
             copies = retention.decide_copies_for(target.name)
-            for verdict in copies:
-                self.stdout.write(verdict.line())
+            for copy_verdict in copies:
+                self.stdout.write(copy_verdict.line())
             copies_going = sum(1 for v in copies if not v.keep)
             self.stdout.write(
                 f"dry run: {going} of {len(verdicts)} backup(s) and {copies_going} of {len(copies)} off-site "
