@@ -93,6 +93,11 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
+# Least privilege (operations/remote.py): a web process that does not reach the target (no Docker socket, no data
+# directory) reads the target's state from its worker's report and has its worker plan and request runs, waiting
+# this long for the answer.
+TARGET_VIA_WORKER = env_bool("PORTAL_TARGET_VIA_WORKER", False)
+WORKER_CALL_SECONDS = env_int("PORTAL_WORKER_CALL_SECONDS", 20)
 # The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
