@@ -467,6 +467,11 @@ PORTAL_SERVICES = ("portal-web", "portal-worker", "portal-beat")
 SOCKET_PATH = "/var/run/docker.sock"
 
 
+def _destination(volume: str) -> str:
+    parts = volume.split(":")
+    return parts[-2] if parts[-1] in ("ro", "rw") and len(parts) > 2 else parts[-1]
+
+
 def compose_privileges(compose: dict | None = None) -> dict[str, dict]:
     """Read from deploy/docker-compose.yml itself: which portal service mounts the Docker socket, the Neo4j data
     directory (NEO4J_DATA_STORE) and the backups directory (and whether read-only), and as which user it runs."""
@@ -480,7 +485,7 @@ def compose_privileges(compose: dict | None = None) -> dict[str, dict]:
             for v in service.get("volumes", [])
         ]
         found[name] = {
-            "socket": any(v.split(":")[1] == SOCKET_PATH for v in volumes if ":" in v),
+            "socket": any(_destination(v) == SOCKET_PATH for v in volumes),
             "data": any("NEO4J_DATA_STORE" in v for v in volumes),
             "backups": next(("ro" if v.endswith(":ro") else "rw" for v in volumes if "PORTAL_BACKUPS_DIR" in v), None),
             "user": str(service.get("user", "image")),
