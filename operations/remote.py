@@ -39,7 +39,15 @@ def _redis():
 
 # ---- the report ----------------------------------------------------------------------------------------------
 def report_of(target) -> dict[str, Any]:
-    """What the status page says about a target, measured here (on a worker that reaches it)."""
+    """What the status page says about a target and the backups directory, measured here (on a worker that reaches
+    them)."""
+    from .health import check_backup_dir
+
+    backups = check_backup_dir()
+    return {**_target_report(target), "backups": [backups.ok, backups.detail]}
+
+
+def _target_report(target) -> dict[str, Any]:
     try:
         description, up = target.describe(), target.is_up()
         crashed = None if up else target.crash_evidence()

@@ -30,6 +30,8 @@ def test_the_web_side_reads_the_report_and_asks_the_worker(celery_worker_process
     assert report is not None and report["ok"], report
     check = health.check_target()
     assert check.ok and "reported by worker" in check.detail and "running" in check.detail, check
+    backups = health.check_backup_dir()
+    assert backups.ok and "free in" in backups.detail and "reported by worker" in backups.detail, backups
 
     # The plan with its exact commands comes from the worker, the same as computed directly.
     assert services.preview_backup() == direct_plan
