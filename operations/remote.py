@@ -51,7 +51,10 @@ def _target_report(target) -> dict[str, Any]:
     try:
         description, up = target.describe(), target.is_up()
         crashed = None if up else target.crash_evidence()
-        version = target.neo4j_version() if up else ""
+        try:
+            version = target.neo4j_version()  # known without the server running
+        except Exception:
+            version = ""
         return {"ok": True, "description": description, "up": up, "crashed": crashed, "version": version}
     except Exception as exc:  # the reason is the report
         return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}

@@ -45,5 +45,5 @@ class ReportedTarget:
     def neo4j_version(self) -> str:
         report = self._report()
         if not report["version"]:
-            raise TargetError("Neo4j is not running, so its version is unknown")
+            raise TargetError(f"the worker could not read the Neo4j version of the {self._real.name} target")
         return report["version"]
