@@ -28,6 +28,14 @@ COPY . .
 RUN NEO4J_URL=bolt://collectstatic:7687 NEO4J_USER=none NEO4J_PASS=none \
     python manage.py collectstatic --noinput -v 0
 
+# The unprivileged user web and beat run as (deploy/docker-compose.yml runs the worker as root). The data directory
+# is group-writable and set-group-id, so files the root worker creates there (SQLite's) stay writable by the group.
+RUN groupadd --system --gid 10001 portal \
+ && useradd --system --uid 10001 --gid portal --home-dir /var/lib/alchemiscale-portal --no-create-home portal \
+ && mkdir -p /var/lib/alchemiscale-portal \
+ && chown portal:portal /var/lib/alchemiscale-portal && chmod 2775 /var/lib/alchemiscale-portal
+USER portal
+
 EXPOSE 8000
 ENTRYPOINT ["deploy/portal.sh"]
 CMD ["web"]

@@ -102,6 +102,11 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
+# Least privilege (operations/remote.py): a web process that does not reach the target (no Docker socket, no data
+# directory) reads the target's state from its worker's report and has its worker plan and request runs, waiting
+# this long for the answer.
+TARGET_VIA_WORKER = env_bool("PORTAL_TARGET_VIA_WORKER", False)
+WORKER_CALL_SECONDS = env_int("PORTAL_WORKER_CALL_SECONDS", 20)
 # The Docker target (operations/targets/docker/); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
@@ -152,18 +157,29 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "security",
     "django_neomodel",
     "identities",
     "operations",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every response (error pages included) carries the CSP and the other headers.
+    "security.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.user.otp_device / is_verified() from the session (django-otp)
+    "django_otp.middleware.OTPMiddleware",
+    # idle sessions end; a password-only session reaches only the second-factor pages (security/middleware.py)
+    "security.middleware.IdleSessionMiddleware",
+    "security.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -182,6 +198,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env_int("PORTAL_PROXY_COUNT", 0)
 # Without this, every manage.py command (and worker start) logs an 'AXES: BEGIN ...' line.
 AXES_VERBOSE = False
+
+# ---- staff accounts: two-factor login, step-up, idle sessions (security/, README "Security") ----------------
+# Every staff login needs a second factor (TOTP or a recovery code) when this is on; otherwise it is asked only of
+# staff who enrolled. On by default in production.
+REQUIRE_2FA = env_bool("PORTAL_REQUIRE_2FA", PRODUCTION)
+# Restore, store migrations, identity delete and key rotation ask for the second factor (the password for staff
+# without one) again when the last proof is older than this.
+STEP_UP_SECONDS = env_int("PORTAL_STEP_UP_MINUTES", 5) * 60
+# A session with no request from its person for this long ends (background polls of a run page do not count).
+SESSION_IDLE_SECONDS = env_int("PORTAL_SESSION_IDLE_MINUTES", 30) * 60
+if STEP_UP_SECONDS <= 0 or SESSION_IDLE_SECONDS <= 0:
+    raise ImproperlyConfigured("PORTAL_STEP_UP_MINUTES and PORTAL_SESSION_IDLE_MINUTES must be positive")
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+# What authenticator apps show as the account's issuer; wrong codes wait 1, 2, 4, 8 ... seconds times this factor.
+OTP_TOTP_ISSUER = env_str("PORTAL_OTP_ISSUER", "alchemiscale portal")
+OTP_TOTP_THROTTLE_FACTOR = env_int("PORTAL_OTP_THROTTLE_FACTOR", 1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Security headers (security/middleware.py): Django sets nosniff, Referrer-Policy, COOP and X-Frame-Options itself.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "alchemiscale_portal.urls"
 WSGI_APPLICATION = "alchemiscale_portal.wsgi.application"

@@ -2,7 +2,13 @@
 # Entry point of the portal's image: `web` (migrate, then gunicorn), `worker` (Celery), `beat` (the scheduler), or any manage.py command.
 set -eu
 cd /opt/alchemiscale-portal
+# Files one process creates in the shared data directory stay writable by the others (group portal, setgid dir).
+umask 0002
 mkdir -p "$PORTAL_DATA_DIR"
+if [ "$(id -u)" = 0 ] && getent group portal > /dev/null; then
+  # the root worker: a data volume made before the image had its user is handed over to the group once
+  chgrp -R portal "$PORTAL_DATA_DIR" && chmod -R g+rwX "$PORTAL_DATA_DIR" && chmod g+s "$PORTAL_DATA_DIR"
+fi
 migrate() {
   # web and worker start together and share the SQLite file: one migrates, the other waits for it.
   flock "$PORTAL_DATA_DIR/migrate.lock" python manage.py migrate --noinput -v 0

@@ -89,6 +89,16 @@ def check_workers() -> Check:
 
 
 def check_backup_dir() -> Check:
+    from . import remote
+
+    if remote.via_worker():  # this process may see the directory read-only: the worker's view is what counts
+        report = remote.read_report(settings.OPERATIONS_TARGET)
+        if report is None or "backups" not in report:
+            return Check("Backups directory", False, "no worker has reported on the backups directory yet")
+        ok, detail = report["backups"]
+        return Check(
+            "Backups directory", ok, f"{detail} (reported by worker {report['worker']} {report['age']:.0f} s ago)"
+        )
     path = settings.BACKUP_DIR
     if not path.is_dir():
         return Check("Backups directory", False, f"{path} does not exist")

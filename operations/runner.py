@@ -173,8 +173,23 @@ def queue_for(target: str) -> str:
     return settings.OPERATIONS_QUEUES.get(target, settings.OPERATIONS_QUEUE)
 
 
+def preview(procedure: Procedure) -> list[dict[str, Any]]:
+    """``plan`` after the request's own checks (OperationFailed when it would be refused)."""
+    from . import remote
+
+    if remote.via_worker():
+        payload = {**remote.procedure_payload(procedure), "validate": True}
+        return remote.call(procedure.target.name, "plan", payload)
+    procedure.validate()
+    return plan(procedure)
+
+
 def plan(procedure: Procedure) -> list[dict[str, Any]]:
     """The steps and exact commands a run of ``procedure`` will carry out (the preview)."""
+    from . import remote
+
+    if remote.via_worker():  # the commands need the target's facts: its worker plans (operations/remote.py)
+        return remote.call(procedure.target.name, "plan", remote.procedure_payload(procedure))
     return [
         {"position": i, "name": s.name, "description": s.description, "commands": s.commands, "when": s.when}
         for i, s in enumerate(procedure.steps(), start=1)
@@ -189,9 +204,14 @@ def request(
     ``send=False`` records it without a broker message, for a caller that carries it out itself (``--here``); should
     that caller die first, the sweep (``resend_lost``) hands the run to a worker.
     """
+    from . import remote
     from .procedures import PROCEDURES
 
     assert PROCEDURES.get(procedure.kind) is type(procedure), f"{procedure.kind} is not in PROCEDURES"
+    if remote.via_worker() and send:  # validated, planned and recorded by the target's worker (operations/remote.py)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        payload = {**remote.procedure_payload(procedure), "user": user_id, "label": label}
+        return OperationRun.objects.get(pk=remote.call(procedure.target.name, "request", payload))
     procedure.validate()
     target = procedure.target
     try:

@@ -140,9 +140,7 @@ def request_backup(
 
 def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[str, Any]]:
     """The restore's steps and commands; OperationFailed when it would be refused (file missing, wrong version)."""
-    procedure = RestoreProcedure(target or get_target(backup.target), {"backup_id": backup.pk})
-    procedure.validate()
-    return runner.plan(procedure)
+    return runner.preview(RestoreProcedure(target or get_target(backup.target), {"backup_id": backup.pk}))
 
 
 def request_restore(

@@ -8,6 +8,8 @@ from billiard.exceptions import WorkerLostError
 from celery import bootsteps, shared_task
 from celery.signals import task_failure, worker_ready
 
+from . import remote  # noqa: F401  (registers operations.on_worker, the calls of web processes without target access)
+
 logger = logging.getLogger(__name__)
 
 
@@ -67,6 +69,10 @@ def sweep_pending_runs(app=None) -> None:
         logger.exception("re-sending pending operation runs failed")
     finally:
         close_old_connections()
+    # ... and report on the target for web processes that do not reach it themselves (operations/remote.py)
+    from .remote import record_reports_of_worker
+
+    record_reports_of_worker(app)
 
 
 class PendingRunSweep(bootsteps.StartStopStep):

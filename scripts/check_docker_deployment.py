@@ -463,6 +463,71 @@ def redis_keeps_data(dep: Deployment) -> dict:
     return found
 
 
+PORTAL_SERVICES = ("portal-web", "portal-worker", "portal-beat")
+SOCKET_PATH = "/var/run/docker.sock"
+
+
+def _destination(volume: str) -> str:
+    parts = volume.split(":")
+    return parts[-2] if parts[-1] in ("ro", "rw") and len(parts) > 2 else parts[-1]
+
+
+def compose_privileges(compose: dict | None = None) -> dict[str, dict]:
+    """Read from deploy/docker-compose.yml itself: which portal service mounts the Docker socket, the Neo4j data
+    directory (NEO4J_DATA_STORE) and the backups directory (and whether read-only), and as which user it runs."""
+    if compose is None:
+        compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+    found = {}
+    for name in PORTAL_SERVICES:
+        service = compose["services"][name]
+        volumes = [
+            v if isinstance(v, str) else f"{v.get('source', '')}:{v.get('target', '')}"
+            for v in service.get("volumes", [])
+        ]
+        found[name] = {
+            "socket": any(_destination(v) == SOCKET_PATH for v in volumes),
+            "data": any("NEO4J_DATA_STORE" in v for v in volumes),
+            "backups": next(("ro" if v.endswith(":ro") else "rw" for v in volumes if "PORTAL_BACKUPS_DIR" in v), None),
+            "user": str(service.get("user", "image")),
+            "via_worker": str((service.get("environment") or {}).get("PORTAL_TARGET_VIA_WORKER", "")).lower(),
+        }
+    return found
+
+
+def running_privileges(dep: Deployment) -> dict[str, dict]:
+    """The same, asked of the running containers: their mounts (as the engine has them) and `id -u` inside."""
+    found = {}
+    for name in PORTAL_SERVICES:
+        cid = dep.portal("ps", "-q", name).stdout.strip()
+        mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", cid).stdout) if cid else []
+        uid = dep.portal("exec", "-T", name, "id", "-u", check=False).stdout.strip()
+        found[name] = {
+            "socket": any(m.get("Destination") == SOCKET_PATH for m in mounts),
+            "data": any(m.get("Destination") == str(dep.data_dir) for m in mounts),
+            "backups": next(
+                ("rw" if m.get("RW") else "ro" for m in mounts if m.get("Destination") == str(dep.backups_dir)), None
+            ),
+            "uid": uid,
+        }
+    log(f"privileges of the running portal containers: {found}")
+    return found
+
+
+def privilege_findings(running: dict[str, dict]) -> list[str]:
+    wrong = []
+    for name, seen in running.items():
+        worker = name == "portal-worker"
+        if seen["socket"] != worker:
+            wrong.append(f"{name} {'lacks' if worker else 'has'} the Docker socket")
+        if seen["data"] != worker:
+            wrong.append(f"{name} {'lacks' if worker else 'has'} the Neo4j data directory")
+        if not worker and seen["uid"] in ("0", ""):
+            wrong.append(f"{name} runs as root (uid {seen['uid']!r})")
+    if running.get("portal-web", {}).get("backups") != "ro":
+        wrong.append(f"portal-web should see the backups directory read-only: {running.get('portal-web')}")
+    return wrong
+
+
 def wait_healthy(dep: Deployment, timeout: float = HEALTH_TIMEOUT) -> dict[str, str]:
     """Every portal service's Docker healthcheck status, waiting until all are healthy (or the timeout)."""
     services = ("portal-web", "portal-worker", "portal-redis", "portal-beat")
@@ -563,6 +628,12 @@ def findings(dep: Deployment, report: dict) -> list[str]:
         wrong.append(
             f"portal-redis should run append-only in /data on a named volume and keep its data over a restart: {redis}"
         )
+    if res:
+        wrong.extend(
+            privilege_findings(report.get("privileges") or {})
+            if report.get("privileges")
+            else ["the portal containers' privileges were not looked at"]
+        )
     health = report.get("health")
     if res and (not health or set(health.values()) != {"healthy"}):
         wrong.append(f"every portal service should report healthy: {health}")
@@ -631,6 +702,7 @@ def main(argv: list[str]) -> int:
             report["redis"] = redis_keeps_data(dep)
         with timed(timings, "healthchecks"):
             report["health"] = wait_healthy(dep)
+        report["privileges"] = running_privileges(dep)
     except (CheckFailed, neo4j_image.BuildError, OSError) as exc:
         report["error"] = f"{type(exc).__name__}: {exc}"
     finally:

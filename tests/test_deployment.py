@@ -188,3 +188,36 @@ def test_nothing_is_left_behind(deployment: Outcome):
     assert deployment.report.get("leftovers") == {"containers": [], "networks": [], "volumes": []}, deployment.why()
     # The engine itself, asked independently of the script.
     assert deployment.left == {"containers": [], "networks": [], "volumes": []}, deployment.why()
+
+
+def test_the_compose_file_gives_the_socket_and_the_data_to_the_worker_alone():
+    """Read from deploy/docker-compose.yml (by Debian's python3, which has PyYAML): only portal-worker mounts the
+    Docker socket and the Neo4j data directory; portal-web sees the backups read-only and asks the worker; web and
+    beat run as the image's unprivileged user. The running containers are checked the same way by the check above
+    (`privileges` in its report)."""
+    code = "import json, check_docker_deployment as c; print(json.dumps(c.compose_privileges()))"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, "-c", code], cwd=ROOT / "scripts", capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert {name: (f["socket"], f["data"]) for name, f in found.items()} == {
+        "portal-web": (False, False),
+        "portal-worker": (True, True),
+        "portal-beat": (False, False),
+    }
+    assert found["portal-web"]["backups"] == "ro" and found["portal-worker"]["backups"] == "rw"
+    assert found["portal-beat"]["backups"] is None
+    assert [found[n]["user"] for n in ("portal-web", "portal-worker", "portal-beat")] == ["image", "0:0", "image"]
+    assert found["portal-web"]["via_worker"] == found["portal-beat"]["via_worker"] == "true"
+
+
+def test_the_running_containers_have_the_same_privileges(deployment: Outcome):
+    running = deployment.report.get("privileges") or {}
+    assert {n: (p["socket"], p["data"]) for n, p in running.items()} == {
+        "portal-web": (False, False),
+        "portal-worker": (True, True),
+        "portal-beat": (False, False),
+    }, deployment.why()
+    assert running["portal-web"]["backups"] == "ro" and running["portal-worker"]["uid"] == "0", deployment.why()
+    assert running["portal-web"]["uid"] == running["portal-beat"]["uid"] == "10001", deployment.why()

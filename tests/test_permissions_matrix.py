@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from alchemiscale_portal import roles
 from identities import services
@@ -49,6 +50,11 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse(admin + "auth_group_changelist"): SUPERUSER,
         reverse(admin + "axes_accessattempt_changelist"): SUPERUSER,
         reverse("dashboard"): IDENTITY | OPERATIONS,
+        # staff accounts (security/): the second step, enrolment and step-up are every staff member's own pages
+        reverse("two-factor-verify"): STAFF,
+        reverse("two-factor-enrol"): STAFF,
+        reverse("step-up"): STAFF,
+        reverse(admin + "security_securityevent_changelist"): SUPERUSER,
     }
     for kind in ("useridentity", "computeidentity"):
         table[reverse(f"{admin}identities_{kind}_changelist")] = IDENTITY
@@ -91,7 +97,10 @@ def world(django_user_model):
         if group:
             user.groups.add(Group.objects.get(name=group))
         users[name] = user
-    return {"run": run, "pending": pending, "backup": backup, "users": users}
+    # someone with an authenticator, whose devices only a superuser may reset
+    enrolled = django_user_model.objects.create_user("enrolled", "enrolled@example.org", "pw-enrolled", is_staff=True)
+    TOTPDevice.objects.create(user=enrolled, name="authenticator", confirmed=True)
+    return {"run": run, "pending": pending, "backup": backup, "users": users, "enrolled": enrolled}
 
 
 def client_as(client, world, role):
@@ -152,6 +161,7 @@ def test_refused_state_changes_change_nothing(client, world, role):
         (_action(users_url, "add_scope_action", ["matrix-id"], scope="evil-*-*"), IDENTITY),
         (_action(users_url, "rotate_key_action", ["matrix-id"]), IDENTITY),
         (_action(backups_url, "restore_selected", [str(world["backup"].pk)]), DESTRUCTIVE),
+        (_action(reverse("admin:auth_user_changelist"), "reset_two_factor", [str(world["enrolled"].pk)]), SUPERUSER),
         # Operators may use the action (for backups); that they cannot cancel a restore with it: test_run_cancel.
         (
             _action(reverse("admin:operations_operationrun_changelist"), "cancel_selected", [str(world["pending"].pk)]),
@@ -163,10 +173,12 @@ def test_refused_state_changes_change_nothing(client, world, role):
         if role in allowed:
             continue  # what allowed roles get is tested with each feature; here: the refusals
         graph, runs = graph_fingerprint(), OperationRun.objects.count()
+        devices = TOTPDevice.objects.count()
         response = client_as(client, world, role).post(url, data)
         assert refused(response), f"{role} POST {url} {data.get('action', '')}: {response.status_code}"
         assert graph_fingerprint() == graph, f"{role} POST {url} changed the graph"
         assert OperationRun.objects.count() == runs, f"{role} POST {url} queued an operation"
+        assert TOTPDevice.objects.count() == devices, f"{role} POST {url} reset two-factor devices"
         world["pending"].refresh_from_db()
         assert world["pending"].status == "pending", f"{role} POST {url} cancelled a restore"
 
@@ -182,3 +194,24 @@ def test_csrf_is_enforced_on_state_changes(world):
     response = client.post(reverse("admin:operations_backup_now"), {})
     assert response.status_code == 403
     assert graph_fingerprint() == graph and OperationRun.objects.count() == runs
+
+
+@pytest.mark.parametrize("required", [False, True], ids=["2fa-optional", "2fa-required"])
+def test_without_the_second_factor_no_page_opens(client, world, settings, required):
+    """A superuser who gave only the password: with an authenticator enrolled, every page sends to the second step;
+    where 2FA is required, a superuser without one is sent to enrolment. Only those pages (and logout) open."""
+    settings.REQUIRE_2FA = required
+    superuser = world["users"]["superuser"]
+    if not required:
+        TOTPDevice.objects.create(user=superuser, name="authenticator", confirmed=True)
+    expected = reverse("two-factor-enrol" if required else "two-factor-verify")
+    client.post(reverse("admin:login"), {"username": "superuser", "password": "pw-superuser"})
+    wrong = []
+    for url in pages(world["run"].pk, world["backup"].pk):
+        if url in (reverse("two-factor-verify"), reverse("two-factor-enrol")):
+            continue
+        response = client.get(url)
+        if not (response.status_code == 302 and response.url.startswith(expected)):
+            wrong.append(f"{url}: {response.status_code} {response.get('Location', '')}")
+    assert wrong == []
+    assert client.get(expected).status_code == 200

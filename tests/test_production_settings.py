@@ -65,3 +65,14 @@ def test_bad_values_are_named():
     assert proc.returncode != 0 and "NEO4J_URL" in proc.stderr
     proc = manage("check", PORTAL_SECRET_KEY=GOOD_KEY, PORTAL_LOGIN_FAILURE_LIMIT="many")
     assert proc.returncode != 0 and "PORTAL_LOGIN_FAILURE_LIMIT" in proc.stderr
+
+
+def test_production_requires_two_factor_unless_told_otherwise():
+    show = "from django.conf import settings as s; print(s.REQUIRE_2FA, s.STEP_UP_SECONDS, s.SESSION_COOKIE_AGE)"
+    proc = manage("shell", "-c", show, PORTAL_SECRET_KEY=GOOD_KEY)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].split() == ["True", "300", "1800"]
+    proc = manage("shell", "-c", show, PORTAL_SECRET_KEY=GOOD_KEY, PORTAL_REQUIRE_2FA="false")
+    assert proc.stdout.splitlines()[-1].split()[0] == "False"
+    proc = manage("check", PORTAL_SECRET_KEY=GOOD_KEY, PORTAL_SESSION_IDLE_MINUTES="0")
+    assert proc.returncode != 0 and "PORTAL_SESSION_IDLE_MINUTES" in proc.stderr

@@ -15,6 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from identities import services
 from identities.audit import Actor
 from identities.rules import IdentityError
+from security import proof
 
 from .forms import ScopeActionForm
 
@@ -31,6 +32,8 @@ class Operation:
     notes: tuple[str, ...] = ()
     needs_scope: bool = False
     destructive: bool = False
+    # asks for a recent proof of the person (security/proof.py) before the confirmation page and the change
+    step_up: bool = False
 
 
 OPERATIONS = {
@@ -48,6 +51,7 @@ OPERATIONS = {
                 services.TOKEN_NOTE,
             ),
             destructive=True,
+            step_up=True,
         ),
         Operation(
             "disable",
@@ -67,6 +71,7 @@ OPERATIONS = {
             1000,
             ("The identity nodes are removed from the state store; this cannot be undone.", services.TOKEN_NOTE),
             destructive=True,
+            step_up=True,
         ),
         Operation("add_scope", "Add a scope", "Add the scope", "change", 100_000, (), needs_scope=True),
         Operation(
@@ -140,6 +145,8 @@ def run(
             messages.ERROR,
         )
         return None
+    if op.step_up and (step_up := proof.require(request, f"{op.title.lower()} {kind.name} identities")):
+        return step_up
     confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
     form = ScopeActionForm(request.POST if confirmed else None) if op.needs_scope else None
     if confirmed and (form is None or form.is_valid()):

@@ -12,6 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from security import proof
+
 from .. import offsite, services
 from ..models import Backup, BackupCopy
 from ..procedures.dumps import human_size
@@ -228,6 +230,8 @@ class BackupAdmin(RecordAdmin):
         if not self.has_restore_permission(request):
             raise PermissionDenied
         backup = get_object_or_404(Backup, pk=backup_id)
+        if step_up := proof.require(request, f"restore from {backup.file_name}"):
+            return step_up
         target = get_target(backup.target)
         error = ""
         if request.method == "POST":

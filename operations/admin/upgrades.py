@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from security import proof
+
 from ..models import AppliedMigration
 from ..runner import OperationBusy, OperationFailed, active_run
 from ..services import can_migrate, no_worker_warning
@@ -41,6 +43,8 @@ class AppliedMigrationAdmin(RecordAdmin):
         target = get_target()
         error, status = "", 200
         if request.method == "POST":
+            if step_up := proof.require(request, "change the state store (upgrade or migration)"):
+                return step_up
             try:
                 run = self._request(request, target)
             except (OperationFailed, OperationBusy, registry.UnknownMigration) as exc:

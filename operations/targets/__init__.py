@@ -33,6 +33,14 @@ def default_connection() -> Connection:
 def get_target(name: str | None = None) -> Target:
     """The target called ``name`` (default: PORTAL_OPERATIONS_TARGET), configured from the settings."""
     name = name or settings.OPERATIONS_TARGET
+    if getattr(settings, "TARGET_VIA_WORKER", False):  # a web process without access: see operations/remote.py
+        from .reported import ReportedTarget
+
+        return ReportedTarget(_build(name))  # type: ignore[return-value]
+    return _build(name)
+
+
+def _build(name: str) -> Target:
     if name not in TARGETS:
         raise ImproperlyConfigured(f"operations target {name!r} is not available; known: {', '.join(sorted(TARGETS))}")
     common = dict(

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from ..health import Check
-from ..runner import plan
+from ..runner import OperationFailed, plan
 from ..targets import Target
 from . import records
 from .alchemiscale_schema import AlchemiscaleV03ToV04Procedure
@@ -87,6 +87,16 @@ class MigrationStatus:
 
 
 def status(migration: Migration, target: Target) -> MigrationStatus:
+    from .. import remote
+
+    if remote.via_worker():  # version checks and prechecks need the target: its worker answers
+        done = records.applied(migration.name, target.name)
+        try:
+            found = remote.call(target.name, "migration_status", {"name": migration.name, "target": target.name})
+        except OperationFailed as exc:
+            return MigrationStatus(migration, done, False, str(exc), [], [])
+        checks = [Check(name, ok, detail) for name, ok, detail in found["prechecks"]]
+        return MigrationStatus(migration, done, found["applies"], found["reason"], checks, found["steps"])
     procedure = migration.make(target)
     done = records.applied(migration.name, target.name)
     version_problems = procedure.check_versions()

@@ -1,0 +1,36 @@
+// The run page's live progress: polls the run's progress URL and updates status, steps and log in place.
+// The request says it is a poll (X-Portal-Poll), so it does not keep an idle session alive.
+(function () {
+  "use strict";
+  const root = document.getElementById("content-main");
+  if (!root || root.dataset.terminal === "true") return;
+  const url = root.dataset.progressUrl;
+  function text(id, value) { document.getElementById(id).textContent = value; }
+  async function poll() {
+    let response, data;
+    try {
+      response = await fetch(url, {credentials: "same-origin", headers: {"X-Portal-Poll": "1"}});
+      if (response.status === 401) { location.reload(); return; }
+      data = await response.json();
+    } catch (e) { setTimeout(poll, 3000); return; }
+    text("status", data.status);
+    text("step-k", data.step);
+    text("step-n", data.steps_total);
+    text("elapsed", data.elapsed_seconds === null ? "not started" : Math.round(data.elapsed_seconds) + " s");
+    const pending = document.getElementById("pending-note");
+    if (pending && data.status !== "pending") location.reload();
+    else if (pending) text("waiting-seconds", Math.round(data.waiting_seconds));
+    const err = document.getElementById("error");
+    err.textContent = data.error; err.style.display = data.error ? "" : "none";
+    for (const step of data.steps) {
+      const row = document.querySelector('#steps tr[data-position="' + step.position + '"]');
+      if (!row) continue;
+      row.querySelector(".step-status").textContent = step.status;
+      row.querySelector(".step-output").textContent = step.output;
+    }
+    text("log", data.log.map(e => e.at + " " + e.level + " " + (e.step ? "[" + e.step + "] " : "") + e.message).join("\n"));
+    if (!data.terminal) setTimeout(poll, 1000);
+    else if (document.querySelectorAll(".backup-made").length === 0 && data.status === "succeeded") location.reload();
+  }
+  setTimeout(poll, 1000);
+})();

@@ -1,0 +1,153 @@
+"""Second factors as service functions: enrol a TOTP authenticator, check a code, hand out and use recovery codes,
+reset a person's devices. The views and the admin action are thin over these; every enrolment, reset and failed
+code is written to the audit list (SecurityEvent)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+
+import segno
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_otp import user_has_device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import SecurityEvent
+
+RECOVERY_CODES = 10
+TOTP_NAME = "authenticator"
+RECOVERY_NAME = "recovery codes"
+_TOTP_CODE = re.compile(r"\d{6}")
+
+
+def record(username: str, kind: str, actor: str = "", address: str | None = None, note: str = "") -> SecurityEvent:
+    return SecurityEvent.objects.create(
+        username=username, actor=actor or username, kind=kind, address=address or None, note=note
+    )
+
+
+def has_second_factor(user) -> bool:
+    return user.is_authenticated and user_has_device(user, confirmed=True)
+
+
+def required_for(user) -> bool:
+    """Must this person have a second factor before using the admin?"""
+    return bool(settings.REQUIRE_2FA and user.is_authenticated and user.is_staff)
+
+
+# ---- enrolment ---------------------------------------------------------------------------------------------
+def pending_device(user) -> TOTPDevice:
+    """The unconfirmed authenticator being enrolled (a new secret the first time, the same one on a reload)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device or TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+
+
+def secret_base32(device: TOTPDevice) -> str:
+    """The secret as authenticator apps take it when typed in by hand."""
+    return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The otpauth:// URL as an inline SVG QR code, drawn on the server (nothing leaves the portal)."""
+    return segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+
+
+def normalise(code: str) -> str:
+    return re.sub(r"[\s-]", "", code or "").lower()
+
+
+def pretty(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+@dataclass
+class Check:
+    ok: bool
+    message: str = ""
+    device: object | None = None
+    recovery: bool = False
+
+
+def _throttled(device) -> str:
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return ""
+    wait = max(1, int(((data or {}).get("locked_until", timezone.now()) - timezone.now()).total_seconds()) + 1)
+    return f"Too many wrong codes: wait {wait} s before trying again."
+
+
+def confirm_enrolment(user, device: TOTPDevice, code: str, address: str | None) -> tuple[Check, list[str]]:
+    """Check the first code from the new authenticator; on success it replaces every earlier device of the person
+    and a new set of recovery codes is made (returned once, never shown again)."""
+    code = normalise(code)
+    if message := _throttled(device):
+        record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note="enrolment")
+        return Check(False, message), []
+    if not _TOTP_CODE.fullmatch(code) or not device.verify_token(code):
+        record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: wrong code")
+        return Check(False, "That code is not the authenticator's current code: check the clock and try again."), []
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _new_recovery_codes(user)
+        record(user.get_username(), SecurityEvent.Kind.ENROLLED, address=address)
+    return Check(True, device=device), codes
+
+
+def _new_recovery_codes(user) -> list[str]:
+    static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=c) for c in codes])
+    return [pretty(c) for c in codes]
+
+
+# ---- checking a code ---------------------------------------------------------------------------------------
+def check_code(user, code: str, address: str | None, where: str) -> Check:
+    """A six-digit code goes to the person's authenticator, anything else is tried as a recovery code (used up on
+    success). Wrong codes are throttled per device by django-otp (1, 2, 4, ... s) and recorded."""
+    code = normalise(code)
+    is_totp = bool(_TOTP_CODE.fullmatch(code))
+    model = TOTPDevice if is_totp else StaticDevice
+    with transaction.atomic():
+        device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
+        if device is None:
+            message = "No authenticator is enrolled." if is_totp else "No recovery codes are left."
+            record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note=f"{where}: {message}")
+            return Check(False, "Wrong code." if code else "Enter a code.")
+        if message := _throttled(device):
+            record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note=where)
+            return Check(False, message)
+        if not code or not device.verify_token(code):
+            kind = "authenticator code" if is_totp else "recovery code"
+            record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note=f"{where}: wrong {kind}")
+            return Check(False, "Wrong code.")
+    if not is_totp:
+        left = StaticToken.objects.filter(device=device).count()
+        record(
+            user.get_username(),
+            SecurityEvent.Kind.RECOVERY_USED,
+            address=address,
+            note=f"{where}; {left} recovery code{'s' if left != 1 else ''} left",
+        )
+    return Check(True, device=device, recovery=not is_totp)
+
+
+def recovery_codes_left(user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+# ---- reset -------------------------------------------------------------------------------------------------
+def reset_devices(user, actor: str, address: str | None = None) -> int:
+    """Remove every device of the person: they enrol again at their next login (if 2FA is required)."""
+    with transaction.atomic():
+        count = TOTPDevice.objects.filter(user=user).count() + StaticDevice.objects.filter(user=user).count()
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        record(user.get_username(), SecurityEvent.Kind.RESET, actor=actor, address=address)
+    return count
