@@ -48,7 +48,7 @@ except NotRegistered:
 
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
-    list_display = (*UserAdmin.list_display, "two_factor")
+    list_display = (*UserAdmin.list_display, "two_factor")  # type: ignore[misc]
     actions = ["reset_two_factor"]
 
     @admin.display(description="two-factor", boolean=True)

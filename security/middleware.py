@@ -99,7 +99,7 @@ class SecondFactorMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and not user.is_verified()
+            and not user.is_verified()  # type: ignore[attr-defined]  # added by django-otp's middleware
             and request.path not in _free_paths()
             and not request.path.startswith("/" + settings.STATIC_URL.lstrip("/"))
         ):

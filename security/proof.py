@@ -4,6 +4,7 @@ owner: the second factor, or the password for staff without one. The time of the
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
@@ -39,7 +40,7 @@ def require(request: HttpRequest, what: str) -> HttpResponse | None:
     to this request afterwards (a GET is repeated; a POST's fields are kept and sent again with a button)."""
     if is_recent(request):
         return None
-    stash = {"url": request.get_full_path(), "method": request.method, "what": what}
+    stash: dict[str, Any] = {"url": request.get_full_path(), "method": request.method, "what": what}
     if request.method == "POST":
         stash["post"] = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}
     request.session[STASH_KEY] = stash

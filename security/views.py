@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -83,7 +84,7 @@ def _verified(request: HttpRequest, device) -> None:
 @staff_only
 def verify(request: HttpRequest) -> HttpResponse:
     """The login's second step: a code from the authenticator, or a recovery code."""
-    user = request.user
+    user: Any = request.user  # django-otp's middleware adds is_verified()
     if user.is_verified() or not twofactor.has_second_factor(user):
         return HttpResponseRedirect(_next(request))
     form = CodeForm(request.POST or None)
@@ -109,7 +110,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 @staff_only
 def enrol(request: HttpRequest) -> HttpResponse:
     """Scan the QR code (or type the secret), confirm with a code: then the recovery codes are shown once."""
-    user = request.user
+    user: Any = request.user  # django-otp's middleware adds is_verified()
     if twofactor.has_second_factor(user):
         if not user.is_verified():
             return redirect(reverse("two-factor-verify") + "?next=" + reverse("two-factor-enrol"))
