@@ -43,10 +43,12 @@ from typing import Any, ClassVar, Literal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .models import OperationRun, OperationStep, RunStatus, StepStatus
+from .runlog import log_line
 from .targets import AdminResult, Target, TargetError, get_target
 
 logger = logging.getLogger(__name__)
@@ -135,22 +137,19 @@ class RunContext:
         self.run.save(update_fields=["state"])
 
     def log(self, message: str, level: str = "info") -> None:
-        entry = {
-            "at": timezone.now().isoformat(),
-            "level": level,
-            "step": self.step.name if self.step else "",
-            "message": message,
-        }
-        self.run.log.append(entry)
-        self.run.save(update_fields=["log"])
-        logger.log(logging.getLevelName(level.upper()), "run %s: %s", self.run.pk, message)
+        """Add a line to the run's log: through logging, one row per line (operations/runlog.py)."""
+        log_line(self.run.pk, message, level, self.step.name if self.step else "")
 
     def output(self, text: str) -> None:
-        """Append to the current step's output (shown on the run page while it runs)."""
+        """Append to the current step's output (shown on the run page while it runs): one UPDATE that concatenates
+        in the database, never the whole output written again."""
         if self.step is None or not text:
             return
-        self.step.output += text if text.endswith("\n") else text + "\n"
-        self.step.save(update_fields=["output"])
+        text = text if text.endswith("\n") else text + "\n"
+        OperationStep.objects.filter(pk=self.step.pk).update(
+            output=Concat(F("output"), Value(text), output_field=TextField())
+        )
+        self.step.output += text
 
     def admin(self, args: list[str], failure: str) -> AdminResult:
         """Run neo4j-admin; a non-zero exit raises OperationFailed with ``failure`` and the tool's last words."""

@@ -2,7 +2,15 @@ from .alerts import Alert, AlertSettings
 from .applied_migrations import AppliedMigration, MigrationOutcome
 from .backups import Backup
 from .retention import RetentionPolicy
-from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, OperationRun, OperationStep, RunStatus, StepStatus
+from .runs import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    OperationRun,
+    OperationStep,
+    RunLogLine,
+    RunStatus,
+    StepStatus,
+)
 from .schedules import BackupSchedule
 
 __all__ = [
@@ -13,6 +21,7 @@ __all__ = [
     "Backup",
     "OperationRun",
     "OperationStep",
+    "RunLogLine",
     "RunStatus",
     "StepStatus",
     "ACTIVE_STATUSES",

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from operations.models import Backup, OperationRun, OperationStep
+from operations.models import Backup, OperationRun, OperationStep, RunLogLine
 from operations.procedures.dumps import dump_args
 
 from .conftest import seed_graph
@@ -126,8 +126,8 @@ def test_run_page_and_progress_feed(alice_client):
         requested_by_label="alice",
         status="running",
         started_at=started,
-        log=[{"at": started.isoformat(), "level": "info", "step": "dump", "message": "dumping now"}],
     )
+    RunLogLine.objects.create(run=run, at=started, level="info", step="dump", message="dumping now")
     for position, (name, status) in enumerate([("one", "ok"), ("dump", "running"), ("three", "pending")], 1):
         OperationStep.objects.create(run=run, position=position, name=name, status=status, output=f"out of {name}")
     html = alice_client.get(reverse("admin:operations_operationrun_change", args=[run.pk])).content.decode()
