@@ -45,6 +45,18 @@ def schema_snapshot() -> tuple[list[str], list[str]]:
     return store.constraint_names(), store.index_names()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Staff passwords hashed with a cheap hasher in tests (every test makes users, and some log in many times):
+    the tests are about who may do what, not about the hash. Hashes made elsewhere (PBKDF2) still verify."""
+    from django.test.utils import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
 def is_unit(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("unit") is not None
 

@@ -39,6 +39,7 @@ def carol(django_user_model):
     return user
 
 
+@pytest.mark.unit
 def test_front_page_links_the_operations_pages(alice_client):
     html = alice_client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:operations_operationrun_changelist") in html
@@ -118,6 +119,7 @@ def test_backup_list_and_page_show_the_portal_database_copy(alice_client, backup
     assert "neo4j-20240101-000000.portal.sqlite3" in page and "b" * 64 in page
 
 
+@pytest.mark.unit
 def test_run_page_and_progress_feed(alice_client):
     started = timezone.now()
     run = OperationRun.objects.create(
