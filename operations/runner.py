@@ -92,6 +92,9 @@ class Procedure:
     title: ClassVar[str]
     #: destructive procedures get a preview and a typed confirmation in the admin
     destructive: ClassVar[bool] = False
+    #: the run may change what the state store holds (restore, migrations): when it ends, however it ends, what is
+    #: cached about the store's contents (identities/inventory.py) is dropped for every process
+    changes_store: ClassVar[bool] = False
 
     def __init__(self, target: Target, params: dict[str, Any]):
         self.target = target
@@ -388,11 +391,23 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
     run.error = "\n".join([run.error, *run.state.get("warnings", [])]).strip()
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
+    _forget_store_caches(run)
     ctx.log(
         f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),
         "info" if failure is None else "error",
     )
     return run
+
+
+def _forget_store_caches(run: OperationRun) -> None:
+    """After a run that may have changed the store's contents: drop the caches of them (Django's cache, in Redis,
+    shared by the web server, workers and commands, so every process reads the store afresh)."""
+    from identities import inventory
+
+    from .procedures import PROCEDURES
+
+    if getattr(PROCEDURES.get(run.kind), "changes_store", False):
+        inventory.forget()
 
 
 def _classify(exc: Exception) -> tuple[str, str]:
@@ -472,4 +487,5 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
     run.finished_at = timezone.now()
     run.error = f"{cause} during {where}; {outcome}"
     run.save(update_fields=["status", "finished_at", "error"])
+    _forget_store_caches(run)
     return True

@@ -111,3 +111,15 @@ def test_second_request_refused_while_one_is_pending(probe):
     runner.execute(first.pk)
     assert probe().pk != first.pk  # free again once the first is over
     assert OperationRun.objects.count() == 2
+
+
+@pytest.mark.parametrize("changes_store", [False, True])
+def test_a_run_that_may_change_the_store_drops_the_scopes_cache(probe, monkeypatch, changes_store):
+    from django.core.cache import cache
+
+    from identities import inventory
+
+    monkeypatch.setattr(Probe, "changes_store", changes_store)
+    cache.set(inventory._DATA_KEY, {"org-c-p": 1})
+    runner.execute(probe(fail="expected").pk)  # however it ends
+    assert (cache.get(inventory._DATA_KEY) is None) is changes_store
