@@ -14,7 +14,7 @@ from operations import runner
 from operations.models import OperationRun, RunLogLine
 from operations.runlog import RunLogHandler, log_line, run_logger
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture

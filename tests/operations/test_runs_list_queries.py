@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from operations.models import OperationRun, OperationStep
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.postgres]
 
 
 def add_runs(n: int) -> None:
