@@ -1,5 +1,5 @@
 # The two commands: `make run` (the portal with everything it needs) and `make test` (the whole suite).
-.PHONY: run test bootstrap services-up services-down
+.PHONY: run test test-unit bootstrap services-up services-down
 
 PROFILE ?= dev
 
@@ -17,6 +17,11 @@ test: export PORTAL_EXTRA_APT += chromium docker-compose python3-yaml postgresql
 test: bootstrap
 	@scripts/lint.sh
 	@scripts/test.sh
+
+# Only the unit tier (tests marked `unit`): no service is started, well under a minute (README "Tests").
+test-unit:
+	@scripts/bootstrap.sh --python
+	@scripts/test.sh --unit
 
 # POSTGRES=1: a PostgreSQL server of the profile's own as well (scripts/postgres.py, docs/postgresql.md).
 services-up: export PORTAL_EXTRA_APT += $(if $(POSTGRES),postgresql)

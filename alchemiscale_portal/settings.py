@@ -66,6 +66,37 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# ---- Django's cache, shared by the web server, the workers and the commands (e.g. identities/inventory.py) ------
+# In the same Redis as the broker but in a database of its own, so that clearing the cache never touches a queue:
+# PORTAL_CACHE_URL (default: REDIS_URL's server, database 1). "locmem://" keeps a cache in each process instead
+# (the unit tier, which has no Redis); a write in one process then does not reach the others.
+_redis = urlsplit(REDIS_URL)
+CACHE_URL = env_str("PORTAL_CACHE_URL", _redis._replace(path="/1").geturl())
+_cache = urlsplit(CACHE_URL)
+if _cache.scheme == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "portal"}}
+elif _cache.scheme in {"redis", "rediss", "unix"}:
+    if (_cache.scheme, _cache.netloc, _cache.path.strip("/") or "0") == (
+        _redis.scheme,
+        _redis.netloc,
+        _redis.path.strip("/") or "0",
+    ):
+        raise ImproperlyConfigured(
+            "PORTAL_CACHE_URL must name another Redis database than REDIS_URL (the broker's), e.g. "
+            f"{mask_url(_redis._replace(path='/1').geturl())}"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+else:
+    raise ImproperlyConfigured(
+        f"PORTAL_CACHE_URL must be redis://host:port/db or locmem://, got {mask_url(CACHE_URL)!r}"
+    )
+
 # ---- backups -----------------------------------------------------------------------------------------
 BACKUP_DIR = Path(env_str("PORTAL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
 # Off-site copies (docs/offsite-copies.md): each dump is copied with rclone to this remote and directory, e.g.
@@ -286,13 +317,21 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+_LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"masked": {"()": "alchemiscale_portal.redaction.CredentialFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "masked"}},
-    "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"neo4j": {"level": "WARNING"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "masked", "level": _LOG_LEVEL},
+        # Each operation run's log: one row per line (operations/runlog.py), every line whatever PORTAL_LOG_LEVEL.
+        "run_log": {"class": "operations.runlog.RunLogHandler"},
+    },
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
+    "loggers": {
+        "neo4j": {"level": "WARNING"},
+        "operations.run": {"handlers": ["run_log"], "level": "INFO"},
+    },
 }
 
 # ---- set it and forget it: schedules, retention, alerts (docs/unattended.md) ----------------------------

@@ -65,7 +65,7 @@ def bench(runs: int, repeat: int) -> None:
     from django.utils import timezone
 
     from operations import runner, services
-    from operations.models import OperationRun, OperationStep
+    from operations.models import OperationRun, OperationStep, RunLogLine
 
     assert connection.vendor == "postgresql" and settings.DATABASES["default"]["NAME"] == "bench"
     call_command("flush", "--noinput", verbosity=0)
@@ -88,11 +88,11 @@ def bench(runs: int, repeat: int) -> None:
                 queue=settings.OPERATIONS_QUEUE,
                 started_at=now - dt.timedelta(minutes=i),
                 finished_at=now - dt.timedelta(minutes=i) + dt.timedelta(seconds=30),
-                log=[{"at": now.isoformat(), "level": "info", "step": "", "message": "bench"}],
             )
             for i in range(first, min(first + batch, runs))
         ]
         made = OperationRun.objects.bulk_create(rows)
+        RunLogLine.objects.bulk_create([RunLogLine(run=run, at=now, message="bench") for run in made])
         OperationStep.objects.bulk_create(
             [
                 OperationStep(run=run, position=p, name=f"step {p}", description="bench", commands=[], status="ok")

@@ -1,7 +1,11 @@
 """Which scopes exist: granted to identities, and present in alchemiscale's data (``_org/_campaign/_project``).
 
-Reading the data scopes scans every node, so the change form's scope descriptions use a short-lived cached copy;
-the scopes page reads fresh.
+Reading the data scopes scans every node, so the change form's scope descriptions and the dashboard use a copy kept
+for a minute in Django's cache, which is Redis (``CACHES`` in the settings): one copy for the web server, the workers
+and the commands. The portal's own writes that change which data scopes exist (a restore, a store migration: the
+procedures marked ``changes_store``) drop it when their run ends (:func:`forget`), whichever process ran them, so
+no process goes on showing the store as it was. Identity writes do not touch data scopes. The scopes page reads
+fresh.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ def data_scopes(fresh: bool = False) -> dict[str, int]:
         found = {f"{org}-{campaign}-{project}": count for org, campaign, project, count in rows}
         cache.set(_DATA_KEY, found, CACHE_SECONDS)
     return found
+
+
+def forget() -> None:
+    """Drop the cached data scopes, for every process (after a write that may have changed them)."""
+    cache.delete(_DATA_KEY)
 
 
 def covered_data_scopes(scope: Scope, data: dict[str, int]) -> list[str]:

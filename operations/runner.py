@@ -43,10 +43,12 @@ from typing import Any, ClassVar, Literal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .models import OperationRun, OperationStep, RunStatus, StepStatus
+from .runlog import log_line
 from .targets import AdminResult, Target, TargetError, get_target
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,9 @@ class Procedure:
     title: ClassVar[str]
     #: destructive procedures get a preview and a typed confirmation in the admin
     destructive: ClassVar[bool] = False
+    #: the run may change what the state store holds (restore, migrations): when it ends, however it ends, what is
+    #: cached about the store's contents (identities/inventory.py) is dropped for every process
+    changes_store: ClassVar[bool] = False
 
     def __init__(self, target: Target, params: dict[str, Any]):
         self.target = target
@@ -135,22 +140,19 @@ class RunContext:
         self.run.save(update_fields=["state"])
 
     def log(self, message: str, level: str = "info") -> None:
-        entry = {
-            "at": timezone.now().isoformat(),
-            "level": level,
-            "step": self.step.name if self.step else "",
-            "message": message,
-        }
-        self.run.log.append(entry)
-        self.run.save(update_fields=["log"])
-        logger.log(logging.getLevelName(level.upper()), "run %s: %s", self.run.pk, message)
+        """Add a line to the run's log: through logging, one row per line (operations/runlog.py)."""
+        log_line(self.run.pk, message, level, self.step.name if self.step else "")
 
     def output(self, text: str) -> None:
-        """Append to the current step's output (shown on the run page while it runs)."""
+        """Append to the current step's output (shown on the run page while it runs): one UPDATE that concatenates
+        in the database, never the whole output written again."""
         if self.step is None or not text:
             return
-        self.step.output += text if text.endswith("\n") else text + "\n"
-        self.step.save(update_fields=["output"])
+        text = text if text.endswith("\n") else text + "\n"
+        OperationStep.objects.filter(pk=self.step.pk).update(
+            output=Concat(F("output"), Value(text), output_field=TextField())
+        )
+        self.step.output += text
 
     def admin(self, args: list[str], failure: str) -> AdminResult:
         """Run neo4j-admin; a non-zero exit raises OperationFailed with ``failure`` and the tool's last words."""
@@ -411,11 +413,23 @@ def execute(run_id: int, worker: str = "", worker_pid: int | None = None) -> Ope
     run.error = "\n".join([run.error, *run.state.get("warnings", [])]).strip()
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
+    _forget_store_caches(run)
     ctx.log(
         f"{run.kind} {run.status}" + (f": {run.error.splitlines()[0]}" if run.error else ""),
         "info" if failure is None else "error",
     )
     return run
+
+
+def _forget_store_caches(run: OperationRun) -> None:
+    """After a run that may have changed the store's contents: drop the caches of them (Django's cache, in Redis,
+    shared by the web server, workers and commands, so every process reads the store afresh)."""
+    from identities import inventory
+
+    from .procedures import PROCEDURES
+
+    if getattr(PROCEDURES.get(run.kind), "changes_store", False):
+        inventory.forget()
 
 
 def _classify(exc: Exception) -> tuple[str, str]:
@@ -495,4 +509,5 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
     run.finished_at = timezone.now()
     run.error = f"{cause} during {where}; {outcome}"
     run.save(update_fields=["status", "finished_at", "error"])
+    _forget_store_caches(run)
     return True

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what the portal needs on a fresh Debian machine of this project's kind; quick when already done.
+# --python: only the virtualenv (what `make test-unit` needs), no Debian package and no Neo4j.
 set -euo pipefail
+python_only=$([ "${1:-}" = --python ] && echo 1 || echo 0)
 cd "$(dirname "$0")/.."
 
 need_apt=()
@@ -15,6 +17,7 @@ command -v rclone >/dev/null || need_apt+=(rclone)
 for extra in ${PORTAL_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_apt+=("$extra")
 done
+[ "$python_only" = 1 ] && need_apt=()
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]}) or run as root" >&2
@@ -36,6 +39,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
   echo "$want" > "$stamp"
 fi
+
+[ "$python_only" = 1 ] && exit 0
 
 # Neo4j Community from Maven Central, cached outside the checkout.
 python3 -m operations.local_neo4j fetch >/dev/null

@@ -3,6 +3,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --unit: only the tests marked `unit` (make test-unit), which need no service. Nothing is started: the settings get
+# placeholders pointing at closed loopback ports (a unit test that reaches for Neo4j, Redis or Docker fails at once),
+# SQLite in memory, Django's in-process cache and a scratch data directory.
+if [ "${1:-}" = --unit ]; then
+    shift
+    scratch=$(mktemp -d)
+    trap 'rm -rf "$scratch"' EXIT
+    unset DATABASE_URL DOCKER_HOST PORTAL_NEO4J_HOME PORTAL_BACKUP_DIR PORTAL_DOCKER_NEO4J_URL
+    export NEO4J_URL=bolt://127.0.0.1:9 NEO4J_USER=neo4j NEO4J_PASS=unit-tier-placeholder \
+        REDIS_URL=redis://127.0.0.1:9/0 PORTAL_CACHE_URL=locmem:// PORTAL_DATA_DIR="$scratch" \
+        PORTAL_TEST_SQLITE=:memory: DOCKER_HOST=unix://$scratch/no-docker.sock PORTAL_DOCKER_PROJECT=portal-unit
+    started=$SECONDS
+    status=0
+    .venv/bin/python -m pytest -m unit "$@" || status=$?
+    echo "unit tier: $(( SECONDS - started )) s" >&2
+    exit $status
+fi
+
 # PORTAL_TEST_SLOT=N runs a second suite beside the first, on other ports and in .run/test-N.
 state=.run/test${PORTAL_TEST_SLOT:+-$PORTAL_TEST_SLOT}
 [ "${PORTAL_TEST_SLOT:-0}" = 0 ] && state=.run/test

@@ -1,6 +1,10 @@
 """Shared fixtures: the real Neo4j (reset between tests), a real Celery worker process, named users.
 
 The services themselves are started by ``scripts/test.sh`` (``make test``), which exports their environment.
+
+Tests marked ``unit`` need none of them: ``scripts/test.sh --unit`` (``make test-unit``) runs only those, with
+placeholder settings that point at closed loopback ports, SQLite in memory and Django's in-process cache, and starts
+nothing. For them the graph is neither checked nor reset; a unit test that reaches for a service fails at once.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from django.core.cache import cache
 
 from identities import store
 from tests.docker_fixtures import docker_neo4j, docker_neo4j_container  # noqa: F401  (fixtures)
+from tests.fake_target import fake_target  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,8 +46,25 @@ def schema_snapshot() -> tuple[list[str], list[str]]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Staff passwords hashed with a cheap hasher in tests (every test makes users, and some log in many times):
+    the tests are about who may do what, not about the hash. Hashes made elsewhere (PBKDF2) still verify."""
+    from django.test.utils import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
+def is_unit(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("unit") is not None
+
+
+@pytest.fixture(scope="session")
 def alchemiscale_schema(django_db_blocker):
-    """Create the four constraints once; at the very end they (and the indexes) must be unchanged."""
+    """Create the four constraints once (before the first test that is not a unit test); at the very end they (and
+    the indexes) must be unchanged."""
     store.cypher("MATCH (n) DETACH DELETE n")
     create_alchemiscale_constraints()
     before = schema_snapshot()
@@ -53,8 +75,12 @@ def alchemiscale_schema(django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def clean_graph():
-    """Every test starts from an empty graph; constraints and indexes stay as they are."""
+def clean_graph(request):
+    """Every test but a unit test starts from an empty graph; constraints and indexes stay as they are."""
+    if is_unit(request):
+        yield
+        return
+    request.getfixturevalue("alchemiscale_schema")
     store.cypher("MATCH (n) DETACH DELETE n")
     cache.clear()  # caches of what is in the graph (e.g. identities.inventory) go with it
     yield

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import path
 
+pytestmark = pytest.mark.unit
 REDIS_PASSWORD = "redis-pw-4f9a2c"
 
 

@@ -57,6 +57,7 @@ def test_changelist_search_filters_and_sorting(alice_client):
     assert "tokens already issued stay valid" in page and 'name="org"' in page
 
 
+@pytest.mark.unit
 def test_unknown_lookups_are_refused_not_crashing(alice_client):
     response = alice_client.get(USERS, {"hashed_key__startswith": "$2b"})
     assert response.status_code in (302, 400)

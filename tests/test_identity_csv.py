@@ -178,6 +178,7 @@ def test_admin_import_rows_need_the_matching_rights(client, bob):
     assert client.get(USERS + "export/").status_code == 403
 
 
+@pytest.mark.unit
 def test_admin_upload_errors_are_shown_with_the_rule(alice_client):
     html = alice_client.post(
         USERS + "import/", {"file": SimpleUploadedFile("u.csv", "identifier\ncafé\n".encode("latin-1"))}

@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("unsafe", ["https://evil.example/", "//evil.example/admin/", "javascript:alert(1)"])
 def test_login_with_unsafe_next_goes_to_admin_index(client, alice, unsafe):

@@ -1,6 +1,9 @@
 """Brute force against the admin login is throttled (django-axes)."""
 
+import pytest
 from django.urls import reverse
+
+pytestmark = pytest.mark.unit
 
 
 def _login(client, password: str):

@@ -28,6 +28,7 @@ def scrape(client) -> dict[tuple[str, tuple], float]:
     return samples
 
 
+@pytest.mark.unit
 def test_metrics_are_off_unless_configured(client, settings):
     settings.METRICS_TOKEN, settings.METRICS_ALLOWED = "", []
     assert client.get("/metrics").status_code == 404

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Unit tier: real manage.py processes, but none of them reaches a service.
+pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "x" * 20 + "-production-secret-key-for-tests-0123456789"
 

@@ -28,6 +28,7 @@ hostile_text = st.one_of(
 )
 
 
+@pytest.mark.unit
 @given(text=hostile_text)
 def test_guard_neutralises_formulas_and_reads_back_exactly(text):
     written = guard(text)
@@ -102,6 +103,7 @@ def test_utf8_with_or_without_bom_reads_the_same(rows):
     assert plain.digest() == with_bom.digest()
 
 
+@pytest.mark.unit
 @pytest.mark.django_db
 @EXAMPLES
 @given(
@@ -120,6 +122,7 @@ def test_other_encodings_are_refused_with_a_clear_error(head, odd, encoding):
         importing.plan_file(USER, f"identifier\n{head}\n".encode("utf-16"))
 
 
+@pytest.mark.unit
 @pytest.mark.django_db
 @settings(max_examples=5, deadline=None)
 @given(extra_bytes=st.integers(1, 5000), extra_rows=st.integers(1, 50))

@@ -4,6 +4,8 @@ import pytest
 
 from identities.scope import SCOPE_RULE, InvalidScope, Scope, parse_scopes
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("text", ["org-campaign-project", "org-camp-*", "org-*-*", "*-*-*", "a1_-b-c_2"])
 def test_valid_scopes_round_trip(text):

@@ -52,6 +52,7 @@ def test_page_on_the_docker_target_shows_the_image_run_or_why_it_cannot(alice_cl
 
 
 @pytest.mark.django_db
+@pytest.mark.unit
 def test_staff_without_the_permission_cannot_open_it(client, bob):
     client.force_login(bob)
     assert client.get(URL).status_code == 403

@@ -47,6 +47,10 @@ class OperationRunAdmin(RecordAdmin):
         }.get(run.status, "#000")
         return format_html('<b style="color:{}">{}</b>', colour, run.status)
 
+    def get_queryset(self, request: HttpRequest):
+        # The progress column reads each run's steps: fetched for the whole page in one query, not one per row.
+        return super().get_queryset(request).prefetch_related("steps")
+
     @admin.display(description="progress")
     def progress_summary(self, run: OperationRun) -> str:
         k, n = run.current_position()

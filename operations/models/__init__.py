@@ -3,7 +3,15 @@ from .applied_migrations import AppliedMigration, MigrationOutcome
 from .backups import Backup
 from .copies import BackupCopy
 from .retention import RetentionPolicy
-from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, OperationRun, OperationStep, RunStatus, StepStatus
+from .runs import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    OperationRun,
+    OperationStep,
+    RunLogLine,
+    RunStatus,
+    StepStatus,
+)
 from .schedules import BackupSchedule
 
 __all__ = [
@@ -15,6 +23,7 @@ __all__ = [
     "BackupCopy",
     "OperationRun",
     "OperationStep",
+    "RunLogLine",
     "RunStatus",
     "StepStatus",
     "ACTIVE_STATUSES",

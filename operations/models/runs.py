@@ -72,8 +72,7 @@ class OperationRun(models.Model):
     worker_pid = models.IntegerField(null=True, blank=True)
 
     error = models.TextField(blank=True)
-    # [{"at": iso time, "level": "info|warning|error", "step": name or "", "message": str}, ...]
-    log = models.JSONField(default=list, blank=True)
+    # The run's log is one RunLogLine row per line (``log`` below), written by a logging handler (operations/runlog.py).
     # Facts the steps record as they go (was Neo4j running, where data was set aside); recovery reads them.
     state = models.JSONField(default=dict, blank=True)
 
@@ -110,6 +109,12 @@ class OperationRun(models.Model):
         if self.status != RunStatus.PENDING:
             return None
         return (timezone.now() - self.requested_at).total_seconds()
+
+    @property
+    def log(self) -> list[dict[str, str]]:
+        """The run's log, oldest line first: [{"at": ISO time, "level": "info|warning|error", "step": name or "",
+        "message": text}, ...] (what the run page, its JSON feed and ``manage.py operations --show`` print)."""
+        return [line.as_dict() for line in self.log_lines.all()]
 
     def current_position(self) -> tuple[int, int]:
         """(k, n): the step running now, or the last one that ran, and how many steps there are."""
@@ -173,3 +178,23 @@ class OperationStep(models.Model):
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "output": self.output,
         }
+
+
+class RunLogLine(models.Model):
+    """One line of a run's log. Lines are only ever added, one INSERT each (operations/runlog.py), so a long run's
+    log costs nothing to extend and the run page can poll it while it grows."""
+
+    run = models.ForeignKey(OperationRun, on_delete=models.CASCADE, related_name="log_lines")
+    at = models.DateTimeField(default=timezone.now)
+    level = models.CharField(max_length=10, default="info", help_text="info, warning or error")
+    step = models.CharField(max_length=100, blank=True, help_text="the step running when it was written")
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.level} {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "level": self.level, "step": self.step, "message": self.message}

@@ -41,6 +41,7 @@ class RestoreProcedure(Procedure):
     kind = "restore"
     title = "Restore the state store from a backup"
     destructive = True
+    changes_store = True
 
     @property
     def backup(self) -> Backup:

@@ -23,6 +23,7 @@ from . import records
 
 class MigrationProcedure(Procedure):
     destructive = True
+    changes_store = True
     migration_name: ClassVar[str]
 
     # -- prechecks ------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def test_neo4j_admin_killed_by_sigkill_is_reported_with_its_usual_causes():
     assert "out of memory" in message and "operator" in message
 
 
+@pytest.mark.unit
 def test_exit_descriptions():
     def describe(code: int) -> str:
         return AdminResult(command=[], returncode=code, output="").exit_description()

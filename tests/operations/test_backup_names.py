@@ -26,6 +26,7 @@ names = st.one_of(
 FEW = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.unit
 @FEW
 @given(name=names)
 def test_catalog_paths_stay_in_the_backups_directory(name):
@@ -40,6 +41,7 @@ def test_catalog_paths_stay_in_the_backups_directory(name):
     assert path.resolve().is_relative_to(backup_dir)
 
 
+@pytest.mark.unit
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=names.filter(lambda n: n and not n.startswith("-") and "\x00" not in n))
 def test_restore_command_refuses_unknown_names(name):

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from operations.models import Backup, OperationRun, OperationStep
+from operations.models import Backup, OperationRun, OperationStep, RunLogLine
 from operations.procedures.dumps import dump_args
 
 from .conftest import seed_graph
@@ -39,6 +39,7 @@ def carol(django_user_model):
     return user
 
 
+@pytest.mark.unit
 def test_front_page_links_the_operations_pages(alice_client):
     html = alice_client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:operations_operationrun_changelist") in html
@@ -118,6 +119,7 @@ def test_backup_list_and_page_show_the_portal_database_copy(alice_client, backup
     assert "neo4j-20240101-000000.portal.sqlite3" in page and "b" * 64 in page
 
 
+@pytest.mark.unit
 def test_run_page_and_progress_feed(alice_client):
     started = timezone.now()
     run = OperationRun.objects.create(
@@ -126,8 +128,8 @@ def test_run_page_and_progress_feed(alice_client):
         requested_by_label="alice",
         status="running",
         started_at=started,
-        log=[{"at": started.isoformat(), "level": "info", "step": "dump", "message": "dumping now"}],
     )
+    RunLogLine.objects.create(run=run, at=started, level="info", step="dump", message="dumping now")
     for position, (name, status) in enumerate([("one", "ok"), ("dump", "running"), ("three", "pending")], 1):
         OperationStep.objects.create(run=run, position=position, name=name, status=status, output=f"out of {name}")
     html = alice_client.get(reverse("admin:operations_operationrun_change", args=[run.pk])).content.decode()

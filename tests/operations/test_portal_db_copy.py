@@ -105,6 +105,7 @@ def test_postgresql_copy_failure_says_why_without_the_password(postgres, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.unit
 def test_sqlite_copy_is_consistent_while_another_connection_writes(tmp_path):
     source = tmp_path / "portal.sqlite3"
     with contextlib.closing(sqlite3.connect(source)) as conn:
@@ -146,6 +147,7 @@ def test_sqlite_copy_is_consistent_while_another_connection_writes(tmp_path):
     assert [c.path.name for c in copies] == [f"neo4j-20261201-12000{i}.portal.sqlite3" for i in range(3)]
 
 
+@pytest.mark.unit
 def test_sqlite_copy_never_creates_a_missing_database_nor_replaces_a_file(tmp_path):
     missing = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "nowhere.sqlite3")}
     with pytest.raises(portal_db.CopyFailed, match="is not a file"):
@@ -161,6 +163,7 @@ def test_sqlite_copy_never_creates_a_missing_database_nor_replaces_a_file(tmp_pa
     assert (tmp_path / "neo4j-20261201-120000.portal.sqlite3").read_bytes() == b"older"
 
 
+@pytest.mark.unit
 def test_copy_names_are_never_dumps_and_never_leave_the_backups_directory():
     assert portal_db.copy_name("neo4j-20261201-120000-2.dump", "sqlite") == "neo4j-20261201-120000-2.portal.sqlite3"
     with pytest.raises(portal_db.CopyFailed):

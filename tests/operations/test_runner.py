@@ -1,4 +1,5 @@
-"""The runner's rules, on a procedure of our own: step order, failure handling, the atomic claim."""
+"""The runner's rules, on a procedure of our own and a stand-in target (tests/fake_target.py): step order, failure
+handling, the atomic claim. Unit tier: the rules do not depend on which Neo4j a run acts on."""
 
 import pytest
 
@@ -6,7 +7,7 @@ from operations import runner
 from operations.models import OperationRun
 from operations.procedures import PROCEDURES
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.postgres]
 
 calls: list[str] = []
 
@@ -38,11 +39,11 @@ class Probe(runner.Procedure):
 
 
 @pytest.fixture
-def probe(monkeypatch, target):
+def probe(monkeypatch, fake_target):
     monkeypatch.setitem(PROCEDURES, "probe", Probe)
     monkeypatch.setattr(runner, "enqueue", lambda run: None)
     calls.clear()
-    return lambda **params: runner.request(Probe(target, params), user=None, label="test")
+    return lambda **params: runner.request(Probe(fake_target, params), user=None, label="test")
 
 
 def _statuses(run):
@@ -110,3 +111,15 @@ def test_second_request_refused_while_one_is_pending(probe):
     runner.execute(first.pk)
     assert probe().pk != first.pk  # free again once the first is over
     assert OperationRun.objects.count() == 2
+
+
+@pytest.mark.parametrize("changes_store", [False, True])
+def test_a_run_that_may_change_the_store_drops_the_scopes_cache(probe, monkeypatch, changes_store):
+    from django.core.cache import cache
+
+    from identities import inventory
+
+    monkeypatch.setattr(Probe, "changes_store", changes_store)
+    cache.set(inventory._DATA_KEY, {"org-c-p": 1})
+    runner.execute(probe(fail="expected").pk)  # however it ends
+    assert (cache.get(inventory._DATA_KEY) is None) is changes_store

@@ -105,6 +105,7 @@ def test_operator_creates_a_schedule_in_the_admin_and_it_owns_its_beat_task(oper
     assert not PeriodicTask.objects.filter(pk=task.pk).exists()
 
 
+@pytest.mark.unit
 def test_the_lock_expired_schedule_exists_by_default():
     task = PeriodicTask.objects.get(task="identities.lock_expired")
     assert task.enabled and (task.interval.every, task.interval.period) == (5, "minutes")
@@ -206,6 +207,7 @@ def test_the_scheduled_lock_expired_task_disables_expired_identities_of_both_typ
     assert lock_expired.apply().get() == {"user": [], "compute": []}
 
 
+@pytest.mark.unit
 def test_a_window_is_read_in_the_schedules_time_zone_and_may_span_midnight():
     schedule = BackupSchedule(
         name="w", timezone="America/New_York", window_start=dt.time(22, 0), window_end=dt.time(4, 0)
