@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from operations.targets import TARGETS, AdminResult, Connection, Target
+from operations.targets.alchemiscale_cli import AlchemiscaleCli
 
 CONNECTION = Connection(url="bolt://127.0.0.1:9", user="neo4j", password="fake-target-password", database="neo4j")
 
@@ -75,17 +76,27 @@ class FakeTarget(Target):
         self.calls.append(("fix_ownership", *map(str, paths)))
         return "owned"
 
-    def alchemiscale_problems(self) -> list[str]:
+    @property
+    def alchemiscale_cli(self) -> FakeAlchemiscaleCli:
+        return FakeAlchemiscaleCli(self)
+
+
+class FakeAlchemiscaleCli(AlchemiscaleCli):
+    """Records ``alchemiscale ARGS`` in its target's ``calls`` and answers success; runs nothing."""
+
+    target: FakeTarget
+
+    def problems(self) -> list[str]:
         return []
 
-    def alchemiscale_command(self, args: list[str]) -> list[str]:
+    def command(self, args: list[str]) -> list[str]:
         return ["alchemiscale", *args]
 
-    def run_alchemiscale(self, args: list[str]) -> AdminResult:
-        self.calls.append(("alchemiscale", *args))
-        return AdminResult(self.alchemiscale_command(args), 0, "")
+    def run(self, args: list[str]) -> AdminResult:
+        self.target.calls.append(("alchemiscale", *args))
+        return AdminResult(self.command(args), 0, "")
 
-    def alchemiscale_is_standin(self) -> bool:
+    def is_standin(self) -> bool:
         return False
 
 

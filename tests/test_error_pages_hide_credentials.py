@@ -11,6 +11,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import path
 
+from alchemiscale_portal import urls as portal_urls
+
 pytestmark = pytest.mark.unit
 REDIS_PASSWORD = "redis-pw-4f9a2c"
 
@@ -20,7 +22,8 @@ def _fails_with_credentials_in_reach(request):
     raise RuntimeError(f"could not connect to {url}")
 
 
-urlpatterns = [path("boom/", _fails_with_credentials_in_reach)]
+# The portal's own URLs stay (middleware reverses its pages, e.g. the second factor's).
+urlpatterns = [path("boom/", _fails_with_credentials_in_reach), *portal_urls.urlpatterns]
 
 
 def _secrets():

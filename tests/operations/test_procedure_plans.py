@@ -33,8 +33,9 @@ def test_backup_plan_on_neo4j_5(fake_target):
         "name the backup",
         "checksum and catalog",
         "copy the portal's database",
+        "copy off-site",
     ]
-    assert [s["position"] for s in plan] == list(range(1, 9))
+    assert [s["position"] for s in plan] == list(range(1, 10))
     steps = by_name(plan)
     assert steps["dump"]["commands"] == [[ADMIN, "database", "dump", "neo4j", "--to-path=/backups/.in-progress-fake"]]
     assert steps["start Neo4j"]["when"] == "always"

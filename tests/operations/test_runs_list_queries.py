@@ -30,6 +30,7 @@ def queries_for_the_list(client) -> tuple[int, str]:
 
 def test_the_runs_list_query_count_does_not_grow_with_the_rows(alice_client):
     add_runs(2)
+    queries_for_the_list(alice_client)  # the first request of a session also reads what later ones keep
     few, html = queries_for_the_list(alice_client)
     assert html.count("step 2 of 5") == 2
     add_runs(18)

@@ -43,7 +43,7 @@ def copy_lines_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("operations", "0007_backup_verification"),
+        ("operations", "0008_backup_copies"),
     ]
 
     operations = [
