@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -507,6 +508,14 @@ class Neo4jInstance:
         if check and proc.returncode != 0:
             raise Neo4jError(f"neo4j-admin {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
         return proc
+
+
+def portal_settings(home: Path) -> dict[str, str]:
+    """The portal's local-target settings for the instance at ``home`` (docs/local-target.md): the home alone gives
+    neo4j.conf, neo4j-admin and the start and stop commands (its bin/neo4j); switching versions is this module's."""
+    script = Path(__file__).resolve()
+    switch = shlex.join([sys.executable, str(script), "switch", "--home", str(home), "--version", "{version}"])
+    return {"PORTAL_NEO4J_HOME": str(home), "PORTAL_NEO4J_SWITCH_COMMAND": switch}
 
 
 def main(argv: list[str]) -> int:

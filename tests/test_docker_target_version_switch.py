@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 
-from operations.local_neo4j import NEO4J_VERSION
+from devtools.local_neo4j import NEO4J_VERSION
 from operations.targets import TargetError
 from operations.targets.docker import DockerTarget, translate_settings
 from operations.upgrades import neo4j_data
