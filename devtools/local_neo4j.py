@@ -106,9 +106,9 @@ def distribution_lib(version: str = NEO4J_VERSION) -> Path:
 
 def _dependencies(version: str) -> str:
     """The distribution's assembly pom where Maven Central has it; for releases without one (5.18.x), the server
-    module, which brings the same server and neo4j-admin jars."""
+    module and the Community edition module (the server entry point), which bring the same jars."""
     if version.startswith("5.18."):
-        artifacts = [("org.neo4j.app", "neo4j-server", "jar")]
+        artifacts = [("org.neo4j.app", "neo4j-server", "jar"), ("org.neo4j", "neo4j", "jar")]
     else:
         artifacts = [("org.neo4j.assembly", "neo4j-community-standalone", "pom")]
     return "\n".join(
@@ -332,8 +332,8 @@ class Neo4jInstance:
             f"server.directories.run={self.pid_file.parent}",
             f"server.memory.pagecache.size={self.pagecache}",
             "dbms.security.auth_enabled=true",
-            # No traffic leaves this machine.
-            "dbms.usage_report.enabled=false",
+            # No traffic leaves this machine (a jar set without the usage-report module has none to turn off).
+            *(["dbms.usage_report.enabled=false"] if list(self.lib.glob("neo4j-udc-*.jar")) else []),
             "",
         ]
 

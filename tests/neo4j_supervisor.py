@@ -95,12 +95,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop", "status", "run"])
     parser.add_argument("--state", required=True, type=Path)
-    parser.add_argument("command", nargs="*")
-    args = parser.parse_args(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, command = parser.parse_args(argv[:cut]), argv[cut + 1 :]
     if args.action == "run":
-        return run(args.state, args.command)
+        return run(args.state, command)
     if args.action == "start":
-        return start(args.state, args.command)
+        return start(args.state, command)
     if args.action == "stop":
         return stop(args.state)
     return 0 if _pid(args.state) is not None else 3
