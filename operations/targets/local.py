@@ -164,7 +164,11 @@ class LocalTarget(Target):
         return self.directory("run") / "portal-operation.lock"
 
     def describe(self) -> str:
-        return f"local Neo4j {self.neo4j_version()} at {self.home}"
+        try:
+            version = self.neo4j_version()
+        except TargetError:
+            version = "(version unknown)"
+        return f"local Neo4j {version} at {self.home}"
 
     def neo4j_version(self) -> str:
         """From the installation's jars (``lib/neo4j-kernel-<version>.jar``): known without the server running."""
