@@ -1,7 +1,8 @@
 """The local target in a service-manager configuration (docs/local-target.md): Neo4j 5.18 (the release alchemiscale's
 guide runs) started, stopped and watched only through configured commands, those of a small supervisor standing in
 for systemd (``tests/neo4j_supervisor.py`` runs ``bin/neo4j console`` as ``ExecStart=`` would). A backup, a change
-and a restore give back the backed-up graph; the server is the supervisor's child throughout.
+and a restore give back the backed-up graph; a restore whose worker dies mid-load is recovered (the previous data
+back, the service started again); the server is the supervisor's child throughout.
 
 The installation is laid out by the dev tools (Maven Central jars) because nothing else can install Neo4j here; the
 portal sees only its home, its neo4j.conf and the commands.
@@ -10,6 +11,7 @@ portal sees only its home, its neo4j.conf and the commands.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pytest
 from devtools.local_neo4j import NEO4J_518_VERSION, Neo4jInstance
 from operations import runner, services
 from operations.models import Backup
-from operations.procedures.restore import aside_dir
+from operations.procedures.restore import RestoreProcedure, aside_dir
 from operations.targets import get_target
 
 from .conftest import graph_snapshot, seed_graph
@@ -70,7 +72,11 @@ def supervisor_runs_neo4j(service: Path) -> bool:
     return ppid == supervisor and "java" in Path(f"/proc/{main}/cmdline").read_bytes().decode(errors="replace")
 
 
-def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised, alice):
+class WorkerDied(BaseException):
+    pass
+
+
+def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised, alice, monkeypatch):
     target, inst, service = supervised
     assert target.neo4j_version() == NEO4J_518_VERSION
     assert target.is_up() and supervisor_runs_neo4j(service)
@@ -95,6 +101,24 @@ def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised
     assert not aside_dir(target).exists()
     steps = {s.name: s for s in restore.steps.all()}
     assert steps["verify"].status == "ok"
+
+    # A restore whose worker dies during the load: recovery puts the data back and starts the service again.
+    target.query("MATCH (n:AlchemicalNetwork) SET n.weight = -2")
+    changed = graph_snapshot(target)
+
+    def die(self, ctx):
+        raise WorkerDied()
+
+    monkeypatch.setattr(RestoreProcedure, "load", die)
+    run = services.request_restore(backup, "neo4j", alice, target=target)
+    with pytest.raises(WorkerDied):
+        runner.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=2**22 + 1)
+    assert aside_dir(target).exists() and not target.is_up()
+    assert [r.pk for r in runner.recover_interrupted(f"rescuer@{socket.gethostname()}")] == [run.pk]
+    run.refresh_from_db()
+    assert run.status == "interrupted" and "started Neo4j on the previous data" in run.error
+    assert target.is_up() and supervisor_runs_neo4j(service) and graph_snapshot(target) == changed
+    assert not aside_dir(target).exists()
 
     # Stopped by its stop command (the fixture's teardown), the supervisor says so and the target sees it.
     target.stop()
