@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -60,3 +61,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_command(name: str, default: list[str]) -> list[str]:
+    """A command line, split as a POSIX shell would split it (no shell runs it): ``systemctl start neo4j``."""
+    raw = env_str(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return shlex.split(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid command line ({exc}): {raw!r}") from None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_choice, env_int, env_list, env_str
+from .env import env_bool, env_choice, env_command, env_int, env_list, env_str
 from .masking import mask_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,9 +114,26 @@ OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
 
 # ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
 OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))
-_neo4j_home = env_str("PORTAL_NEO4J_HOME", "")
-NEO4J_HOME = Path(_neo4j_home).resolve() if _neo4j_home else None
 NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
+# The local target (operations/targets/local.py, docs/local-target.md) drives any Neo4j installation: where it is,
+# where its neo4j.conf is (data directories are read from it), and how it is started, stopped and asked whether it
+# runs (e.g. systemctl). Unset commands default to the distribution's own bin/neo4j and its pid file.
+_neo4j_home = env_str("PORTAL_NEO4J_HOME", "")
+NEO4J_HOME = Path(_neo4j_home).absolute() if _neo4j_home else None
+_neo4j_conf = env_str("PORTAL_NEO4J_CONF", "")
+NEO4J_CONF_DIR = Path(_neo4j_conf).absolute() if _neo4j_conf else None
+NEO4J_ADMIN = env_command("PORTAL_NEO4J_ADMIN", [])
+NEO4J_START_COMMAND = env_command("PORTAL_NEO4J_START_COMMAND", [])
+NEO4J_STOP_COMMAND = env_command("PORTAL_NEO4J_STOP_COMMAND", [])
+NEO4J_STATUS_COMMAND = env_command("PORTAL_NEO4J_STATUS_COMMAND", [])
+NEO4J_SWITCH_COMMAND = env_command("PORTAL_NEO4J_SWITCH_COMMAND", [])
+# The Neo4j 5 release the 4.4 store migration moves to (operations/upgrades/neo4j_data.py): alchemiscale's guide and
+# its compose file use 5.18; 5.18.1 is its last release.
+NEO4J_MIGRATION_VERSION = env_str("PORTAL_NEO4J_MIGRATION_VERSION", "5.18.1")
+if not re.fullmatch(r"5\.\d+\.\d+", NEO4J_MIGRATION_VERSION):
+    raise ImproperlyConfigured(
+        f"PORTAL_NEO4J_MIGRATION_VERSION must be a Neo4j 5 release such as 5.18.1, got {NEO4J_MIGRATION_VERSION!r}"
+    )
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")

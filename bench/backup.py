@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operations.local_neo4j import Neo4jInstance, port_in_use  # noqa: E402
+from devtools.local_neo4j import Neo4jInstance, port_in_use  # noqa: E402
 from tests.docker_fixtures import remove_deployment  # noqa: E402
 
 SLOT = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)

@@ -1,4 +1,5 @@
-"""Development and test tooling: used by ``make run``, ``make test``, the benches and the tests, never by the portal.
+"""DEV TOOLS: the project's own Neo4j installer and instance manager, Java 11 for Neo4j 4.4, stand-ins.
 
-Nothing under ``alchemiscale_portal/``, ``identities/`` or ``operations/`` imports from here.
+Used by make run, make test, the benches and the tests; nothing under alchemiscale_portal/, identities/ or
+operations/ imports this package (tests/test_no_dev_imports.py checks it).
 """

@@ -42,7 +42,9 @@ fi
 
 [ "$python_only" = 1 ] && exit 0
 
-# Neo4j Community from Maven Central, cached outside the checkout.
-python3 -m operations.local_neo4j fetch >/dev/null
+# Neo4j Community from Maven Central, cached outside the checkout (dev tools: the portal itself never fetches).
+python3 -m devtools.local_neo4j fetch >/dev/null
+# 5.18, the release alchemiscale's guide migrates 4.4 to: the round trip and the migration are tested on it too.
+python3 -m devtools.local_neo4j fetch --version 5.18.1 >/dev/null
 # Neo4j 4.4 and its Java 11 (from Debian bullseye): the store-migration tests start 4.4 from a 4.4 dump.
-python3 -m operations.local_neo4j fetch --version 4.4.44 >/dev/null
+python3 -m devtools.local_neo4j fetch --version 4.4.44 >/dev/null

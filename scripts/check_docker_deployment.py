@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import docker_engine  # noqa: E402
 import neo4j_image  # noqa: E402
 
-from operations.local_neo4j import NEO4J_VERSION  # noqa: E402
+from devtools.local_neo4j import NEO4J_VERSION  # noqa: E402
 
 BASE_TAG = "alchemiscale-portal-base:bookworm"
 BASE_PACKAGES = neo4j_image.PYTHON_BASE_PACKAGES

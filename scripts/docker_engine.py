@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operations.local_neo4j import _pid_alive, cache_dir  # noqa: E402
+from devtools.local_neo4j import _pid_alive, cache_dir  # noqa: E402
 
 RUN_DIR = Path(os.environ.get("PORTAL_DOCKER_RUN_DIR", "/run/alchemiscale-portal-docker"))
 SOCKET = RUN_DIR / "docker.sock"

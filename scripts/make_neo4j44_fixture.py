@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/make_neo4j44_fixture.py [--out FILE]
 
-Starts a throw-away Neo4j 4.4 (Maven Central jars, Java 11 from Debian bullseye: ``operations/java11.py``) on
+Starts a throw-away Neo4j 4.4 (Maven Central jars, Java 11 from Debian bullseye: ``devtools/java11.py``) on
 127.0.0.1, creates alchemiscale's four uniqueness constraints with 4.4's syntax and a small graph shaped like
 alchemiscale's (identities with bcrypt-hashed keys and scopes, scoped AlchemicalNetworks with their
 transformations, chemical systems, task hubs and tasks, a compute service registration), stops it and dumps the
@@ -32,7 +32,7 @@ import bcrypt  # noqa: E402
 from neo4j import GraphDatabase  # noqa: E402
 
 from devtools.alchemiscale_standin import network_mark_properties  # noqa: E402
-from operations.local_neo4j import NEO4J_44_VERSION, Neo4jInstance  # noqa: E402
+from devtools.local_neo4j import NEO4J_44_VERSION, Neo4jInstance  # noqa: E402
 
 DEFAULT_OUT = ROOT / "tests" / "fixtures" / "neo4j-4.4-alchemiscale-v03.dump"
 

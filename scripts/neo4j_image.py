@@ -22,7 +22,7 @@ One recipe for both lines; what differs is in ``LINES``: 5.26 is ``debootstrap -
 ``openjdk-17-jre-headless`` with ``server.*`` settings; 4.4, like the official 4.4 image, is bullseye plus
 ``openjdk-11-jre-headless`` (4.4 does not run on 17) with 4.4's ``dbms.*`` setting names, and its entry point sets
 ``NEO4J_AUTH``'s password with 4.4's ``neo4j-admin set-initial-password`` (5.x: ``neo4j-admin dbms ...``). The root
-file systems are cached under the project cache; on top come the Neo4j jars fetched by ``operations/local_neo4j.py``
+file systems are cached under the project cache; on top come the Neo4j jars fetched by ``devtools/local_neo4j.py``
 and the small shell wrappers below; the result is imported with ``docker import``. The image carries the hash of
 its recipe as a label, so a second build with the same ingredients only checks that label. Needs root (debootstrap, chroot) and the engine of
 ``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operations.local_neo4j import (  # noqa: E402
+from devtools.local_neo4j import (  # noqa: E402
     ADMIN_MAIN,
     JVM_FLAGS,
     NEO4J_44_VERSION,

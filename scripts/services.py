@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operations.local_neo4j import Neo4jError, Neo4jInstance, _pid_alive, port_in_use  # noqa: E402
+from devtools.local_neo4j import Neo4jError, Neo4jInstance, _pid_alive, port_in_use, portal_settings  # noqa: E402
 
 PROFILES = {
     # profile: (bolt, http, redis); each can be overridden by PORTAL_<NAME>_PORT
@@ -58,7 +59,7 @@ class Profile:
         self.http_port = _port("NEO4J_HTTP", http)
         self.redis_port = _port("REDIS", redis)
         self.neo4j = Neo4jInstance(
-            home=self.state / "neo4j",
+            home=(self.state / "neo4j").resolve(),
             bolt_port=self.bolt_port,
             http_port=self.http_port,
             heap=os.environ.get("PORTAL_NEO4J_HEAP", "512m"),
@@ -81,14 +82,16 @@ class Profile:
             "NEO4J_PASS": self.password,
             "NEO4J_DBNAME": "neo4j",
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-            "PORTAL_NEO4J_HOME": str(self.neo4j.home),
+            # The local target's settings for this instance (docs/local-target.md).
+            **portal_settings(self.neo4j.home),
             "PORTAL_BACKUP_DIR": str(self.state / "backups"),
             "PORTAL_DATA_DIR": str(self.state),
         }
 
     def write_env(self) -> Path:
         path = self.state / "services.env"
-        path.write_text("".join(f"{k}={v}\n" for k, v in self.environment().items()))
+        # Sourced by shell scripts (`set -a; . services.env`): values quoted as a shell reads them.
+        path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in self.environment().items()))
         path.chmod(0o600)
         return path
 

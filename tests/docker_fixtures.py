@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from operations.local_neo4j import NEO4J_44_VERSION, NEO4J_VERSION, is_44
+from devtools.local_neo4j import NEO4J_44_VERSION, NEO4J_VERSION, is_44
 from operations.targets import get_target
 from operations.targets.docker import JOB_LABEL, PROJECT_LABEL, SERVICE_LABEL, DockerTarget
 

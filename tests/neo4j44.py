@@ -3,7 +3,8 @@
 The ``store44`` fixture is parametrised over the two targets, so each store-migration test runs on both from the
 same code:
 
-- ``local``: a Neo4j 4.4 installation of the project's own (``operations/local_neo4j.py``);
+- ``local``: a Neo4j 4.4 installation of the project's own (``devtools/local_neo4j.py``), which the local target
+  drives through its settings like any installation (its switch command is the dev tools' ``switch``);
 - ``docker``: a compose-made container of the ``neo4j:4.4`` image (``scripts/neo4j_image.py``) with 4.4's setting
   names, in a compose project of its own (``portal-test-<slot>-neo4j44``), the dump loaded with 4.4's
   ``neo4j-admin load`` in a one-off container before its first start. Its ``.env`` (``PORTAL_COMPOSE_ENV_FILE``) is
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,14 @@ from typing import Any
 import neo4j
 import pytest
 
-from operations.local_neo4j import NEO4J_44_VERSION, Neo4jInstance, is_44
+from devtools.local_neo4j import (
+    NEO4J_44_VERSION,
+    NEO4J_518_VERSION,
+    NEO4J_VERSION,
+    Neo4jInstance,
+    is_44,
+    portal_settings,
+)
 from operations.targets import get_target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +80,9 @@ class Store44:
     """What the migration tests use, whichever target holds the store."""
 
     target_name: str
+    #: the Neo4j 5 release the migration moves to (PORTAL_NEO4J_MIGRATION_VERSION): the local target has 5.18 (the
+    #: guide's) and 5.26 at hand, the Docker tests' images are 4.4 and 5.26
+    to_version: str
 
     def __init__(self, tmp_path: Path):
         self.password = "p" + secrets.token_urlsafe(12)  # never "-...": neo4j-admin would read an option
@@ -101,6 +113,7 @@ class Store44:
         settings.NEO4J_URL = self.url
         settings.NEO4J_USER = "neo4j"
         settings.NEO4J_PASS = self.password
+        settings.NEO4J_MIGRATION_VERSION = self.to_version
         settings.BACKUP_DIR = self.tmp_path / "backups"
         # Runs are carried out in the test's process: the suite's shared worker has the other store's settings.
         settings.OPERATIONS_QUEUE = f"nobody-{os.getpid()}"
@@ -112,6 +125,7 @@ class Store44:
             "NEO4J_URL": self.url,
             "NEO4J_USER": "neo4j",
             "NEO4J_PASS": self.password,
+            "PORTAL_NEO4J_MIGRATION_VERSION": self.to_version,
             "PORTAL_BACKUP_DIR": str(settings.BACKUP_DIR),
             "PORTAL_OPERATIONS_QUEUE": settings.OPERATIONS_QUEUE,
         }
@@ -124,11 +138,12 @@ class Store44:
 
 class LocalStore44(Store44):
     target_name = "local"
+    to_version = NEO4J_518_VERSION
 
     def __init__(self, tmp_path: Path):
         super().__init__(tmp_path)
         self.instance = Neo4jInstance(
-            home=tmp_path / "neo4j",
+            home=(tmp_path / "neo4j").resolve(),
             bolt_port=BOLT_PORT,
             http_port=HTTP_PORT,
             heap="384m",
@@ -143,10 +158,12 @@ class LocalStore44(Store44):
 
     def configure(self, settings) -> None:
         super().configure(settings)
+        local = portal_settings(self.instance.home)
         settings.NEO4J_HOME = self.instance.home
+        settings.NEO4J_SWITCH_COMMAND = shlex.split(local["PORTAL_NEO4J_SWITCH_COMMAND"])
 
     def env(self, settings) -> dict[str, str]:
-        return {**super().env(settings), "PORTAL_NEO4J_HOME": str(self.instance.home)}
+        return {**super().env(settings), **portal_settings(self.instance.home)}
 
     def remove(self) -> None:
         if (self.instance.home / "instance.json").exists():
@@ -155,6 +172,7 @@ class LocalStore44(Store44):
 
 class DockerStore44(Store44):
     target_name = "docker"
+    to_version = NEO4J_VERSION
 
     def __init__(self, tmp_path: Path):
         super().__init__(tmp_path)

@@ -5,7 +5,7 @@ import shutil
 
 import docker
 
-from operations.local_neo4j import NEO4J_VERSION
+from devtools.local_neo4j import NEO4J_VERSION
 from operations.targets.docker import CONTAINER_DATA_DIR, JOB_LABEL
 from tests.docker_fixtures import DATA_GID, DATA_UID, IMAGE
 

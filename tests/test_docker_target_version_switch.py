@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 
-from operations.local_neo4j import NEO4J_VERSION
+from devtools.local_neo4j import NEO4J_VERSION
 from operations.targets import TargetError
 from operations.targets.docker import DockerTarget, translate_settings
 from operations.upgrades import neo4j_data
@@ -27,7 +27,7 @@ from tests.neo4j44 import BOLT_PORT, HTTP_PORT, query
 
 
 @pytest.mark.django_db
-def test_missing_image_is_refused_before_anything_stops(docker_neo4j: DockerTarget, monkeypatch):
+def test_missing_image_is_refused_before_anything_stops(docker_neo4j: DockerTarget, settings):
     problems = docker_neo4j.check_neo4j_version("5.26.99")
     assert len(problems) == 1
     assert "no image of Neo4j 5.26.99" in problems[0] and "docker pull neo4j:5.26.99" in problems[0]
@@ -35,7 +35,7 @@ def test_missing_image_is_refused_before_anything_stops(docker_neo4j: DockerTarg
     assert docker_neo4j.check_neo4j_version(NEO4J_VERSION) == []
 
     # the migration's prechecks (upgrade page) and its check step say so; the container keeps running
-    monkeypatch.setattr(neo4j_data, "TO_VERSION", "5.26.99")
+    settings.NEO4J_MIGRATION_VERSION = "5.26.99"
     checks = {c.name: c for c in neo4j_data.Neo4j44To5Procedure(docker_neo4j, {}).prechecks()}
     assert not checks["new version at hand"].ok and "docker pull neo4j:5.26.99" in checks["new version at hand"].detail
     assert docker_neo4j.is_up()

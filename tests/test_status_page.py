@@ -5,7 +5,7 @@ import re
 
 from django.urls import reverse
 
-from operations.local_neo4j import Neo4jInstance
+from devtools.local_neo4j import Neo4jInstance
 
 
 def _rows(html: str) -> dict[str, str]:

@@ -47,11 +47,7 @@ def _build(name: str) -> Target:
         connection=default_connection(), backup_dir=settings.BACKUP_DIR, start_timeout=settings.NEO4J_START_TIMEOUT
     )
     if name == LocalTarget.name:
-        if settings.NEO4J_HOME is None:
-            raise ImproperlyConfigured(
-                "PORTAL_NEO4J_HOME must name the local Neo4j instance's home directory for the local operations target"
-            )
-        return LocalTarget(home=settings.NEO4J_HOME, **common)
+        return LocalTarget.from_settings(**common)
     if name == DockerTarget.name:
         return DockerTarget.from_settings(**common)
     return TARGETS[name](**common)

@@ -1,19 +1,49 @@
-"""The local target: the Neo4j installation the project's own scripts run (``operations/local_neo4j.py``)."""
+"""The local target: any Neo4j installation on this machine, driven from configuration (docs/local-target.md).
+
+What it needs to know, all from the settings: the installation's home (``PORTAL_NEO4J_HOME``: ``bin/neo4j-admin``,
+``lib/``), the directory of its ``neo4j.conf`` (``PORTAL_NEO4J_CONF``, default ``<home>/conf``; the data, logs and run
+directories are read from it, relative ones against the home, as Neo4j does), and how it is started, stopped and
+asked whether it runs (``PORTAL_NEO4J_START_COMMAND`` / ``_STOP_COMMAND`` / ``_STATUS_COMMAND``: e.g. ``systemctl
+start neo4j``; by default the distribution's ``bin/neo4j start|stop`` and its pid file). A switch between Neo4j
+versions (the 4.4 to 5 store migration) runs ``PORTAL_NEO4J_SWITCH_COMMAND`` with the version; nothing here fetches
+or installs Neo4j.
+
+The project's own instance (``make run``, ``make test``) is one configuration of this: ``devtools/local_neo4j.py``
+lays out its home as a distribution, and ``scripts/services.py`` writes the settings.
+
+alchemiscale's CLI runs here as a local command (``LocalAlchemiscaleCli`` in ``alchemiscale_cli.py``,
+``PORTAL_ALCHEMISCALE_CLI``), with the target's connection in its environment.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import re
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
 
-from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, distribution_lib, fetch, port_in_use
+from django.conf import settings
+
+from .. import neo4j_lock
 from .alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
 from .base import AdminResult, Connection, Target, TargetError, bolt_counts
+
+#: set in the environment of every neo4j-admin the target runs (value: its configuration directory), so that an
+#: orphaned one (its worker died) can be found and stopped whatever the installation's scripts exec into
+ADMIN_MARKER = "PORTAL_NEO4J_ADMIN_OF"
+
+# neo4j.conf keys of the directories (5.x, then 4.4's name) and Neo4j's defaults, relative to the home.
+DIRECTORY_KEYS = {
+    "data": ("server.directories.data", "dbms.directories.data"),
+    "logs": ("server.directories.logs", "dbms.directories.logs"),
+    "run": ("server.directories.run", "dbms.directories.run"),
+}
+KERNEL_JAR = re.compile(r"neo4j-kernel-(\d+\.\d+\.\d+)\.jar")
 
 
 def free_loopback_port() -> int:
@@ -25,144 +55,357 @@ def free_loopback_port() -> int:
         return s.getsockname()[1]
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie still answers kill(0)
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def read_conf(path: Path) -> dict[str, str]:
+    """``key=value`` lines of a neo4j.conf (comments and blank lines skipped; the last value of a key wins)."""
+    values: dict[str, str] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip()
+    return values
+
+
+def _command_text(command: list[str]) -> str:
+    return " ".join(shlex.quote(c) for c in command)
+
+
 class LocalTarget(Target):
     name = "local"
 
-    def __init__(self, home: Path, connection: Connection, backup_dir: Path, start_timeout: float = 180.0):
+    def __init__(
+        self,
+        home: Path,
+        connection: Connection,
+        backup_dir: Path,
+        start_timeout: float = 180.0,
+        *,
+        conf_dir: Path | None = None,
+        admin: list[str] | None = None,
+        start_command: list[str] | None = None,
+        stop_command: list[str] | None = None,
+        status_command: list[str] | None = None,
+        switch_command: list[str] | None = None,
+    ):
         super().__init__(connection, backup_dir, start_timeout)
-        try:
-            self.instance = Neo4jInstance.load(home)
-        except Neo4jError as exc:
-            raise TargetError(f"PORTAL_NEO4J_HOME: {exc}") from None
+        self.home = Path(home)
+        self.conf_dir = Path(conf_dir) if conf_dir else self.home / "conf"
+        self.admin_tool = list(admin or [str(self.home / "bin" / "neo4j-admin")])
+        self.start_command = list(start_command or [str(self.home / "bin" / "neo4j"), "start"])
+        self.stop_command = list(stop_command or [str(self.home / "bin" / "neo4j"), "stop"])
+        self.status_command = list(status_command or [])
+        self.switch_command = list(switch_command or [])
+        if not self.home.is_dir():
+            raise TargetError(f"PORTAL_NEO4J_HOME: {self.home} is not a directory (the Neo4j installation's home)")
+        if not self.conf_file.is_file():
+            raise TargetError(
+                f"{self.conf_file} does not exist: set PORTAL_NEO4J_CONF to the directory of the installation's "
+                f"neo4j.conf (default: PORTAL_NEO4J_HOME/conf)"
+            )
 
-    def describe(self) -> str:
-        return f"local Neo4j {self.instance.version} at {self.instance.home}"
+    @classmethod
+    def from_settings(cls, **common) -> LocalTarget:
+        from django.core.exceptions import ImproperlyConfigured
 
-    def is_up(self) -> bool:
-        return self.instance.pid() is not None
-
-    def crash_evidence(self) -> str | None:
-        # A deliberate stop (ours, or scripts/services.py down) removes the pid file; a dead process leaves it.
-        try:
-            recorded = int(self.instance.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        if _pid_alive(recorded):
-            return None
-        return (
-            f"its pid file {self.instance.pid_file} names process {recorded}, which is gone: Neo4j died without "
-            f"being stopped (crashed, or killed: e.g. out of memory); see {self.instance.logs_dir}"
+        if settings.NEO4J_HOME is None:
+            raise ImproperlyConfigured(
+                "PORTAL_NEO4J_HOME must name the Neo4j installation's home directory for the local operations target "
+                "(docs/local-target.md)"
+            )
+        return cls(
+            home=settings.NEO4J_HOME,
+            conf_dir=settings.NEO4J_CONF_DIR,
+            admin=settings.NEO4J_ADMIN,
+            start_command=settings.NEO4J_START_COMMAND,
+            stop_command=settings.NEO4J_STOP_COMMAND,
+            status_command=settings.NEO4J_STATUS_COMMAND,
+            switch_command=settings.NEO4J_SWITCH_COMMAND,
+            **common,
         )
 
-    def hold_stopped(self) -> None:
-        # The operation lock (operations/local_neo4j.py): held from the stop until the start, or the run's end.
-        try:
-            self.instance.hold_stopped("a portal operation (neo4j-admin offline job)")
-        except Neo4jError as exc:
-            raise TargetError(str(exc)) from None
+    # -- the installation, as its files say ---------------------------------------------------------------------
+    @property
+    def conf_file(self) -> Path:
+        return self.conf_dir / "neo4j.conf"
 
-    def release_stopped(self) -> None:
-        self.instance.release_stopped()
-
-    def stop(self) -> None:
-        self.hold_stopped()
-        self.instance.stop(timeout=self.start_timeout)
-
-    def start_process(self) -> None:
-        try:
-            self.instance.start(timeout=self.start_timeout)
-        except Neo4jError as exc:
-            raise TargetError(str(exc)) from None
-
-    def neo4j_version(self) -> str:
-        return self.instance.version
-
-    def check_neo4j_version(self, version: str) -> list[str]:
-        # Cheap on purpose (the upgrade page runs it): cached jars, or Maven to fetch them at the switch.
-        if (distribution_lib(version).parent / "complete").exists() or shutil.which("mvn"):
-            return []
-        return [
-            f"Neo4j {version} is not in the cache ({distribution_lib(version)}) and Maven (mvn) is not "
-            f"installed to fetch it: run python3 -m operations.local_neo4j fetch --version {version}"
-        ]
-
-    def switch_description(self, version: str) -> str:
-        return f"the installation at {self.instance.home} gets Neo4j {version}'s server and configuration"
-
-    def use_neo4j_version(self, version: str) -> str:
-        if self.is_up():
-            raise TargetError(f"Neo4j at {self.instance.home} must be stopped before switching to {version}")
-        try:
-            fetch(version)
-        except Neo4jError as exc:
-            raise TargetError(str(exc)) from None
-        self.instance.version = version
-        self.instance.write_config()
-        return self.describe()
-
-    def admin_command_for(self, version: str, args: list[str]) -> list[str]:
-        return dataclasses.replace(self.instance, version=version).admin_command(args)
+    def directory(self, which: str, conf: Path | None = None) -> Path:
+        """A directory neo4j.conf names (``data``, ``logs``, ``run``), relative ones against the home."""
+        values = read_conf(conf or self.conf_file)
+        for key in DIRECTORY_KEYS[which]:
+            if values.get(key):
+                path = Path(values[key])
+                return path if path.is_absolute() else self.home / path
+        return self.home / which
 
     @property
     def data_dir(self) -> Path:
-        return self.instance.data_dir
+        return self.directory("data")
 
+    @property
+    def pid_file(self) -> Path:
+        return self.directory("run") / "neo4j.pid"
+
+    @property
+    def operation_lock_file(self) -> Path:
+        return self.directory("run") / "portal-operation.lock"
+
+    def describe(self) -> str:
+        try:
+            version = self.neo4j_version()
+        except TargetError:
+            version = "(version unknown)"
+        return f"local Neo4j {version} at {self.home}"
+
+    def neo4j_version(self) -> str:
+        """From the installation's jars (``lib/neo4j-kernel-<version>.jar``): known without the server running."""
+        lib = self.home / "lib"
+        found = sorted({m.group(1) for p in lib.glob("neo4j-kernel-*.jar") if (m := KERNEL_JAR.fullmatch(p.name))})
+        if len(found) != 1:
+            raise TargetError(
+                f"cannot tell the Neo4j version of the installation at {self.home} (PORTAL_NEO4J_HOME): expected one "
+                f"lib/neo4j-kernel-<version>.jar, found {found or 'none'}"
+            )
+        return found[0]
+
+    # -- process control: the configured commands ----------------------------------------------------------------
+    def _run(self, command: list[str], what: str, setting: str) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                timeout=self.start_timeout + 30,
+            )
+        except (FileNotFoundError, PermissionError) as exc:
+            raise TargetError(f"{what}: {_command_text(command)} ({setting}) cannot be run: {exc}") from None
+        except subprocess.TimeoutExpired:
+            raise TargetError(
+                f"{what}: {_command_text(command)} ({setting}) did not finish within {self.start_timeout + 30:.0f} s"
+            ) from None
+
+    def pid(self) -> int | None:
+        """The process its pid file names, when alive (None without a pid file: e.g. a service manager's)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def is_up(self) -> bool:
+        if self.status_command:
+            return (
+                self._run(self.status_command, "asking whether Neo4j runs", "PORTAL_NEO4J_STATUS_COMMAND").returncode
+                == 0
+            )
+        return self.pid() is not None
+
+    def crash_evidence(self) -> str | None:
+        # Only a pid file tells: a deliberate stop removes it, a dead process leaves it. A service manager knows
+        # better (e.g. `systemctl status neo4j`), but the portal does not ask it.
+        if self.status_command:
+            return None
+        try:
+            recorded = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        if pid_alive(recorded):
+            return None
+        return (
+            f"its pid file {self.pid_file} names process {recorded}, which is gone: Neo4j died without "
+            f"being stopped (crashed, or killed: e.g. out of memory); see {self.directory('logs')}"
+        )
+
+    def hold_stopped(self) -> None:
+        # The operation lock (operations/neo4j_lock.py): held from the stop until the start, or the run's end.
+        try:
+            neo4j_lock.hold(
+                self.operation_lock_file, "a portal operation (neo4j-admin offline job)", f"Neo4j at {self.home}"
+            )
+        except (neo4j_lock.LockHeld, OSError) as exc:
+            raise TargetError(str(exc)) from None
+
+    def release_stopped(self) -> None:
+        neo4j_lock.release(self.operation_lock_file)
+
+    def stop(self) -> None:
+        self.hold_stopped()
+        if not self.is_up():
+            return
+        proc = self._run(self.stop_command, "stopping Neo4j", "PORTAL_NEO4J_STOP_COMMAND")
+        if proc.returncode != 0:
+            raise TargetError(
+                f"stopping Neo4j failed: {_command_text(self.stop_command)} (PORTAL_NEO4J_STOP_COMMAND) exited with "
+                f"{proc.returncode}: {proc.stdout[-1000:]}"
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while self.is_up():
+            if time.monotonic() > deadline:
+                raise TargetError(
+                    f"Neo4j still runs {self.start_timeout:.0f} s after {_command_text(self.stop_command)} "
+                    f"(PORTAL_NEO4J_STOP_COMMAND)"
+                )
+            time.sleep(0.2)
+
+    def start_process(self) -> None:
+        if self.is_up():
+            return
+        # Given back first: the start command runs in another process, which must not find it held.
+        self.release_stopped()
+        proc = self._run(self.start_command, "starting Neo4j", "PORTAL_NEO4J_START_COMMAND")
+        if proc.returncode != 0:
+            raise TargetError(
+                f"starting Neo4j failed: {_command_text(self.start_command)} (PORTAL_NEO4J_START_COMMAND) exited "
+                f"with {proc.returncode}: {proc.stdout[-1500:]}"
+            )
+        # Until Bolt answers, or the process is gone (a start that failed after the command returned).
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if not self.is_up():
+                raise TargetError(
+                    f"Neo4j exited during start-up after {_command_text(self.start_command)}; see "
+                    f"{self.directory('logs')}:\n{self.log_tail()}"
+                )
+            try:
+                self.query("RETURN 1")
+                break
+            except Exception:
+                time.sleep(0.25)
+
+    def log_tail(self, lines: int = 20) -> str:
+        for name in ("console.log", "neo4j.log"):
+            path = self.directory("logs") / name
+            if path.exists() and path.stat().st_size:
+                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    # -- switching the Neo4j version (the 4.4 to 5 store migration) ----------------------------------------------
+    def _switch_command(self, version: str) -> list[str]:
+        return [part.replace("{version}", version) for part in self.switch_command]
+
+    def check_neo4j_version(self, version: str) -> list[str]:
+        # Cheap on purpose (the upgrade page runs it): is there a way to switch at all.
+        if not self.switch_command:
+            return [
+                f"the local target cannot switch its installation to Neo4j {version}: set "
+                f"PORTAL_NEO4J_SWITCH_COMMAND to the command that does it (docs/local-target.md)"
+            ]
+        executable = self.switch_command[0]
+        if shutil.which(executable) is None and not os.access(executable, os.X_OK):
+            return [f"PORTAL_NEO4J_SWITCH_COMMAND: {executable} is not found or not executable"]
+        return []
+
+    def switch_description(self, version: str) -> str:
+        if not self.switch_command:
+            return f"PORTAL_NEO4J_SWITCH_COMMAND (not set) makes the installation at {self.home} Neo4j {version}"
+        return f"{_command_text(self._switch_command(version))}: the installation at {self.home} becomes {version}"
+
+    def use_neo4j_version(self, version: str) -> str:
+        if self.is_up():
+            raise TargetError(f"Neo4j at {self.home} must be stopped before switching to {version}")
+        problems = self.check_neo4j_version(version)
+        if problems:
+            raise TargetError("; ".join(problems))
+        command = self._switch_command(version)
+        proc = self._run(command, f"switching to Neo4j {version}", "PORTAL_NEO4J_SWITCH_COMMAND")
+        if proc.returncode != 0:
+            raise TargetError(
+                f"switching to Neo4j {version} failed: {_command_text(command)} (PORTAL_NEO4J_SWITCH_COMMAND) exited "
+                f"with {proc.returncode}: {proc.stdout[-1500:]}"
+            )
+        now = self.neo4j_version()
+        if now != version:
+            raise TargetError(
+                f"after {_command_text(command)} (PORTAL_NEO4J_SWITCH_COMMAND) the installation at {self.home} holds "
+                f"Neo4j {now}, not {version}"
+            )
+        return f"{self.describe()} ({proc.stdout.strip()[-300:] or 'switched'})"
+
+    def admin_command_for(self, version: str, args: list[str]) -> list[str]:
+        return self.admin_command(args)  # the same neo4j-admin path, once the switch made it that version's
+
+    # -- neo4j-admin ------------------------------------------------------------------------------------------
     @property
     def admin_backup_dir(self) -> PurePosixPath:
         return PurePosixPath(self.backup_dir.resolve())
 
     def data_owner(self) -> tuple[int, int]:
-        """(uid, gid) owning the data directory; the instance home while the data directory is set aside."""
-        for path in (self.data_dir, self.instance.home):
+        """(uid, gid) owning the data directory; the directory holding it while it is set aside."""
+        for path in (self.data_dir, self.data_dir.parent):
             try:
                 st = path.stat()
             except FileNotFoundError:
                 continue
             return st.st_uid, st.st_gid
-        raise TargetError(f"neither {self.data_dir} nor {self.instance.home} exists")
+        raise TargetError(f"neither {self.data_dir} nor its parent exists")
 
     def admin_command(self, args: list[str]) -> list[str]:
-        return self.instance.admin_command(args)
+        return [*self.admin_tool, *args]
 
-    def admin(self, args: list[str]) -> AdminResult:
+    def _admin(self, args: list[str], conf_dir: Path) -> AdminResult:
         command = self.admin_command(args)
         uid, gid = self.data_owner()
         # Only root can switch users; as anyone else we run as ourselves (and must own the data already).
         switch = os.getuid() == 0 and (uid, gid) != (0, 0)
-        proc = subprocess.run(
-            command,
-            env=self.instance.admin_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            cwd=self.instance.home,
-            user=uid if switch else None,
-            group=gid if switch else None,
-        )
+        env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(conf_dir), ADMIN_MARKER: str(conf_dir)}
+        try:
+            proc = subprocess.run(
+                command,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                cwd=self.home,
+                user=uid if switch else None,
+                group=gid if switch else None,
+            )
+        except (FileNotFoundError, PermissionError) as exc:
+            raise TargetError(
+                f"neo4j-admin ({_command_text(self.admin_tool)}, PORTAL_NEO4J_ADMIN) cannot be run: {exc}"
+            ) from None
         return AdminResult(command=command, returncode=proc.returncode, output=proc.stdout)
 
-    def stop_admin(self, home: Path | None = None) -> list[str]:
+    def admin(self, args: list[str]) -> AdminResult:
+        return self._admin(args, self.conf_dir)
+
+    def stop_admin(self, conf_dir: Path | None = None) -> list[str]:
         done = []
-        marker = f"NEO4J_HOME={home or self.instance.home}".encode()
+        marker = f"{ADMIN_MARKER}={conf_dir or self.conf_dir}".encode()
         for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
+            if not proc.name.isdigit() or int(proc.name) == os.getpid():
                 continue
             try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-                if ADMIN_MAIN.encode() not in argv or marker not in (proc / "environ").read_bytes().split(b"\0"):
+                if marker not in (proc / "environ").read_bytes().split(b"\0"):
                     continue
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
             pid = int(proc.name)
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 30
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            if _pid_alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
-            args = " ".join(a.decode(errors="replace") for a in argv[argv.index(ADMIN_MAIN.encode()) + 1 :] if a)
-            done.append(f"stopped an orphaned neo4j-admin {args} (pid {pid})")
+            args = " ".join(a.decode(errors="replace") for a in argv if a)
+            done.append(f"stopped an orphaned neo4j-admin (pid {pid}: {args[-200:]})")
         return done
 
     def fix_ownership(self, paths: list[Path]) -> str:
@@ -180,73 +423,119 @@ class LocalTarget(Target):
         return f"{changed} file(s) given to uid {uid} gid {gid}"
 
     # -- the scratch Neo4j a verification loads a dump into (docs/verification.md) -----------------------------
-    # Its own home under the scratch directory: its own conf, data, logs and pid file, ports the kernel picks on
-    # loopback. Nothing of the live instance (home, data, ports, operation lock) is used or touched.
-    def _scratch_instance(self, create: bool = False) -> Neo4jInstance:
-        home = self.scratch_dir() / "home"
-        if (home / "instance.json").exists():
-            return Neo4jInstance.load(home)
-        if not create:
-            raise TargetError(f"there is no scratch Neo4j in {home}")
-        inst = Neo4jInstance(
-            home=home,
-            bolt_port=free_loopback_port(),
-            http_port=free_loopback_port(),
-            heap="256m",
-            pagecache="64m",
-            version=self.instance.version,
+    # The same installation with a configuration of its own under the scratch directory: its own data, logs and run
+    # directories, loopback ports the kernel picks. Nothing of the live server (data, ports, operation lock) is used.
+    @property
+    def _scratch_home(self) -> Path:
+        return self.scratch_dir() / "home"
+
+    def _scratch_conf_dir(self, create: bool = False) -> Path:
+        home = self._scratch_home
+        conf = home / "conf"
+        if (conf / "neo4j.conf").exists() or not create:
+            return conf
+        for d in ("conf", "data", "logs", "run"):
+            (home / d).mkdir(parents=True, exist_ok=True)
+        self._write_scratch_conf(conf)
+        return conf
+
+    def _write_scratch_conf(self, conf: Path) -> None:
+        home = self._scratch_home
+        prefix, connector = (
+            ("dbms", "dbms.connector") if self.neo4j_version().startswith("4.") else ("server", "server")
         )
-        for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
-            d.mkdir(parents=True, exist_ok=True)
-        inst.write_config()
-        return inst
+        lines = [
+            f"{prefix}.default_listen_address=127.0.0.1",
+            f"{connector}.bolt.listen_address=127.0.0.1:{free_loopback_port()}",
+            f"{connector}.http.listen_address=127.0.0.1:{free_loopback_port()}",
+            f"{connector}.https.enabled=false",
+            f"{prefix}.directories.data={home / 'data'}",
+            f"{prefix}.directories.logs={home / 'logs'}",
+            f"{prefix}.directories.run={home / 'run'}",
+            f"{prefix}.memory.heap.initial_size=256m",
+            f"{prefix}.memory.heap.max_size=256m",
+            f"{prefix}.memory.pagecache.size=64m",
+            "dbms.security.auth_enabled=true",
+            "",
+        ]
+        (conf / "neo4j.conf").write_text("\n".join(lines))
 
     def scratch_admin_command(self, args: list[str]) -> list[str]:
-        home = self.scratch_dir() / "home"
-        return [f"NEO4J_HOME={home}", f"NEO4J_CONF={home / 'conf'}", *self.instance.admin_command(args)]
+        return [f"NEO4J_CONF={self._scratch_home / 'conf'}", *self.admin_command(args)]
 
     def scratch_admin(self, args: list[str]) -> AdminResult:
-        try:
-            inst = self._scratch_instance(create=True)
-            proc = inst.admin(args)
-        except Neo4jError as exc:
-            raise TargetError(str(exc)) from None
-        return AdminResult(
-            command=self.scratch_admin_command(args), returncode=proc.returncode, output=proc.stdout + proc.stderr
-        )
+        conf = self._scratch_conf_dir(create=True)
+        result = self._admin(args, conf)
+        return AdminResult(command=self.scratch_admin_command(args), returncode=result.returncode, output=result.output)
+
+    def _scratch_bolt_port(self, conf: Path) -> int:
+        values = read_conf(conf / "neo4j.conf")
+        address = values.get("server.bolt.listen_address") or values.get("dbms.connector.bolt.listen_address", "")
+        return int(address.rsplit(":", 1)[-1])
 
     def scratch_counts(self) -> tuple[int, int]:
-        inst = self._scratch_instance()
+        conf = self._scratch_conf_dir()
+        if not (conf / "neo4j.conf").exists():
+            raise TargetError(f"there is no scratch Neo4j in {self._scratch_home}")
         # A throwaway password, set before the first start: the scratch store holds the live store's credentials.
         password = secrets.token_urlsafe(18)
+        result = self._admin(["dbms", "set-initial-password", password], conf)
+        if not result.ok:
+            raise TargetError(f"the scratch Neo4j: setting its password failed: {result.output[-500:]}")
+        self._write_scratch_conf(conf)  # fresh ports: the ones picked at set-up may be taken by now
+        url = f"bolt://127.0.0.1:{self._scratch_bolt_port(conf)}"
+        logs = self._scratch_home / "logs"
+        with open(logs / "console.log", "ab") as console:
+            server = subprocess.Popen(
+                [str(self.home / "bin" / "neo4j"), "console"],
+                env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(conf), ADMIN_MARKER: str(conf)},
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.home,
+            )
+        (self._scratch_home / "run" / "console.pid").write_text(f"{server.pid}\n")
         try:
-            inst.admin(["dbms", "set-initial-password", password], check=True)
-            if any(port_in_use(p) for p in (inst.bolt_port, inst.http_port)):
-                inst.bolt_port, inst.http_port = free_loopback_port(), free_loopback_port()
-                inst.write_config()
-            inst.start(timeout=self.start_timeout)
-            url = f"bolt://127.0.0.1:{inst.bolt_port}"
             deadline = time.monotonic() + self.start_timeout
             while True:
                 try:
                     return bolt_counts(Connection(url, "neo4j", password, self.connection.database))
                 except Exception as exc:  # the database may still be coming online after the start
+                    if server.poll() is not None:
+                        tail = (logs / "console.log").read_text(errors="replace")[-1500:]
+                        raise TargetError(f"the scratch Neo4j exited during start-up; see {logs}:\n{tail}") from None
                     if time.monotonic() > deadline:
                         raise TargetError(f"the scratch Neo4j at {url} did not answer: {exc}") from None
                     time.sleep(0.25)
-        except Neo4jError as exc:
-            raise TargetError(f"the scratch Neo4j: {exc}") from None
         finally:
-            inst.stop(timeout=self.start_timeout)
+            self._stop_group(server.pid)
+            server.wait()
+
+    def _stop_group(self, pid: int) -> None:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + self.start_timeout
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def clear_scratch(self) -> list[str]:
-        home = self.scratch_dir() / "home"
-        done = self.stop_admin(home.resolve()) if home.exists() else []
-        if (home / "instance.json").exists():
-            inst = Neo4jInstance.load(home)
-            if inst.pid() is not None:
-                inst.stop(timeout=self.start_timeout)
-                done.append(f"stopped the scratch Neo4j in {home}")
+        home = self._scratch_home
+        done = self.stop_admin(home.resolve() / "conf") if home.exists() else []
+        pid_file = home / "run" / "console.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            pid = None
+        if pid is not None and pid_alive(pid):
+            self._stop_group(pid)
+            done.append(f"stopped the scratch Neo4j in {home}")
         return done + super().clear_scratch()
 
     # -- alchemiscale's CLI as a local command (alchemiscale_cli.py) ----------------------------------------------

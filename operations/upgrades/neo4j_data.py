@@ -1,4 +1,7 @@
-"""Data migration: a Neo4j 4.4 store to Neo4j 5.26 (alchemiscale v0.3 ran on 4.4, v0.4 and later on 5.x).
+"""Data migration: a Neo4j 4.4 store to Neo4j 5 (alchemiscale v0.3 ran on 4.4, v0.4 and later on 5.x).
+
+The 5 release is the setting PORTAL_NEO4J_MIGRATION_VERSION (default 5.18.1: the guide migrates to 5.18 and
+alchemiscale's compose file defaults to ``neo4j:5.18``); read when a run is planned or carried out.
 
 The guide's "Migrate data from neo4j 4.4 to 5.18", made safe: the safety dump is written by 4.4 with 4.4's own
 syntax (the guide uses 5.x syntax there by mistake), the 4.4 data directory is set aside rather than deleted, and
@@ -18,9 +21,9 @@ import os
 import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
-from ..local_neo4j import NEO4J_VERSION
 from ..models import Backup
 from ..procedures import dumps
 from ..runner import OperationFailed, RunContext, Step
@@ -28,7 +31,10 @@ from ..targets import Target
 from . import records, snapshot
 from .base import MigrationProcedure
 
-TO_VERSION = NEO4J_VERSION
+
+def to_version() -> str:
+    """The Neo4j 5 release the migration moves to (PORTAL_NEO4J_MIGRATION_VERSION)."""
+    return settings.NEO4J_MIGRATION_VERSION
 
 
 def aside_dir(target: Target) -> Path:
@@ -64,8 +70,9 @@ MASKED = "********"
 
 class Neo4j44To5Procedure(MigrationProcedure):
     kind = "neo4j-4.4-to-5"
-    title = f"Migrate the state store from Neo4j 4.4 to Neo4j {TO_VERSION}"
-    migration_name = "neo4j-4.4-to-5.26"
+    title = "Migrate the state store from Neo4j 4.4 to Neo4j 5"
+    # Not the 5.x release: that is a setting, and a store migrated once is not migrated again whichever it was.
+    migration_name = "neo4j-4.4-to-5"
 
     def check_versions(self) -> list[str]:
         version = self.target.neo4j_version()
@@ -79,7 +86,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
         return []
 
     def check_new_version(self) -> list[str]:
-        return self.target.check_neo4j_version(TO_VERSION)
+        return self.target.check_neo4j_version(to_version())
 
     def check_free_disk(self) -> list[str]:
         target = self.target
@@ -96,16 +103,17 @@ class Neo4j44To5Procedure(MigrationProcedure):
 
     def steps_for_run(self) -> list[Step]:
         t, db = self.target, self.target.connection.database
+        version = to_version()
 
         def admin(args: list[str]) -> list[str]:
-            return t.admin_command_for(TO_VERSION, args)
+            return t.admin_command_for(version, args)
 
         return [
             Step(
                 "check the migration applies",
                 self.check_step,
                 f"the store runs Neo4j 4.4, the migration is not recorded as applied, nothing is set aside, "
-                f"Neo4j {TO_VERSION} is at hand",
+                f"Neo4j {version} is at hand",
             ),
             Step(
                 "check the backups directory",
@@ -137,9 +145,9 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 f"move {t.data_dir} to {aside_dir(t)} (kept until someone removes it) and start from an "
                 f"empty data directory",
             ),
-            Step(f"switch to Neo4j {TO_VERSION}", self.switch_to_5, t.switch_description(TO_VERSION)),
+            Step(f"switch to Neo4j {version}", self.switch_to_5, t.switch_description(version)),
             Step(
-                f"load with Neo4j {TO_VERSION}",
+                f"load with Neo4j {version}",
                 self.load,
                 "load the 4.4 dump into the empty data directory",
                 commands=[admin(load_args(t))],
@@ -163,7 +171,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 "the migrated store must pass neo4j-admin's check",
                 commands=[admin(check_args(t))],
             ),
-            Step(f"start Neo4j {TO_VERSION}", self.start_5, "start and wait until Bolt answers"),
+            Step(f"start Neo4j {version}", self.start_5, "start and wait until Bolt answers"),
             Step(
                 "verify against the 4.4 store",
                 self.verify,
@@ -173,7 +181,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
             Step(
                 "put the 4.4 data back",
                 self.put_back,
-                f"after a failure: {TO_VERSION}'s data directory moved "
+                f"after a failure: {version}'s data directory moved "
                 f"aside, {aside_dir(t)} back in place, switched back to 4.4 (the same way)",
                 when="failure",
             ),
@@ -234,17 +242,17 @@ class Neo4j44To5Procedure(MigrationProcedure):
 
     def switch_to_5(self, ctx: RunContext) -> str:
         ctx.remember(switched=True)
-        return self.target.use_neo4j_version(TO_VERSION)
+        return self.target.use_neo4j_version(to_version())
 
     def load(self, ctx: RunContext) -> str:
-        ctx.admin(load_args(self.target), f"loading the 4.4 dump with Neo4j {TO_VERSION} failed")
+        ctx.admin(load_args(self.target), f"loading the 4.4 dump with Neo4j {to_version()} failed")
         return "loaded"
 
     def set_password(self, ctx: RunContext) -> str:
         c = self.target.connection
         if c.user != "neo4j":
             raise OperationFailed(
-                f"the portal connects as {c.user!r}; a new Neo4j {TO_VERSION} system database "
+                f"the portal connects as {c.user!r}; a new Neo4j {to_version()} system database "
                 f"only has the user 'neo4j'. Migrate by hand or connect as neo4j"
             )
         ctx.log("$ " + " ".join(self.target.admin_command(["dbms", "set-initial-password", MASKED])))
@@ -298,7 +306,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 "set_aside": ctx.state.get("aside"),
             },
         )
-        follow_up = self.target.version_follow_up(TO_VERSION)
+        follow_up = self.target.version_follow_up(to_version())
         return (
             f"recorded as applied (#{record.pk}). The 4.4 data directory is kept at {ctx.state.get('aside')} "
             f"and the safety dump at {self.target.backup_dir / ctx.state['file_name']}; remove them when the "
@@ -314,11 +322,11 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 target.stop()
                 done.append(f"Neo4j {target.neo4j_version()} stopped")
             failed = target.data_dir.with_name(
-                f"{target.data_dir.name}.failed-{TO_VERSION}-{timezone.now():%Y%m%d-%H%M%S}"
+                f"{target.data_dir.name}.failed-{to_version()}-{timezone.now():%Y%m%d-%H%M%S}"
             )
             if target.data_dir.exists():
                 target.data_dir.rename(failed)
-                done.append(f"the {TO_VERSION} data directory moved to {failed}")
+                done.append(f"the {to_version()} data directory moved to {failed}")
             Path(aside).rename(target.data_dir)
             ctx.remember(aside=None)
             done.append(f"{aside} moved back to {target.data_dir}")

@@ -16,7 +16,7 @@ from ..targets import Target
 from . import records
 from .alchemiscale_schema import AlchemiscaleV03ToV04Procedure
 from .base import MigrationProcedure
-from .neo4j_data import TO_VERSION, Neo4j44To5Procedure
+from .neo4j_data import Neo4j44To5Procedure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,10 +40,11 @@ MIGRATIONS: list[Migration] = [
         Neo4j44To5Procedure.title,
         Neo4j44To5Procedure,
         neo4j_from="4.4",
-        neo4j_to=TO_VERSION,
+        neo4j_to="5",
         alchemiscale_from="0.3",
         alchemiscale_to="0.4",
-        guide="Migrate data from neo4j 4.4 to 5.x: alchemiscale v0.4 is the first release on Neo4j 5",
+        guide="Migrate data from neo4j 4.4 to 5.x (the release PORTAL_NEO4J_MIGRATION_VERSION names; the guide's is "
+        "5.18): alchemiscale v0.4 is the first release on Neo4j 5",
     ),
     Migration(
         AlchemiscaleV03ToV04Procedure.migration_name,

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from operations.local_neo4j import ADMIN_MAIN
+from devtools.local_neo4j import ADMIN_MAIN
 from operations.models import OperationRun
 from operations.runner import OperationFailed, RunContext
 from operations.targets import AdminResult, get_target
+from operations.targets.local import ADMIN_MARKER
 
 pytestmark = pytest.mark.django_db
 
 
-def _kill_admin_when_seen(home: Path, sig: int, seen: list[int]) -> None:
-    marker = f"NEO4J_HOME={home}".encode()
+def _kill_admin_when_seen(conf_dir: Path, sig: int, seen: list[int]) -> None:
+    marker = f"{ADMIN_MARKER}={conf_dir}".encode()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not seen:
         for proc in Path("/proc").iterdir():
@@ -40,7 +41,7 @@ def test_neo4j_admin_killed_by_sigkill_is_reported_with_its_usual_causes():
     target = get_target("local")
     run = OperationRun.objects.create(kind="backup", target="local", requested_by_label="test")
     seen: list[int] = []
-    killer = threading.Thread(target=_kill_admin_when_seen, args=(target.instance.home, signal.SIGKILL, seen))
+    killer = threading.Thread(target=_kill_admin_when_seen, args=(target.conf_dir, signal.SIGKILL, seen))
     killer.start()
     with pytest.raises(OperationFailed) as failure:
         RunContext(run, target).admin(["database", "info", "neo4j"], "the dump failed")

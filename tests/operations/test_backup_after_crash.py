@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from operations.local_neo4j import _pid_alive
 from operations.models import OperationRun
+from operations.targets.local import pid_alive as _pid_alive
 
 from .conftest import graph_snapshot, seed_graph
 
@@ -29,11 +29,11 @@ def _target_row(client) -> str:
 def test_backup_after_a_crash(target, celery_worker_process, alice_client):
     seed_graph(target, "crash")
     before = graph_snapshot(target)
-    pid = target.instance.pid()
+    pid = target.pid()
     os.kill(pid, signal.SIGKILL)  # what the out-of-memory killer does
     while _pid_alive(pid):
         time.sleep(0.1)
-    assert target.instance.pid_file.exists() and not target.is_up()
+    assert target.pid_file.exists() and not target.is_up()
 
     row = _target_row(alice_client)
     assert "crashed" in row and str(pid) in row
@@ -48,6 +48,6 @@ def test_backup_after_a_crash(target, celery_worker_process, alice_client):
     last = out.getvalue().strip().splitlines()[-1]
     assert last.startswith("WARNING") and "crashed" in last and "started again" in last
 
-    assert target.is_up() and target.instance.pid() != pid
+    assert target.is_up() and target.pid() != pid
     assert graph_snapshot(target) == before
     assert "crashed" in _target_row(alice_client)  # the page still tells what the last run found

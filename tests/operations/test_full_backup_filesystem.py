@@ -46,13 +46,13 @@ def test_full_backup_filesystem(target, settings, small_filesystem):
         "UNWIND range(1, 3000) AS i CREATE (:Blob {i: i, data: reduce(s = '', x IN range(1, 16) | s + randomUUID())})"
     )
     before = graph_snapshot(target)
-    pid = target.instance.pid()
+    pid = target.pid()
 
     refused = _execute()
     assert refused.status == "failed"
     assert "free" in refused.error and "nothing was stopped" in refused.error
     assert "--ignore-free-space" in refused.error
-    assert target.instance.pid() == pid  # never stopped
+    assert target.pid() == pid  # never stopped
 
     failed = _execute(ignore_free_space=True)
     assert failed.status == "failed", failed.error

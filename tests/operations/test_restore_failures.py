@@ -53,7 +53,7 @@ def test_corrupt_dump_rolls_back_to_previous_data(target, celery_worker_process)
 def test_damaged_file_is_refused_before_anything_stops(target, celery_worker_process):
     seed_graph(target, "keep")
     before = graph_snapshot(target)
-    pid_before = target.instance.pid() if hasattr(target, "instance") else None
+    pid_before = target.pid() if hasattr(target, "pid") else None
     damaged = _catalogue(target, "neo4j-20200101-000001.dump", b"changed after cataloguing", sha256="0" * 64)
 
     run = wait_for(services.request_restore(damaged, target.connection.database, label="test"))
@@ -63,7 +63,7 @@ def test_damaged_file_is_refused_before_anything_stops(target, celery_worker_pro
     assert run.steps.get(name="safety backup: stop Neo4j").status == "skipped"
     assert target.is_up() and graph_snapshot(target) == before
     if pid_before is not None:
-        assert target.instance.pid() == pid_before
+        assert target.pid() == pid_before
     assert Backup.objects.filter(purpose=Backup.Purpose.SAFETY).count() == 0
 
 

@@ -25,7 +25,7 @@ def test_unwritable_backup_dir_fails_clearly_and_changes_nothing(target, setting
     settings.OPERATIONS_QUEUE = queue
     seed_graph(target, "intact")
     before = graph_snapshot(target)
-    pid = target.instance.pid() if hasattr(target, "instance") else None
+    pid = target.pid() if hasattr(target, "pid") else None
 
     with dedicated_worker("unwritable", queue, env={"PORTAL_BACKUP_DIR": str(backups)}):
         run = wait_for(services.request_backup(label="test"))
@@ -37,6 +37,6 @@ def test_unwritable_backup_dir_fails_clearly_and_changes_nothing(target, setting
     assert [s.status for s in run.steps.order_by("position")][:3] == ["failed", "skipped", "skipped"]
     assert target.is_up() and graph_snapshot(target) == before
     if pid is not None:
-        assert target.instance.pid() == pid  # never restarted
+        assert target.pid() == pid  # never restarted
     assert blocker.read_text().startswith("a regular file") and not backups.exists()
     assert Backup.objects.count() == 0

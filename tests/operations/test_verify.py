@@ -47,7 +47,7 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     made = runner.execute(services.request_backup(None, label="test", send=False, target=target).pk)
     assert made.status == "succeeded", made.error
     good = Backup.objects.get()
-    live_pid = target.instance.pid()
+    live_pid = target.pid()
 
     run, good = _verify(good)
     assert run.status == "succeeded", run.error
@@ -58,7 +58,7 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
         in good.verification_detail
     )
     # The live Neo4j was neither stopped nor replaced; the scratch is gone.
-    assert target.instance.pid() == live_pid and target.is_up()
+    assert target.pid() == live_pid and target.is_up()
     assert not target.scratch_dir().exists()
 
     # Bytes changed in the middle, and a truncated copy, in one run (as the admin action on many asks): the
@@ -109,7 +109,7 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
         f"the loaded dump has {good.node_count} nodes and {good.relationship_count} relationships; the catalog "
         f"says {good.node_count + 1} and {good.relationship_count}"
     ) in off.verification_detail
-    assert target.instance.pid() == live_pid and not target.scratch_dir().exists()
+    assert target.pid() == live_pid and not target.scratch_dir().exists()
 
 
 def _missing(name: str) -> Backup:

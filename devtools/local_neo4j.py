@@ -1,29 +1,34 @@
-"""A Neo4j Community installation run by the project itself, from Maven Central.
+"""DEV TOOL: a Neo4j Community installation run by the project itself, from Maven Central jars.
 
-Standard library only: ``scripts/services.py`` uses it before the virtualenv exists, and the
-local operations target uses it to stop, start and run ``neo4j-admin`` on the same instance.
+Used by ``make run``, ``make test``, the benches and the tests only; the portal itself never imports it (a test
+checks that). Standard library only: ``scripts/services.py`` uses it before the virtualenv exists.
 
-Layout of an instance home (everything the instance owns lives under it)::
+An instance home looks like a Neo4j distribution to the portal's local target (docs/local-target.md), so the
+project's own instance is just one configuration of it::
 
     HOME/instance.json    ports, heap, Neo4j version (written by ``init``)
+    HOME/bin/neo4j        ``neo4j start|stop|status|console``, as a distribution's script
+    HOME/bin/neo4j-admin  runs the version's neo4j-admin (NEO4J_HOME and NEO4J_CONF from the environment)
+    HOME/lib -> the version's jars in the cache
     HOME/conf/neo4j.conf
     HOME/data/            the store (``databases/``, ``transactions/``, ``dbms/``)
     HOME/logs/  HOME/run/neo4j.pid
     HOME/run/portal-operation.lock   held (flock) by a portal operation while it keeps the server stopped
 
-The operation lock: an operation that stops the server for an offline job (dump, load, version switch) holds an
-exclusive ``flock`` on ``run/portal-operation.lock`` until it starts the server again (or ends); ``start()`` and
-``scripts/services.py up`` refuse while another process holds it. The kernel drops the lock with its process, so
-a dead worker never leaves it behind. A process holds it once per instance, whichever object took it; any start
-of the instance from that process, or ``release_stopped()``, gives it back. See docs/reliability.md.
+``start`` and ``scripts/services.py up`` refuse while another process holds the operation lock
+(``operations/neo4j_lock.py``); any start of the instance from the holding process gives it back.
+
+    python3 -m devtools.local_neo4j fetch [--version V]       the jars (and Java 11 for 4.4) into the cache
+    python3 -m devtools.local_neo4j start|stop|status --home HOME
+    python3 -m devtools.local_neo4j switch --home HOME --version V   the instance becomes V (cached jars only)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -32,12 +37,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
-# lock file path -> the open file holding the operation lock in this process
-_HELD: dict[str, Any] = {}
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from operations import neo4j_lock  # noqa: E402  (standard library only, like this module)
 
 NEO4J_VERSION = "5.26.12"
+# The 5.x release alchemiscale's guide migrates 4.4 to (its compose file's neo4j:5.18); the newest 5.18 release.
+NEO4J_518_VERSION = "5.18.1"
 # The last 4.4 release: stores alchemiscale v0.3 deployments still hold, to be migrated to 5.x.
 NEO4J_44_VERSION = "4.4.44"
 # The same two classes in 4.4 and 5.x (checked in both jar sets).
@@ -74,12 +83,7 @@ POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-    <dependency>
-      <groupId>org.neo4j.assembly</groupId>
-      <artifactId>neo4j-community-standalone</artifactId>
-      <version>{version}</version>
-      <type>pom</type>
-    </dependency>
+{dependencies}
   </dependencies>
 </project>
 """
@@ -100,6 +104,20 @@ def distribution_lib(version: str = NEO4J_VERSION) -> Path:
     return cache_dir() / f"neo4j-community-{version}" / "lib"
 
 
+def _dependencies(version: str) -> str:
+    """The distribution's assembly pom where Maven Central has it; for releases without one (5.18.x), the server
+    module and the Community edition module (the server entry point), which bring the same jars."""
+    if version.startswith("5.18."):
+        artifacts = [("org.neo4j.app", "neo4j-server", "jar"), ("org.neo4j", "neo4j", "jar")]
+    else:
+        artifacts = [("org.neo4j.assembly", "neo4j-community-standalone", "pom")]
+    return "\n".join(
+        f"    <dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{version}</version>"
+        f"<type>{t}</type></dependency>"
+        for g, a, t in artifacts
+    )
+
+
 def fetch(version: str = NEO4J_VERSION) -> Path:
     """Gather the jars of the Community distribution with Maven; a no-op when cached."""
     lib = distribution_lib(version)
@@ -110,7 +128,7 @@ def fetch(version: str = NEO4J_VERSION) -> Path:
         raise Neo4jError("Maven (mvn) is needed to fetch Neo4j from Maven Central; install it (apt-get install maven)")
     work = lib.parent / "pom"
     work.mkdir(parents=True, exist_ok=True)
-    (work / "pom.xml").write_text(POM_TEMPLATE.format(version=version))
+    (work / "pom.xml").write_text(POM_TEMPLATE.format(dependencies=_dependencies(version)))
     staging = lib.parent / "lib.partial"
     shutil.rmtree(staging, ignore_errors=True)
     cmd = [
@@ -235,8 +253,72 @@ class Neo4jInstance:
         """
         lines = self._config_44() if is_44(self.version) else self._config_5()
         _replace(self.conf_dir / "neo4j.conf", "\n".join(lines))
+        self._write_distribution_layout()
         settings = {k: v for k, v in dataclasses.asdict(self).items() if k != "home"}
         _replace(self.home / "instance.json", json.dumps(settings, indent=2) + "\n")
+
+    def _write_distribution_layout(self) -> None:
+        """``bin/neo4j``, ``bin/neo4j-admin`` and ``lib`` as a distribution has them (see the module's docstring)."""
+        bindir = self.home / "bin"
+        bindir.mkdir(parents=True, exist_ok=True)
+        run = f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m devtools.local_neo4j'
+        scripts = {
+            "neo4j": f'case "$1" in console) {run} console "{self.home}" ;; *) {run} "$1" --home "{self.home}" ;; esac',
+            "neo4j-admin": f'{run} admin "{self.home}" "$@"',
+        }
+        for name, line in scripts.items():
+            text = f"#!/bin/sh\n# DEV TOOL (devtools/local_neo4j.py): this instance's {name}, as a distribution's.\n{line}\n"
+            _replace(bindir / name, text)
+            (bindir / name).chmod(0o755)
+        link = self.home / ".lib.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(self.lib)
+        os.replace(link, self.home / "lib")
+
+    def is_cached(self, version: str) -> str | None:
+        """What is missing to run ``version`` from the cache (None: nothing); never fetches."""
+        if not (distribution_lib(version).parent / "complete").exists():
+            return f"Neo4j {version} is not in the cache: python3 -m devtools.local_neo4j fetch --version {version}"
+        if is_44(version):
+            from devtools import java11
+
+            if not (java11.root() / "complete").exists():
+                return f"Java 11 for Neo4j {version} is not in the cache: python3 -m devtools.java11"
+        return None
+
+    def switch(self, version: str) -> None:
+        """Make the instance ``version`` (configuration included), from the cache only; it must be stopped."""
+        if self.pid() is not None:
+            raise Neo4jError(f"Neo4j at {self.home} must be stopped before switching to {version}")
+        missing = self.is_cached(version)
+        if missing:
+            raise Neo4jError(missing)
+        self.version = version
+        self.write_config()
+
+    def heap_from_config(self) -> str:
+        """The heap neo4j.conf asks for (a scratch configuration may), else the instance's."""
+        conf = Path(os.environ.get("NEO4J_CONF") or self.conf_dir) / "neo4j.conf"
+        for line in conf.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("server.memory.heap.max_size", "dbms.memory.heap.max_size") and value.strip():
+                return value.strip()
+        return self.heap
+
+    def console(self) -> None:
+        """Run the server in the foreground (this process becomes it), as ``neo4j console`` does; NEO4J_HOME and
+        NEO4J_CONF from the environment when set."""
+        heap = self.heap_from_config()
+        home = os.environ.get("NEO4J_HOME") or str(self.home)
+        conf = os.environ.get("NEO4J_CONF") or str(self.conf_dir)
+        cmd = [self.java(), f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS, "-cp", f"{self.lib}/*", SERVER_MAIN]
+        os.execv(cmd[0], [*cmd, f"--home-dir={home}", f"--config-dir={conf}"])
+
+    def exec_admin(self, args: list[str]) -> None:
+        """Become neo4j-admin ARGS (NEO4J_HOME and NEO4J_CONF default to the instance's)."""
+        env = {"NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir), **os.environ}
+        cmd = self.admin_command(args)
+        os.execve(cmd[0], cmd, env)
 
     def _config_5(self) -> list[str]:
         return [
@@ -250,8 +332,8 @@ class Neo4jInstance:
             f"server.directories.run={self.pid_file.parent}",
             f"server.memory.pagecache.size={self.pagecache}",
             "dbms.security.auth_enabled=true",
-            # No traffic leaves this machine.
-            "dbms.usage_report.enabled=false",
+            # No traffic leaves this machine (a jar set without the usage-report module has none to turn off).
+            *(["dbms.usage_report.enabled=false"] if list(self.lib.glob("neo4j-udc-*.jar")) else []),
             "",
         ]
 
@@ -273,7 +355,7 @@ class Neo4jInstance:
 
     def java(self) -> str:
         if is_44(self.version):
-            from operations import java11  # imported late: java11 imports this module
+            from devtools import java11  # imported late: java11 imports this module
 
             return str(java11.ensure())
         java = shutil.which("java")
@@ -303,45 +385,18 @@ class Neo4jInstance:
     # -- the operation lock (see the module's docstring) ----------------------------------------------------
     def hold_stopped(self, holder: str) -> None:
         """Take the operation lock for this process (a no-op when it has it already)."""
-        if str(self.operation_lock_file) in _HELD:
-            return
-        self.operation_lock_file.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.operation_lock_file, "a+")
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            other = fh.read().strip()
-            fh.close()
-            raise Neo4jError(
-                f"Neo4j at {self.home} is already held stopped by another portal operation: {other}"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}: {holder}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
-        fh.flush()
-        _HELD[str(self.operation_lock_file)] = fh
+            neo4j_lock.hold(self.operation_lock_file, holder, f"Neo4j at {self.home}")
+        except neo4j_lock.LockHeld as exc:
+            raise Neo4jError(str(exc)) from None
 
     def release_stopped(self) -> None:
         """Give the operation lock back (a no-op when this process does not hold it)."""
-        fh = _HELD.pop(str(self.operation_lock_file), None)
-        if fh is not None:
-            fh.close()
+        neo4j_lock.release(self.operation_lock_file)
 
     def stopped_by(self) -> str | None:
-        """Who holds the server stopped (the lock file's line), when another process holds the operation lock."""
-        try:
-            fh = open(self.operation_lock_file)
-        except FileNotFoundError:
-            return None
-        with fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                text = fh.read().strip() or "unknown holder"
-                return None if text.startswith(f"pid {os.getpid()}:") else text
-            fcntl.flock(fh, fcntl.LOCK_UN)
-        return None
+        """Who holds the server stopped, when another process holds the operation lock."""
+        return neo4j_lock.holder(self.operation_lock_file)
 
     def refuse_if_held(self) -> None:
         holder = self.stopped_by()
@@ -455,29 +510,51 @@ class Neo4jInstance:
         return proc
 
 
+def portal_settings(home: Path) -> dict[str, str]:
+    """The portal's local-target settings for the instance at ``home`` (docs/local-target.md): the home alone gives
+    neo4j.conf, neo4j-admin and the start and stop commands (its bin/neo4j); switching versions is this module's."""
+    script = Path(__file__).resolve()
+    switch = shlex.join([sys.executable, str(script), "switch", "--home", str(home), "--version", "{version}"])
+    return {"PORTAL_NEO4J_HOME": str(home), "PORTAL_NEO4J_SWITCH_COMMAND": switch}
+
+
 def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="local_neo4j", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
+    # The instance's bin/ scripts: `console HOME` and `admin HOME ARGS...` (neo4j-admin's own arguments follow).
+    if argv[:1] in (["console"], ["admin"]) and len(argv) >= 2:
+        try:
+            inst = Neo4jInstance.load(argv[1])
+            inst.console() if argv[0] == "console" else inst.exec_admin(argv[2:])
+        except Neo4jError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+    parser.add_argument("command", choices=["fetch", "start", "stop", "status", "switch"])
     parser.add_argument("--home")
-    parser.add_argument("--version", default=NEO4J_VERSION, help="for fetch: which Neo4j release")
+    parser.add_argument("--version", default=NEO4J_VERSION, help="for fetch and switch: which Neo4j release")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
             print(fetch(args.version))
             if is_44(args.version):
-                from operations import java11
+                from devtools import java11
 
                 print(java11.ensure())
             return 0
         inst = Neo4jInstance.load(args.home)
+        if args.command == "switch":
+            inst.switch(args.version)
+            print(f"the instance at {inst.home} is Neo4j {inst.version} (stopped)")
+            return 0
         if args.command == "start":
             inst.start()
         elif args.command == "stop":
             inst.stop()
-        print("up" if inst.is_up() else "down")
-        return 0
+        up = inst.is_up()
+        print("up" if up else "down")
+        # As a distribution's `neo4j status`: non-zero when not running.
+        return 0 if up or args.command == "stop" else 3
     except Neo4jError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""A Java 11 runtime for Neo4j 4.4, which does not run on the Java 17 of Debian bookworm.
+"""DEV TOOL: a Java 11 runtime for Neo4j 4.4, which does not run on the Java 17 of Debian bookworm.
 
 Debian bullseye still ships ``openjdk-11-jre-headless`` and bookworm's archive keyring still verifies bullseye.
 Rather than a whole bullseye root file system (debootstrap, ~500 MB, a chroot and a mounted /proc for the
@@ -10,7 +10,7 @@ unpacked tree, which then depends on nothing outside itself.
 
 Standard library only, like ``local_neo4j``: ``scripts/bootstrap.sh`` runs it before the virtualenv exists.
 
-    python3 -m operations.java11     prints the path of the java binary, fetching it first when needed
+    python3 -m devtools.java11     prints the path of the java binary, fetching it first when needed
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from operations.local_neo4j import Neo4jError, cache_dir
+from devtools.local_neo4j import Neo4jError, cache_dir
 
 SUITE = "bullseye"
 PACKAGE = "openjdk-11-jre-headless"
