@@ -92,7 +92,7 @@ class OperationRunAdmin(RecordAdmin):
             raise PermissionDenied
         run = self.get_object(request, object_id)  # None for an unknown or malformed id ("abc", "1.5", NUL)
         if run is None:
-            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)  # type: ignore[attr-defined]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

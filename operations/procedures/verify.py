@@ -260,8 +260,12 @@ class VerifyProcedure(Procedure):
         if failure is None:
             # A step that raised something unexpected (ERRORED) did not record a reason: its row says it failed.
             prefix = ctx.step.name.rsplit(": ", 1)[0] + ": " if ctx.step else "?"
-            failed = ctx.run.steps.filter(status=StepStatus.FAILED, name__startswith=prefix)
-            failed = failed.exclude(name__endswith="remove the scratch").order_by("position").first()
+            failed = (
+                ctx.run.steps.filter(status=StepStatus.FAILED, name__startswith=prefix)
+                .exclude(name__endswith="remove the scratch")
+                .order_by("position")
+                .first()
+            )
             if failed is not None:
                 failure = f"{failed.name} failed: " + " ".join(failed.output.strip().splitlines()[-3:])
                 ctx.remember(failures={**ctx.state.get("failures", {}), str(backup_id): failure})

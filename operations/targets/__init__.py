@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -43,7 +45,7 @@ def get_target(name: str | None = None) -> Target:
 def _build(name: str) -> Target:
     if name not in TARGETS:
         raise ImproperlyConfigured(f"operations target {name!r} is not available; known: {', '.join(sorted(TARGETS))}")
-    common = dict(
+    common: dict[str, Any] = dict(
         connection=default_connection(), backup_dir=settings.BACKUP_DIR, start_timeout=settings.NEO4J_START_TIMEOUT
     )
     if name == LocalTarget.name:
