@@ -256,6 +256,76 @@ class LocalTarget(Target):
                 done.append(f"stopped the scratch Neo4j in {home}")
         return done + super().clear_scratch()
 
+    # -- side stores: the snapshot a backup dumps and the staging a restore loads (docs/outage.md) -------------
+    # The side store's root is a Neo4j home of its own (conf/, data/, logs/, run/, instance.json): neo4j-admin runs
+    # with NEO4J_CONF there, so its data directory is the side store's; a counting server gets loopback ports the
+    # kernel picks. The live instance's home, data, ports and operation lock are never used.
+    def _side_instance(self, root: Path) -> Neo4jInstance:
+        if (root / "instance.json").exists():
+            return Neo4jInstance.load(root)
+        inst = Neo4jInstance(
+            home=root.resolve(),
+            bolt_port=free_loopback_port(),
+            http_port=free_loopback_port(),
+            heap="256m",
+            pagecache="64m",
+            version=self.instance.version,
+        )
+        for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
+            d.mkdir(parents=True, exist_ok=True)
+        inst.write_config()
+        self.fix_ownership([inst.data_dir])
+        return inst
+
+    def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
+        root = root.resolve()
+        return [f"NEO4J_HOME={root}", f"NEO4J_CONF={root / 'conf'}", *self.instance.admin_command(args)]
+
+    def side_admin(self, root: Path, args: list[str]) -> AdminResult:
+        try:
+            proc = self._side_instance(root).admin(args)
+        except Neo4jError as exc:
+            raise TargetError(str(exc)) from None
+        return AdminResult(
+            command=self.side_admin_command(root, args), returncode=proc.returncode, output=proc.stdout + proc.stderr
+        )
+
+    def side_counts(self, root: Path) -> tuple[int, int]:
+        inst = self._side_instance(root)
+        # A throwaway password for the side server's own (throwaway) system database: only this process knows it.
+        password = secrets.token_urlsafe(18)
+        try:
+            (inst.data_dir / "dbms" / "auth.ini").unlink(missing_ok=True)
+            inst.admin(["dbms", "set-initial-password", password], check=True)
+            if any(port_in_use(p) for p in (inst.bolt_port, inst.http_port)):
+                inst.bolt_port, inst.http_port = free_loopback_port(), free_loopback_port()
+                inst.write_config()
+            inst.start(timeout=self.start_timeout)
+            url = f"bolt://127.0.0.1:{inst.bolt_port}"
+            deadline = time.monotonic() + self.start_timeout
+            while True:
+                try:
+                    return bolt_counts(Connection(url, "neo4j", password, self.connection.database))
+                except Exception as exc:  # the database may still be coming online after the start
+                    if time.monotonic() > deadline:
+                        raise TargetError(f"the side Neo4j at {url} did not answer: {exc}") from None
+                    time.sleep(0.25)
+        except Neo4jError as exc:
+            raise TargetError(f"the side Neo4j in {root}: {exc}") from None
+        finally:
+            inst.stop(timeout=self.start_timeout)
+
+    def stop_side(self, root: Path) -> list[str]:
+        if not root.exists():
+            return []
+        done = self.stop_admin(root.resolve())
+        if (root / "instance.json").exists():
+            inst = Neo4jInstance.load(root)
+            if inst.pid() is not None:
+                inst.stop(timeout=self.start_timeout)
+                done.append(f"stopped the side Neo4j in {root}")
+        return done
+
     # -- alchemiscale's CLI as a local command --------------------------------------------------------------
     # Read from the settings at each call, not fixed at construction: PORTAL_ALCHEMISCALE_CLI is the CLI's setting,
     # not the Neo4j installation's.
