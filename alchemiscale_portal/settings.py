@@ -71,6 +71,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # ---- backups -----------------------------------------------------------------------------------------
 BACKUP_DIR = Path(env_str("PORTAL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
 
+# A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
+# it falls back to dumping the stopped store when the data directory's file system would keep less than this free.
+SNAPSHOT_KEEP_FREE_MB = env_int("PORTAL_SNAPSHOT_KEEP_FREE_MB", 512)
+
 # ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
 OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))
 _neo4j_home = env_str("PORTAL_NEO4J_HOME", "")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from ..models import OperationRun, RunStatus
@@ -37,10 +38,11 @@ def snapshot_room(target: Target) -> tuple[bool, str]:
         free = shutil.disk_usage(target.data_dir).free
     except OSError as exc:
         return False, f"the data directory {target.data_dir} cannot be read ({exc.strerror})"
-    need = int(store_size(target) * SNAPSHOT_MARGIN)
+    keep = settings.SNAPSHOT_KEEP_FREE_MB << 20
+    need = int(store_size(target) * SNAPSHOT_MARGIN) + keep
     words = (
         f"{target.data_dir}: {dumps.human_size(free)} free; a snapshot of the store needs up to "
-        f"{dumps.human_size(need)}"
+        f"{dumps.human_size(need - keep)} and {dumps.human_size(keep)} must stay free (PORTAL_SNAPSHOT_KEEP_FREE_MB)"
     )
     return free >= need, words
 
