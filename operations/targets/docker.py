@@ -847,9 +847,13 @@ class DockerTarget(Target):
     )
 
     def scratch_counts(self) -> tuple[int, int]:
+        return self._count_in(self._scratch_ready(), self._scratch_volumes())
+
+    def _count_in(self, spec: dict[str, Any], volumes: dict[str, dict[str, str]]) -> tuple[int, int]:
+        """(nodes, relationships) from a Neo4j container of the deployment's image on ``volumes`` (no network),
+        removed again before returning."""
         import json
 
-        spec = self._scratch_ready()
         client = self.client()
         try:
             # Authentication off is safe here: nothing outside the container can reach it (network none).
@@ -857,7 +861,7 @@ class DockerTarget(Target):
                 spec["image"],
                 labels={JOB_LABEL: f"{self.project}/{self.service}"},
                 user=spec["user"],
-                volumes=self._scratch_volumes(),
+                volumes=volumes,
                 network_mode="none",
                 hostname="localhost",
                 environment={"NEO4J_AUTH": "none"},
@@ -889,6 +893,59 @@ class DockerTarget(Target):
             raise TargetError(f"the scratch Neo4j container: {exc.explanation or exc}") from None
         finally:
             self._remove_job(job)
+
+    # -- side stores: the snapshot a backup dumps and the staging a restore loads (docs/outage.md) -------------
+    # One-off containers of the deployment's image with no network, mounting the side store's data/ as the data
+    # directory and the backups directory where admin jobs always see it: the live store is not visible to them.
+    def _side_volumes(self, root: Path) -> dict[str, dict[str, str]]:
+        host = self.host_data_dir / Path(root).resolve().relative_to(self.data_dir.resolve()) / "data"
+        return {
+            str(host): {"bind": CONTAINER_DATA_DIR, "mode": "rw"},
+            str(self.host_backup_dir): {"bind": str(CONTAINER_BACKUP_DIR), "mode": "rw"},
+        }
+
+    def _side_ready(self, root: Path) -> dict[str, Any]:
+        data = Path(root) / "data"
+        if not data.exists():
+            data.mkdir(parents=True)
+            self.fix_ownership([root])  # the jobs run as the data owner
+        return self._job_spec()
+
+    def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
+        try:
+            user, image = self._job_spec()["user"], self._job_spec()["image_name"]
+        except TargetError:
+            user, image = "USER_ID:GROUP_ID", IMAGE_VARIABLE
+        line = ["docker", "run", "--rm", "--network", "none", "--user", user]
+        try:
+            volumes = self._side_volumes(root)
+        except TargetError:
+            volumes = {f"NEO4J_DATA_STORE/{Path(root).name}/data": {"bind": CONTAINER_DATA_DIR}}
+        for src, v in volumes.items():
+            line += ["-v", f"{src}:{v['bind']}"]
+        return [*line, "--entrypoint", "neo4j-admin", image, *args]
+
+    def side_admin(self, root: Path, args: list[str]) -> AdminResult:
+        spec = self._side_ready(root)
+        returncode, output = self._run_container(
+            spec["image"],
+            args,
+            what="neo4j-admin on a side store",
+            entrypoint=["neo4j-admin"],
+            user=spec["user"],
+            volumes=self._side_volumes(root),
+            network_mode="none",
+            working_dir="/var/lib/neo4j",
+            hostname="localhost",
+        )
+        return AdminResult(command=self.side_admin_command(root, args), returncode=returncode, output=output)
+
+    def side_counts(self, root: Path) -> tuple[int, int]:
+        return self._count_in(self._side_ready(root), self._side_volumes(root))
+
+    def stop_side(self, root: Path) -> list[str]:
+        # One run at a time holds the target, so every one-off container of it is that run's.
+        return self.stop_admin()
 
     # -- alchemiscale's CLI in a one-off container of its image -----------------------------------------------
     @staticmethod
