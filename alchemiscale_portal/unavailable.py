@@ -50,15 +50,11 @@ def explanation() -> tuple[str, object | None]:
     if run is None:
         return "state store unavailable: Neo4j does not answer", None
     from operations.procedures.outage import expected_outage
-    from operations.targets import get_target
 
     k, n = run.current_position()
     started = run.state.get("outage_started")
     back = "back when the run starts Neo4j again"
-    try:
-        expected = expected_outage(get_target(run.target), run.kind)
-    except Exception:
-        expected = None
+    expected = expected_outage(run.target, run.kind)
     if expected is not None:
         since = dt.datetime.fromisoformat(started) if started else run.started_at
         remaining = expected - (timezone.now() - since).total_seconds()

@@ -47,11 +47,12 @@ def snapshot_room(target: Target) -> tuple[bool, str]:
     return free >= need, words
 
 
-def expected_outage(target: Target, kind: str) -> float | None:
+def expected_outage(target: Target | str, kind: str) -> float | None:
     """Seconds Neo4j was unavailable in the last successful ``kind`` run on the target (None: no such run)."""
-    for run in OperationRun.objects.filter(target=target.name, kind=kind, status=RunStatus.SUCCEEDED).order_by(
-        "-finished_at"
-    )[:5]:
+    name = target if isinstance(target, str) else target.name
+    for run in OperationRun.objects.filter(target=name, kind=kind, status=RunStatus.SUCCEEDED).order_by("-finished_at")[
+        :5
+    ]:
         seconds = outage_seconds(run)
         if seconds is not None:
             return seconds
