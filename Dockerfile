@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORTAL_STATIC_ROOT=/opt/alchemiscale-portal/static \
     PORTAL_OPERATIONS_TARGET=docker
 
-# PORTAL_EXTRA_APT: Debian packages to add, e.g. postgresql-client for pg_dump (deploy/docker-compose.postgres.yml).
+# PORTAL_EXTRA_APT: Debian packages to add: rclone for off-site copies of the backups (deploy/docker-compose.yml
+# asks for it; docs/offsite-copies.md), postgresql-client for pg_dump (deploy/docker-compose.postgres.yml).
 ARG PORTAL_EXTRA_APT=""
 RUN if [ -n "$PORTAL_EXTRA_APT" ]; then apt-get update \
       && apt-get install -y --no-install-recommends $PORTAL_EXTRA_APT && rm -rf /var/lib/apt/lists/*; fi

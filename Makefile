@@ -11,8 +11,9 @@ run: bootstrap
 
 # Only the test command installs what only tests use: Debian's Chromium for the browser tests, docker-compose and
 # PyYAML for the deployment check (tests/test_deployment.py), PostgreSQL for the suite's second pass on PostgreSQL
-# (scripts/postgres.py, docs/postgresql.md) and the portal database copy's test.
-test: export PORTAL_EXTRA_APT += chromium docker-compose python3-yaml postgresql
+# (scripts/postgres.py, docs/postgresql.md) and the portal database copy's test, OpenSSH's server as the off-site
+# copies' SFTP remote (tests/sftp_server.py; rclone itself is a runtime package, installed by bootstrap).
+test: export PORTAL_EXTRA_APT += chromium docker-compose python3-yaml postgresql openssh-server
 test: bootstrap
 	@scripts/lint.sh
 	@scripts/test.sh

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from .masking import MASK, mask_url
@@ -87,11 +88,11 @@ class CredentialFilter(SafeExceptionReporterFilter):
 class CredentialReporter(ExceptionReporter):
     """Django's error report with every known secret removed from what it renders."""
 
-    def get_traceback_html(self) -> str:
-        return scrub(super().get_traceback_html())
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(scrub(super().get_traceback_html()))  # Django's own page, only secrets replaced
 
-    def get_traceback_text(self) -> str:
-        return scrub(super().get_traceback_text())
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(scrub(super().get_traceback_text()))
 
 
 class CredentialFormatter(logging.Formatter):

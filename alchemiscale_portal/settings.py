@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import shutil
-import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -70,6 +68,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # ---- backups -----------------------------------------------------------------------------------------
 BACKUP_DIR = Path(env_str("PORTAL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+# Off-site copies (docs/offsite-copies.md): each dump is copied with rclone to this remote and directory, e.g.
+# "portal-offsite:backups" ("" turns copies off). rclone's own configuration comes from RCLONE_CONFIG (a file) or
+# RCLONE_CONFIG_<REMOTE>_* variables in the worker's environment.
+OFFSITE_REMOTE = env_str("PORTAL_OFFSITE_REMOTE", "")
+OFFSITE_RCLONE = env_str("PORTAL_OFFSITE_RCLONE", "rclone")
+# Seconds rclone waits to connect before it gives up on an attempt (an unreachable remote fails fast).
+OFFSITE_CONNECT_TIMEOUT = env_int("PORTAL_OFFSITE_CONNECT_TIMEOUT", 15)
+# A failed copy is tried again after this many minutes, doubling with each attempt (up to a day), at most
+# PORTAL_OFFSITE_MAX_ATTEMPTS times in all (then staff ask again: manage.py copy-backup, the admin).
+OFFSITE_RETRY_MINUTES = env_int("PORTAL_OFFSITE_RETRY_MINUTES", 10)
+OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
 
 # A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
 # it falls back to dumping the stopped store when the data directory's file system would keep less than this free.
@@ -97,7 +106,7 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
-# The Docker target (operations/targets/docker.py); the engine itself is found through DOCKER_HOST as docker does.
+# The Docker target (operations/targets/docker/); the engine itself is found through DOCKER_HOST as docker does.
 DOCKER_PROJECT = env_str("PORTAL_DOCKER_PROJECT", "alchemiscale-server")
 DOCKER_SERVICE = env_str("PORTAL_DOCKER_SERVICE", "neo4j")
 DOCKER_NEO4J_URL = env_str("PORTAL_DOCKER_NEO4J_URL", "")  # when the portal reaches that Neo4j other than NEO4J_URL
@@ -114,12 +123,11 @@ COMPOSE_ENV_FILE = env_str("PORTAL_COMPOSE_ENV_FILE", "")
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
 # The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`) on the local
-# target: the real `alchemiscale` CLI when it is installed, otherwise the portal's documented stand-in. The timeout
-# applies on both targets.
-ALCHEMISCALE_CLI = env_str(
-    "PORTAL_ALCHEMISCALE_CLI",
-    "alchemiscale" if shutil.which("alchemiscale") else f"{sys.executable} -m operations.upgrades.alchemiscale_standin",
-)
+# target (operations/targets/alchemiscale_cli.py). The project's dev and test scripts point it at their stand-in
+# (devtools/alchemiscale_standin.py) and set PORTAL_ALCHEMISCALE_CLI_STANDIN, which makes the portal say so on screen
+# and in the migration record. The timeout applies on both targets.
+ALCHEMISCALE_CLI = env_str("PORTAL_ALCHEMISCALE_CLI", "alchemiscale")
+ALCHEMISCALE_CLI_STANDIN = env_bool("PORTAL_ALCHEMISCALE_CLI_STANDIN", False)
 ALCHEMISCALE_CLI_TIMEOUT = env_int("PORTAL_ALCHEMISCALE_CLI_TIMEOUT", 3600)
 
 # ---- at a glance: /metrics for Prometheus (glance/metrics.py, docs/metrics.md) ----------------------------

@@ -178,7 +178,7 @@ def _plan_row(
         raise IdentityError(f"the row is of type {cells['type']!r}, but this import is for {kind.name} identities")
     if "full_name" in cells and cells["full_name"] and "full_name" not in kind.detail_fields:
         raise IdentityError(f"a {kind.name} identity has no full name")
-    wanted = {name: cells[name] for name in kind.detail_fields if name in cells and name != "expires"}
+    wanted: dict[str, Any] = {name: cells[name] for name in kind.detail_fields if name in cells and name != "expires"}
     if "expires" in cells:
         wanted["expires"] = _parse_expires(cells["expires"])
     details = services.clean_details(kind, wanted)

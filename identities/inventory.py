@@ -93,7 +93,7 @@ def scope_report() -> list[ScopeRow]:
             data_nodes=data.get(text, 0),
         )
         if scope is not None:
-            row.reached_via = [g for g in grants if parsed.get(g.scope) and parsed[g.scope].covers(scope)]
+            row.reached_via = [g for g in grants if (p := parsed.get(g.scope)) is not None and p.covers(scope)]
             if scope.is_wildcard:
                 row.covers = covered_data_scopes(scope, data)
         rows.append(row)

@@ -7,7 +7,7 @@ from django.db import models
 KIND_CHOICES = [("user", "user"), ("compute", "compute")]
 
 # Codenames staff groups are given (the "identity manager" role holds all of them: alchemiscale_portal/roles.py).
-IDENTITY_PERMISSIONS = [
+IDENTITY_PERMISSIONS: list[tuple[str, str]] = [
     ("view_identity", "Can view identities and scopes"),
     ("add_identity", "Can add identities"),
     ("change_identity", "Can change identities' details and scopes"),
@@ -23,7 +23,7 @@ class IdentityRights(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = IDENTITY_PERMISSIONS
+        permissions = tuple(IDENTITY_PERMISSIONS)
 
 
 class AuditEntry(models.Model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -146,7 +146,7 @@ def _audited(actor: Actor, action: str, kind: IdentityKind, identifier: str) -> 
 
 
 def add_identity(
-    kind: IdentityKind, identifier: str, key: str | None, actor: Actor, *, scopes: list[str] = (), **details: Any
+    kind: IdentityKind, identifier: str, key: str | None, actor: Actor, *, scopes: Sequence[str] = (), **details: Any
 ) -> tuple[CredentialedEntity, str]:
     """Create an identity the way alchemiscale does; return it and its key (generated when ``key`` is None)."""
     validate_identifier(identifier)
@@ -341,6 +341,7 @@ def rotate_key(kind: IdentityKind, identifier: str, key: str | None, actor: Acto
     with transaction.atomic():
         parked = _parked(kind, identifier)
         if is_locked(node, parked):
+            assert parked is not None  # is_locked says so
             # Still disabled: only the parked hash changes (the new key takes effect on enable), so this
             # transaction holds the whole change.
             writes.refuse_if_unfinished(kind, identifier)
@@ -393,7 +394,8 @@ def _begin_flag_change(
 
 def _write_hash(kind: IdentityKind, write: IdentityWrite) -> None:
     """Carry out a begun key change in Neo4j: compare-and-set from the intent's state before to its state after."""
-    before, after = write.neo4j_before, write.neo4j_after
+    before: dict[str, Any] = write.neo4j_before or {}
+    after: dict[str, Any] = write.neo4j_after or {}
     writes.carry_out(
         write, lambda: _set_hash(kind, write.identifier, before["hashed_key"], after["hashed_key"], after["disabled"])
     )
@@ -427,6 +429,7 @@ def enable_identity(kind: IdentityKind, identifier: str, actor: Actor) -> str:
         parked = _parked(kind, identifier)
         new_hash = node.hashed_key
         if is_locked(node, parked):
+            assert parked is not None  # is_locked says so
             new_hash = parked.hashed_key or None
             outcome = "enabled: its key works again"
         elif parked is not None:

@@ -169,7 +169,9 @@ def _update_parked_key(write: IdentityWrite) -> None:
         # After an add, remove, rotation or enable Neo4j holds no lock hash: a parked hash is restored or stale.
         parked.delete()
         return
-    before, after = write.neo4j_before["hashed_key"], write.neo4j_after["hashed_key"]
+    was: dict[str, Any] = write.neo4j_before or {}
+    now: dict[str, Any] = write.neo4j_after or {}
+    before, after = was["hashed_key"], now["hashed_key"]
     if before != after:  # the lock hash replaced the real one, which is parked from the row's state before
         parked.delete()
         ParkedKey.objects.create(

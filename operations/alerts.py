@@ -47,12 +47,14 @@ def run_problems() -> list[Problem]:
     latest: dict[tuple[str, str], OperationRun] = {}
     # One query per (target, kind) pair rather than reading every run ever made each minute.
     for pair in finished.order_by().values_list("target", "kind").distinct():
-        latest[pair] = (
+        run = (
             finished.filter(target=pair[0], kind=pair[1])
             .order_by(F("finished_at").desc(nulls_last=True), "-pk")
             .only("pk", "kind", "target", "status", "error", "finished_at", "requested_by_label")
             .first()
         )
+        if run is not None:
+            latest[pair] = run
     problems = []
     for (target, kind), run in sorted(latest.items()):
         if run.status in BAD_OUTCOMES:
@@ -164,7 +166,8 @@ def current_problems(now: dt.datetime | None = None) -> tuple[list[Problem], set
     """(the problems now, the kinds that could be checked)."""
     now = now or timezone.now()
     alert_settings = AlertSettings.current()
-    problems, checked = [], set()
+    problems: list[Problem] = []
+    checked: set[str] = set()
     for kind, check in (
         (Alert.Kind.RUN, run_problems),
         (Alert.Kind.STALE, lambda: stale_problems(now)),

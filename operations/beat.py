@@ -5,8 +5,9 @@ window, or skip because another run is active), rather than in a message to a wo
 behind a running backup on a busy worker and request a second backup the moment the first ends.
 
 Every ``PORTAL_BEAT_HEARTBEAT_SECONDS`` beat writes a heartbeat to Redis (the status page and the schedule list
-read it to tell whether beat is alive), releases backups that waited for their maintenance window, and asks for a
-prune after scheduled backups that want one. These live here rather than in a periodic task so that they happen
+read it to tell whether beat is alive), releases backups that waited for their maintenance window, asks for a
+prune after scheduled backups that want one, and asks for a copy run when failed off-site copies are due for a retry
+(docs/offsite-copies.md). These live here rather than in a periodic task so that they happen
 exactly when the scheduler itself is alive, and only once however many workers run.
 """
 
@@ -74,7 +75,7 @@ def chores() -> None:
     """What beat does every heartbeat besides the heartbeat itself."""
     from django.db import close_old_connections
 
-    from . import schedules
+    from . import offsite, schedules
 
     close_old_connections()
     try:
@@ -82,6 +83,8 @@ def chores() -> None:
             logger.info("maintenance window open: %s", note)
         for run in schedules.prune_after_backups():
             logger.info("requested prune #%s after a scheduled backup", run.pk)
+        for run in offsite.retry_due():
+            logger.info("requested copy #%s to retry failed off-site copies", run.pk)
     finally:
         close_old_connections()
 

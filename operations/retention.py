@@ -1,7 +1,8 @@
 """Which backups pruning removes, and why (docs/unattended.md).
 
-``decide`` is a pure function over the catalog rows: the prune procedure (``operations/procedures/prune.py``), its
-preview in the admin and ``manage.py prune-backups --dry-run`` all show its verdicts, so what staff see is what
+``decide`` (local dumps) and ``decide_copies`` (off-site copies, by a policy of their own: docs/offsite-copies.md)
+are pure functions over the catalog rows: the prune procedure (``operations/procedures/prune.py``), its
+preview in the admin and ``manage.py prune-backups --dry-run`` all show their verdicts, so what staff see is what
 happens. A backup is kept when any rule keeps it; the reasons are listed.
 """
 
@@ -12,10 +13,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.utils import timezone
 
-from .models import ACTIVE_STATUSES, Backup, OperationRun, RetentionPolicy
+from .models import ACTIVE_STATUSES, Backup, BackupCopy, OperationRun, RetentionPolicy
 
 
 @dataclasses.dataclass
@@ -60,9 +61,12 @@ def decide(
     *,
     in_use: dict[int, int] | None = None,
     file_exists: Callable[[Backup], bool] = lambda b: True,
+    offsite: set[int] | None = None,
 ) -> list[Verdict]:
-    """Keep or remove each backup, newest first, with the reasons."""
+    """Keep or remove each backup, newest first, with the reasons. ``offsite``: the backups with an off-site copy
+    (a local dump pruned while its copy stays is not missing but off-site only)."""
     in_use = in_use or {}
+    offsite = offsite or set()
     ordered = sorted(backups, key=lambda b: (b.created_at, b.pk), reverse=True)
     verdicts = []
     newest_good_seen = False
@@ -73,6 +77,9 @@ def decide(
     for backup in ordered:
         reasons = []
         exists = file_exists(backup)
+        if not exists and backup.pk in offsite:
+            verdicts.append(Verdict(backup, True, ["off-site only (its local dump was pruned): the off-site policy"]))
+            continue
         if not exists:
             # Nothing to restore from, but its row is evidence that something went wrong: staff decide.
             verdicts.append(Verdict(backup, True, ["its file is missing: left for staff to look at"]))
@@ -126,6 +133,86 @@ def decide_for(target_name: str, backup_dir: Path, now: dt.datetime | None = Non
         now or timezone.now(),
         in_use=backups_in_use(),
         file_exists=file_exists,
+        offsite=backups_with_copies(target_name),
+    )
+
+
+def backups_with_copies(target_name: str) -> set[int]:
+    """The target's backups that have a good off-site copy."""
+    return set(
+        BackupCopy.objects.filter(backup__target=target_name, state=BackupCopy.State.OK).values_list(
+            "backup_id", flat=True
+        )
+    )
+
+
+@dataclasses.dataclass
+class CopyVerdict:
+    copy: BackupCopy
+    keep: bool
+    reasons: list[str]
+
+    def as_dict(self) -> dict:
+        return {"id": self.copy.pk, "backup": self.copy.backup_id, "keep": self.keep, "reasons": self.reasons}
+
+    def line(self) -> str:
+        c = self.copy
+        return (
+            f"{'keep  ' if self.keep else 'REMOVE'} off-site copy {c.location} "
+            f"(of {c.backup.created_at:%Y-%m-%d %H:%M} UTC): {'; '.join(self.reasons)}"
+        )
+
+
+def decide_copies(
+    copies: Iterable[BackupCopy],
+    policy: RetentionPolicy,
+    now: dt.datetime,
+    *,
+    in_use: dict[int, int] | None = None,
+) -> list[CopyVerdict]:
+    """Keep or remove each off-site copy, by the off-site policy: the newest N copies, and every copy of a backup
+    younger than N days; the newest copy and the copy of a backup a run uses always stay. Copies that are not (yet)
+    good go with their backup only, never by this policy."""
+    in_use = in_use or {}
+    good = sorted(
+        (c for c in copies if c.state == BackupCopy.State.OK),
+        key=lambda c: (c.backup.created_at, c.backup_id, c.pk),
+        reverse=True,
+    )
+    verdicts = []
+    for rank, copy in enumerate(good, start=1):
+        reasons = []
+        if rank == 1:
+            reasons.append("the newest off-site copy")
+        if copy.backup_id in in_use:
+            reasons.append(f"its backup is used by run #{in_use[copy.backup_id]}")
+        if rank <= policy.offsite_keep_last:
+            reasons.append(f"one of the newest {policy.offsite_keep_last} off-site")
+        age = now - copy.backup.created_at
+        if policy.offsite_keep_days and age < dt.timedelta(days=policy.offsite_keep_days):
+            reasons.append(f"younger than {policy.offsite_keep_days} days")
+        if reasons:
+            verdicts.append(CopyVerdict(copy, True, reasons))
+        else:
+            verdicts.append(
+                CopyVerdict(
+                    copy,
+                    False,
+                    [
+                        f"not among the newest {policy.offsite_keep_last} off-site"
+                        + (f" nor younger than {policy.offsite_keep_days} days" if policy.offsite_keep_days else "")
+                    ],
+                )
+            )
+    return verdicts
+
+
+def decide_copies_for(target_name: str, now: dt.datetime | None = None) -> list[CopyVerdict]:
+    return decide_copies(
+        BackupCopy.objects.filter(backup__target=target_name).select_related("backup"),
+        RetentionPolicy.current(),
+        now or timezone.now(),
+        in_use=backups_in_use(),
     )
 
 
@@ -139,12 +226,12 @@ def portal_db_path(backup: Backup, backup_dir: Path) -> Path | None:
     return Path(backup_dir) / name
 
 
-def can_prune(user: AbstractBaseUser | None) -> bool:
+def can_prune(user: AbstractUser | AnonymousUser | None) -> bool:
     return user is None or user.has_perm("operations.prune_backups")
 
 
 def request_prune(
-    user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True, target=None
+    user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True, target=None
 ) -> OperationRun:
     """Queue a prune of the target's backups by the retention policy; OperationBusy while another run is active."""
     from django.core.exceptions import PermissionDenied

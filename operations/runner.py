@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -181,7 +181,9 @@ def plan(procedure: Procedure) -> list[dict[str, Any]]:
     ]
 
 
-def request(procedure: Procedure, *, user: AbstractBaseUser | None, label: str, send: bool = True) -> OperationRun:
+def request(
+    procedure: Procedure, *, user: AbstractUser | AnonymousUser | None, label: str, send: bool = True
+) -> OperationRun:
     """Record a run and enqueue it after commit; OperationBusy when the target already has an active run.
 
     ``send=False`` records it without a broker message, for a caller that carries it out itself (``--here``); should

@@ -6,12 +6,12 @@ import getpass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 
 from . import runner
 from .models import Backup, OperationRun
-from .procedures import BackupProcedure, RestoreProcedure, VerifyProcedure
+from .procedures import BackupProcedure, CopyProcedure, RestoreProcedure, VerifyProcedure
 from .runner import OperationBusy, OperationFailed
 from .targets import Target, get_target
 
@@ -24,6 +24,7 @@ __all__ = [
     "preview_backup",
     "preview_restore",
     "request_verify",
+    "request_copy",
     "store_counts",
     "active_run",
     "can_restore",
@@ -44,7 +45,7 @@ def cli_label() -> str:
         return "cli:unknown"
 
 
-def _label(user: AbstractBaseUser | None, label: str | None) -> str:
+def _label(user: AbstractUser | AnonymousUser | None, label: str | None) -> str:
     if label:
         return label
     if user is not None and user.is_authenticated:
@@ -52,23 +53,23 @@ def _label(user: AbstractBaseUser | None, label: str | None) -> str:
     return cli_label()
 
 
-def can_back_up(user: AbstractBaseUser | None) -> bool:
+def can_back_up(user: AbstractUser | AnonymousUser | None) -> bool:
     return user is None or user.has_perm("operations.request_backup")
 
 
-def can_restore(user: AbstractBaseUser | None) -> bool:
+def can_restore(user: AbstractUser | AnonymousUser | None) -> bool:
     """Restores need the explicit permission (superusers have every permission); None is the command line."""
     return user is None or user.has_perm("operations.restore_backup")
 
 
-def can_migrate(user: AbstractBaseUser | None) -> bool:
+def can_migrate(user: AbstractUser | AnonymousUser | None) -> bool:
     return user is None or user.has_perm("operations.run_store_migration")
 
 
-def can_request(user: AbstractBaseUser | None, kind: str) -> bool:
+def can_request(user: AbstractUser | AnonymousUser | None, kind: str) -> bool:
     """Whether ``user`` may request a run of ``kind`` (and so cancel one): backups, restores, store migrations."""
-    if kind in (BackupProcedure.kind, VerifyProcedure.kind):
-        return can_back_up(user)  # a verification changes nothing live: whoever may back up may verify
+    if kind in (BackupProcedure.kind, VerifyProcedure.kind, CopyProcedure.kind):
+        return can_back_up(user)  # verifying and copying change nothing live: whoever may back up may do them
     if kind == RestoreProcedure.kind:
         return can_restore(user)
     if kind == "prune":
@@ -76,7 +77,9 @@ def can_request(user: AbstractBaseUser | None, kind: str) -> bool:
     return can_migrate(user)
 
 
-def cancel_run(run_id: int, user: AbstractBaseUser | None = None, *, label: str | None = None) -> OperationRun:
+def cancel_run(
+    run_id: int, user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None
+) -> OperationRun:
     """Cancel a pending run; OperationFailed says why not (running, already over, no such run)."""
     run = OperationRun.objects.filter(pk=run_id).first()
     if run is None:
@@ -117,7 +120,7 @@ def preview_backup(target: Target | None = None) -> list[dict[str, Any]]:
 
 
 def request_backup(
-    user: AbstractBaseUser | None = None,
+    user: AbstractUser | AnonymousUser | None = None,
     *,
     label: str | None = None,
     target: Target | None = None,
@@ -145,7 +148,7 @@ def preview_restore(backup: Backup, target: Target | None = None) -> list[dict[s
 def request_restore(
     backup: Backup,
     confirmation: str,
-    user: AbstractBaseUser | None = None,
+    user: AbstractUser | AnonymousUser | None = None,
     *,
     label: str | None = None,
     target: Target | None = None,
@@ -163,7 +166,7 @@ def request_restore(
 
 
 def request_verify(
-    backups, user: AbstractBaseUser | None = None, *, label: str | None = None, send: bool = True
+    backups, user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True
 ) -> OperationRun:
     """Queue one run verifying ``backups`` (one or several, of one target, in the order given) in a scratch Neo4j
     (docs/verification.md); it needs the right to request backups, and takes the target's one active run."""
@@ -179,6 +182,29 @@ def request_verify(
         )
     return runner.request(
         VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
+        user=user,
+        label=_label(user, label),
+        send=send,
+    )
+
+
+def request_copy(
+    backups, user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True
+) -> OperationRun:
+    """Queue one run copying ``backups`` (of one target) to the off-site remote and checking each copy's checksum
+    (docs/offsite-copies.md); it needs the right to request backups."""
+    if not can_back_up(user):
+        raise PermissionDenied("copying a backup off-site needs the right to request backups")
+    backups = [backups] if isinstance(backups, Backup) else list(backups)
+    targets = {b.target for b in backups}
+    if not backups:
+        raise OperationFailed("no backup to copy")
+    if len(targets) > 1:
+        raise OperationFailed(
+            f"the backups are of several targets ({', '.join(sorted(targets))}); copy each target's separately"
+        )
+    return runner.request(
+        CopyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
         user=user,
         label=_label(user, label),
         send=send,

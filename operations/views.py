@@ -20,6 +20,7 @@ def scheduler_status() -> list[health.Check]:
     """Whether celery beat is alive, and the next scheduled backup (docs/unattended.md)."""
     from django.utils import timezone
 
+    from . import offsite
     from .beat import beat_alive
     from .drills import drill_status
     from .schedules import next_due_backup
@@ -30,6 +31,10 @@ def scheduler_status() -> list[health.Check]:
         rows.append(health.Check("Restore drill", *drill_status()))
     except Exception as exc:
         rows.append(health.Check("Restore drill", False, f"cannot read the drills: {exc}"))
+    try:
+        rows.append(health.Check("Off-site copies", *offsite.status()))
+    except Exception as exc:
+        rows.append(health.Check("Off-site copies", False, f"cannot read the copies: {exc}"))
     try:
         due = next_due_backup()
     except Exception as exc:

@@ -10,6 +10,8 @@ command -v mvn >/dev/null || need_apt+=(maven)
 # The Docker target's tests: a private engine (scripts/docker_engine.py) and the image builder (scripts/neo4j_image.py).
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+# Off-site copies of the backups (docs/offsite-copies.md).
+command -v rclone >/dev/null || need_apt+=(rclone)
 for extra in ${PORTAL_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_apt+=("$extra")
 done

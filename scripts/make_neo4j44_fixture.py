@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 import bcrypt  # noqa: E402
 from neo4j import GraphDatabase  # noqa: E402
 
+from devtools.alchemiscale_standin import network_mark_properties  # noqa: E402
 from operations.local_neo4j import NEO4J_44_VERSION, Neo4jInstance  # noqa: E402
-from operations.upgrades.alchemiscale_standin import network_mark_properties  # noqa: E402
 
 DEFAULT_OUT = ROOT / "tests" / "fixtures" / "neo4j-4.4-alchemiscale-v03.dump"
 

@@ -18,6 +18,11 @@ python3 scripts/services.py up --profile dev > /dev/null
 set -a
 . .run/dev/services.env
 set +a
+# alchemiscale's CLI cannot be installed here (gufe is not on PyPI): the schema migration runs the project's
+# STAND-IN (devtools/alchemiscale_standin.py), and the portal says so, unless PORTAL_ALCHEMISCALE_CLI is set already.
+if [ -z "${PORTAL_ALCHEMISCALE_CLI:-}" ]; then
+  export PORTAL_ALCHEMISCALE_CLI="$PWD/.venv/bin/python -m devtools.alchemiscale_standin" PORTAL_ALCHEMISCALE_CLI_STANDIN=1
+fi
 mkdir -p "$PORTAL_BACKUP_DIR"
 
 .venv/bin/python manage.py migrate --noinput -v 0

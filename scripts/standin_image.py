@@ -7,7 +7,7 @@
 The Docker target runs alchemiscale's schema migration the way the operations guide does, ``docker run ...
 ghcr.io/openforcefield/alchemiscale-server:v0.4.0 database migrate v03-to-v04``. That image cannot be pulled here (no
 registry) and alchemiscale cannot be installed (its ``gufe`` dependency is not on PyPI), so the tests use this
-stand-in instead. It is NOT alchemiscale: its entry point is ``operations/upgrades/alchemiscale_standin.py``, which
+stand-in instead. It is NOT alchemiscale: its entry point is ``devtools/alchemiscale_standin.py``, which
 takes the same arguments and ``NEO4J_*`` environment as the real image's ``alchemiscale`` entry point and does to the
 graph what alchemiscale 0.4's migration does (see that file). The image says so: its tag names it a stand-in and it
 carries the label ``org.alchemiscale-portal.standin``, which the portal reads to say "STAND-IN" on screen and in
@@ -48,9 +48,9 @@ from neo4j_image import (  # noqa: E402
     import_image,
 )
 
-from operations.upgrades.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
+from devtools.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
 
-STANDIN = ROOT / "operations" / "upgrades" / "alchemiscale_standin.py"
+STANDIN = ROOT / "devtools" / "alchemiscale_standin.py"
 PACKAGES = PYTHON_BASE_PACKAGES  # more than the stand-in needs, but the same cached base as the deployment check
 #: the Python distribution the stand-in imports; what it requires comes along
 DRIVER = "neo4j"
@@ -146,7 +146,7 @@ def build(force: bool = False) -> str:
         "ENV LANG=C.UTF-8",
         f"WORKDIR {HOME}",
         "USER 65534:65534",
-        f"LABEL {HASH_LABEL}={want} {IMAGE_LABEL}=operations/upgrades/alchemiscale_standin.py "
+        f"LABEL {HASH_LABEL}={want} {IMAGE_LABEL}=devtools/alchemiscale_standin.py "
         f"org.opencontainers.image.version=0.4.0-standin",
         f'ENTRYPOINT ["python3", "{HOME}/{STANDIN.name}"]',
         'CMD ["--help"]',

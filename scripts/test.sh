@@ -19,6 +19,11 @@ python3 scripts/standin_image.py build > /dev/null  # the STAND-IN for alchemisc
 set -a
 . "$state/services.env"
 set +a
+# alchemiscale's CLI cannot be installed here (gufe is not on PyPI): the schema migration runs the project's
+# STAND-IN (devtools/alchemiscale_standin.py), and the portal says so, unless PORTAL_ALCHEMISCALE_CLI is set already.
+if [ -z "${PORTAL_ALCHEMISCALE_CLI:-}" ]; then
+    export PORTAL_ALCHEMISCALE_CLI="$PWD/.venv/bin/python -m devtools.alchemiscale_standin" PORTAL_ALCHEMISCALE_CLI_STANDIN=1
+fi
 # The Docker target's test deployment: its own compose project, its Neo4j on the slot's Bolt port + 50.
 export PORTAL_DOCKER_PROJECT="portal-test-${PORTAL_TEST_SLOT:-0}"
 export PORTAL_DOCKER_NEO4J_URL="bolt://127.0.0.1:$(( ${NEO4J_URL##*:} + 50 ))"

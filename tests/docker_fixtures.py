@@ -34,7 +34,7 @@ IMAGE = tags_for(NEO4J_VERSION)[1]
 IMAGE_44 = tags_for(NEO4J_44_VERSION)[1]
 
 #: the settings a compose file gives Neo4j, as each line spells them (written out here, independently of the
-#: translation table in operations/targets/docker.py that the version switch uses)
+#: translation table in operations/targets/docker/recreate.py that the version switch uses)
 SETTING_NAMES = {
     "5": {
         "listen": "server.default_listen_address",

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
+from devtools.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from operations.targets import TargetError, get_target
 from operations.targets.docker import PROJECT_LABEL, SERVICE_LABEL, DockerTarget
 from operations.upgrades.alchemiscale_schema import ARGS
-from operations.upgrades.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from tests.docker_fixtures import IMAGE, docker_client
 
 
@@ -78,14 +78,14 @@ def test_missing_database_network_is_named(docker_neo4j_container):
     )
     try:
         target = _target(project=project, alchemiscale_image=STANDIN_IMAGE)
-        assert target.alchemiscale_problems() == [
+        assert target.alchemiscale_cli.problems() == [
             f"the deployment's database network {project}_db (PORTAL_DOCKER_DB_NETWORK) does not exist on "
             f"{target.engine}; is the deployment up (docker-compose up neo4j)?"
         ]
         with pytest.raises(TargetError, match=rf"network {project}_db \(PORTAL_DOCKER_DB_NETWORK\) does not exist"):
-            target.run_alchemiscale(ARGS)
+            target.alchemiscale_cli.run(ARGS)
         # The preview is still the guide's line: the database network and the service's name.
-        assert target.alchemiscale_command(ARGS) == [
+        assert target.alchemiscale_cli.command(ARGS) == [
             "docker",
             "run",
             "--rm",
@@ -105,7 +105,7 @@ def test_missing_database_network_is_named(docker_neo4j_container):
             "v03-to-v04",
         ]
         named = _target(project=project, alchemiscale_image=STANDIN_IMAGE, db_network="portal-test-elsewhere_db")
-        assert "network portal-test-elsewhere_db (PORTAL_DOCKER_DB_NETWORK)" in named.alchemiscale_problems()[0]
+        assert "network portal-test-elsewhere_db (PORTAL_DOCKER_DB_NETWORK)" in named.alchemiscale_cli.problems()[0]
     finally:
         container.remove(force=True)
 

@@ -176,7 +176,7 @@ def test_networks_and_aliases_are_kept(docker_neo4j: DockerTarget):
             },
         },
     )
-    config, later = docker_neo4j._create_config(old, IMAGE, NEO4J_VERSION)
+    config, later = docker_neo4j.versions.recreator.create_config(old, IMAGE, NEO4J_VERSION)
     assert config["Image"] == IMAGE and config["User"] == "1000:1000" and "Hostname" not in config
     assert config["Env"] == ["NEO4J_AUTH=neo4j/x", "NEO4J_server_memory_heap_max__size=2g"]
     assert config["Labels"] == {"com.docker.compose.project": "alchemiscale-server"}
@@ -194,11 +194,11 @@ def test_compose_env_file_line_is_rewritten_atomically(tmp_path: Path):
     env_file.write_text("NEO4J_USER=neo4j\nexport NEO4J_DOCKER_IMAGE = neo4j:4.4\n# NEO4J_DOCKER_IMAGE=old\nX=1\n")
     env_file.chmod(0o600)
     target = DockerTarget(None, tmp_path, compose_env_file=env_file)  # type: ignore[arg-type]
-    assert target._update_env_file("neo4j:5.26") == f"NEO4J_DOCKER_IMAGE=neo4j:5.26 written to {env_file}"
+    assert target.env_file.point_at("neo4j:5.26") == f"NEO4J_DOCKER_IMAGE=neo4j:5.26 written to {env_file}"
     assert env_file.read_text() == (
         "NEO4J_USER=neo4j\nexport NEO4J_DOCKER_IMAGE=neo4j:5.26\n# NEO4J_DOCKER_IMAGE=old\nX=1\n"
     )
     assert env_file.stat().st_mode & 0o777 == 0o600 and [p.name for p in tmp_path.iterdir()] == [".env"]
 
     unset = DockerTarget(None, tmp_path)  # type: ignore[arg-type]
-    assert "set NEO4J_DOCKER_IMAGE=neo4j:5.26 in the deployment's .env by hand" in unset._update_env_file("neo4j:5.26")
+    assert "set NEO4J_DOCKER_IMAGE=neo4j:5.26 in the deployment's .env by hand" in unset.env_file.point_at("neo4j:5.26")

@@ -1,7 +1,8 @@
 """The alchemiscale v0.3 to v0.4 schema migration, on the local and on the Docker target.
 
 alchemiscale itself cannot run here (gufe is not on PyPI, ghcr.io is not reachable), so both targets run a
-STAND-IN: the local target the documented command ``operations/upgrades/alchemiscale_standin.py``, the Docker target
+STAND-IN: the local target the command ``devtools/alchemiscale_standin.py`` (``scripts/test.sh`` sets
+``PORTAL_ALCHEMISCALE_CLI`` and ``PORTAL_ALCHEMISCALE_CLI_STANDIN``), the Docker target
 ``alchemiscale-server-standin:v0.4.0`` (``scripts/standin_image.py``: the same script as the entry point of an image)
 in a one-off container, on the test Neo4j container's host network (no bridge networks exist on the test engine).
 """
@@ -12,14 +13,14 @@ import sys
 
 import pytest
 
+from devtools.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
+from devtools.alchemiscale_standin import network_mark_properties
 from operations.models import AppliedMigration
 from operations.runner import OperationFailed, execute
 from operations.targets import Target, get_target
 from operations.targets.docker import JOB_LABEL, DockerTarget
 from operations.upgrades import registry, services
 from operations.upgrades.alchemiscale_schema import ARGS
-from operations.upgrades.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
-from operations.upgrades.alchemiscale_standin import network_mark_properties
 from tests.docker_fixtures import IMAGE as NEO4J_IMAGE
 from tests.docker_fixtures import docker_client
 from tests.operations.conftest import target  # noqa: F401  (fixture: every test here runs on local and docker)
@@ -106,20 +107,20 @@ def test_schema_migration_adds_missing_marks_and_is_recorded(alice, migration_ta
     assert (record.outcome, record.by_label, record.run_id, record.target) == ("applied", "alice", run.pk, t.name)
     assert record.details["marks_added"] == 3 and record.details["standin"] is True
     command = record.details["command"]
-    assert command == t.alchemiscale_command(ARGS) == step.commands[0] and command[-3:] == ARGS
+    assert command == t.alchemiscale_cli.command(ARGS) == step.commands[0] and command[-3:] == ARGS
     assert t.connection.password not in " ".join(command)
     if t.name == "docker":
         # The guide's line, with the stand-in image, on the Neo4j container's own (host) network.
         assert command[:5] == ["docker", "run", "--rm", "--network", "host"] and STANDIN_IMAGE in command
         assert f"NEO4J_URL={t.connection.url}" in command and "NEO4J_PASS" in command
     else:
-        assert "operations.upgrades.alchemiscale_standin" in " ".join(command)
+        assert "devtools.alchemiscale_standin" in " ".join(command)
 
     # the portal refuses a second run; alchemiscale's command itself run again changes nothing
     with pytest.raises(OperationFailed, match="already applied"):
         services.request_migration(NAME, confirmation=NAME, user=alice, label="alice")
     before = graph(t)
-    again = t.run_alchemiscale(ARGS)
+    again = t.alchemiscale_cli.run(ARGS)
     assert again.ok and "0 NetworkMark(s) added" in again.output, again.output
     assert graph(t) == before
 
@@ -133,6 +134,7 @@ def test_a_failing_command_is_reported_and_recorded(alice, migration_target, set
         settings.ALCHEMISCALE_IMAGE, exit_code, said = NEO4J_IMAGE, 127, "database"
     else:
         settings.ALCHEMISCALE_CLI = f"{sys.executable} -c 'import sys; print(\"no gufe here\"); sys.exit(3)'"
+        settings.ALCHEMISCALE_CLI_STANDIN = False
         exit_code, said = 3, "no gufe here"
     run = execute(services.request_migration(NAME, confirmation=NAME, user=alice, label="alice").pk)
     assert run.status == "failed"
@@ -141,7 +143,7 @@ def test_a_failing_command_is_reported_and_recorded(alice, migration_target, set
     assert t.counts() == (5, 1)
     record = AppliedMigration.objects.get(name=NAME)
     assert record.outcome == "failed" and record.details["standin"] is False
-    assert record.details["command"] == get_target(t.name).alchemiscale_command(ARGS)
+    assert record.details["command"] == get_target(t.name).alchemiscale_cli.command(ARGS)
 
 
 @pytest.mark.django_db

@@ -8,10 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from devtools.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from operations.models import AppliedMigration, OperationRun
 from operations.runner import execute
 from operations.targets import get_target
-from operations.upgrades.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from tests.test_migration_alchemiscale_v03_to_v04 import NAME, make_networks, marks_per_network
 
 URL = reverse("admin:operations_upgrade")
@@ -25,7 +25,7 @@ def test_page_shows_version_applicable_migrations_prechecks_and_commands(alice_c
     schema = page[page.index('id="migration-alchemiscale-v0.3-to-v0.4"') :]
     assert "<strong>Applies</strong>" in schema
     assert "target up: ok" in schema and "not applied yet: ok" in schema and "free disk: ok" in schema
-    assert "operations.upgrades.alchemiscale_standin database migrate v03-to-v04" in schema
+    assert "devtools.alchemiscale_standin database migrate v03-to-v04" in schema
     assert "the STAND-IN for alchemiscale" in schema
     assert 'name="confirmation"' in schema
 

@@ -6,6 +6,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from .queryset import NodeQuerySet
+
 # Beyond this many matches a filtered list says "10000+" instead of scanning on to count them all.
 COUNT_CAP = 10_000
 
@@ -31,7 +33,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.count_with_window((self.page_number - 1) * self.per_page, self.per_page, COUNT_CAP + 1)
+        nodes: NodeQuerySet = self.object_list  # type: ignore[assignment]  # the admin's queryset for Neo4j nodes
+        return nodes.count_with_window((self.page_number - 1) * self.per_page, self.per_page, COUNT_CAP + 1)
 
     @property
     def capped(self) -> bool:

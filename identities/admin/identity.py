@@ -192,6 +192,7 @@ class IdentityAdmin(admin.ModelAdmin):
     def _status_text(self, obj) -> str:
         parked = ParkedKey.objects.filter(identity_kind=self.kind.name, identifier=obj.identifier).first()
         if services.is_locked(obj, parked):
+            assert parked is not None  # is_locked says so
             return (
                 f"disabled since {parked.parked_at:%Y-%m-%d %H:%M} UTC: locked out of alchemiscale (its key "
                 "hash is parked in the portal; Enable restores it)"

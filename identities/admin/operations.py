@@ -94,6 +94,7 @@ class Outcome:
 def _perform(model_admin, op: Operation, identifiers: list[str], actor: Actor, scope: str | None) -> Outcome:
     kind, outcome = model_admin.kind, Outcome()
     if op.needs_scope:
+        assert scope is not None  # the form asks for one
         bulk = services.bulk_add_scope if op.name == "add_scope" else services.bulk_remove_scope
         count = bulk(kind, identifiers, scope, actor)
         # Each message names its subject after a word: the admin capitalises a message's first letter, which would

@@ -79,7 +79,8 @@ class NodeQuerySet:
     def _where(self) -> tuple[str, dict[str, Any]]:
         # Every identity has an identifier; saying so lets Neo4j walk alchemiscale's identifier index in order
         # instead of sorting all nodes for ORDER BY n.identifier.
-        c, clauses, params = self.criteria, ["n.identifier IS NOT NULL"], {}
+        c, clauses = self.criteria, ["n.identifier IS NOT NULL"]
+        params: dict[str, Any] = {}
         if c.nothing:
             clauses.append("false")
         if c.identifiers is not None:

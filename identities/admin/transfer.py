@@ -36,7 +36,7 @@ def export_selected(model_admin, queryset) -> StreamingHttpResponse:
     return csv_response(model_admin.kind, csvfile.in_batches(queryset))
 
 
-def export_filtered(model_admin, request: HttpRequest) -> HttpResponse:
+def export_filtered(model_admin, request: HttpRequest) -> StreamingHttpResponse:
     """Everything the list shows with the same search, filters and order (the query string is the list's)."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied

@@ -1,5 +1,6 @@
 """The backup catalog in the admin, with the permission-gated "Restore" and its typed confirmation page, and
-"Verify" (a run that loads the dump into a scratch Neo4j: docs/verification.md) on a backup's page and on many."""
+"Verify" (a run that loads the dump into a scratch Neo4j: docs/verification.md) and "Copy off-site" (rclone:
+docs/offsite-copies.md) on a backup's page and on many."""
 
 from __future__ import annotations
 
@@ -9,14 +10,32 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from .. import services
-from ..models import Backup
+from .. import offsite, services
+from ..models import Backup, BackupCopy
 from ..procedures.dumps import human_size
 from ..targets import get_target
 from .records import RecordAdmin, run_link
 from .runs import warn_if_no_worker
+
+
+class OffsiteFilter(admin.SimpleListFilter):
+    title = "off-site copy"
+    parameter_name = "offsite"
+
+    def lookups(self, request, model_admin):
+        return [("copied", "copied"), ("failed", "failed"), ("none", "none")]
+
+    def queryset(self, request, queryset):
+        ok = BackupCopy.State.OK
+        if self.value() == "copied":
+            return queryset.filter(copies__state=ok).distinct()
+        if self.value() == "failed":
+            return queryset.filter(copies__state=BackupCopy.State.FAILED).exclude(copies__state=ok).distinct()
+        if self.value() == "none":
+            return queryset.exclude(copies__state=ok).exclude(copies__state=BackupCopy.State.FAILED)
+        return queryset
 
 
 @admin.register(Backup)
@@ -31,14 +50,71 @@ class BackupAdmin(RecordAdmin):
         "purpose",
         "portal_db_copy",
         "verified",
+        "offsite_copy",
         "requested_by_label",
         "run_link",
         "restore_link",
     )
-    list_filter = ("verification", "purpose", "target")
+    list_filter = ("verification", OffsiteFilter, "purpose", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
-    actions = ["restore_selected", "verify_selected"]
-    readonly_fields = [f.name for f in Backup._meta.fields] + ["portal_db_copy", "verified", "last_drill"]
+    actions = ["restore_selected", "verify_selected", "copy_selected"]
+    readonly_fields = [f.name for f in Backup._meta.fields] + [
+        "portal_db_copy",
+        "verified",
+        "last_drill",
+        "offsite_copies",
+    ]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("copies")
+
+    @admin.display(description="off-site")
+    def offsite_copy(self, backup: Backup) -> str:
+        copies = list(backup.copies.all())
+        if not copies:
+            return "none"
+        state: str = BackupCopy.State.OK if any(c.state == BackupCopy.State.OK for c in copies) else copies[0].state
+        colour = {str(BackupCopy.State.OK): "green", str(BackupCopy.State.FAILED): "red"}.get(state, "inherit")
+        label = {str(BackupCopy.State.OK): "copied", str(BackupCopy.State.FAILED): "failed"}.get(state, "pending")
+        return format_html(
+            '<span class="offsite-{}" style="color:{}" title="{}">{}</span>',
+            state,
+            colour,
+            "; ".join(offsite.describe(c) for c in copies),
+            label,
+        )
+
+    @admin.display(description="off-site copies")
+    def offsite_copies(self, backup: Backup) -> str:
+        copies = list(backup.copies.all())
+        if not copies:
+            return "none" + ("" if offsite.configured() else " (off-site copies are off: PORTAL_OFFSITE_REMOTE)")
+        return format_html(
+            '<ul class="offsite-copies">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((offsite.describe(c),) for c in copies)),
+        )
+
+    @admin.action(description="Copy the selected backups off-site (rclone; one run)", permissions=["verify"])
+    def copy_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._request_copy(request, list(queryset.order_by("created_at", "pk")))
+
+    def _request_copy(self, request: HttpRequest, backups: list[Backup]) -> HttpResponse:
+        try:
+            run = services.request_copy(backups, request.user)
+        except (services.OperationBusy, services.OperationFailed) as exc:
+            self.message_user(request, f"Off-site copy refused: {exc}", messages.ERROR)
+            return redirect("admin:operations_backup_changelist")
+        self.message_user(request, f"Copy #{run.pk} of {len(backups)} backup(s) requested.", messages.SUCCESS)
+        warn_if_no_worker(self, request)
+        return redirect("admin:operations_operationrun_change", run.pk)
+
+    def copy_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+        """POST only (the button on the backup's page): copy this backup off-site."""
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:operations_backup_change", backup_id)
+        return self._request_copy(request, [get_object_or_404(Backup, pk=backup_id)])
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # Django answers an action the user may not run with the list again; refuse it outright.
@@ -103,7 +179,11 @@ class BackupAdmin(RecordAdmin):
         return self._request_verify(request, [get_object_or_404(Backup, pk=backup_id)])
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        extra = {"may_verify": self.has_verify_permission(request), **(extra_context or {})}
+        extra = {
+            "may_verify": self.has_verify_permission(request),
+            "may_copy": offsite.configured(),
+            **(extra_context or {}),
+        }
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     @admin.display(description="portal database copy")
@@ -139,6 +219,7 @@ class BackupAdmin(RecordAdmin):
             path(
                 "<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view), name="operations_backup_verify"
             ),
+            path("<int:backup_id>/copy/", self.admin_site.admin_view(self.copy_view), name="operations_backup_copy"),
             *super().get_urls(),
         ]
 

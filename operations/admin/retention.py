@@ -27,6 +27,8 @@ class RetentionPolicyAdmin(SingletonAdmin):
         "keep_monthly",
         "safety_min_age_hours",
         "stale_after_hours",
+        "offsite_keep_last",
+        "offsite_keep_days",
         "preview",
     ]
     readonly_fields = ["preview"]
@@ -35,8 +37,23 @@ class RetentionPolicyAdmin(SingletonAdmin):
     def preview(self, policy: RetentionPolicy) -> str:
         target = get_target(settings.OPERATIONS_TARGET)
         verdicts = retention.decide_for(target.name, target.backup_dir)
+        copies = retention.decide_copies_for(target.name)
         if not verdicts:
             return "find no backups in the catalog"
+        copy_rows = format_html_join(
+            "\n",
+            '<tr class="offsite-{}"><td>{}</td><td>off-site copy {}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    "keep" if v.keep else "remove",
+                    "keep" if v.keep else "REMOVE",
+                    v.copy.location,
+                    f"{v.copy.backup.created_at:%Y-%m-%d %H:%M} UTC",
+                    "; ".join(v.reasons),
+                )
+                for v in copies
+            ),
+        )
         rows = format_html_join(
             "\n",
             '<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
@@ -60,9 +77,10 @@ class RetentionPolicyAdmin(SingletonAdmin):
                 self._csrf_token,
             )
         return format_html(
-            '<table id="prune-preview">{}</table>{}<p>Saved changes to the policy apply to the next '
+            '<table id="prune-preview">{}\n{}</table>{}<p>Saved changes to the policy apply to the next '
             'prune; the preview shows the saved policy.</p>',
             rows,
+            copy_rows,
             button,
         )
 

@@ -90,7 +90,7 @@ class BackupScheduleAdmin(admin.ModelAdmin):
             return format_html(
                 '<span class="last-outcome">last backup {} {}; last due: {}</span>',
                 run_link(schedule.last_run_id),
-                schedule.last_run.status,
+                schedule.last_run.status if schedule.last_run else "",
                 schedule.last_note,
             )
         return format_html('<span class="last-outcome">{}</span>', schedule.last_note)

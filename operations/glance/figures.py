@@ -108,6 +108,8 @@ def last_finished_runs() -> list[LastRun]:
     runs = []
     for row in newest:
         run = OperationRun.objects.filter(kind=row["kind"], finished_at=row["at"]).order_by("-pk").first()
+        if run is None or run.finished_at is None:  # deleted in between
+            continue
         duration = (run.finished_at - run.started_at).total_seconds() if run.started_at else None
         runs.append(LastRun(run.kind, run.status, run.finished_at, duration))
     return sorted(runs, key=lambda r: r.kind)

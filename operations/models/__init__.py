@@ -1,6 +1,7 @@
 from .alerts import Alert, AlertSettings
 from .applied_migrations import AppliedMigration, MigrationOutcome
 from .backups import Backup
+from .copies import BackupCopy
 from .retention import RetentionPolicy
 from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, OperationRun, OperationStep, RunStatus, StepStatus
 from .schedules import BackupSchedule
@@ -11,6 +12,7 @@ __all__ = [
     "AppliedMigration",
     "MigrationOutcome",
     "Backup",
+    "BackupCopy",
     "OperationRun",
     "OperationStep",
     "RunStatus",

@@ -18,6 +18,11 @@ class RetentionPolicy(models.Model):
     stale_after_hours = models.PositiveIntegerField(
         default=26, help_text="alert when no backup succeeded for this long (0: never)"
     )
+    # Off-site copies (docs/offsite-copies.md) have a policy of their own: a copy stays while any of these keeps it.
+    offsite_keep_last = models.PositiveIntegerField(default=14, help_text="off-site: keep the newest N copies")
+    offsite_keep_days = models.PositiveIntegerField(
+        default=90, help_text="off-site: and every copy of a backup younger than N days (0: no age rule)"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 """Backup with a short outage (docs/outage.md): checkpoint, stop Neo4j, copy the store to a snapshot beside it,
 start Neo4j again whatever happened, then dump the snapshot offline under a temporary name, remove it, name,
-checksum, catalog; then a copy of the portal's own database beside the dump.
+checksum, catalog; then a copy of the portal's own database beside the dump, and the dump's off-site copy
+(docs/offsite-copies.md).
 
 Where the data directory's file system has no room for a snapshot, the backup falls back to dumping the stopped
 store itself (Neo4j stays down for the whole dump); which of the two a run does is decided when it is requested
@@ -17,6 +18,7 @@ from ..models import Backup
 from ..runner import OperationFailed, Procedure, RunContext, Step
 from ..targets import Target
 from . import dumps, outage
+from .copy import copy_step
 
 
 class BackupProcedure(Procedure):
@@ -57,6 +59,7 @@ class BackupProcedure(Procedure):
             ),
             Step("checksum and catalog", self.catalog, "SHA-256 and size of the file; add it to the catalog"),
             dumps.portal_db_step(t),
+            copy_step(),
         ]
         if not self.uses_snapshot:
             stop, dump = dumps.dump_steps(t)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from ..models import Backup
+from .. import offsite
+from ..models import Backup, BackupCopy
 from ..runner import OperationFailed, Procedure, RunContext, Step
 from ..targets import Target
 from . import dumps, outage
@@ -57,8 +58,8 @@ class RestoreProcedure(Procedure):
     def validate(self) -> None:
         backup = self.backup
         path = backup.path_in(self.target.backup_dir)
-        if not path.is_file():
-            raise OperationFailed(f"the backup file {path} is missing")
+        if not path.is_file() and not backup.copies.filter(state=BackupCopy.State.OK).exists():
+            raise OperationFailed(f"the backup file {path} is missing, and it has no off-site copy to fetch")
         if backup.database != self.target.connection.database:
             raise OperationFailed(
                 f"backup {backup.file_name} is of database {backup.database!r}, not {self.target.connection.database!r}"
@@ -85,6 +86,12 @@ class RestoreProcedure(Procedure):
         )
         expected = outage.outage_words(t, self.kind)
         return [
+            Step(
+                "fetch the off-site copy if the dump is gone",
+                self.fetch,
+                f"only when {name} is missing: download its off-site copy with rclone beside it, check its SHA-256 "
+                f"against the catalog, then give it the dump's name (docs/offsite-copies.md)",
+            ),
             Step(
                 "check the backup",
                 self.check_backup,
@@ -153,6 +160,19 @@ class RestoreProcedure(Procedure):
         ]
 
     # -- steps ------------------------------------------------------------------------------------------
+    def fetch(self, ctx: RunContext) -> str:
+        backup = self.backup
+        path = backup.path_in(self.target.backup_dir)
+        if path.is_file():
+            return f"{path} is there; nothing fetched"
+        ctx.log(f"{path} is missing: fetching it from its off-site copy", "warning")
+        try:
+            done = offsite.fetch(backup, path)
+        except offsite.CopyError as exc:
+            raise OperationFailed(f"{path} is missing and {exc}; nothing was stopped or changed") from None
+        ctx.remember(fetched=True)
+        return done
+
     def check_backup(self, ctx: RunContext) -> str:
         self.validate()
         backup = self.backup

@@ -15,11 +15,8 @@ Everything a procedure hands to neo4j-admin goes through :meth:`Target.admin_pat
 Offline jobs (dump, load) need the server stopped: ``stop()`` returns only when the process is gone, ``start()``
 only when Bolt answers queries on the database (or raises :class:`TargetError` saying why not).
 
-alchemiscale's own CLI (``alchemiscale database migrate v03-to-v04``) also runs through the target, because where it
-runs depends on where Neo4j is: beside a local Neo4j it is a local command, in a docker-compose deployment a one-off
-container of the alchemiscale-server image on the deployment's database network, as the operations guide does it.
-Procedures only ask :meth:`Target.alchemiscale_problems`, :meth:`Target.alchemiscale_command` and
-:meth:`Target.run_alchemiscale`.
+alchemiscale's own CLI (``alchemiscale database migrate v03-to-v04``) runs where Neo4j is, so each target chooses how
+(:attr:`Target.alchemiscale_cli`); the interface and its local implementation are in ``alchemiscale_cli.py``.
 """
 
 from __future__ import annotations
@@ -29,11 +26,14 @@ import dataclasses
 import signal
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import neo4j
 
 from alchemiscale_portal.masking import mask_url
+
+if TYPE_CHECKING:
+    from .alchemiscale_cli import AlchemiscaleCli
 
 
 class TargetError(RuntimeError):
@@ -148,26 +148,10 @@ class Target(abc.ABC):
     def fix_ownership(self, paths: list[Path]) -> str:
         """Give ``paths`` (recursively) to the data directory's owner; returns what was done, for the log."""
 
+    @property
     @abc.abstractmethod
-    def alchemiscale_problems(self) -> list[str]:
-        """Why alchemiscale's CLI cannot run against this target (empty when it can): checked before a run."""
-
-    @abc.abstractmethod
-    def alchemiscale_command(self, args: list[str]) -> list[str]:
-        """The exact command line :meth:`run_alchemiscale` runs for ``alchemiscale ARGS`` (shown in previews).
-
-        It never contains the password: the run hands ``NEO4J_PASS`` over in the environment.
-        """
-
-    @abc.abstractmethod
-    def run_alchemiscale(self, args: list[str]) -> AdminResult:
-        """Run ``alchemiscale ARGS`` with this target's ``NEO4J_URL``, ``NEO4J_USER``, ``NEO4J_PASS`` and
-        ``NEO4J_DBNAME``; output captured with the password masked. Never raises for a non-zero exit;
-        :class:`TargetError` when it cannot be run at all (or did not finish in time)."""
-
-    @abc.abstractmethod
-    def alchemiscale_is_standin(self) -> bool:
-        """Whether what :meth:`run_alchemiscale` runs is the portal's test stand-in rather than alchemiscale."""
+    def alchemiscale_cli(self) -> AlchemiscaleCli:
+        """alchemiscale's CLI run against this target's Neo4j (``operations/targets/alchemiscale_cli.py``)."""
 
     # -- switching the Neo4j version: the 4.4 to 5.x store migration (``operations/upgrades/neo4j_data.py``) ------
     def check_neo4j_version(self, version: str) -> list[str]:
@@ -356,11 +340,6 @@ class Target(abc.ABC):
         return done
 
     # -- shared behaviour -------------------------------------------------------------------------------
-    def alchemiscale_env(self, url: str | None = None) -> dict[str, str]:
-        """alchemiscale's connection settings for this target (docs/facts.md), ``url`` replacing the portal's own."""
-        c = self.connection
-        return {"NEO4J_URL": url or c.url, "NEO4J_USER": c.user, "NEO4J_PASS": c.password, "NEO4J_DBNAME": c.database}
-
     def mask_password(self, text: str) -> str:
         """``text`` with the connection's password replaced (tools may echo their settings back)."""
         password = self.connection.password

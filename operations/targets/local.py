@@ -1,25 +1,18 @@
-"""The local target: the Neo4j installation the project's own scripts run (``operations/local_neo4j.py``).
-
-alchemiscale's CLI runs here as a local command, ``PORTAL_ALCHEMISCALE_CLI`` (the real ``alchemiscale`` when it is
-installed, else the portal's documented stand-in, ``operations/upgrades/alchemiscale_standin.py``), with the
-target's connection in its environment.
-"""
+"""The local target: the Neo4j installation the project's own scripts run (``operations/local_neo4j.py``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import secrets
-import shlex
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
 
-from django.conf import settings
-
 from ..local_neo4j import ADMIN_MAIN, Neo4jError, Neo4jInstance, _pid_alive, distribution_lib, fetch, port_in_use
+from .alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
 from .base import AdminResult, Connection, Target, TargetError, bolt_counts
 
 
@@ -326,45 +319,7 @@ class LocalTarget(Target):
                 done.append(f"stopped the side Neo4j in {root}")
         return done
 
-    # -- alchemiscale's CLI as a local command --------------------------------------------------------------
-    # Read from the settings at each call, not fixed at construction: PORTAL_ALCHEMISCALE_CLI is the CLI's setting,
-    # not the Neo4j installation's.
-    @staticmethod
-    def _alchemiscale_cli() -> list[str]:
-        return shlex.split(settings.ALCHEMISCALE_CLI)
-
-    def alchemiscale_problems(self) -> list[str]:
-        cli = self._alchemiscale_cli()
-        executable = cli[0] if cli else ""
-        if not executable or (shutil.which(executable) is None and not os.path.isfile(executable)):
-            return [f"the alchemiscale command {settings.ALCHEMISCALE_CLI!r} (PORTAL_ALCHEMISCALE_CLI) is not found"]
-        return []
-
-    def alchemiscale_command(self, args: list[str]) -> list[str]:
-        return [*self._alchemiscale_cli(), *args]
-
-    def alchemiscale_is_standin(self) -> bool:
-        return "alchemiscale_standin" in settings.ALCHEMISCALE_CLI
-
-    def run_alchemiscale(self, args: list[str]) -> AdminResult:
-        command = self.alchemiscale_command(args)
-        timeout = settings.ALCHEMISCALE_CLI_TIMEOUT
-        try:
-            # The project directory as working directory: the stand-in runs as `python -m operations...`.
-            proc = subprocess.run(
-                command,
-                env={**os.environ, **self.alchemiscale_env()},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-                cwd=settings.BASE_DIR,
-            )
-        except (FileNotFoundError, PermissionError) as exc:
-            raise TargetError(f"the alchemiscale command cannot be run: {exc}") from None
-        except subprocess.TimeoutExpired:
-            raise TargetError(
-                f"alchemiscale {' '.join(args)} did not finish within {timeout} s (PORTAL_ALCHEMISCALE_CLI_TIMEOUT)"
-            ) from None
-        return AdminResult(command=command, returncode=proc.returncode, output=self.mask_password(proc.stdout))
+    # -- alchemiscale's CLI as a local command (alchemiscale_cli.py) ----------------------------------------------
+    @property
+    def alchemiscale_cli(self) -> AlchemiscaleCli:
+        return LocalAlchemiscaleCli(self)

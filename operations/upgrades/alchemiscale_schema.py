@@ -1,9 +1,9 @@
 """Schema migration: alchemiscale v0.3 to v0.4 (a NetworkMark for every AlchemicalNetwork).
 
-alchemiscale's own ``database migrate v03-to-v04`` does the work, run by the target (``Target.run_alchemiscale``)
-with the target's connection: beside a local Neo4j the configured command (``PORTAL_ALCHEMISCALE_CLI``: the real
-``alchemiscale`` CLI, or the documented stand-in ``operations/upgrades/alchemiscale_standin.py`` where alchemiscale
-cannot be installed); in a docker-compose deployment a one-off container of the alchemiscale-server image
+alchemiscale's own ``database migrate v03-to-v04`` does the work, run through the target's choice of
+alchemiscale's CLI (``Target.alchemiscale_cli``, ``operations/targets/alchemiscale_cli.py``) with the target's
+connection: beside a local Neo4j the configured command (``PORTAL_ALCHEMISCALE_CLI``, the real ``alchemiscale``
+CLI by default; the project's dev and test scripts set a declared stand-in); in a docker-compose deployment a one-off container of the alchemiscale-server image
 (``PORTAL_ALCHEMISCALE_IMAGE``) on the deployment's database network, as the operations guide runs it. The procedure
 does not know which: it shows the target's command, checks the target's answers before a run, captures the output
 and then checks the result itself: every AlchemicalNetwork has exactly one NetworkMark pointing at it with
@@ -53,9 +53,10 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
                 f"the store runs Neo4j {version}; alchemiscale v0.4 needs Neo4j 5: run the Neo4j "
                 f"4.4 to 5.26 data migration first"
             )
-        return problems + self.target.alchemiscale_problems()
+        return problems + self.target.alchemiscale_cli.problems()
 
     def steps_for_run(self) -> list[Step]:
+        cli = self.target.alchemiscale_cli
         return [
             Step(
                 "check the migration applies",
@@ -66,10 +67,10 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
             Step(
                 "run alchemiscale's migration",
                 self.run_cli,
-                f"{'the STAND-IN for ' if self.target.alchemiscale_is_standin() else ''}alchemiscale's own "
+                f"{'the STAND-IN for ' if cli.is_standin() else ''}alchemiscale's own "
                 f"migration, with NEO4J_URL, NEO4J_USER, NEO4J_PASS, NEO4J_DBNAME of the target in its "
                 f"environment; output captured",
-                commands=[self.target.alchemiscale_command(ARGS)],
+                commands=[cli.command(ARGS)],
             ),
             Step(
                 "verify one NetworkMark per network",
@@ -97,11 +98,10 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
         return f"{counts['networks']} AlchemicalNetwork(s), {counts['unmarked']} without a NetworkMark"
 
     def run_cli(self, ctx: RunContext) -> str:
-        ctx.log("$ " + shlex.join(self.target.alchemiscale_command(ARGS)))
-        result = self.target.run_alchemiscale(ARGS)
-        ctx.remember(
-            cli_output=result.output[-4000:], cli_command=result.command, standin=self.target.alchemiscale_is_standin()
-        )
+        cli = self.target.alchemiscale_cli
+        ctx.log("$ " + shlex.join(cli.command(ARGS)))
+        result = cli.run(ARGS)
+        ctx.remember(cli_output=result.output[-4000:], cli_command=result.command, standin=cli.is_standin())
         if not result.ok:
             raise OperationFailed(
                 f"alchemiscale's migration exited with {result.returncode}: "
@@ -148,8 +148,9 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
 
     def _cli_details(self, ctx: RunContext) -> dict:
         """What the record keeps of alchemiscale's run: the command, whether it was the stand-in, its output."""
+        cli = self.target.alchemiscale_cli
         return {
-            "command": ctx.state.get("cli_command") or self.target.alchemiscale_command(ARGS),
-            "standin": ctx.state.get("standin", self.target.alchemiscale_is_standin()),
+            "command": ctx.state.get("cli_command") or cli.command(ARGS),
+            "standin": ctx.state.get("standin", cli.is_standin()),
             "output": ctx.state.get("cli_output", ""),
         }

@@ -6,7 +6,9 @@ Celery worker carry it out.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 from ..models import OperationRun, RunStatus
 from ..runner import OperationFailed, request
@@ -24,7 +26,7 @@ def request_migration(
     name: str,
     *,
     confirmation: str,
-    user: AbstractBaseUser | None,
+    user: AbstractUser | AnonymousUser | None,
     label: str,
     target: Target | None = None,
     send: bool = True,
@@ -50,27 +52,37 @@ def interrupted_runs(target: Target | None = None) -> list[OperationRun]:
 
 
 def _follow_up(
-    run_id: int, how: str, *, user: AbstractBaseUser | None, label: str, target: Target | None, send: bool
+    run_id: int, how: str, *, user: AbstractUser | AnonymousUser | None, label: str, target: Target | None, send: bool
 ) -> OperationRun:
     previous = OperationRun.objects.filter(pk=run_id).first()
     if previous is None or previous.kind not in registry.BY_KIND:
         raise OperationFailed(f"there is no migration run #{run_id}")
     target = target or get_target(previous.target)
-    params = {f"{how}_of": previous.pk}
+    params: dict[str, Any] = {f"{how}_of": previous.pk}
     if how == "resume":
         params["completed"] = completed_steps(previous)
     return request(registry.BY_KIND[previous.kind].make(target, params), user=user, label=label, send=send)
 
 
 def resume(
-    run_id: int, *, user: AbstractBaseUser | None, label: str, target: Target | None = None, send: bool = True
+    run_id: int,
+    *,
+    user: AbstractUser | AnonymousUser | None,
+    label: str,
+    target: Target | None = None,
+    send: bool = True,
 ) -> OperationRun:
     """Continue an interrupted migration run from its last completed step."""
     return _follow_up(run_id, "resume", user=user, label=label, target=target, send=send)
 
 
 def roll_back(
-    run_id: int, *, user: AbstractBaseUser | None, label: str, target: Target | None = None, send: bool = True
+    run_id: int,
+    *,
+    user: AbstractUser | AnonymousUser | None,
+    label: str,
+    target: Target | None = None,
+    send: bool = True,
 ) -> OperationRun:
     """Undo an interrupted migration run (for Neo4j 4.4 to 5: put the 4.4 data back and start it)."""
     return _follow_up(run_id, "rollback", user=user, label=label, target=target, send=send)

@@ -61,7 +61,7 @@ def test_back_up_now_records_a_run_and_a_second_is_refused(alice_client, target)
     run = OperationRun.objects.get()
     assert response.url == reverse("admin:operations_operationrun_change", args=[run.pk])
     assert (run.kind, run.status, run.requested_by_label) == ("backup", "pending", "alice")
-    assert run.steps.count() == 11 and run.celery_task_id
+    assert run.steps.count() == 12 and run.celery_task_id
     html = alice_client.post(reverse("admin:operations_backup_now"), follow=True).content.decode()
     assert f"backup #{run.pk} (pending)" in html
     assert OperationRun.objects.count() == 1

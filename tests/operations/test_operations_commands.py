@@ -36,7 +36,7 @@ def test_backup_operations_and_restore_commands(target, celery_worker_process, s
     assert run.requested_by is None and run.requested_by_label.startswith("cli:")
 
     listing = _call("operations")
-    assert f"#{run.pk} backup on {target.name}: succeeded, step 8 of 8" in listing
+    assert f"#{run.pk} backup on {target.name}: succeeded, step 9 of 9" in listing
     catalog = _call("operations", "--backups")
     assert backup.file_name in catalog
     assert f"portal database copy: {backup.portal_db_file} {backup.portal_db_size} bytes" in catalog

@@ -111,7 +111,10 @@ def test_prune_run_removes_files_copies_and_rows_together(catalog, monkeypatch):
 
     out = io.StringIO()
     call_command("prune-backups", "--dry-run", stdout=out)
-    assert f"{len(rows) - len(expected_keep)} of {len(rows)} backup(s) would go; nothing was removed" in out.getvalue()
+    assert (
+        f"{len(rows) - len(expected_keep)} of {len(rows)} backup(s) and 0 of 0 off-site copies would go; nothing was "
+        "removed"
+    ) in out.getvalue()
     assert {p.name for p in directory.iterdir()} == before and Backup.objects.count() == len(rows)
     assert not OperationRun.objects.exists()
 
@@ -119,7 +122,12 @@ def test_prune_run_removes_files_copies_and_rows_together(catalog, monkeypatch):
     call_command("prune-backups", "--here", stdout=out)
     run = OperationRun.objects.get(kind="prune")
     assert run.status == "succeeded", run.error
-    assert [s.name for s in run.steps.all()] == ["decide what goes", "remove files and catalog rows"]
+    assert [s.name for s in run.steps.all()] == [
+        "decide what goes",
+        "remove files and catalog rows",
+        "off-site: decide which copies go",
+        "off-site: remove copies",
+    ]
     assert set(Backup.objects.values_list("pk", flat=True)) == expected_keep
     remaining = {p.name for p in directory.iterdir()}
     for backup in rows.values():

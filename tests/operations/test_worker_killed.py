@@ -39,7 +39,7 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
         run = wait_for(run, timeout=300)
 
     assert run.status == "interrupted"
-    assert f"the worker {doomed_node}" in run.error and "step 7 of 11 (dump the snapshot)" in run.error
+    assert f"the worker {doomed_node}" in run.error and "step 7 of 12 (dump the snapshot)" in run.error
     assert "Neo4j was running" in run.error and f"removed {target.snapshot_dir()}" in run.error
     assert run.steps.get(name="dump the snapshot").status == "interrupted"
     assert run.steps.get(name="name the backup").status == "skipped"
@@ -70,7 +70,7 @@ def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, set
         assert worker.poll() is None  # the worker lives on
 
     assert run.status == "interrupted"
-    assert "died" in run.error and "step 7 of 11 (dump the snapshot)" in run.error and "Neo4j was running" in run.error
+    assert "died" in run.error and "step 7 of 12 (dump the snapshot)" in run.error and "Neo4j was running" in run.error
     assert not target.snapshot_dir().exists()
     assert target.is_up() and graph_snapshot(target) == before
     assert set(target.backup_dir.iterdir()) == files_before and Backup.objects.count() == 0

@@ -24,6 +24,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 from neo4j.exceptions import DriverError, Neo4jError
@@ -225,7 +226,7 @@ class Command(BaseCommand):
                 count = csvfile.write_identities(out, kind, csvfile.in_batches(NodeQuerySet(kind)))
             self.stderr.write(f"wrote {count} {kind.name} identities to {options['output']}")
         else:
-            csvfile.write_identities(_Unended(self.stdout), kind, csvfile.in_batches(NodeQuerySet(kind)))
+            csvfile.write_identities(cast(TextIO, _Unended(self.stdout)), kind, csvfile.in_batches(NodeQuerySet(kind)))
 
     def do_import(self, kind, identifier, options, actor) -> None:
         keys_path = options.get("keys")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from operations import services
+from operations import offsite, services
 from operations.management.follow import describe
 from operations.models import Backup, OperationRun
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{run.kind} #{run.pk} cancelled; no step had run")
             return
         if backups:
-            for b in Backup.objects.select_related("verified_by_run")[:limit]:
+            for b in Backup.objects.select_related("verified_by_run").prefetch_related("copies")[:limit]:
                 self.stdout.write(
                     f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
                     f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
@@ -51,14 +51,16 @@ class Command(BaseCommand):
                     else "never verified"
                 )
                 self.stdout.write(f"      verification: {verified}")
+                self.stdout.write(f"      off-site: {offsite.summary(b)}")
             from operations.drills import drill_status
 
             self.stdout.write(f"restore drill: {drill_status()[1]}")
             return
         if show is not None:
-            run = OperationRun.objects.filter(pk=show).first()
-            if run is None:
+            shown = OperationRun.objects.filter(pk=show).first()
+            if shown is None:
                 raise CommandError(f"no operation run #{show}")
+            run = shown
             self.stdout.write(describe(run))
             if run.error:
                 self.stdout.write(f"error: {run.error}")

@@ -24,7 +24,14 @@ class Command(BaseCommand):
             for verdict in verdicts:
                 self.stdout.write(verdict.line())
             going = sum(1 for v in verdicts if not v.keep)
-            self.stdout.write(f"dry run: {going} of {len(verdicts)} backup(s) would go; nothing was removed")
+            copies = retention.decide_copies_for(target.name)
+            for copy_verdict in copies:
+                self.stdout.write(copy_verdict.line())
+            copies_going = sum(1 for v in copies if not v.keep)
+            self.stdout.write(
+                f"dry run: {going} of {len(verdicts)} backup(s) and {copies_going} of {len(copies)} off-site "
+                f"copies would go; nothing was removed"
+            )
             return
         if here and no_wait:
             raise CommandError("--here runs the prune in this process: it cannot also not wait")

@@ -15,13 +15,18 @@ graph what alchemiscale 0.4's ``alchemiscale.migrations.v03_to_v04.migrate`` doe
   changes nothing.
 
 It prints the real command's closing line, "Migration completed without errors.", so the portal reads both
-the same way. Configure the portal with ``PORTAL_ALCHEMISCALE_CLI`` to use the real ``alchemiscale`` instead.
+the same way. Development tooling, never imported by the portal: ``scripts/run.sh`` and ``scripts/test.sh`` point
+``PORTAL_ALCHEMISCALE_CLI`` at it (and set ``PORTAL_ALCHEMISCALE_CLI_STANDIN=1``, so the portal says "STAND-IN")
+unless ``PORTAL_ALCHEMISCALE_CLI`` is already set, e.g. to the real ``alchemiscale``:
 
-    python -m operations.upgrades.alchemiscale_standin database migrate v03-to-v04 [--url ...] [--user ...]
+    python -m devtools.alchemiscale_standin database migrate v03-to-v04 [--url ...] [--user ...]
 
 For the Docker target's tests, ``scripts/standin_image.py`` packs this file as the entry point of a stand-in for the
 alchemiscale-server image (``IMAGE_TAG``, labelled ``IMAGE_LABEL``), so ``docker run IMAGE database migrate
-v03-to-v04`` behaves like the real image's CLI. Standard library only at import time (the image builder imports it).
+v03-to-v04`` behaves like the real image's CLI. ``IMAGE_LABEL`` is the label the portal reads to call an image a
+stand-in (``STANDIN_LABEL`` in ``operations/targets/alchemiscale_cli.py``, docs/facts.md); it is written out here
+rather than imported because this file is standard library only at import time (the image builder, run by the
+system's python3, imports it).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 COMPLETED = "Migration completed without errors."
 #: the stand-in image's tag, and the label that marks an image as this stand-in (the portal says so on screen)
 IMAGE_TAG = "alchemiscale-server-standin:v0.4.0"
-IMAGE_LABEL = "org.alchemiscale-portal.standin"
+IMAGE_LABEL = "org.alchemiscale-portal.standin"  # == operations.targets.alchemiscale_cli.STANDIN_LABEL
 
 FIND_UNMARKED = (
     "MATCH (an:AlchemicalNetwork) WHERE NOT (an)<-[:MARKS]-(:NetworkMark) "
