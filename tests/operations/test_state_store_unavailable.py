@@ -62,7 +62,7 @@ def test_pages_and_commands_explain_an_unavailable_state_store(target, alice_cli
     worker.start()
     try:
         assert reached.wait(300) and not target.is_up()
-        words = f"state store unavailable: backup #{run.pk} is running (step 5 of 11), back when the run starts"
+        words = f"state store unavailable: backup #{run.pk} is running (step 5 of 12), back when the run starts"
         _assert_pages_say(alice_client, words, reverse("admin:operations_operationrun_change", args=[run.pk]))
     finally:
         go_on.set()
