@@ -8,6 +8,7 @@ operation run holds Neo4j stopped, a link to that run; ``manage.py identity`` en
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+if TYPE_CHECKING:
+    from operations.models import OperationRun
 
 UNAVAILABLE = (ServiceUnavailable, SessionExpired)
 
@@ -30,7 +34,7 @@ def is_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
-def holding_run():
+def holding_run() -> OperationRun | None:
     """The running operation on the portal's target, if any (it may be holding Neo4j stopped)."""
     from operations.models import OperationRun, RunStatus
 
@@ -41,7 +45,7 @@ def holding_run():
     )
 
 
-def explanation() -> tuple[str, object | None]:
+def explanation() -> tuple[str, OperationRun | None]:
     """(the words, the run that holds Neo4j stopped or None)."""
     try:
         run = holding_run()
@@ -56,7 +60,7 @@ def explanation() -> tuple[str, object | None]:
     back = "back when the run starts Neo4j again"
     expected = expected_outage(run.target, run.kind)
     if expected is not None:
-        since = dt.datetime.fromisoformat(started) if started else run.started_at
+        since = dt.datetime.fromisoformat(started) if started else (run.started_at or timezone.now())
         remaining = expected - (timezone.now() - since).total_seconds()
         back = f"back in about {max(remaining, 5):.0f} s"
     return f"state store unavailable: {run.kind} #{run.pk} is running (step {k} of {n}), {back}", run

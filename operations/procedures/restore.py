@@ -307,7 +307,7 @@ class RestoreProcedure(Procedure):
     def _put_back(self, ctx: RunContext) -> list[str]:
         """Undo a swap whose restored store did not verify: the set-aside store goes back and Neo4j starts on it."""
         t = self.target
-        done = []
+        done: list[str] = []
         if not ctx.state.get("aside"):
             return done
         if t.is_up():
