@@ -112,6 +112,10 @@ OFFSITE_CONNECT_TIMEOUT = env_int("PORTAL_OFFSITE_CONNECT_TIMEOUT", 15)
 OFFSITE_RETRY_MINUTES = env_int("PORTAL_OFFSITE_RETRY_MINUTES", 10)
 OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
 
+# A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
+# it falls back to dumping the stopped store when the data directory's file system would keep less than this free.
+SNAPSHOT_KEEP_FREE_MB = env_int("PORTAL_SNAPSHOT_KEEP_FREE_MB", 512)
+
 # ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
 OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))
 NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
@@ -230,6 +234,8 @@ MIDDLEWARE = [
     "security.middleware.IdleSessionMiddleware",
     "security.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Neo4j not answering (an operation holds it stopped, or it is down): a 503 saying so, not a traceback.
+    "alchemiscale_portal.unavailable.StateStoreUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -1,21 +1,22 @@
 #!/usr/bin/env python3
-"""Backup and restore on a store of over a million nodes and relationships: the portal against bare neo4j-admin.
+"""Outages of backup and restore: the portal's procedures against the bare ones, over store sizes and targets.
 
-    .venv/bin/python bench/backup.py [--nodes N] [--keep]
+    .venv/bin/python bench/backup.py [--sizes 0.3M,1.2M,3M] [--targets local,docker] [--keep]
 
 Runs in its own instance (``.run/bench-<slot>/``, ports 27687/27474/26379 + 100 * PORTAL_TEST_SLOT), never the test
-or dev one: its own Neo4j (filled once with ``neo4j-admin database import``), Redis, SQLite database and Celery
-worker. Prints, from one run:
+or dev one: its own Neo4j (filled per size with ``neo4j-admin database import``: half the size in nodes, half in
+relationships), Redis, SQLite database and Celery worker. For each size and target it prints, measured by a client
+asking Bolt ``RETURN 1`` every 0.2 s (the longest stretch without an answer) and by the clock (total):
 
-- the bare ``neo4j-admin database dump`` time (Neo4j already stopped) and a bare stop + start (one restart);
-- the portal's backup, requested to finished (through the worker), and its ratio to the bare dump and to
-  bare dump + one restart;
-- how long Neo4j was unavailable during the portal's backup, seen by a client polling Bolt every 0.2 s;
-- the portal's restore of that backup, requested to finished, and the unavailability during it.
+- the bare backup: stop, ``neo4j-admin database dump``, start, as a person at a shell does it;
+- the portal's backup, requested to finished through the worker (checkpoint, stop, snapshot, start, dump after);
+- the bare restore: stop, ``neo4j-admin database load --overwrite-destination``, start;
+- the portal's restore of its backup (staged load and check while Neo4j serves, stop, swap, start, safety dump after);
+- a bare stop + start (one restart), what the portal's outage cannot go below;
 
-With ``--targets local,docker`` (the default) the same figures follow for the Docker target: a Neo4j container made
-as docker-compose makes alchemiscale's (``tests/docker_fixtures.py``) on a copy of the same store, Bolt on the
-bench's port + 50, on the private engine of ``scripts/docker_engine.py`` with the image of ``scripts/neo4j_image.py``.
+then the ratios the procedures aim at (docs/outage.md). On the Docker target the store is copied into a Neo4j
+container made as docker-compose makes alchemiscale's (``tests/docker_fixtures.py``), Bolt on the bench's port + 50,
+on the private engine of ``scripts/docker_engine.py`` with the image of ``scripts/neo4j_image.py``.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ BOLT, HTTP, REDIS = 27687 + 100 * SLOT, 27474 + 100 * SLOT, 26379 + 100 * SLOT
 
 def build_store(inst: Neo4jInstance, nodes: int) -> None:
     """Fill the database once with neo4j-admin import: ``nodes`` nodes and as many relationships."""
-    marker = inst.home / f"imported-{nodes}"
-    if marker.exists():
+    marker = inst.home / "imported"
+    if marker.exists() and marker.read_text() == str(nodes):
         return
     inst.stop()
     csv_dir = STATE / "import"
@@ -80,7 +81,7 @@ def build_store(inst: Neo4jInstance, nodes: int) -> None:
     if proc.returncode != 0:
         raise SystemExit(f"import failed:\n{proc.stdout}{proc.stderr}")
     shutil.rmtree(csv_dir)
-    marker.write_text("")
+    marker.write_text(str(nodes))
 
 
 def start_redis() -> subprocess.Popen:
@@ -146,6 +147,32 @@ def measured(target, request) -> tuple:
     return run, (run.finished_at - run.requested_at).total_seconds(), down, steps
 
 
+def probed(target, work) -> tuple[float, float, dict]:
+    """Run ``work(times)`` with a Bolt probe going: (total s, unavailable s, the times it recorded)."""
+    probe = Probe(target)
+    probe.start()
+    time.sleep(0.5)  # the probe's first answer
+    times: dict[str, float] = {}
+    t0 = time.monotonic()
+    work(times)
+    total = time.monotonic() - t0
+    time.sleep(0.3)
+    return total, probe.finish(), times
+
+
+def timed(times: dict, name: str, fn) -> None:
+    t0 = time.monotonic()
+    fn()
+    times[name] = time.monotonic() - t0
+
+
+def parse_size(text: str) -> int:
+    """'0.3M' -> 300000, '50k' -> 50000, '1200' -> 1200 (nodes + relationships)."""
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
 def docker_deployment(inst: Neo4jInstance, password: str):
     """The bench store, copied (Neo4j stopped), in a Neo4j container made as docker-compose makes alchemiscale's."""
     from tests.docker_fixtures import DATA_GID, DATA_UID, IMAGE, create_compose_neo4j, docker_client
@@ -176,11 +203,14 @@ def docker_deployment(inst: Neo4jInstance, password: str):
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=600_000, help="nodes, and as many relationships")
+    parser.add_argument(
+        "--sizes", default="0.3M,1.2M,3M", help="store sizes, nodes + relationships, comma-separated (e.g. 50k,0.3M)"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the bench instance's data for another run")
     parser.add_argument("--targets", default="local,docker", help="comma-separated: local, docker")
     args = parser.parse_args(argv)
     targets = [t for t in args.targets.split(",") if t]
+    sizes = [parse_size(x) for x in args.sizes.split(",") if x.strip()]
 
     STATE.mkdir(parents=True, exist_ok=True)
     password_file = STATE / "neo4j-password"
@@ -189,7 +219,6 @@ def main(argv: list[str]) -> int:
     password = password_file.read_text().strip()
     inst = Neo4jInstance(home=STATE / "neo4j", bolt_port=BOLT, http_port=HTTP, heap="1g", pagecache="512m")
     inst.init(password)
-    build_store(inst, args.nodes)
 
     env = {
         "NEO4J_URL": f"bolt://127.0.0.1:{BOLT}",
@@ -227,38 +256,57 @@ def main(argv: list[str]) -> int:
 
     from alchemiscale_portal.celery import app
     from operations import services
+    from operations.models import Backup
     from operations.procedures.dumps import dump_args, in_progress_dir
+    from operations.procedures.restore import load_args
     from operations.targets import get_target
 
-    def figures(target) -> None:
+    results: list[dict] = []
+
+    def figures(target, size: int) -> dict:
         target.wait_for_bolt()
         nodes, rels = target.counts()
-        print(
-            f"store: {nodes} nodes + {rels} relationships = {nodes + rels}; "
-            f"{sum(f.stat().st_size for f in target.database_dirs()[0].rglob('*') if f.is_file()) / 2**20:.0f} MiB"
-        )
+        store_mib = sum(f.stat().st_size for f in target.database_dirs()[0].rglob("*") if f.is_file()) / 2**20
+        print(f"store: {nodes} nodes + {rels} relationships = {nodes + rels}; {store_mib:.0f} MiB", flush=True)
+        work = in_progress_dir(target)
 
         # Warm-up: the first stop after an import or a fresh start is slower (checkpointing); neither side pays it.
         target.stop()
         target.start()
-        # Bare: what a person at a shell does, timed piece by piece.
-        t0 = time.monotonic()
-        target.stop()
-        t_stop = time.monotonic() - t0
-        shutil.rmtree(in_progress_dir(target), ignore_errors=True)
-        in_progress_dir(target).mkdir(parents=True)
-        target.fix_ownership([in_progress_dir(target)])  # neo4j-admin writes there as the data owner
-        t0 = time.monotonic()
-        result = target.admin(dump_args(target))
-        t_dump = time.monotonic() - t0
-        if not result.ok:
-            raise SystemExit(f"bare dump failed:\n{result.output}")
-        dump_size = (in_progress_dir(target) / "neo4j.dump").stat().st_size
-        shutil.rmtree(in_progress_dir(target))
-        t0 = time.monotonic()
-        target.start()
-        t_start = time.monotonic() - t0
-        bare_with_restart = t_stop + t_dump + t_start
+
+        def restart(times):
+            timed(times, "stop", target.stop)
+            timed(times, "start", target.start)
+
+        restart_total, restart_down, restart_times = probed(target, restart)
+
+        def bare_backup(times):
+            timed(times, "stop", target.stop)
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            target.fix_ownership([work])  # neo4j-admin writes there as the data owner
+            t0 = time.monotonic()
+            result = target.admin(dump_args(target))
+            times["dump"] = time.monotonic() - t0
+            if not result.ok:
+                raise SystemExit(f"bare dump failed:\n{result.output}")
+            timed(times, "start", target.start)
+
+        bare_b_total, bare_b_down, bare_b = probed(target, bare_backup)
+        dump_size = (work / "neo4j.dump").stat().st_size
+
+        def bare_restore(times):
+            timed(times, "stop", target.stop)
+            t0 = time.monotonic()
+            result = target.admin([*load_args(target), "--overwrite-destination=true"])
+            times["load"] = time.monotonic() - t0
+            if not result.ok:
+                raise SystemExit(f"bare load failed:\n{result.output}")
+            target.fix_ownership(target.database_dirs())
+            timed(times, "start", target.start)
+
+        bare_r_total, bare_r_down, bare_r = probed(target, bare_restore)
+        shutil.rmtree(work)
 
         run, t_backup, backup_down, steps = measured(
             target, lambda: services.request_backup(label="bench", target=target)
@@ -267,38 +315,51 @@ def main(argv: list[str]) -> int:
         restore, t_restore, restore_down, rsteps = measured(
             target, lambda: services.request_restore(backup, "neo4j", label="bench", target=target)
         )
+        for b in Backup.objects.all():
+            (target.backup_dir / b.file_name).unlink(missing_ok=True)
+            if b.portal_db_file:
+                (target.backup_dir / b.portal_db_file).unlink(missing_ok=True)
+        Backup.objects.all().delete()
 
-        print(f"bare neo4j-admin database dump:          {t_dump:7.1f} s  ({dump_size / 2**20:.0f} MiB dump)")
+        def show(label, total, down, parts):
+            print(
+                f"  {label:<34} outage {down:6.1f} s   total {total:6.1f} s   ("
+                + ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+                + ")",
+                flush=True,
+            )
+
+        print(f"  dump {dump_size / 2**20:.0f} MiB")
+        show("one restart (stop + start)", restart_total, restart_down, restart_times)
+        show("bare backup (stop, dump, start)", bare_b_total, bare_b_down, bare_b)
+        show("portal backup", t_backup, backup_down, steps)
+        show("bare restore (stop, load, start)", bare_r_total, bare_r_down, bare_r)
+        show("portal restore", t_restore, restore_down, rsteps)
+        row = {
+            "target": target.name,
+            "size": nodes + rels,
+            "restart": restart_down,
+            "bare_backup": bare_b_down,
+            "backup": backup_down,
+            "bare_restore": bare_r_down,
+            "restore": restore_down,
+            "bare_backup_total": bare_b_total,
+            "backup_total": t_backup,
+            "restore_total": t_restore,
+            "bare_restore_total": bare_r_total,
+        }
         print(
-            f"bare stop + start (one restart):         {t_stop + t_start:7.1f} s  (stop {t_stop:.1f}, "
-            f"start to Bolt {t_start:.1f})"
+            f"  ratios: backup outage / bare {backup_down / bare_b_down:.2f} (aim <= 0.6); restore outage / bare "
+            f"{restore_down / bare_r_down:.2f} (aim <= 0.8); backup total / bare {t_backup / bare_b_total:.2f} "
+            f"(aim <= 1.15)",
+            flush=True,
         )
-        print(f"bare stop + dump + start (offline time): {bare_with_restart:7.1f} s")
-        print(
-            f"portal backup, requested to finished:    {t_backup:7.1f} s  (steps: "
-            + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
-            + ")"
-        )
-        print(f"ratio portal backup / bare dump:         {t_backup / t_dump:7.2f}")
-        print(f"ratio portal backup / (bare dump + one restart): {t_backup / bare_with_restart:.2f}")
-        offline = steps["stop Neo4j"] + steps["dump"] + steps["start Neo4j"]
-        print(
-            f"portal's own work beyond stop+dump+start (queue, checks, counts, naming, checksum, catalog): "
-            f"{t_backup - offline:.1f} s"
-        )
-        print(f"Neo4j unavailable during the backup:     {backup_down:7.1f} s  (client polling Bolt)")
-        print(
-            f"portal restore, requested to finished:   {t_restore:7.1f} s  (steps: "
-            + ", ".join(f"{k} {v:.1f}" for k, v in rsteps.items())
-            + ")"
-        )
-        print(f"Neo4j unavailable during the restore:    {restore_down:7.1f} s")
+        return row
 
     call_command("migrate", verbosity=0)
     redis = start_redis()
     worker = docker_client = None
     try:
-        inst.start()
         worker = subprocess.Popen(
             [
                 sys.executable,
@@ -323,14 +384,35 @@ def main(argv: list[str]) -> int:
         )
         while not app.control.ping(timeout=0.5):
             time.sleep(0.5)
+        for size in sizes:
+            build_store(inst, size // 2)
+            inst.start()
+            for name in targets:
+                if name == "docker":
+                    docker_client = docker_deployment(inst, password)
+                target = get_target(name)
+                print(f"--- size {size}, target {name}: {target.describe()}", flush=True)
+                results.append(figures(target, size))
+                if name == "docker":
+                    target.stop()
+                    inst.start()
+            inst.stop()
+        print("--- summary: outage (s) seen by a Bolt client polling every 0.2 s")
+        print(f"{'target':<8}{'size':>10}{'restart':>9}{'bare bk':>9}{'backup':>8}{'bare rs':>9}{'restore':>9}")
+        for r in results:
+            print(
+                f"{r['target']:<8}{r['size']:>10}{r['restart']:>9.1f}{r['bare_backup']:>9.1f}{r['backup']:>8.1f}"
+                f"{r['bare_restore']:>9.1f}{r['restore']:>9.1f}"
+            )
         for name in targets:
-            if name == "docker":
-                docker_client = docker_deployment(inst, password)
-            target = get_target(name)
-            print(f"--- target {name}: {target.describe()}")
-            figures(target)
-            if name == "docker":
-                target.stop()
+            mine = [r for r in results if r["target"] == name]
+            if len(mine) > 1:
+                first, last = mine[0], mine[-1]
+                print(
+                    f"{name}: outage growth from {first['size']} to {last['size']}: backup "
+                    f"{(last['backup'] / first['backup'] - 1) * 100:+.0f} %, restore "
+                    f"{(last['restore'] / first['restore'] - 1) * 100:+.0f} % (aim < 10 %)"
+                )
         return 0
     finally:
         if worker is not None and worker.poll() is None:
@@ -346,7 +428,7 @@ def main(argv: list[str]) -> int:
             )
         redis.terminate()
         redis.wait()
-        for f in (STATE / "backups").glob("neo4j-*.dump"):
+        for f in (STATE / "backups").glob("neo4j-*"):
             f.unlink()
         if not args.keep:
             shutil.rmtree(STATE, ignore_errors=True)

@@ -175,6 +175,9 @@ def stop(ctx: RunContext) -> str:
         ctx.target.hold_stopped()  # it stays down while the offline job runs
         return "Neo4j was not running"
     ctx.remember(stopped=True)
+    from . import outage  # imported late: outage imports this module
+
+    outage.began(ctx)
     ctx.target.stop()
     return "Neo4j stopped"
 
@@ -231,6 +234,9 @@ def start_again(ctx: RunContext) -> str:
             return "Neo4j is running (this run did not stop it)"
         return "Neo4j was not running before; left stopped"
     ctx.target.start()
+    from . import outage
+
+    outage.ended(ctx)
     return "Neo4j is up and answers over Bolt"
 
 

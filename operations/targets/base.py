@@ -232,6 +232,113 @@ class Target(abc.ABC):
         shutil.rmtree(scratch, ignore_errors=True)
         return [f"removed {scratch}"] if not scratch.exists() else [f"could not remove {scratch}; remove it by hand"]
 
+    # -- short outages: a snapshot dumped offline, a restore staged beside the live store (docs/outage.md) -------
+    # A *side store* is a directory laid out like a data directory (``<root>/data/databases/<db>``,
+    # ``<root>/data/transactions/<db>``) on the data directory's file system, so that it can be copied with shared
+    # blocks and swapped in by rename. neo4j-admin runs on it with a scratch configuration whose data directory is
+    # ``<root>/data``; the live server is never stopped for that. Targets implement the three ``side_*`` methods.
+    SNAPSHOT = "portal-snapshot"
+    STAGING = "portal-restore-staging"
+
+    def snapshot_dir(self) -> Path:
+        """Where a backup copies the stopped store, to dump it once Neo4j runs again (fixed: exact previews)."""
+        return self.data_dir / self.SNAPSHOT
+
+    def staging_dir(self) -> Path:
+        """Where a restore loads its dump while the live store keeps serving."""
+        return self.data_dir / self.STAGING
+
+    def side_databases(self, root: Path) -> list[Path]:
+        """The store and transaction-log directories of the database in the side store ``root``."""
+        db = self.connection.database
+        return [root / "data" / "databases" / db, root / "data" / "transactions" / db]
+
+    def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
+        """The exact command line :meth:`side_admin` runs (shown in previews)."""
+        raise TargetError(f"the {self.name} target cannot run neo4j-admin on a side store")
+
+    def side_admin(self, root: Path, args: list[str]) -> AdminResult:
+        """Run ``neo4j-admin ARGS`` on the side store ``root`` (a scratch configuration, set up on first use; paths
+        under the backups directory as :meth:`admin_path` gives them). Never raises for a non-zero exit."""
+        raise TargetError(f"the {self.name} target cannot run neo4j-admin on a side store")
+
+    def side_counts(self, root: Path) -> tuple[int, int]:
+        """(nodes, relationships) of the side store ``root``, from a scratch server only this process reaches,
+        stopped again before returning."""
+        raise TargetError(f"the {self.name} target cannot count a side store")
+
+    def stop_side(self, root: Path) -> list[str]:
+        """Stop whatever still runs on the side store ``root`` (neo4j-admin, a counting server); what was done."""
+        return []
+
+    def checkpoint(self) -> str:
+        """Ask the running server to checkpoint (so the stop that follows has little to flush); what happened.
+        ``db.checkpoint()`` is an Enterprise procedure: Community answers ProcedureNotFound, and that is said."""
+        try:
+            self.query("CALL db.checkpoint()")
+        except neo4j.exceptions.ClientError as exc:
+            if "ProcedureNotFound" in (exc.code or ""):
+                return "this Neo4j has no db.checkpoint() (Community edition): the stop checkpoints by itself"
+            raise TargetError(f"the checkpoint failed: {exc.message}") from None
+        return "checkpoint done"
+
+    def snapshot_store(self, dest: Path) -> str:
+        """Copy the database's store and transaction directories (the server stopped) into the side store ``dest``,
+        sharing blocks where the file system can (``cp --reflink=auto -a``: owners and modes kept)."""
+        import shutil
+        import subprocess
+
+        shutil.rmtree(dest, ignore_errors=True)
+        done = []
+        for live, copy in zip(self.database_dirs(), self.side_databases(dest)):
+            if not live.exists():
+                continue
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.run(["cp", "--reflink=auto", "-a", str(live), str(copy)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise TargetError(f"copying {live} to {copy} failed: {proc.stderr.strip()}")
+            done.append(f"{live} -> {copy}")
+        if not done:
+            raise TargetError(f"found no database directories to copy under {self.data_dir}")
+        self.fix_ownership([dest])
+        return "\n".join(done)
+
+    def swap_in(self, staged: Path, aside: Path) -> list[str]:
+        """With the server stopped: each live database directory is renamed into ``aside`` (a side store), then its
+        staged twin in ``staged`` renamed into its place. Renames only; each pair independently, so
+        :meth:`swap_back` can undo any prefix of it."""
+        import os
+
+        done = []
+        for live, new, away in zip(self.database_dirs(), self.side_databases(staged), self.side_databases(aside)):
+            away.parent.mkdir(parents=True, exist_ok=True)
+            if live.exists():
+                os.rename(live, away)
+                done.append(f"{live} -> {away}")
+            if new.exists():
+                os.rename(new, live)
+                done.append(f"{new} -> {live}")
+        return done
+
+    def swap_back(self, aside: Path) -> list[str]:
+        """Undo :meth:`swap_in`, whatever part of it happened (the server stopped): where a directory was set aside,
+        the loaded one in its place is removed and the set-aside one renamed back. Never mixes the two data sets:
+        afterwards every live directory is the previous one."""
+        import os
+        import shutil
+
+        done = []
+        for live, away in zip(self.database_dirs(), self.side_databases(aside)):
+            if not away.exists():
+                continue
+            if live.exists():
+                shutil.rmtree(live)  # the loaded copy: the dump it came from is still in the catalog
+                done.append(f"removed the loaded {live}")
+            os.rename(away, live)
+            done.append(f"moved {away} back to {live}")
+        return done
+
     # -- shared behaviour -------------------------------------------------------------------------------
     def mask_password(self, text: str) -> str:
         """``text`` with the connection's password replaced (tools may echo their settings back)."""

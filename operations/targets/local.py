@@ -434,13 +434,13 @@ class LocalTarget(Target):
         conf = home / "conf"
         if (conf / "neo4j.conf").exists() or not create:
             return conf
+        return self._write_own_conf(home)
+
+    def _write_own_conf(self, home: Path) -> Path:
+        """neo4j.conf of a Neo4j of the portal's own on ``home`` (the scratch, a side store): its data, logs and run
+        directories under it, loopback ports the kernel picks (fresh at each call), a small memory budget."""
         for d in ("conf", "data", "logs", "run"):
             (home / d).mkdir(parents=True, exist_ok=True)
-        self._write_scratch_conf(conf)
-        return conf
-
-    def _write_scratch_conf(self, conf: Path) -> None:
-        home = self._scratch_home
         prefix, connector = (
             ("dbms", "dbms.connector") if self.neo4j_version().startswith("4.") else ("server", "server")
         )
@@ -458,7 +458,8 @@ class LocalTarget(Target):
             "dbms.security.auth_enabled=true",
             "",
         ]
-        (conf / "neo4j.conf").write_text("\n".join(lines))
+        (home / "conf" / "neo4j.conf").write_text("\n".join(lines))
+        return home / "conf"
 
     def scratch_admin_command(self, args: list[str]) -> list[str]:
         return [f"NEO4J_CONF={self._scratch_home / 'conf'}", *self.admin_command(args)]
@@ -477,14 +478,21 @@ class LocalTarget(Target):
         conf = self._scratch_conf_dir()
         if not (conf / "neo4j.conf").exists():
             raise TargetError(f"there is no scratch Neo4j in {self._scratch_home}")
-        # A throwaway password, set before the first start: the scratch store holds the live store's credentials.
+        return self._counts_on(self._scratch_home, "the scratch Neo4j")
+
+    def _counts_on(self, home: Path, what: str) -> tuple[int, int]:
+        """(nodes, relationships) of the store of the portal's own Neo4j on ``home``, from ``bin/neo4j console`` with
+        that configuration, which only this process reaches and which is stopped again before returning."""
+        conf = home / "conf"
+        # A throwaway password, set before the first start: the store may hold the live store's credentials.
+        (home / "data" / "dbms" / "auth.ini").unlink(missing_ok=True)
         password = secrets.token_urlsafe(18)
         result = self._admin(["dbms", "set-initial-password", password], conf)
         if not result.ok:
-            raise TargetError(f"the scratch Neo4j: setting its password failed: {result.output[-500:]}")
-        self._write_scratch_conf(conf)  # fresh ports: the ones picked at set-up may be taken by now
+            raise TargetError(f"{what}: setting its password failed: {result.output[-500:]}")
+        self._write_own_conf(home)  # fresh ports: the ones picked at set-up may be taken by now
         url = f"bolt://127.0.0.1:{self._scratch_bolt_port(conf)}"
-        logs = self._scratch_home / "logs"
+        logs = home / "logs"
         with open(logs / "console.log", "ab") as console:
             server = subprocess.Popen(
                 [str(self.home / "bin" / "neo4j"), "console"],
@@ -495,7 +503,7 @@ class LocalTarget(Target):
                 start_new_session=True,
                 cwd=self.home,
             )
-        (self._scratch_home / "run" / "console.pid").write_text(f"{server.pid}\n")
+        (home / "run" / "console.pid").write_text(f"{server.pid}\n")
         try:
             deadline = time.monotonic() + self.start_timeout
             while True:
@@ -504,13 +512,24 @@ class LocalTarget(Target):
                 except Exception as exc:  # the database may still be coming online after the start
                     if server.poll() is not None:
                         tail = (logs / "console.log").read_text(errors="replace")[-1500:]
-                        raise TargetError(f"the scratch Neo4j exited during start-up; see {logs}:\n{tail}") from None
+                        raise TargetError(f"{what} exited during start-up; see {logs}:\n{tail}") from None
                     if time.monotonic() > deadline:
-                        raise TargetError(f"the scratch Neo4j at {url} did not answer: {exc}") from None
+                        raise TargetError(f"{what} at {url} did not answer: {exc}") from None
                     time.sleep(0.25)
         finally:
             self._stop_group(server.pid)
             server.wait()
+
+    def _stop_console(self, home: Path) -> list[str]:
+        """Stop the console server :meth:`_counts_on` started on ``home`` if it still runs (its worker died)."""
+        try:
+            pid = int((home / "run" / "console.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return []
+        if not pid_alive(pid):
+            return []
+        self._stop_group(pid)
+        return [f"stopped the Neo4j server in {home}"]
 
     def _stop_group(self, pid: int) -> None:
         try:
@@ -528,15 +547,35 @@ class LocalTarget(Target):
     def clear_scratch(self) -> list[str]:
         home = self._scratch_home
         done = self.stop_admin(home.resolve() / "conf") if home.exists() else []
-        pid_file = home / "run" / "console.pid"
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            pid = None
-        if pid is not None and pid_alive(pid):
-            self._stop_group(pid)
-            done.append(f"stopped the scratch Neo4j in {home}")
-        return done + super().clear_scratch()
+        return done + self._stop_console(home) + super().clear_scratch()
+
+    # -- side stores: the snapshot a backup dumps and the staging a restore loads (docs/outage.md) -------------
+    # A side store's root is laid out like the scratch's (conf/, data/, logs/, run/): neo4j-admin runs with NEO4J_CONF
+    # there, so its data directory is the side store's; a counting server gets loopback ports the kernel picks. The
+    # live installation's configuration, data, ports and operation lock are never used.
+    def _side_conf(self, root: Path) -> Path:
+        conf = root / "conf"
+        if not (conf / "neo4j.conf").exists():
+            self._write_own_conf(root)
+            self.fix_ownership([root / "data"])
+        return conf
+
+    def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
+        return [f"NEO4J_CONF={root.resolve() / 'conf'}", *self.admin_command(args)]
+
+    def side_admin(self, root: Path, args: list[str]) -> AdminResult:
+        result = self._admin(args, self._side_conf(root.resolve()))
+        return AdminResult(self.side_admin_command(root, args), result.returncode, result.output)
+
+    def side_counts(self, root: Path) -> tuple[int, int]:
+        root = root.resolve()
+        self._side_conf(root)
+        return self._counts_on(root, f"the side Neo4j in {root}")
+
+    def stop_side(self, root: Path) -> list[str]:
+        if not root.exists():
+            return []
+        return self.stop_admin(root.resolve() / "conf") + self._stop_console(root.resolve())
 
     # -- alchemiscale's CLI as a local command (alchemiscale_cli.py) ----------------------------------------------
     @property

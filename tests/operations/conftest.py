@@ -53,6 +53,8 @@ def target(request, settings) -> Iterator[Target]:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.rmtree(in_progress_dir(t), ignore_errors=True)
     assert not aside_dir(t).exists(), f"a test left data aside in {aside_dir(t)}"
+    for side in (t.snapshot_dir(), t.staging_dir()):
+        assert not side.exists(), f"a test left a side store in {side}"
     # The test process's pooled Bolt connections died with the restarts.
     db.close_connection()
     db.set_connection(url=settings.NEOMODEL_NEO4J_BOLT_URL)

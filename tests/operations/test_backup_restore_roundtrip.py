@@ -90,18 +90,36 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     changed = graph_snapshot(target)
     assert changed != backed_up
 
+    # A dump that does not hold what the catalog says is refused in staging: Neo4j is never stopped for it.
+    Backup.objects.filter(pk=backup.pk).update(node_count=backup.node_count + 1)
+    pid_before = target.pid() if target.name == "local" else None  # the same server process after the refusal
+    alice_client.post(
+        reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": target.connection.database}
+    )
+    refused = wait_for(OperationRun.objects.get(kind="restore"))
+    assert refused.status == "failed" and "check the staged store" in refused.error
+    assert (
+        f"the catalog says {backup.node_count + 1}" in refused.error and "live store was not touched" in refused.error
+    )
+    assert refused.steps.get(name="stop Neo4j").status == "skipped" and "outage_started" not in refused.state
+    assert graph_snapshot(target) == changed and not target.staging_dir().exists()
+    if pid_before is not None:
+        assert target.pid() == pid_before
+    Backup.objects.filter(pk=backup.pk).update(node_count=backup.node_count)
+
     # The scopes inventory (identities/inventory.py) is cached in Redis for every process: this one fills it now,
     # and the restore, run by the worker (another process), must drop it for all.
     local = target.name == "local"  # the store this process reads is the local target's
     reconnect()  # the backup restarted Neo4j under this process's pooled Bolt connections
     assert ("gone-c-p" in inventory.data_scopes()) is local and cache.get(inventory._DATA_KEY) is not None
+
     page = alice_client.get(reverse("admin:operations_backup_restore", args=[backup.pk]))
     nodes, rels = target.counts()
     assert f"{nodes} nodes and {rels} relationships" in page.content.decode()
     response = alice_client.post(
         reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": target.connection.database}
     )
-    restore = OperationRun.objects.get(kind="restore")
+    restore = OperationRun.objects.filter(kind="restore").latest("pk")
     assert response.status_code == 302
     restore = wait_for(restore)
     assert restore.status == "succeeded", restore.error
@@ -120,6 +138,9 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     assert not aside_dir(target).exists() and not in_progress_dir(target).exists()
     steps = {s.name: s.status for s in restore.steps.all()}
     assert steps["roll back"] == "skipped" and steps["verify"] == "ok"
+    # The outage was the stop, the renames and the start; the load, the checks and the safety dump ran outside it.
+    assert restore.state["outage_started"] and restore.state["outage_ended"]
+    assert not target.staging_dir().exists() and not target.snapshot_dir().exists()
 
     run_page = alice_client.get(reverse("admin:operations_operationrun_change", args=[restore.pk]))
     html = run_page.content.decode()

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytes
 
 def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_worker_process):
     first = services.request_backup(label="first")
-    wait_for(first, until="step:dump")
+    wait_for(first, until="step:dump the snapshot")
     first.refresh_from_db()
     assert first.status == "running"
 

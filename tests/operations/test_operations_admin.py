@@ -50,8 +50,10 @@ def test_back_up_now_previews_the_exact_commands(alice_client, target):
     html = alice_client.get(reverse("admin:operations_operationrun_changelist")).content.decode()
     assert reverse("admin:operations_backup_now") in html
     html = alice_client.get(reverse("admin:operations_backup_now")).content.decode()
-    assert " ".join(target.admin_command(dump_args(target))) in html
-    assert "stop Neo4j" in html and "start Neo4j" in html
+    # The dump is of the snapshot, with a scratch configuration, after Neo4j is back; the outage is stated.
+    assert " ".join(target.side_admin_command(target.snapshot_dir(), dump_args(target))) in html
+    assert "stop Neo4j" in html and "start Neo4j" in html and "copy the store to a snapshot" in html
+    assert "THE OUTAGE BEGINS" in html and "expected: about one restart" in html
 
 
 def test_back_up_now_records_a_run_and_a_second_is_refused(alice_client, target):
@@ -60,7 +62,7 @@ def test_back_up_now_records_a_run_and_a_second_is_refused(alice_client, target)
     run = OperationRun.objects.get()
     assert response.url == reverse("admin:operations_operationrun_change", args=[run.pk])
     assert (run.kind, run.status, run.requested_by_label) == ("backup", "pending", "alice")
-    assert run.steps.count() == 9 and run.celery_task_id
+    assert run.steps.count() == 12 and run.celery_task_id
     html = alice_client.post(reverse("admin:operations_backup_now"), follow=True).content.decode()
     assert f"backup #{run.pk} (pending)" in html
     assert OperationRun.objects.count() == 1

@@ -21,11 +21,16 @@ def _call(*args, **kwargs) -> str:
 
 def test_backup_operations_and_restore_commands(target, celery_worker_process, settings):
     seed_graph(target, "cli")
+    # No room for a snapshot on the data directory's file system (it would keep less than this free): the backup
+    # falls back to dumping the stopped store, decided when it is requested (this process), and the plan says so.
+    settings.SNAPSHOT_KEEP_FREE_MB = 1 << 40
 
+    assert "NO ROOM FOR A SNAPSHOT" in _call("backup", "--dry-run")
     out = _call("backup")
     backup = Backup.objects.get()
     run = OperationRun.objects.get()
     assert f"backup #{run.pk} requested" in out and "step 4: dump - ok" in out and "succeeded" in out
+    assert run.params["snapshot"] is False and "NO ROOM FOR A SNAPSHOT" in run.steps.get(name="stop Neo4j").description
     assert backup.file_name in out and backup.sha256 in out
     assert backup.portal_db_file in out and backup.portal_db_sha256 in out
     assert run.requested_by is None and run.requested_by_label.startswith("cli:")

@@ -28,9 +28,10 @@ def _catalogue(target, name: str, content: bytes, sha256: str | None = None) -> 
     )
 
 
-def test_corrupt_dump_rolls_back_to_previous_data(target, celery_worker_process):
+def test_corrupt_dump_fails_in_staging_and_the_live_store_keeps_serving(target, celery_worker_process):
     seed_graph(target, "keep")
     before = graph_snapshot(target)
+    pid_before = target.pid() if target.name == "local" else None  # the same server process after the refusal
     # Catalogued with its own checksum, so only neo4j-admin load can find out it is not a dump.
     corrupt = _catalogue(target, "neo4j-20200101-000000.dump", b"this is not a Neo4j dump\n" * 4000)
 
@@ -40,14 +41,17 @@ def test_corrupt_dump_rolls_back_to_previous_data(target, celery_worker_process)
     assert "load the backup" in run.error and "neo4j-admin exited" in run.error
     steps = {s.name: s.status for s in run.steps.all()}
     assert steps["load the backup"] == "failed" and steps["roll back"] == "ok"
-    assert steps["start Neo4j"] == "skipped" and steps["make sure Neo4j runs"] == "ok"
-    assert "moved" in run.steps.get(name="roll back").output
-    assert target.is_up()
-    assert graph_snapshot(target) == before
-    assert not aside_dir(target).exists()
-    # The safety backup taken first is kept and catalogued.
-    safety = Backup.objects.get(purpose=Backup.Purpose.SAFETY)
-    assert (target.backup_dir / safety.file_name).is_file()
+    assert steps["stop Neo4j"] == "skipped" and steps["swap the stores"] == "skipped"
+    assert steps["make sure Neo4j runs"] == "ok" and steps["remove the staging store"] == "ok"
+    assert "the live store was not touched" in run.steps.get(name="roll back").output
+    # The load ran beside the live store: Neo4j was never stopped (the same process), and no outage was recorded.
+    assert target.is_up() and graph_snapshot(target) == before
+    if pid_before is not None:
+        assert target.pid() == pid_before
+    assert "outage_started" not in run.state
+    assert not aside_dir(target).exists() and not target.staging_dir().exists()
+    # Nothing was replaced, so there is no safety backup.
+    assert Backup.objects.filter(purpose=Backup.Purpose.SAFETY).count() == 0
 
 
 def test_damaged_file_is_refused_before_anything_stops(target, celery_worker_process):
@@ -60,7 +64,7 @@ def test_damaged_file_is_refused_before_anything_stops(target, celery_worker_pro
 
     assert run.status == "failed"
     assert "is damaged" in run.error and "nothing was stopped or changed" in run.error
-    assert run.steps.get(name="safety backup: stop Neo4j").status == "skipped"
+    assert run.steps.get(name="stop Neo4j").status == "skipped"
     assert target.is_up() and graph_snapshot(target) == before
     if pid_before is not None:
         assert target.pid() == pid_before

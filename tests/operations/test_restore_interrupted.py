@@ -1,10 +1,10 @@
-"""A restore whose worker dies after the current data was set aside: recovery puts that data back and starts it.
+"""A restore whose worker dies after the swap (before Neo4j started on the restored store), or halfway through the
+swap: recovery leaves one whole data set, the previous one, and Neo4j running on it; never a mix of the two.
 
 The worker's death is simulated in-process (an exception no step handler catches, leaving the run RUNNING exactly as
 a SIGKILL would); the SIGKILL itself is exercised by test_worker_killed.py.
 """
 
-import hashlib
 import socket
 
 import pytest
@@ -22,28 +22,11 @@ class WorkerDied(BaseException):
     pass
 
 
-def test_restore_interrupted_during_load_gets_previous_data_back(target, monkeypatch):
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)
-    seed_graph(target, "precious")
-    before = graph_snapshot(target)
-    content = b"never loaded"
-    (target.backup_dir / "neo4j-20200101-000009.dump").write_bytes(content)
-    backup = Backup.objects.create(
-        file_name="neo4j-20200101-000009.dump",
-        target=target.name,
-        database=target.connection.database,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        neo4j_version=target.neo4j_version(),
-        node_count=0,
-        relationship_count=0,
-        requested_by_label="test",
-    )
+def _die(*args, **kwargs):
+    raise WorkerDied()
 
-    def die(self, ctx):
-        raise WorkerDied()
 
-    monkeypatch.setattr(RestoreProcedure, "load", die)
+def _restore_until_death(target, backup: Backup):
     run = services.request_restore(backup, target.connection.database, label="test")
     no_such_pid = 2**22 + 1  # above Linux's largest pid_max: certainly not a live process
     with pytest.raises(WorkerDied):
@@ -51,13 +34,47 @@ def test_restore_interrupted_during_load_gets_previous_data_back(target, monkeyp
     run.refresh_from_db()
     assert run.status == "running" and run.state["aside"] is True
     assert aside_dir(target).exists() and not target.is_up()
-
     recovered = runner.recover_interrupted(f"rescuer@{socket.gethostname()}")
-
     assert [r.pk for r in recovered] == [run.pk]
     run.refresh_from_db()
     assert run.status == "interrupted"
-    assert "step 9 of 15 (load the backup)" in run.error and "started Neo4j on the previous data" in run.error
+    return run
+
+
+def test_restore_interrupted_after_the_swap_gets_previous_data_back(target, monkeypatch):
+    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    seed_graph(target, "old")
+    backup_run = services.request_backup(label="test")
+    assert runner.execute(backup_run.pk).status == "succeeded"
+    backup = Backup.objects.get()
+    seed_graph(target, "precious", n=5)
+    before = graph_snapshot(target)
+
+    # Dies between the swap and the start: the live directories hold the staged store, the previous ones are aside.
+    monkeypatch.setattr(RestoreProcedure, "start_restored", _die)
+    run = _restore_until_death(target, backup)
+    assert "step 8 of 16 (start Neo4j)" in run.error and "started Neo4j on the previous data" in run.error
+    assert "removed the loaded" in run.error and "moved" in run.error
     assert target.is_up() and graph_snapshot(target) == before
-    assert not aside_dir(target).exists()
+    assert not aside_dir(target).exists() and not target.staging_dir().exists()
     assert services.active_run(target.name) is None
+
+    # Dies halfway through the swap: the store directory swapped, the transaction logs not yet.
+    monkeypatch.undo()
+    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    real_swap_in = type(target).swap_in
+
+    def swap_only_the_store(self, staged, aside):
+        live, new, away = self.database_dirs()[0], self.side_databases(staged)[0], self.side_databases(aside)[0]
+        away.parent.mkdir(parents=True, exist_ok=True)
+        live.rename(away)
+        new.rename(live)
+        _die()
+
+    assert real_swap_in is not None
+    monkeypatch.setattr(type(target), "swap_in", swap_only_the_store)
+    run = _restore_until_death(target, backup)
+    assert "step 7 of 16 (swap the stores)" in run.error and "started Neo4j on the previous data" in run.error
+    assert target.is_up() and graph_snapshot(target) == before
+    assert not aside_dir(target).exists() and not target.staging_dir().exists()
+    assert Backup.objects.filter(purpose=Backup.Purpose.SAFETY).count() == 0

@@ -1,4 +1,5 @@
-"""A worker killed (SIGKILL) mid-dump: the next worker to start brings Neo4j back and marks the run interrupted."""
+"""A worker killed (SIGKILL) mid-dump: the next worker to start cleans up, makes sure Neo4j runs and marks the run
+interrupted. The dump is of the snapshot, taken after Neo4j was started again: the kill never costs an outage."""
 
 import os
 import signal
@@ -24,7 +25,7 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
     files_before = set(target.backup_dir.iterdir())
 
     with dedicated_worker("doomed", queue) as doomed:
-        run = wait_for(services.request_backup(label="test"), until="step:dump")
+        run = wait_for(services.request_backup(label="test"), until="step:dump the snapshot")
         time.sleep(1.0)  # let neo4j-admin get going
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait()
@@ -32,19 +33,19 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
 
     run.refresh_from_db()
     assert run.status == "running" and run.worker == doomed_node  # nobody has noticed yet
-    assert not target.is_up()  # the backup had stopped it
+    assert target.is_up()  # the outage was over before the dump began
 
     with dedicated_worker("rescuer", queue):
         run = wait_for(run, timeout=300)
 
     assert run.status == "interrupted"
-    assert f"the worker {doomed_node}" in run.error and "step 4 of 9 (dump)" in run.error
-    assert "Neo4j started again" in run.error
-    assert run.steps.get(name="dump").status == "interrupted"
+    assert f"the worker {doomed_node}" in run.error and "step 7 of 12 (dump the snapshot)" in run.error
+    assert "Neo4j was running" in run.error and f"removed {target.snapshot_dir()}" in run.error
+    assert run.steps.get(name="dump the snapshot").status == "interrupted"
     assert run.steps.get(name="name the backup").status == "skipped"
     assert target.is_up() and graph_snapshot(target) == before
     # The unfinished dump is gone and never became a backup.
-    assert not in_progress_dir(target).exists()
+    assert not in_progress_dir(target).exists() and not target.snapshot_dir().exists()
     assert set(target.backup_dir.iterdir()) == files_before
     assert Backup.objects.count() == 0
     assert services.active_run(target.name) is None
@@ -61,7 +62,7 @@ def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, set
     files_before = set(target.backup_dir.iterdir())
 
     with dedicated_worker("parent", queue) as worker:
-        run = wait_for(services.request_backup(label="test"), until="step:dump")
+        run = wait_for(services.request_backup(label="test"), until="step:dump the snapshot")
         time.sleep(1.0)
         assert run.worker_pid != worker.pid
         os.kill(run.worker_pid, signal.SIGKILL)
@@ -69,7 +70,8 @@ def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, set
         assert worker.poll() is None  # the worker lives on
 
     assert run.status == "interrupted"
-    assert "died" in run.error and "step 4 of 9 (dump)" in run.error and "Neo4j started again" in run.error
+    assert "died" in run.error and "step 7 of 12 (dump the snapshot)" in run.error and "Neo4j was running" in run.error
+    assert not target.snapshot_dir().exists()
     assert target.is_up() and graph_snapshot(target) == before
     assert set(target.backup_dir.iterdir()) == files_before and Backup.objects.count() == 0
     assert services.active_run(target.name) is None

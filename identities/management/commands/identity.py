@@ -29,6 +29,7 @@ from typing import TextIO, cast
 from django.core.management.base import BaseCommand, CommandError
 from neo4j.exceptions import DriverError, Neo4jError
 
+from alchemiscale_portal.unavailable import UNAVAILABLE, explanation
 from identities import csvfile, importing, services, writes
 from identities.admin.queryset import NodeQuerySet
 from identities.audit import Actor
@@ -121,6 +122,8 @@ class Command(BaseCommand):
             getattr(self, "do_" + action.replace("-", "_"))(kind, identifier, options, actor)
         except (IdentityError, InvalidScope) as exc:
             raise CommandError(str(exc)) from None
+        except UNAVAILABLE:
+            raise CommandError(explanation()[0]) from None
 
     def _note(self, text: str) -> None:
         self.stderr.write(f"note: {text}")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from operations import services
-from operations.management.follow import carry_out
+from operations.management.follow import carry_out, print_plan
 
 
 class Command(BaseCommand):
@@ -17,10 +17,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
         parser.add_argument(
+            "--dry-run", action="store_true", help="show the steps, exact commands and expected outage; change nothing"
+        )
+        parser.add_argument(
             "--here", action="store_true", help="carry the backup out in this process instead of a Celery worker"
         )
 
     def handle(self, *args, no_wait: bool, timeout: float, here: bool, ignore_free_space: bool = False, **options):
+        if options.get("dry_run"):
+            self.stdout.write("A backup would carry out these steps:")
+            print_plan(services.preview_backup(), self.stdout)
+            return
         if here and no_wait:
             raise CommandError("--here runs the backup in this process: it cannot also not wait")
         try:

@@ -16,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("backup", help="file name (neo4j-....dump) or catalog id")
         parser.add_argument("--confirm", metavar="DATABASE", help="the database name, typed in advance")
         parser.add_argument("--no-wait", action="store_true")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="show what would be replaced and the steps; change nothing"
+        )
         parser.add_argument("--timeout", type=float, default=3600)
         parser.add_argument(
             "--here", action="store_true", help="carry the restore out in this process instead of a Celery worker"
@@ -42,6 +45,8 @@ class Command(BaseCommand):
             f"relationships). Steps:"
         )
         print_plan(plan, self.stdout)
+        if options.get("dry_run"):
+            return
         if confirm is None:
             confirm = input(f"Type the database name ({target.connection.database}) to confirm: ").strip()
         try:

@@ -20,6 +20,7 @@ from .jobs import CONTAINER_BACKUP_DIR, Jobs
 from .lifecycle import Lifecycle
 from .recreate import Recreator
 from .scratch import Scratch
+from .side import SideStore
 from .versions import Versions
 
 
@@ -202,6 +203,20 @@ class DockerTarget(Target):
 
     def scratch_counts(self) -> tuple[int, int]:
         return self.scratch.counts(self.connection.database, self.start_timeout)
+
+    # -- side stores: snapshot and staging (side.py, docs/outage.md) -------------------------------------------
+    def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
+        return SideStore(self.jobs, root).admin_command(args)
+
+    def side_admin(self, root: Path, args: list[str]) -> AdminResult:
+        return SideStore(self.jobs, root).admin(args)
+
+    def side_counts(self, root: Path) -> tuple[int, int]:
+        return SideStore(self.jobs, root).counts(self.connection.database, self.start_timeout)
+
+    def stop_side(self, root: Path) -> list[str]:
+        # One run at a time holds the target, so every one-off container of it is that run's.
+        return self.stop_admin()
 
     # -- alchemiscale's CLI (alchemiscale.py) -----------------------------------------------------------------
     @property
