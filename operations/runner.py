@@ -223,7 +223,7 @@ def request(
                 target=target.name,
                 target_description=target.describe(),
                 params=procedure.params,
-                requested_by=user if user is not None and user.is_authenticated else None,
+                requested_by=user if user is not None and user.is_authenticated else None,  # type: ignore[misc]
                 requested_by_label=label,
                 celery_task_id=OperationRun.new_task_id(),
                 queue=queue_for(target.name),
@@ -326,9 +326,10 @@ def cancel(run_id: int, label: str) -> OperationRun:
         run.steps.filter(status=StepStatus.PENDING).update(status=StepStatus.SKIPPED)
         RunContext(run, target=None).log(f"cancelled by {label}; no step had run", "warning")  # type: ignore
         return run
-    run = OperationRun.objects.filter(pk=run_id).first()
-    if run is None:
+    found = OperationRun.objects.filter(pk=run_id).first()
+    if found is None:
         raise OperationFailed(f"there is no operation run #{run_id}")
+    run = found
     raise OperationFailed(not_cancellable_reason(run))
 
 

@@ -99,7 +99,7 @@ def check_backup_dir(ctx: RunContext) -> str:
             errno.EPERM: "permission denied",
             errno.ENOTDIR: "a part of its path is a file, not a directory",
             errno.ENOSPC: "the disk is full",
-        }.get(exc.errno, exc.strerror or str(exc))
+        }.get(exc.errno or 0, exc.strerror or str(exc))
         raise OperationFailed(
             f"the backups directory {directory} cannot be written ({why}); nothing was stopped "
             f"or changed. Fix the directory (PORTAL_BACKUP_DIR) and try again"

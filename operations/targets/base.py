@@ -403,6 +403,6 @@ def bolt_counts(c: Connection) -> tuple[int, int]:
         c.url, auth=(c.user, c.password), connection_timeout=5, max_connection_lifetime=60
     ) as driver:
         with driver.session(database=c.database) as session:
-            nodes = session.run("MATCH (n) RETURN count(n)").single()[0]
-            rels = session.run("MATCH ()-[r]->() RETURN count(r)").single()[0]
+            nodes = session.run("MATCH (n) RETURN count(n)").single(strict=True)[0]
+            rels = session.run("MATCH ()-[r]->() RETURN count(r)").single(strict=True)[0]
     return nodes, rels

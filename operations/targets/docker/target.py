@@ -70,13 +70,13 @@ class DockerTarget(Target):
             project=settings.DOCKER_PROJECT,
             service=settings.DOCKER_SERVICE,
             admin_image=settings.NEO4J_ADMIN_IMAGE,
-            data_dir=settings.NEO4J_DATA_DIR or None,
-            host_backup_dir=settings.DOCKER_BACKUP_HOST_DIR or None,
+            data_dir=Path(settings.NEO4J_DATA_DIR) if settings.NEO4J_DATA_DIR else None,
+            host_backup_dir=Path(settings.DOCKER_BACKUP_HOST_DIR) if settings.DOCKER_BACKUP_HOST_DIR else None,
             stop_timeout=settings.NEO4J_STOP_TIMEOUT,
             alchemiscale_image=settings.ALCHEMISCALE_IMAGE,
             db_network=settings.DOCKER_DB_NETWORK or None,
             alchemiscale_timeout=settings.ALCHEMISCALE_CLI_TIMEOUT,
-            compose_env_file=settings.COMPOSE_ENV_FILE or None,
+            compose_env_file=Path(settings.COMPOSE_ENV_FILE) if settings.COMPOSE_ENV_FILE else None,
         )
 
     # -- the deployment (discovery.py) ------------------------------------------------------------------------
