@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from neomodel import db
 
 from operations.models import OperationRun
 from operations.procedures.dumps import in_progress_dir
@@ -55,9 +54,6 @@ def target(request, settings) -> Iterator[Target]:
     assert not aside_dir(t).exists(), f"a test left data aside in {aside_dir(t)}"
     for side in (t.snapshot_dir(), t.staging_dir()):
         assert not side.exists(), f"a test left a side store in {side}"
-    # The test process's pooled Bolt connections died with the restarts.
-    db.close_connection()
-    db.set_connection(url=settings.NEOMODEL_NEO4J_BOLT_URL)
 
 
 def seed_graph(target: Target, tag: str, n: int = 25) -> None:

@@ -7,8 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from django.conf import settings as django_settings
-from neomodel import db
 
 from operations import services
 from operations.procedures.dumps import in_progress_dir
@@ -49,9 +47,6 @@ def test_each_targets_run_lands_on_its_own_workers_queue(settings, docker_neo4j)
             shutil.rmtree(in_progress_dir(t), ignore_errors=True)
             if not t.is_up():
                 t.start()
-        # The backups restarted both Neo4j: the test process's pooled Bolt connections died with them.
-        db.close_connection()
-        db.set_connection(url=django_settings.NEOMODEL_NEO4J_BOLT_URL)
 
 
 def _settings_in_a_process(queues: str) -> subprocess.CompletedProcess:

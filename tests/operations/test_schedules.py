@@ -14,7 +14,6 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
-from neomodel import db
 
 from alchemiscale_portal import roles
 from operations import runner, schedules
@@ -146,9 +145,6 @@ def test_outside_the_window_a_due_backup_waits_and_is_released_once_when_it_open
 def local_target(settings):
     settings.OPERATIONS_TARGET = "local"
     yield
-    # The backup restarted Neo4j: this process's pooled Bolt connections died with it.
-    db.close_connection()
-    db.set_connection(url=settings.NEOMODEL_NEO4J_BOLT_URL)
 
 
 def test_beat_fires_an_interval_schedule_into_a_real_worker(local_target, alice_client, celery_worker_process):
