@@ -163,6 +163,19 @@ def request_restore(
     )
 
 
+def _one_target_of(backups, verb: str) -> tuple[list[Backup], str]:
+    """``backups`` (one or several) as a list, and the one target they are all of; OperationFailed otherwise."""
+    backups = [backups] if isinstance(backups, Backup) else list(backups)
+    targets = {b.target for b in backups}
+    if not backups:
+        raise OperationFailed(f"no backup to {verb}")
+    if len(targets) > 1:
+        raise OperationFailed(
+            f"the backups are of several targets ({', '.join(sorted(targets))}); {verb} each target's separately"
+        )
+    return backups, targets.pop()
+
+
 def request_verify(
     backups, user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True
 ) -> OperationRun:
@@ -170,20 +183,9 @@ def request_verify(
     (docs/verification.md); it needs the right to request backups, and takes the target's one active run."""
     if not can_back_up(user):
         raise PermissionDenied("verifying a backup needs the right to request backups")
-    backups = [backups] if isinstance(backups, Backup) else list(backups)
-    targets = {b.target for b in backups}
-    if not backups:
-        raise OperationFailed("no backup to verify")
-    if len(targets) > 1:
-        raise OperationFailed(
-            f"the backups are of several targets ({', '.join(sorted(targets))}); verify each target's separately"
-        )
-    return runner.request(
-        VerifyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
-        user=user,
-        label=_label(user, label),
-        send=send,
-    )
+    backups, target = _one_target_of(backups, "verify")
+    procedure = VerifyProcedure(get_target(target), {"backup_ids": [b.pk for b in backups]})
+    return runner.request(procedure, user=user, label=_label(user, label), send=send)
 
 
 def request_copy(
@@ -193,20 +195,9 @@ def request_copy(
     (docs/offsite-copies.md); it needs the right to request backups."""
     if not can_back_up(user):
         raise PermissionDenied("copying a backup off-site needs the right to request backups")
-    backups = [backups] if isinstance(backups, Backup) else list(backups)
-    targets = {b.target for b in backups}
-    if not backups:
-        raise OperationFailed("no backup to copy")
-    if len(targets) > 1:
-        raise OperationFailed(
-            f"the backups are of several targets ({', '.join(sorted(targets))}); copy each target's separately"
-        )
-    return runner.request(
-        CopyProcedure(get_target(targets.pop()), {"backup_ids": [b.pk for b in backups]}),
-        user=user,
-        label=_label(user, label),
-        send=send,
-    )
+    backups, target = _one_target_of(backups, "copy")
+    procedure = CopyProcedure(get_target(target), {"backup_ids": [b.pk for b in backups]})
+    return runner.request(procedure, user=user, label=_label(user, label), send=send)
 
 
 def active_run(target_name: str | None = None) -> OperationRun | None:

@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import CommandError, OutputWrapper
 
-from ..models import OperationRun, RunStatus
+from ..models import Backup, OperationRun, RunStatus
 
 
 def describe(run: OperationRun) -> str:
@@ -70,3 +70,15 @@ def follow(run: OperationRun, out: OutputWrapper, timeout: float, poll: float = 
         raise CommandError(f"{run.kind} #{run.pk} {run.status}: {run.error}")
     out.write(f"{run.kind} #{run.pk} succeeded in {run.elapsed_seconds():.0f} s")
     return run
+
+
+def backups_named(refs: list[str]) -> list[Backup]:
+    """The catalog's backups that ``refs`` name (an id or a file name each), in that order; CommandError names the
+    first that is not in the catalog."""
+    chosen: list[Backup] = []
+    for ref in refs:
+        found = Backup.objects.filter(pk=int(ref)) if ref.isdigit() else Backup.objects.filter(file_name=ref)
+        if not found.exists():
+            raise CommandError(f"no backup {ref!r} in the catalog")
+        chosen.extend(found)
+    return chosen

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from operations import offsite, services
-from operations.management.follow import carry_out
+from operations.management.follow import backups_named, carry_out
 from operations.models import Backup, BackupCopy
 
 
@@ -42,12 +42,7 @@ class Command(BaseCommand):
                 self.stdout.write("every backup here has a good copy on the remote already")
                 return
         else:
-            chosen = []
-            for ref in backups:
-                found = Backup.objects.filter(pk=int(ref)) if ref.isdigit() else Backup.objects.filter(file_name=ref)
-                if not found.exists():
-                    raise CommandError(f"no backup {ref!r} in the catalog")
-                chosen.extend(found)
+            chosen = backups_named(backups)
         try:
             run = services.request_copy(chosen, None, label=services.cli_label(), send=not here)
         except (services.OperationBusy, services.OperationFailed) as exc:

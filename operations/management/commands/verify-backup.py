@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from operations import services
-from operations.management.follow import carry_out
+from operations.management.follow import backups_named, carry_out
 from operations.models import Backup
 
 
@@ -32,12 +32,7 @@ class Command(BaseCommand):
             if not chosen:
                 raise CommandError("the catalog has no backups to verify")
         else:
-            chosen = []
-            for ref in backups:
-                found = Backup.objects.filter(pk=int(ref)) if ref.isdigit() else Backup.objects.filter(file_name=ref)
-                if not found.exists():
-                    raise CommandError(f"no backup {ref!r} in the catalog")
-                chosen.extend(found)
+            chosen = backups_named(backups)
         try:
             run = services.request_verify(chosen, None, label=services.cli_label(), send=not here)
         except (services.OperationBusy, services.OperationFailed) as exc:
