@@ -72,6 +72,20 @@ class FakeTarget(Target):
     def counts(self) -> tuple[int, int]:
         return self.graph
 
+    # Side stores (the snapshot a backup dumps, the staging a restore loads): neo4j-admin with a scratch
+    # configuration, recorded and answered like admin().
+    def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
+        return [f"NEO4J_CONF={root}/conf", *self.admin_command(args)]
+
+    def side_admin(self, root: Path, args: list[str]) -> AdminResult:
+        self.calls.append(("side_admin", str(root), *args))
+        code, output = self.on_admin(args)
+        return AdminResult(self.side_admin_command(root, args), code, output)
+
+    def side_counts(self, root: Path) -> tuple[int, int]:
+        self.calls.append(("side_counts", str(root)))
+        return self.graph
+
     def fix_ownership(self, paths: list[Path]) -> str:
         self.calls.append(("fix_ownership", *map(str, paths)))
         return "owned"

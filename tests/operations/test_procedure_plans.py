@@ -49,21 +49,34 @@ def test_backup_plan_on_neo4j_44_uses_its_own_dump_syntax(fake_target):
     assert dump["commands"] == [[ADMIN, "dump", "--database=neo4j", "--to=/backups/.in-progress-fake/neo4j.dump"]]
 
 
-def test_restore_plan_keeps_the_current_data_until_the_loaded_store_is_verified(fake_target):
+def test_restore_plan_loads_and_checks_beside_the_live_store_before_the_outage(fake_target):
     steps = RestoreProcedure(fake_target, {"backup_id": 1}).steps()
     names = [s.name for s in steps]
+    # The load and its check happen while Neo4j serves; the outage holds only the swap; the safety dump comes after.
     assert (
-        names.index("safety backup: dump") < names.index("set the current data aside") < names.index("load the backup")
+        names.index("load the backup")
+        < names.index("check the staged store")
+        < names.index("stop Neo4j")
+        < names.index("swap the stores")
+        < names.index("start Neo4j")
+        < names.index("verify")
+        < names.index("safety backup: dump the set-aside data")
+        < names.index("discard the set-aside data")
     )
-    assert names.index("verify") < names.index("discard the set-aside data")
     when = {s.name: s.when for s in steps}
-    assert (when["roll back"], when["make sure Neo4j runs"]) == ("failure", "always")
-    load = next(s for s in steps if s.name == "load the backup")
-    assert load.commands == [[ADMIN, "database", "load", "neo4j", "--from-path=/backups/.in-progress-fake"]]
-    aside = next(s for s in steps if s.name == "set the current data aside")
-    assert (
-        "/opt/neo4j/data/databases/neo4j -> /opt/neo4j/data/portal-restore-aside/databases/neo4j" in aside.description
+    assert (when["roll back"], when["make sure Neo4j runs"], when["remove the staging store"]) == (
+        "failure",
+        "always",
+        "always",
     )
+    staging = fake_target.staging_dir()
+    load = next(s for s in steps if s.name == "load the backup")
+    assert load.commands == [
+        [f"NEO4J_CONF={staging}/conf", ADMIN, "database", "load", "neo4j", "--from-path=/backups/.in-progress-fake"]
+    ]
+    swap = next(s for s in steps if s.name == "swap the stores")
+    live = fake_target.database_dirs()[0]
+    assert f"{live} -> /opt/neo4j/data/portal-restore-aside/data/databases/neo4j" in swap.description
     assert not any(s.required is False and "load" in s.name for s in steps)
 
 
