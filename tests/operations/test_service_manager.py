@@ -102,14 +102,15 @@ def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised
     steps = {s.name: s for s in restore.steps.all()}
     assert steps["verify"].status == "ok"
 
-    # A restore whose worker dies during the load: recovery puts the data back and starts the service again.
+    # A restore whose worker dies after the swap, before the start (the service stopped, the loaded store in place):
+    # recovery swaps the previous data back and starts the service again.
     target.query("MATCH (n:AlchemicalNetwork) SET n.weight = -2")
     changed = graph_snapshot(target)
 
     def die(self, ctx):
         raise WorkerDied()
 
-    monkeypatch.setattr(RestoreProcedure, "load", die)
+    monkeypatch.setattr(RestoreProcedure, "start_restored", die)
     run = services.request_restore(backup, "neo4j", alice, target=target)
     with pytest.raises(WorkerDied):
         runner.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=2**22 + 1)
@@ -118,7 +119,7 @@ def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised
     run.refresh_from_db()
     assert run.status == "interrupted" and "started Neo4j on the previous data" in run.error
     assert target.is_up() and supervisor_runs_neo4j(service) and graph_snapshot(target) == changed
-    assert not aside_dir(target).exists()
+    assert not aside_dir(target).exists() and not target.staging_dir().exists()
 
     # Stopped by its stop command (the fixture's teardown), the supervisor says so and the target sees it.
     target.stop()
