@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ..models import Backup
 from ..runner import OperationFailed, Procedure, RunContext, Step
-from ..targets import Target
+from ..targets import Target, TargetError
 from . import dumps, outage
 from .copy import copy_step
 
@@ -28,7 +28,10 @@ class BackupProcedure(Procedure):
     def __init__(self, target: Target, params: dict[str, Any]):
         super().__init__(target, params)
         if "snapshot" not in self.params:
-            self.params["snapshot"], self.params["snapshot_room"] = outage.snapshot_room(target)
+            try:
+                self.params["snapshot"], self.params["snapshot_room"] = outage.snapshot_room(target)
+            except TargetError:
+                pass  # a web process that does not reach the target (operations/remote.py): its worker decides
 
     @property
     def uses_snapshot(self) -> bool:
