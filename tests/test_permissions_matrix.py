@@ -16,7 +16,8 @@ from alchemiscale_portal import roles
 from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
-from operations.models import Backup, OperationRun
+from operations.models import OperationRun
+from tests.backup_support import catalog_row
 
 from .identity_support import graph_fingerprint
 
@@ -73,17 +74,7 @@ def world(django_user_model):
     run = OperationRun.objects.create(kind="backup", target="local", status="succeeded", requested_by_label="cli:x")
     # Cancelling a run needs the right to request its kind: a restore only restorers may cancel.
     pending = OperationRun.objects.create(kind="restore", target="matrix", requested_by_label="cli:x")
-    backup = Backup.objects.create(
-        file_name="neo4j-20260101-000000.dump",
-        target="local",
-        database="neo4j",
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26.12",
-        node_count=0,
-        relationship_count=0,
-        requested_by_label="cli:x",
-    )
+    backup = catalog_row()
     users = {}
     for name in ROLE_NAMES[1:]:
         user = django_user_model.objects.create_user(

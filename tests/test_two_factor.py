@@ -15,10 +15,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
-from operations.models import Backup
 from security import proof, twofactor
 from security.middleware import SEEN_KEY
 from security.models import SecurityEvent
+from tests.backup_support import catalog_row
 
 from .two_factor_support import code_at, current_step, fresh_code
 
@@ -138,17 +138,7 @@ def test_step_up_with_the_code_before_a_restore_page(client, alice):
     session["otp_device_id"] = TOTPDevice.objects.get(user=alice).persistent_id
     session.save()
     make_proof_old(client)
-    backup = Backup.objects.create(
-        file_name="neo4j-20260101-000000.dump",
-        target="local",
-        database="neo4j",
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26.12",
-        node_count=0,
-        relationship_count=0,
-        requested_by_label="cli:x",
-    )
+    backup = catalog_row()
     restore = reverse("admin:operations_backup_restore", args=[backup.pk])
     response = client.get(restore)
     assert response.status_code == 302 and response.url == reverse("step-up")

@@ -15,8 +15,9 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from operations import services
-from operations.models import Backup, OperationRun
+from operations.models import OperationRun
 from security.models import SecurityEvent
+from tests.backup_support import catalog_row
 from tests.two_factor_support import fresh_code, key_from_base32, wrong_code
 
 
@@ -91,17 +92,7 @@ def test_enrol_log_in_throttle_recovery_and_step_up_before_a_restore(
     assert SecurityEvent.objects.filter(username="alice", kind="recovery-used").count() == 2
 
     # Step-up: the last proof is older than the setting (shortened to 1 s here instead of waiting 5 minutes).
-    backup = Backup.objects.create(
-        file_name="neo4j-20260101-000000.dump",
-        target="local",
-        database="neo4j",
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26.12",
-        node_count=0,
-        relationship_count=0,
-        requested_by_label="cli:x",
-    )
+    backup = catalog_row()
     # The file must be there for the page to offer the restore (it never runs: see below).
     dump = Path(django_settings.BACKUP_DIR) / backup.file_name
     dump.parent.mkdir(parents=True, exist_ok=True)
