@@ -42,6 +42,7 @@ SETTING_NAMES = {
         "http": "server.http.listen_address",
         "heap": "server.memory.heap.max_size",
         "pagecache": "server.memory.pagecache.size",
+        "quiet": "internal.dbms.bolt.netty_server_shutdown_quiet_period",
     },
     "4": {
         "listen": "dbms.default_listen_address",
@@ -49,6 +50,7 @@ SETTING_NAMES = {
         "http": "dbms.connector.http.listen_address",
         "heap": "dbms.memory.heap.max_size",
         "pagecache": "dbms.memory.pagecache.size",
+        "quiet": "unsupported.dbms.bolt.netty_server_shutdown_quiet_period",
     },
 }
 
@@ -64,6 +66,8 @@ def compose_settings(
         "http": f"127.0.0.1:{http_port}",
         "heap": heap,
         "pagecache": pagecache,
+        # An operator's tuning the test deployment carries: stops in about a second (docs/outage.md)
+        "quiet": "0",
     }
     return {"NEO4J_" + names[k].replace("_", "__").replace(".", "_"): v for k, v in values.items()}
 

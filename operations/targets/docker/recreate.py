@@ -45,6 +45,8 @@ RENAMED_IN_5 = {
     "dbms.jvm.additional": "server.jvm.additional",
     "dbms.tx_log.rotation.retention_policy": "db.tx_log.rotation.retention_policy",
     "dbms.memory.transaction.global_max_size": "dbms.memory.transaction.total.max",
+    # the stop's tuning of docs/outage.md "What the outage is made of"
+    "unsupported.dbms.bolt.netty_server_shutdown_quiet_period": "internal.dbms.bolt.netty_server_shutdown_quiet_period",
 }
 
 
