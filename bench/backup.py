@@ -215,7 +215,7 @@ def main(argv: list[str]) -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     password_file = STATE / "neo4j-password"
     if not password_file.exists():
-        password_file.write_text(secrets.token_urlsafe(18))
+        password_file.write_text("p" + secrets.token_urlsafe(18))  # never "-...": an option to neo4j-admin
     password = password_file.read_text().strip()
     inst = Neo4jInstance(home=STATE / "neo4j", bolt_port=BOLT, http_port=HTTP, heap="1g", pagecache="512m")
     inst.init(password)

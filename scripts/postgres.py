@@ -57,7 +57,19 @@ class PostgresServer:
             shutil.chown(path, "postgres", "postgres")
 
     def running(self) -> bool:
-        return (self.data / "postmaster.pid").exists()
+        """A postmaster.pid whose process is alive (one left by a machine that stopped is not a running server)."""
+        pid_file = self.data / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
 
     def init(self, password: str) -> None:
         """A new cluster whose superuser is ``portal_admin`` with ``password`` (nothing when one exists)."""

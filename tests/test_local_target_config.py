@@ -14,6 +14,7 @@ import pytest
 
 from devtools.local_neo4j import NEO4J_VERSION, Neo4jInstance, portal_settings
 from operations.targets import TargetError, get_target
+from operations.targets.base import initial_password_args
 from operations.targets.local import LocalTarget
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +75,20 @@ def test_switching_needs_the_setting_and_the_release(settings, tmp_path):
     settings.NEO4J_SWITCH_COMMAND = ["true", "{version}"]
     with pytest.raises(TargetError, match=f"holds Neo4j {NEO4J_VERSION}, not 5.18.1"):
         get_target("local").use_neo4j_version("5.18.1")
+
+
+@pytest.mark.django_db
+def test_a_side_store_password_beginning_with_a_dash_is_set(settings, tmp_path):
+    # One throwaway password in 64 from secrets.token_urlsafe begins with "-": neo4j-admin must not take it for an
+    # option (docs/facts.md). The real neo4j-admin writes the side store's auth file; no server is started.
+    inst = Neo4jInstance(home=tmp_path / "neo4j", version=NEO4J_VERSION)
+    for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
+        d.mkdir(parents=True)
+    inst.write_config()
+    settings.NEO4J_HOME = inst.home
+    target = get_target("local")
+    root = target.snapshot_dir()
+    conf = target._side_conf(root)
+    result = target._admin(initial_password_args("-looks-like-an-option"), conf)
+    assert result.ok, result.output
+    assert (root / "data" / "dbms" / "auth.ini").is_file()

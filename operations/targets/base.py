@@ -397,6 +397,12 @@ class Target(abc.ABC):
         return bolt_counts(self.connection)
 
 
+def initial_password_args(password: str) -> list[str]:
+    """``neo4j-admin`` (5.x) arguments setting the initial password; ``--`` first, so that a password beginning with
+    ``-`` is not read as an option (docs/facts.md "neo4j-admin")."""
+    return ["dbms", "set-initial-password", "--", password]
+
+
 def bolt_counts(c: Connection) -> tuple[int, int]:
     """(nodes, relationships) in the database ``c`` names, over one fresh connection."""
     with neo4j.GraphDatabase.driver(

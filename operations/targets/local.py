@@ -31,7 +31,7 @@ from django.conf import settings
 
 from .. import neo4j_lock
 from .alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
-from .base import AdminResult, Connection, Target, TargetError, bolt_counts
+from .base import AdminResult, Connection, Target, TargetError, bolt_counts, initial_password_args
 
 #: set in the environment of every neo4j-admin the target runs (value: its configuration directory), so that an
 #: orphaned one (its worker died) can be found and stopped whatever the installation's scripts exec into
@@ -489,7 +489,7 @@ class LocalTarget(Target):
         # A throwaway password, set before the first start: the store may hold the live store's credentials.
         (home / "data" / "dbms" / "auth.ini").unlink(missing_ok=True)
         password = secrets.token_urlsafe(18)
-        result = self._admin(["dbms", "set-initial-password", password], conf)
+        result = self._admin(initial_password_args(password), conf)
         if not result.ok:
             raise TargetError(f"{what}: setting its password failed: {result.output[-500:]}")
         self._write_own_conf(home)  # fresh ports: the ones picked at set-up may be taken by now

@@ -28,6 +28,7 @@ from ..models import Backup
 from ..procedures import dumps
 from ..runner import OperationFailed, RunContext, Step
 from ..targets import Target
+from ..targets.base import initial_password_args
 from . import records, snapshot
 from .base import MigrationProcedure
 
@@ -156,7 +157,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 "set the initial password",
                 self.set_password,
                 f"the new system database gets the {t.connection.user!r} password the portal and alchemiscale use",
-                commands=[admin(["dbms", "set-initial-password", MASKED])],
+                commands=[admin(initial_password_args(MASKED))],
             ),
             Step(
                 "migrate the store format",
@@ -255,8 +256,8 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 f"the portal connects as {c.user!r}; a new Neo4j {to_version()} system database "
                 f"only has the user 'neo4j'. Migrate by hand or connect as neo4j"
             )
-        ctx.log("$ " + " ".join(self.target.admin_command(["dbms", "set-initial-password", MASKED])))
-        result = self.target.admin(["dbms", "set-initial-password", c.password])
+        ctx.log("$ " + " ".join(self.target.admin_command(initial_password_args(MASKED))))
+        result = self.target.admin(initial_password_args(c.password))
         if not result.ok:
             raise OperationFailed(
                 f"setting the initial password failed ({result.returncode}): "
