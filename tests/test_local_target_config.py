@@ -20,6 +20,15 @@ from operations.targets.local import LocalTarget
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _installation(tmp_path: Path) -> Neo4jInstance:
+    """An installation laid out by the dev tools, never started: only its files and commands are used."""
+    inst = Neo4jInstance(home=tmp_path / "neo4j", version=NEO4J_VERSION)
+    for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
+        d.mkdir(parents=True)
+    inst.write_config()
+    return inst
+
+
 def test_bad_command_or_migration_version_stops_the_portal_naming_the_variable():
     for name, value, expected in [
         ("PORTAL_NEO4J_START_COMMAND", "systemctl start 'neo4j", "PORTAL_NEO4J_START_COMMAND is not a valid command"),
@@ -47,11 +56,7 @@ def test_missing_installation_or_configuration_names_the_setting(settings, tmp_p
 
 @pytest.mark.django_db
 def test_switching_needs_the_setting_and_the_release(settings, tmp_path):
-    # An installation laid out by the dev tools, never started: only its files and commands are used.
-    inst = Neo4jInstance(home=tmp_path / "neo4j", version=NEO4J_VERSION)
-    for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
-        d.mkdir(parents=True)
-    inst.write_config()
+    inst = _installation(tmp_path)
     settings.NEO4J_HOME, settings.NEO4J_SWITCH_COMMAND = inst.home, []
     target = get_target("local")
     assert isinstance(target, LocalTarget) and target.neo4j_version() == NEO4J_VERSION
@@ -81,11 +86,7 @@ def test_switching_needs_the_setting_and_the_release(settings, tmp_path):
 def test_a_side_store_password_beginning_with_a_dash_is_set(settings, tmp_path):
     # One throwaway password in 64 from secrets.token_urlsafe begins with "-": neo4j-admin must not take it for an
     # option (docs/facts.md). The real neo4j-admin writes the side store's auth file; no server is started.
-    inst = Neo4jInstance(home=tmp_path / "neo4j", version=NEO4J_VERSION)
-    for d in (inst.conf_dir, inst.data_dir, inst.logs_dir, inst.pid_file.parent):
-        d.mkdir(parents=True)
-    inst.write_config()
-    settings.NEO4J_HOME = inst.home
+    settings.NEO4J_HOME = _installation(tmp_path).home
     target = get_target("local")
     root = target.snapshot_dir()
     conf = target._side_conf(root)
