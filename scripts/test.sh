@@ -14,9 +14,19 @@ if [ "${1:-}" = --unit ]; then
     export NEO4J_URL=bolt://127.0.0.1:9 NEO4J_USER=neo4j NEO4J_PASS=unit-tier-placeholder \
         REDIS_URL=redis://127.0.0.1:9/0 PORTAL_CACHE_URL=locmem:// PORTAL_DATA_DIR="$scratch" \
         PORTAL_TEST_SQLITE=:memory: DOCKER_HOST=unix://$scratch/no-docker.sock PORTAL_DOCKER_PROJECT=portal-unit
+    # A marker expression of the caller's narrows the tier instead of replacing it: -m X becomes -m "unit and (X)".
+    marker=unit
+    args=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -m) marker="unit and ($2)"; shift 2 ;;
+            -m*) marker="unit and (${1#-m})"; shift ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
     started=$SECONDS
     status=0
-    .venv/bin/python -m pytest -m unit "$@" || status=$?
+    .venv/bin/python -m pytest -m "$marker" ${args[@]+"${args[@]}"} || status=$?
     echo "unit tier: $(( SECONDS - started )) s" >&2
     exit $status
 fi
