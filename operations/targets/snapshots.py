@@ -83,7 +83,10 @@ def method_for(data_dir: Path) -> tuple[SnapshotMethod | None, str]:
         ), ""
     if is_btrfs_subvolume(data_dir):
         if shutil.which("btrfs") is None:
-            return None, f"data directory {data_dir} is a btrfs subvolume, but the btrfs command (btrfs-progs) is missing"
+            return (
+                None,
+                f"data directory {data_dir} is a btrfs subvolume, but the btrfs command (btrfs-progs) is missing",
+            )
         return SnapshotMethod("btrfs", f"data directory {data_dir} is a btrfs subvolume: no outage"), ""
     kind = filesystem_type(data_dir) or "unknown"
     return None, (
@@ -137,9 +140,7 @@ def create(method: SnapshotMethod, source: Path, root: Path, keep: list[Path]) -
     if not (dest / keep[0]).is_dir():
         raise TargetError(f"after {_text(command)}, {dest / keep[0]} is missing: the snapshot holds no store")
     pruned = prune(dest, keep)
-    return "\n".join(
-        [f"$ {_text(command)}", *([out] if out else []), f"snapshot taken in {took:.2f} s", *pruned]
-    )
+    return "\n".join([f"$ {_text(command)}", *([out] if out else []), f"snapshot taken in {took:.2f} s", *pruned])
 
 
 def prune(dest: Path, keep: list[Path]) -> list[str]:
