@@ -67,7 +67,7 @@ def btrfs_neo4j():
     shutil.rmtree(state, ignore_errors=True)
     mnt.mkdir(parents=True)
     with open(image, "wb") as fh:
-        fh.truncate(1 << 30)  # sparse: takes what the store takes
+        fh.truncate(4 << 30)  # sparse: takes what is written (Neo4j preallocates 256 MiB logs per database)
     sh("mkfs.btrfs", "-q", str(image))
     sh("mount", "-o", "loop", str(image), str(mnt))
     inst = Neo4jInstance(home=mnt / "neo4j", bolt_port=BOLT_PORT, http_port=HTTP_PORT, heap="384m", pagecache="64m")
@@ -177,7 +177,7 @@ class Traffic:
 def seq_in_dump(target, backup: Backup, root: Path, monkeypatch) -> tuple[int, int, int]:
     """Load the backup into the side store ``root`` and read (Seq nodes, lowest n, highest n) from a private server
     on it (the target's side-store counting, asked a different question)."""
-    incoming = root.parent / "incoming"
+    incoming = root.parent / "incoming"  # beside the backups directory: the same file system
     incoming.mkdir(parents=True)
     os.link(target.backup_dir / backup.file_name, incoming / f"{target.connection.database}.dump")
     args = [*load_args(target)[:3], f"--from-path={incoming}", "--overwrite-destination=true"]
@@ -234,7 +234,7 @@ def test_online_snapshot_backup_under_writes_and_a_worker_killed_while_the_snaps
         began, ended = snap.started_at.timestamp(), snap.finished_at.timestamp()
         before = max(n for n, _, committed in traffic.writes if committed < began)
         after = min(n for n, sent, _ in traffic.writes if sent > ended)
-        count, low, high = seq_in_dump(target, backup, target.data_dir.parent / "restored" / "side", monkeypatch)
+        count, low, high = seq_in_dump(target, backup, target.backup_dir.parent / "restored", monkeypatch)
         assert low == 0 and count == high + 1, (count, low, high)
         assert before <= high < after, (before, high, after)
         assert (backup.node_count, backup.relationship_count) == (count, 0)
