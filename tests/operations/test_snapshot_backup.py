@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -269,10 +270,14 @@ def test_a_private_server_that_cannot_start_fails_the_backup_and_leaves_no_snaps
     pid = target.pid()
     target.query("CREATE (:Before)")
     live = target.counts()
-    # The private server is given the live server's Bolt port: it cannot bind it and exits during start-up.
-    monkeypatch.setattr(local, "free_loopback_port", lambda: BOLT_PORT)
-    started = datetime.now()
-    run = runner.execute(services.request_backup(label="test", target=target).pk)
+    # The private server is given a port another process holds: it cannot bind it and exits during start-up. (Not
+    # the live server's port: its attempts to count would knock there with the wrong password.)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(local, "free_loopback_port", lambda: taken.getsockname()[1])
+        started = datetime.now()
+        run = runner.execute(services.request_backup(label="test", target=target).pk)
     assert run.status == "failed"
     assert "the server on the snapshot did not recover it" in run.error and "exited during start-up" in run.error
     assert "The live Neo4j was not stopped or changed" in run.error
