@@ -472,7 +472,6 @@ def main(argv: list[str]) -> int:
                         else f"{first['backup']:.1f} s to {last['backup']:.1f} s"
                     )
                     + ", restore "
-                    f"
                     f"{(last['restore'] / first['restore'] - 1) * 100:+.0f} % (aim < 10 %)"
                 )
         return 0
