@@ -186,11 +186,10 @@ def seq_in_dump(target, backup: Backup, root: Path, monkeypatch) -> tuple[int, i
     assert result.ok, result.output
 
     def seq_counts(c):
-        with neo4j.GraphDatabase.driver(c.url, auth=(c.user, c.password)) as driver:
-            records, _, _ = driver.execute_query(
-                "MATCH (s:Seq) RETURN count(s), min(s.n), max(s.n)", database_=c.database
-            )
-        return tuple(records[0].values())
+        # A session, not execute_query: no retries with back-off while the server is still starting.
+        with neo4j.GraphDatabase.driver(c.url, auth=(c.user, c.password), connection_timeout=5) as driver:
+            with driver.session(database=c.database) as session:
+                return tuple(session.run("MATCH (s:Seq) RETURN count(s), min(s.n), max(s.n)").single(strict=True))
 
     monkeypatch.setattr(local, "bolt_counts", seq_counts)
     try:
@@ -270,11 +269,11 @@ def test_a_private_server_that_cannot_start_fails_the_backup_and_leaves_no_snaps
     pid = target.pid()
     target.query("CREATE (:Before)")
     live = target.counts()
-    # The private server is given a port another process holds: it cannot bind it and exits during start-up. (Not
-    # the live server's port: its attempts to count would knock there with the wrong password.)
+    # The private server is given a port another socket holds (bound, not listening: connecting is refused at once):
+    # it cannot bind it and exits during start-up. (Not the live server's port: its attempts to count would knock
+    # there with the wrong password.)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
-        taken.listen()
         monkeypatch.setattr(local, "free_loopback_port", lambda: taken.getsockname()[1])
         started = datetime.now()
         run = runner.execute(services.request_backup(label="test", target=target).pk)
