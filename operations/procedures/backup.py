@@ -2,16 +2,16 @@
 
 Where the storage can snapshot the running store (the data directory is a btrfs subvolume, or snapshot commands are
 configured), the backup never stops Neo4j: one atomic snapshot of the data directory, a private server started on it
-(which recovers it from its transaction logs, as after a power cut) and counted, the recovered snapshot dumped,
-then removed. Otherwise, the short-outage backup (docs/outage.md): checkpoint, stop Neo4j, copy the store to a snapshot beside it,
-start Neo4j again whatever happened, then dump the snapshot offline under a temporary name, remove it, name,
-checksum, catalog; then a copy of the portal's own database beside the dump, and the dump's off-site copy
-(docs/offsite-copies.md).
+(which recovers it from its transaction logs, as after a power cut) and counted, the recovered snapshot dumped, then
+removed. Otherwise, the short-outage backup (docs/outage.md): checkpoint, stop Neo4j, copy the store to a snapshot
+beside it, start Neo4j again whatever happened, then dump the snapshot offline under a temporary name, remove it.
+Either way: name, checksum, catalog; then a copy of the portal's own database beside the dump, and the dump's
+off-site copy (docs/offsite-copies.md).
 
-Where the data directory's file system has no room for a snapshot, the backup falls back to dumping the stopped
-store itself (Neo4j stays down for the whole dump); which of the two a run does is decided when it is requested
-(the run's parameter ``snapshot``), so the preview shows it. The run's parameter ``procedure`` (``Backup.Procedure``) says which of the three it takes
-and ``procedure_why`` why; the catalog records it on the backup.
+Where the data directory's file system has no room for a copy, the backup falls back to dumping the stopped store
+itself (Neo4j stays down for the whole dump). Which of the three a run takes is decided when it is requested and
+recorded in the run's parameters (``procedure``, one of ``Backup.Procedure``, and ``procedure_why``; ``snapshot``
+for the copy), so the preview shows it; the catalog records it on the backup.
 """
 
 from __future__ import annotations
