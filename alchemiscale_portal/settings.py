@@ -115,6 +115,12 @@ OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
 # A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
 # it falls back to dumping the stopped store when the data directory's file system would keep less than this free.
 SNAPSHOT_KEEP_FREE_MB = env_int("PORTAL_SNAPSHOT_KEEP_FREE_MB", 512)
+# Backups with no outage at all (docs/snapshot-backups.md): where the data directory is a btrfs subvolume ("auto"),
+# or with a pair of commands that create and remove a snapshot of it ({source}: the data directory, {snapshot}: where
+# the snapshot's files must appear, writable), e.g. wrappers around `zfs clone` or `lvcreate -s` + mount.
+ONLINE_SNAPSHOTS = env_choice("PORTAL_ONLINE_SNAPSHOTS", "auto", ("auto", "off"))
+SNAPSHOT_CREATE_COMMAND = env_command("PORTAL_SNAPSHOT_CREATE_COMMAND", [])
+SNAPSHOT_REMOVE_COMMAND = env_command("PORTAL_SNAPSHOT_REMOVE_COMMAND", [])
 
 # ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
 OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Outages of backup and restore: the portal's procedures against the bare ones, over store sizes and targets.
 
-    .venv/bin/python bench/backup.py [--sizes 0.3M,1.2M,3M] [--targets local,docker] [--keep]
+    .venv/bin/python bench/backup.py [--sizes 0.3M,1.2M,3M] [--targets local,docker] [--keep] [--btrfs]
 
 Runs in its own instance (``.run/bench-<slot>/``, ports 27687/27474/26379 + 100 * PORTAL_TEST_SLOT), never the test
 or dev one: its own Neo4j (filled per size with ``neo4j-admin database import``: half the size in nodes, half in
@@ -14,7 +14,12 @@ asking Bolt ``RETURN 1`` every 0.2 s (the longest stretch without an answer) and
 - the portal's restore of its backup (staged load and check while Neo4j serves, stop, swap, start, safety dump after);
 - a bare stop + start (one restart), what the portal's outage cannot go below;
 
-then the ratios the procedures aim at (docs/outage.md). On the Docker target the store is copied into a Neo4j
+then the ratios the procedures aim at (docs/outage.md).
+
+``--btrfs`` (root only): the bench instance lives on a loop-mounted btrfs image (``.run/bench-<slot>/btrfs.img``,
+sparse), its data directory a subvolume, so the portal's backup on the local target is the online snapshot
+(docs/snapshot-backups.md: expected outage 0 s); a short-outage backup of the same store (``PORTAL_ONLINE_SNAPSHOTS``
+off for that request) is measured beside it. On the Docker target the store is copied into a Neo4j
 container made as docker-compose makes alchemiscale's (``tests/docker_fixtures.py``), Bolt on the bench's port + 50,
 on the private engine of ``scripts/docker_engine.py`` with the image of ``scripts/neo4j_image.py``.
 """
@@ -42,6 +47,25 @@ from tests.docker_fixtures import remove_deployment  # noqa: E402
 SLOT = int(os.environ.get("PORTAL_TEST_SLOT", "0") or 0)
 STATE = ROOT / ".run" / f"bench-{SLOT}"
 BOLT, HTTP, REDIS = 27687 + 100 * SLOT, 27474 + 100 * SLOT, 26379 + 100 * SLOT
+
+
+def mount_btrfs(image: Path, mnt: Path) -> None:
+    """A sparse btrfs image loop-mounted at ``mnt`` (made on first use; kept with --keep)."""
+    unmount_btrfs(image, mnt)
+    if not image.exists():
+        with open(image, "wb") as fh:
+            fh.truncate(64 << 30)  # sparse: takes what is written
+        subprocess.run(["mkfs.btrfs", "-q", str(image)], check=True)
+    mnt.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], check=True)
+
+
+def unmount_btrfs(image: Path, mnt: Path) -> None:
+    if os.path.ismount(mnt):
+        subprocess.run(["umount", str(mnt)], check=False)
+    found = subprocess.run(["losetup", "-j", str(image)], capture_output=True, text=True).stdout.splitlines()
+    for line in found:
+        subprocess.run(["losetup", "-d", line.split(":", 1)[0]], check=False)
 
 
 def build_store(inst: Neo4jInstance, nodes: int) -> None:
@@ -208,6 +232,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="leave the bench instance's data for another run")
     parser.add_argument("--targets", default="local,docker", help="comma-separated: local, docker")
+    parser.add_argument(
+        "--btrfs",
+        action="store_true",
+        help="the instance's data directory a subvolume on a loop-mounted btrfs (root): the online-snapshot backup",
+    )
     args = parser.parse_args(argv)
     targets = [t for t in args.targets.split(",") if t]
     sizes = [parse_size(x) for x in args.sizes.split(",") if x.strip()]
@@ -217,7 +246,16 @@ def main(argv: list[str]) -> int:
     if not password_file.exists():
         password_file.write_text("p" + secrets.token_urlsafe(18))  # never "-...": an option to neo4j-admin
     password = password_file.read_text().strip()
-    inst = Neo4jInstance(home=STATE / "neo4j", bolt_port=BOLT, http_port=HTTP, heap="1g", pagecache="512m")
+    home = STATE / "neo4j"
+    if args.btrfs:
+        if os.getuid() != 0:
+            raise SystemExit("--btrfs needs root (it loop-mounts a btrfs image)")
+        mount_btrfs(STATE / "btrfs.img", STATE / "btrfs")
+        home = STATE / "btrfs" / "neo4j"
+        home.mkdir(exist_ok=True)
+        if not (home / "data").exists():
+            subprocess.run(["btrfs", "subvolume", "create", str(home / "data")], check=True, stdout=subprocess.DEVNULL)
+    inst = Neo4jInstance(home=home, bolt_port=BOLT, http_port=HTTP, heap="1g", pagecache="512m")
     inst.init(password)
 
     env = {
@@ -252,6 +290,7 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from alchemiscale_portal.celery import app
@@ -312,6 +351,17 @@ def main(argv: list[str]) -> int:
             target, lambda: services.request_backup(label="bench", target=target)
         )
         backup = run.backups_made.get()
+        short = None
+        if backup.procedure == "online-snapshot":
+            # The same store backed up the other way, for comparison: the short outage.
+            settings.ONLINE_SNAPSHOTS = "off"
+            try:
+                _, t_short, short_down, short_steps = measured(
+                    target, lambda: services.request_backup(label="bench", target=target)
+                )
+            finally:
+                settings.ONLINE_SNAPSHOTS = "auto"
+            short = (t_short, short_down, short_steps)
         restore, t_restore, restore_down, rsteps = measured(
             target, lambda: services.request_restore(backup, "neo4j", label="bench", target=target)
         )
@@ -332,7 +382,9 @@ def main(argv: list[str]) -> int:
         print(f"  dump {dump_size / 2**20:.0f} MiB")
         show("one restart (stop + start)", restart_total, restart_down, restart_times)
         show("bare backup (stop, dump, start)", bare_b_total, bare_b_down, bare_b)
-        show("portal backup", t_backup, backup_down, steps)
+        show(f"portal backup ({backup.procedure})", t_backup, backup_down, steps)
+        if short is not None:
+            show("portal backup (short-outage)", *short)
         show("bare restore (stop, load, start)", bare_r_total, bare_r_down, bare_r)
         show("portal restore", t_restore, restore_down, rsteps)
         row = {
@@ -341,6 +393,7 @@ def main(argv: list[str]) -> int:
             "restart": restart_down,
             "bare_backup": bare_b_down,
             "backup": backup_down,
+            "procedure": backup.procedure,
             "bare_restore": bare_r_down,
             "restore": restore_down,
             "bare_backup_total": bare_b_total,
@@ -398,11 +451,14 @@ def main(argv: list[str]) -> int:
                     inst.start()
             inst.stop()
         print("--- summary: outage (s) seen by a Bolt client polling every 0.2 s")
-        print(f"{'target':<8}{'size':>10}{'restart':>9}{'bare bk':>9}{'backup':>8}{'bare rs':>9}{'restore':>9}")
+        print(
+            f"{'target':<8}{'size':>10}{'restart':>9}{'bare bk':>9}{'backup':>8}{'bk total':>9}{'bare rs':>9}"
+            f"{'restore':>9}  backup procedure"
+        )
         for r in results:
             print(
                 f"{r['target']:<8}{r['size']:>10}{r['restart']:>9.1f}{r['bare_backup']:>9.1f}{r['backup']:>8.1f}"
-                f"{r['bare_restore']:>9.1f}{r['restore']:>9.1f}"
+                f"{r['backup_total']:>9.1f}{r['bare_restore']:>9.1f}{r['restore']:>9.1f}  {r['procedure']}"
             )
         for name in targets:
             mine = [r for r in results if r["target"] == name]
@@ -410,7 +466,12 @@ def main(argv: list[str]) -> int:
                 first, last = mine[0], mine[-1]
                 print(
                     f"{name}: outage growth from {first['size']} to {last['size']}: backup "
-                    f"{(last['backup'] / first['backup'] - 1) * 100:+.0f} %, restore "
+                    + (
+                        f"{(last['backup'] / first['backup'] - 1) * 100:+.0f} %"
+                        if first["backup"]
+                        else f"{first['backup']:.1f} s to {last['backup']:.1f} s"
+                    )
+                    + ", restore "
                     f"{(last['restore'] / first['restore'] - 1) * 100:+.0f} % (aim < 10 %)"
                 )
         return 0
@@ -419,6 +480,8 @@ def main(argv: list[str]) -> int:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(60)
         inst.stop()
+        if args.btrfs:
+            unmount_btrfs(STATE / "btrfs.img", STATE / "btrfs")
         if docker_client is not None:
             remove_deployment(docker_client, f"bench-{SLOT}")
         if "docker" in targets:

@@ -14,6 +14,9 @@ command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 # Off-site copies of the backups (docs/offsite-copies.md).
 command -v rclone >/dev/null || need_apt+=(rclone)
+# Backups with no outage where the data directory is a btrfs subvolume, and their tests on a loop-mounted btrfs
+# (docs/snapshot-backups.md).
+command -v btrfs >/dev/null || need_apt+=(btrfs-progs)
 for extra in ${PORTAL_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_apt+=("$extra")
 done

@@ -50,6 +50,7 @@ class BackupAdmin(RecordAdmin):
         "relationship_count",
         "neo4j_version",
         "purpose",
+        "procedure",
         "portal_db_copy",
         "verified",
         "offsite_copy",
@@ -57,7 +58,7 @@ class BackupAdmin(RecordAdmin):
         "run_link",
         "restore_link",
     )
-    list_filter = ("verification", OffsiteFilter, "purpose", "target")
+    list_filter = ("verification", OffsiteFilter, "purpose", "procedure", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected", "verify_selected", "copy_selected"]
     readonly_fields = [f.name for f in Backup._meta.fields] + [

@@ -30,6 +30,13 @@ class Backup(models.Model):
         REQUESTED = "requested", "requested by staff"
         SAFETY = "safety", "safety copy taken before a restore"
 
+    class Procedure(models.TextChoices):
+        """How the dump was taken (docs/outage.md, docs/snapshot-backups.md)."""
+
+        OFFLINE = "offline", "offline: the stopped store dumped"
+        SHORT_OUTAGE = "short-outage", "short outage: stopped, copied, dumped while serving"
+        ONLINE_SNAPSHOT = "online-snapshot", "online snapshot: no outage"
+
     file_name = models.CharField(max_length=255, help_text="neo4j-<date-time>.dump in the target's backups directory")
     target = models.CharField(max_length=40)
     database = models.CharField(max_length=100)
@@ -40,6 +47,12 @@ class Backup(models.Model):
     node_count = models.BigIntegerField(null=True, blank=True)
     relationship_count = models.BigIntegerField(null=True, blank=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.REQUESTED)
+    procedure = models.CharField(
+        max_length=20,
+        choices=Procedure.choices,
+        default=Procedure.OFFLINE,
+        help_text="how the dump was taken: offline, with a short outage, or from a snapshot of the running store",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     made_by_run = models.ForeignKey(
         "operations.OperationRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="backups_made"

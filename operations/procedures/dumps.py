@@ -274,8 +274,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def catalog(ctx: RunContext, purpose: str) -> Backup:
-    """Checksum the named dump and add it to the catalog."""
+def catalog(ctx: RunContext, purpose: str, procedure: str = Backup.Procedure.OFFLINE) -> Backup:
+    """Checksum the named dump and add it to the catalog, with how it was taken (``procedure``)."""
     target = ctx.target
     path = target.backup_dir / ctx.state["file_name"]
     backup = Backup.objects.create(
@@ -288,6 +288,7 @@ def catalog(ctx: RunContext, purpose: str) -> Backup:
         node_count=ctx.state["nodes"],
         relationship_count=ctx.state["relationships"],
         purpose=purpose,
+        procedure=procedure,
         made_by_run=ctx.run,
         requested_by=ctx.run.requested_by,
         requested_by_label=ctx.run.requested_by_label,

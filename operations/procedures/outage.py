@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..models import OperationRun, RunStatus
 from ..runner import OperationFailed, RunContext
-from ..targets import AdminResult, Target
+from ..targets import AdminResult, Target, TargetError
 from . import dumps
 
 #: room asked for on the data directory's file system beyond the store's size (a copy without shared blocks)
@@ -122,6 +122,10 @@ def clear_side(target: Target, root: Path) -> list[str]:
     if not root.exists():
         return []
     done = target.stop_side(root)
+    try:
+        done += target.remove_online_snapshot(root)  # a subvolume or a mounted snapshot: removed as it was made
+    except TargetError as exc:
+        done.append(str(exc))
     shutil.rmtree(root, ignore_errors=True)
     done.append(f"removed {root}" if not root.exists() else f"could not remove {root}; remove it by hand")
     return done

@@ -304,6 +304,42 @@ class Target(abc.ABC):
         self.fix_ownership([dest])
         return "\n".join(done)
 
+    # -- online snapshots: the running store snapshotted by its storage (docs/snapshot-backups.md) ---------------
+    def online_snapshot_method(self) -> tuple[Any, str]:
+        """(how the running store can be snapshotted, or None; why not, in words) from the data directory and the
+        settings (``operations/targets/snapshots.py``). Cheap: the backup's preview asks it."""
+        from . import snapshots
+
+        return snapshots.method_for(self.data_dir)
+
+    def online_snapshot_command(self, root: Path) -> list[str]:
+        """The command that snapshots the running store into the side store ``root`` (for previews)."""
+        from . import snapshots
+
+        method, why = self.online_snapshot_method()
+        if method is None:
+            return [f"# no online snapshot: {why}"]
+        return snapshots.create_command(method, self.data_dir, root / "data")
+
+    def take_online_snapshot(self, root: Path) -> str:
+        """Snapshot the whole data directory of the running server, atomically, into the side store ``root``; keep
+        only the database's store and transaction logs in it. The server is not stopped."""
+        from . import snapshots
+
+        method, why = self.online_snapshot_method()
+        if method is None:
+            raise TargetError(f"cannot snapshot the running store: {why}")
+        keep = [d.relative_to(self.data_dir) for d in self.database_dirs()]
+        out = snapshots.create(method, self.data_dir, root, keep)
+        self.fix_ownership([root / "data"])
+        return out
+
+    def remove_online_snapshot(self, root: Path) -> list[str]:
+        """Remove the snapshot in the side store ``root`` the way it was made (nothing for a copied side store)."""
+        from . import snapshots
+
+        return snapshots.remove(root, self.data_dir)
+
     def swap_in(self, staged: Path, aside: Path) -> list[str]:
         """With the server stopped: each live database directory is renamed into ``aside`` (a side store), then its
         staged twin in ``staged`` renamed into its place. Renames only; each pair independently, so

@@ -81,6 +81,23 @@ def read_conf(path: Path) -> dict[str, str]:
     return values
 
 
+def _start_failure(logs: Path) -> str:
+    """What a server that exited during start-up said: the first error and its causes in neo4j.log (a Java stack
+    trace's tail says little), else the end of console.log."""
+    text = ""
+    for name in ("neo4j.log", "console.log"):
+        if (logs / name).exists():
+            text = (logs / name).read_text(errors="replace")
+            if text.strip():
+                break
+    lines = text.splitlines()
+    errors = [i for i, line in enumerate(lines) if " ERROR " in line]
+    if not errors:
+        return "\n".join(lines[-20:])
+    picked = [lines[errors[0]], *(line.strip() for line in lines[errors[0] :] if line.startswith("Caused by"))]
+    return "\n".join(picked)[-3000:]
+
+
 def _command_text(command: list[str]) -> str:
     return " ".join(shlex.quote(c) for c in command)
 
@@ -455,6 +472,9 @@ class LocalTarget(Target):
             f"{prefix}.memory.heap.initial_size=256m",
             f"{prefix}.memory.heap.max_size=256m",
             f"{prefix}.memory.pagecache.size=64m",
+            # No 256 MiB transaction log files reserved in advance: a side store sits on the live data directory's
+            # file system, and this server writes little.
+            f"{'dbms' if prefix == 'dbms' else 'db'}.tx_log.preallocate=false",
             "dbms.security.auth_enabled=true",
             # Stopped in about a second instead of after Bolt's idle wait (docs/outage.md "What the outage is made of")
             ("unsupported" if prefix == "dbms" else "internal") + ".dbms.bolt.netty_server_shutdown_quiet_period=0",
@@ -513,8 +533,10 @@ class LocalTarget(Target):
                     return bolt_counts(Connection(url, "neo4j", password, self.connection.database))
                 except Exception as exc:  # the database may still be coming online after the start
                     if server.poll() is not None:
-                        tail = (logs / "console.log").read_text(errors="replace")[-1500:]
-                        raise TargetError(f"{what} exited during start-up; see {logs}:\n{tail}") from None
+                        tail = _start_failure(logs)
+                        raise TargetError(
+                            f"{what} exited during start-up (exit code {server.returncode}); see {logs}:\n{tail}"
+                        ) from None
                     if time.monotonic() > deadline:
                         raise TargetError(f"{what} at {url} did not answer: {exc}") from None
                     time.sleep(0.25)

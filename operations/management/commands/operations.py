@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{b.pk:>5} {b.file_name} {b.created_at:%Y-%m-%d %H:%M:%S} {b.size} bytes "
                     f"{b.node_count} nodes {b.relationship_count} rels Neo4j {b.neo4j_version} "
-                    f"{b.purpose} by {b.requested_by_label} sha256 {b.sha256}"
+                    f"{b.purpose} ({b.procedure}) by {b.requested_by_label} sha256 {b.sha256}"
                 )
                 self.stdout.write(
                     f"      portal database copy: {b.portal_db_file} {b.portal_db_size} bytes sha256 "
