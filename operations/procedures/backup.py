@@ -148,20 +148,23 @@ class BackupProcedure(Procedure):
                 "THE OUTAGE ENDS: start it again if it was running, whatever happened, and wait until Bolt answers",
                 when="always",
             ),
+            *self.dump_and_remove_steps("while Neo4j serves: dump the snapshot", f"remove {snap}"),
+            *last,
+        ]
+
+    def dump_and_remove_steps(self, dump_words: str, remove_words: str) -> list[Step]:
+        """Dump the snapshot side store offline under a temporary name, then remove it whatever happened."""
+        t = self.target
+        snap = t.snapshot_dir()
+        return [
             Step(
                 "dump the snapshot",
                 self.dump,
-                f"while Neo4j serves: dump the snapshot to {dumps.in_progress_dir(t)}/{t.connection.database}.dump "
-                f"(a temporary name), neo4j-admin with a scratch configuration whose data directory is {snap}/data",
+                f"{dump_words} to {dumps.in_progress_dir(t)}/{t.connection.database}.dump (a temporary name), "
+                f"neo4j-admin with a scratch configuration whose data directory is {snap}/data",
                 commands=[t.side_admin_command(snap, dumps.dump_args(t))],
             ),
-            Step(
-                "remove the snapshot",
-                self.remove_snapshot,
-                f"remove {snap}, whatever happened",
-                when="always",
-            ),
-            *last,
+            Step("remove the snapshot", self.remove_snapshot, f"{remove_words}, whatever happened", when="always"),
         ]
 
     def online_steps(self, first: list[Step], last: list[Step]) -> list[Step]:
@@ -184,19 +187,7 @@ class BackupProcedure(Procedure):
                 f"recovers it from its transaction logs like after a power cut; its node and relationship counts are "
                 f"the backup's; then it is stopped cleanly",
             ),
-            Step(
-                "dump the snapshot",
-                self.dump,
-                f"dump the recovered snapshot to {dumps.in_progress_dir(t)}/{t.connection.database}.dump (a temporary "
-                f"name), neo4j-admin with a scratch configuration whose data directory is {snap}/data",
-                commands=[t.side_admin_command(snap, dumps.dump_args(t))],
-            ),
-            Step(
-                "remove the snapshot",
-                self.remove_snapshot,
-                f"delete the snapshot and {snap}, whatever happened",
-                when="always",
-            ),
+            *self.dump_and_remove_steps("dump the recovered snapshot", f"delete the snapshot and {snap}"),
             *last,
         ]
 
