@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Outages of backup and restore: the portal's procedures against the bare ones, over store sizes and targets.
 
-    .venv/bin/python bench/backup.py [--sizes 0.3M,1.2M,3M] [--targets local,docker] [--keep] [--btrfs]
+    .venv/bin/python bench/backup.py [--sizes 0.3M,1.2M,3M] [--targets local,docker] [--repeat N] [--keep] [--btrfs]
 
 Runs in its own instance (``.run/bench-<slot>/``, ports 27687/27474/26379 + 100 * PORTAL_TEST_SLOT), never the test
 or dev one: its own Neo4j (filled per size with ``neo4j-admin database import``: half the size in nodes, half in
@@ -14,7 +14,8 @@ asking Bolt ``RETURN 1`` every 0.2 s (the longest stretch without an answer) and
 - the portal's restore of its backup (staged load and check while Neo4j serves, stop, swap, start, safety dump after);
 - a bare stop + start (one restart), what the portal's outage cannot go below;
 
-then the ratios the procedures aim at (docs/outage.md).
+then the ratios the procedures aim at (docs/outage.md). Neo4j's start varies with the machine's load by more than a
+dump takes at these sizes: ``--repeat N`` measures every procedure N times, interleaved, and takes medians.
 
 ``--btrfs`` (root only): the bench instance lives on a loop-mounted btrfs image (``.run/bench-<slot>/btrfs.img``,
 sparse), its data directory a subvolume, so the portal's backup on the local target is the online snapshot
@@ -32,6 +33,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -190,6 +192,23 @@ def timed(times: dict, name: str, fn) -> None:
     times[name] = time.monotonic() - t0
 
 
+def median_row(rounds: list[dict]) -> dict:
+    """One row of figures from several rounds of the same size and target: the median of each measured figure."""
+    return {
+        key: statistics.median(r[key] for r in rounds) if isinstance(value, float) else value
+        for key, value in rounds[0].items()
+    }
+
+
+def print_ratios(row: dict) -> None:
+    print(
+        f"  ratios: backup outage / bare {row['backup'] / row['bare_backup']:.2f} (aim <= 0.6); restore outage / "
+        f"bare {row['restore'] / row['bare_restore']:.2f} (aim <= 0.8); backup total / bare "
+        f"{row['backup_total'] / row['bare_backup_total']:.2f} (aim <= 1.15)",
+        flush=True,
+    )
+
+
 def parse_size(text: str) -> int:
     """'0.3M' -> 300000, '50k' -> 50000, '1200' -> 1200 (nodes + relationships)."""
     text = text.strip().lower()
@@ -232,6 +251,12 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="leave the bench instance's data for another run")
     parser.add_argument("--targets", default="local,docker", help="comma-separated: local, docker")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds per size and target (each round measures every procedure once); the summary takes medians",
+    )
     parser.add_argument(
         "--btrfs",
         action="store_true",
@@ -401,12 +426,7 @@ def main(argv: list[str]) -> int:
             "restore_total": t_restore,
             "bare_restore_total": bare_r_total,
         }
-        print(
-            f"  ratios: backup outage / bare {backup_down / bare_b_down:.2f} (aim <= 0.6); restore outage / bare "
-            f"{restore_down / bare_r_down:.2f} (aim <= 0.8); backup total / bare {t_backup / bare_b_total:.2f} "
-            f"(aim <= 1.15)",
-            flush=True,
-        )
+        print_ratios(row)
         return row
 
     call_command("migrate", verbosity=0)
@@ -445,7 +465,11 @@ def main(argv: list[str]) -> int:
                     docker_client = docker_deployment(inst, password)
                 target = get_target(name)
                 print(f"--- size {size}, target {name}: {target.describe()}", flush=True)
-                results.append(figures(target, size))
+                rounds = [figures(target, size) for _ in range(args.repeat)]
+                results.append(median_row(rounds))
+                if len(rounds) > 1:
+                    print(f"  median of {len(rounds)} rounds:", flush=True)
+                    print_ratios(results[-1])
                 if name == "docker":
                     target.stop()
                     inst.start()
@@ -453,12 +477,14 @@ def main(argv: list[str]) -> int:
         print("--- summary: outage (s) seen by a Bolt client polling every 0.2 s")
         print(
             f"{'target':<8}{'size':>10}{'restart':>9}{'bare bk':>9}{'backup':>8}{'bk total':>9}{'bare rs':>9}"
-            f"{'restore':>9}  backup procedure"
+            f"{'restore':>9}{'bk/bare':>8}{'rs/bare':>8}{'tot/bare':>9}  backup procedure"
         )
         for r in results:
             print(
                 f"{r['target']:<8}{r['size']:>10}{r['restart']:>9.1f}{r['bare_backup']:>9.1f}{r['backup']:>8.1f}"
-                f"{r['backup_total']:>9.1f}{r['bare_restore']:>9.1f}{r['restore']:>9.1f}  {r['procedure']}"
+                f"{r['backup_total']:>9.1f}{r['bare_restore']:>9.1f}{r['restore']:>9.1f}"
+                f"{r['backup'] / r['bare_backup']:>8.2f}{r['restore'] / r['bare_restore']:>8.2f}"
+                f"{r['backup_total'] / r['bare_backup_total']:>9.2f}  {r['procedure']}"
             )
         for name in targets:
             mine = [r for r in results if r["target"] == name]
