@@ -25,6 +25,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.local_neo4j import _pid_alive  # noqa: E402
+
 PG_BIN = Path(os.environ.get("PORTAL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 USER = "portal_admin"
 PORTS = {"dev": 5433, "test": 15433}
@@ -58,18 +62,11 @@ class PostgresServer:
 
     def running(self) -> bool:
         """A postmaster.pid whose process is alive (one left by a machine that stopped is not a running server)."""
-        pid_file = self.data / "postmaster.pid"
         try:
-            pid = int(pid_file.read_text().split()[0])
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
         except (FileNotFoundError, IndexError, ValueError):
             return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        return True
+        return _pid_alive(pid)
 
     def init(self, password: str) -> None:
         """A new cluster whose superuser is ``portal_admin`` with ``password`` (nothing when one exists)."""

@@ -16,6 +16,7 @@ for the copy), so the preview shows it; the catalog records it on the backup.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.utils import timezone
@@ -200,8 +201,6 @@ class BackupProcedure(Procedure):
             raise OperationFailed(f"{exc}; Neo4j was not stopped or changed") from None
 
     def recover_snapshot(self, ctx: RunContext) -> str:
-        import time
-
         began = time.monotonic()
         try:
             nodes, relationships = self.target.side_counts(self.target.snapshot_dir())

@@ -21,7 +21,8 @@ from identities import services as identity_services
 from identities.audit import Actor
 from identities.nodes import USER
 from operations import alerts
-from operations.models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy
+from operations.models import Alert, AlertSettings, OperationRun, RetentionPolicy
+from tests.backup_support import catalog_row
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -162,16 +163,7 @@ def test_stale_free_space_and_expiring_identities(smtp, quiet, settings):
     actor = Actor("staff", "alice")
     identity_services.add_identity(USER, "eve", "k", actor, expires=soon)
     identity_services.add_identity(USER, "later", "k", actor, expires=soon + dt.timedelta(days=30))
-    Backup.objects.create(
-        file_name="neo4j-20260101-000000.dump",
-        target="local",
-        database="neo4j",
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26",
-        requested_by_label="t",
-        created_at=timezone.now() - dt.timedelta(hours=3),
-    )
+    catalog_row(created_at=timezone.now() - dt.timedelta(hours=3))
     alerts.sweep()
     subjects = sorted(smtp.subjects())
     assert len(subjects) == 3, subjects
@@ -181,15 +173,7 @@ def test_stale_free_space_and_expiring_identities(smtp, quiet, settings):
     alerts.sweep()
     assert len(smtp.messages) == 3
 
-    Backup.objects.create(
-        file_name="neo4j-20260101-000001.dump",
-        target="local",
-        database="neo4j",
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26",
-        requested_by_label="t",
-    )
+    catalog_row(file_name="neo4j-20260101-000001.dump")
     quiet.min_free_mib = 1
     quiet.save()
     identity_services.update_details(USER, "eve", actor, expires=soon + dt.timedelta(days=60))

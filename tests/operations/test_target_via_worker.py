@@ -10,10 +10,11 @@ import os
 import pytest
 
 from operations import health, remote, services
-from operations.models import Backup, OperationRun
+from operations.models import OperationRun
 from operations.runner import OperationFailed
 from operations.targets import get_target
 from operations.targets.reported import ReportedTarget
+from tests.backup_support import catalog_row
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -37,17 +38,7 @@ def test_the_web_side_reads_the_report_and_asks_the_worker(celery_worker_process
     assert services.preview_backup() == direct_plan
 
     # A refusal on the worker comes back as the same refusal, and nothing is recorded.
-    backup = Backup.objects.create(
-        file_name="neo4j-20260101-000000.dump",
-        target="local",
-        database=target.connection.database,
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26.12",
-        node_count=0,
-        relationship_count=0,
-        requested_by_label="cli:x",
-    )
+    backup = catalog_row(database=target.connection.database)
     with pytest.raises(OperationFailed, match="is missing"):
         services.preview_restore(backup)
     with pytest.raises(OperationFailed, match="is missing"):
