@@ -36,6 +36,11 @@ state=.run/test${PORTAL_TEST_SLOT:+-$PORTAL_TEST_SLOT}
 [ "${PORTAL_TEST_SLOT:-0}" = 0 ] && state=.run/test
 mkdir -p "$state"
 trap 'python3 scripts/postgres.py down --profile test || true; python3 scripts/services.py down --profile test || true; python3 scripts/docker_engine.py down --user $$ || true' EXIT
+# Every Neo4j JVM the suite starts maps class-data sharing archives (made once per version and Java) and uses the
+# client compiler only: about 2 s less per start, 0.5 s less per neo4j-admin call (docs/testing.md "Fast JVM starts").
+export PORTAL_DEV_FAST_JVM="${PORTAL_DEV_FAST_JVM:-1}"  # =0: the distribution's flags
+python3 -m devtools.local_neo4j class-archives > /dev/null
+python3 -m devtools.local_neo4j class-archives --version 5.18.1 > /dev/null
 python3 scripts/services.py up --profile test > /dev/null
 # The Docker target's tests run against a real, private engine (no bridge) and a locally built Neo4j image.
 docker_host=$(python3 scripts/docker_engine.py up --user $$)

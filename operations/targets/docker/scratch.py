@@ -117,7 +117,7 @@ class Scratch:
                     last = str(answer["errors"])
                 else:
                     last = text.strip()[-300:]
-                time.sleep(1)
+                time.sleep(0.5)
             raise TargetError(f"the scratch Neo4j did not answer within {start_timeout:.0f} s: {last}")
         except docker.errors.APIError as exc:
             raise TargetError(f"the scratch Neo4j container: {exc.explanation or exc}") from None
