@@ -157,7 +157,7 @@ def main() -> int:
             "identity_counts": figures.identity_counts,
             "identities_reaching_orgs (data scopes cached)": figures.identities_reaching_orgs,
             "identities_reaching_orgs (data scopes fresh)": lambda: (cache.clear(), figures.identities_reaching_orgs()),
-            "alive_workers (ping, 1 s timeout)": figures.alive_workers,
+            "alive_workers (1 s timeout, roll call)": figures.alive_workers,
         }
         cold = {"dashboard page": timed(page), "/metrics scrape": timed(scrape)}
         warm = {name: [] for name in cold}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -13,6 +14,7 @@ from alchemiscale_portal.celery import app as celery_app
 from alchemiscale_portal.masking import mask_url
 from identities import store
 
+from . import roll_call
 from .procedures.dumps import human_size
 
 MIN_FREE_BYTES = 1 << 30
@@ -50,10 +52,22 @@ def check_redis() -> Check:
     return Check("Redis", True, f"Redis {info.get('redis_version')} at {mask_url(settings.REDIS_URL)}")
 
 
+def _active_queues(limit: int | None) -> dict[str, Any]:
+    return celery_app.control.inspect(timeout=1.0, limit=limit).active_queues() or {}
+
+
 def worker_queues() -> dict[str, list[str]] | None:
-    """Each live worker and the queues it consumes (they answer within 1 s); None when the broker cannot be asked."""
+    """Each live worker and the queues it consumes (they answer within 1 s); None when the broker cannot be asked.
+
+    Celery's broadcast waits its whole timeout unless told how many answers to expect. The roll call tells: when
+    exactly the workers on it answer, that is the answer at once; when fewer answer (one died), the full second has
+    passed and every live worker has answered; when another worker's answer came among them, ask again without a
+    limit."""
     try:
-        replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
+        expected = roll_call.names()
+        replies = _active_queues(len(expected) or None)
+        if expected and len(replies) >= len(expected) and set(replies) != expected:
+            replies = _active_queues(None)
     except Exception:
         return None
     return {worker: sorted(q.get("name", "") for q in queues or []) for worker, queues in replies.items()}

@@ -6,9 +6,12 @@ import socket
 
 from billiard.exceptions import WorkerLostError
 from celery import bootsteps, shared_task
-from celery.signals import task_failure, worker_ready
+from celery.signals import task_failure, worker_init, worker_ready, worker_shutdown
 
-from . import remote  # noqa: F401  (registers operations.on_worker, the calls of web processes without target access)
+from . import (
+    remote,  # noqa: F401  (registers operations.on_worker, the calls of web processes without target access)
+    roll_call,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +54,42 @@ def recover_interrupted_runs(sender=None, **_kwargs) -> None:
             logger.warning("recovered interrupted run %s: %s", run.pk, run.error)
     except Exception:
         logger.exception("recovering interrupted operation runs failed")
-    sweep_pending_runs(getattr(sender, "app", None))
+    sweep_pending_runs(getattr(sender, "app", None), getattr(sender, "hostname", None))
 
 
-def sweep_pending_runs(app=None) -> None:
-    """Re-send lost messages of pending runs on the queues this worker consumes (operations.runner.resend_lost)."""
+def _answer_roll_call(worker: str | None) -> None:
+    if worker:
+        try:
+            roll_call.answer(worker)
+        except Exception:  # the broker is Redis too: nothing works until it is back; the next sweep answers
+            logger.warning("could not answer the workers' roll call as %s", worker)
+
+
+@worker_init.connect
+def join_roll_call(sender=None, **_kwargs) -> None:
+    """A worker that starts is on the roll call (operations/roll_call.py) before it answers the broker."""
+    _answer_roll_call(getattr(sender, "hostname", None))
+
+
+@worker_shutdown.connect
+def leave_roll_call(sender=None, **_kwargs) -> None:
+    """A worker that stops takes its name off the roll call."""
+    name = getattr(sender, "hostname", None)
+    if name:
+        try:
+            roll_call.leave(name)
+        except Exception:  # its entry expires
+            logger.warning("could not take %s off the workers' roll call", name)
+
+
+def sweep_pending_runs(app=None, worker: str | None = None) -> None:
+    """Re-send lost messages of pending runs on the queues this worker consumes (operations.runner.resend_lost);
+    ``worker`` (its node name) answers the roll call again (operations/roll_call.py)."""
     from django.db import close_old_connections
 
     from .runner import resend_lost
+
+    _answer_roll_call(worker)
 
     queues = list(app.amqp.queues.consume_from) if app is not None else None
     close_old_connections()
@@ -89,7 +120,7 @@ class PendingRunSweep(bootsteps.StartStopStep):
         from django.conf import settings
 
         self.tref = worker.timer.call_repeatedly(
-            max(1, settings.OPERATIONS_SWEEP_INTERVAL), sweep_pending_runs, (worker.app,), priority=10
+            max(1, settings.OPERATIONS_SWEEP_INTERVAL), sweep_pending_runs, (worker.app, worker.hostname), priority=10
         )
 
     def stop(self, worker) -> None:

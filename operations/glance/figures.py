@@ -212,12 +212,10 @@ def identities_reaching_orgs(limit: int = TOP_ORGS) -> list[tuple[str, int]]:
 # ---- workers ----------------------------------------------------------------------------------------------------
 
 
-def alive_workers(timeout: float = 1.0) -> list[str] | None:
-    """Names of the Celery workers answering a ping; None when the broker cannot be asked."""
-    from alchemiscale_portal.celery import app
+def alive_workers() -> list[str] | None:
+    """Names of the Celery workers answering within 1 s (operations.health.worker_queues, which waits no longer than
+    the workers on its roll call take); None when the broker cannot be asked (reported as "unknown")."""
+    from ..health import worker_queues
 
-    try:
-        replies = app.control.ping(timeout=timeout)
-    except Exception:  # an unreachable broker is reported as "unknown", not as an error page
-        return None
-    return sorted(name for reply in replies for name in reply)
+    workers = worker_queues()
+    return None if workers is None else sorted(workers)

@@ -102,7 +102,7 @@ class PortalCollector:
         known = _gauge("broker_up", "1 when the Celery broker could be asked which workers are alive")
         known.add_metric([], 0 if workers is None else 1)
         yield known
-        alive = _gauge("workers_alive", "Celery workers answering a ping within 1 s")
+        alive = _gauge("workers_alive", "Celery workers answering within 1 s")
         if workers is not None:
             alive.add_metric([], len(workers))
         yield alive
