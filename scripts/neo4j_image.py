@@ -24,7 +24,10 @@ One recipe for both lines; what differs is in ``LINES``: 5.26 is ``debootstrap -
 ``NEO4J_AUTH``'s password with 4.4's ``neo4j-admin set-initial-password`` (5.x: ``neo4j-admin dbms ...``). The root
 file systems are cached under the project cache; on top come the Neo4j jars fetched by ``devtools/local_neo4j.py``
 and the small shell wrappers below; the result is imported with ``docker import``. The image carries the hash of
-its recipe as a label, so a second build with the same ingredients only checks that label. Needs root (debootstrap, chroot) and the engine of
+its recipe as a label, so a second build with the same ingredients only checks that label. Built with
+``PORTAL_DEV_FAST_JVM=1`` (``scripts/test.sh``), a 5.x image also carries class-data sharing archives of its server
+and neo4j-admin JVMs and maps them (``class_archives``; docs/testing.md "Fast JVM starts"); built without (the benches),
+it starts Neo4j as the distribution does. The two builds differ in their recipe hash, so each rebuilds the other's. Needs root (debootstrap, chroot) and the engine of
 ``scripts/docker_engine.py`` (or ``DOCKER_HOST``). Standard library only.
 """
 
@@ -37,9 +40,11 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from devtools.local_neo4j import (  # noqa: E402
     ADMIN_MAIN,
+    FAST_JVM_ENV,
+    FAST_JVM_FLAGS,
     JVM_FLAGS,
     NEO4J_44_VERSION,
     NEO4J_VERSION,
@@ -65,6 +72,8 @@ HASH_LABEL = "org.alchemiscale-portal.recipe"
 #: check's python/redis base): one package set, so one debootstrap serves both
 PYTHON_BASE_PACKAGES = ("python3", "python3-venv", "redis-server")
 NEO4J_HOME = "/var/lib/neo4j"
+#: the class-data sharing archives of an image built for the suite's fast JVM starts (``fast_jvm``)
+ARCHIVES_DIR = f"{NEO4J_HOME}/class-archives"
 #: the portal's release of each line, for ``--version 4.4`` / ``--version 5.26``
 RELEASES = (NEO4J_VERSION, NEO4J_44_VERSION)
 
@@ -133,14 +142,14 @@ for key in {heap_keys}; do
   [ -n "$heap" ] || heap=$(sed -n "s/^${{key//./\\.}}=//p" "$conf_dir/neo4j.conf" | tail -n 1)
 done
 heap="${{heap:-512m}}"
-exec java -Xms"$heap" -Xmx"$heap" {flags} -cp "$home/lib/*" {server} --home-dir="$home" --config-dir="$conf_dir"
+exec java -Xms"$heap" -Xmx"$heap" {flags} -cp "{classpath}" {server} --home-dir="$home" --config-dir="$conf_dir"
 """
 
 ADMIN_WRAPPER = """#!/bin/bash
 set -euo pipefail
 home="${{NEO4J_HOME:-{home}}}"
 export NEO4J_HOME="$home" NEO4J_CONF="${{NEO4J_CONF:-$home/conf}}"
-exec java -Xmx"${{NEO4J_ADMIN_HEAP:-512m}}" {flags} -cp "$home/lib/*" {admin} "$@"
+exec java -Xmx"${{NEO4J_ADMIN_HEAP:-512m}}" {flags} -cp "{classpath}" {admin} "$@"
 """
 
 BASE_CONF = """# Written by the image; the entry point appends the NEO4J_<setting> variables after these lines.
@@ -328,14 +337,24 @@ def neo4j_overlay(version: str) -> Path:
     (home / "lib").mkdir(parents=True)
     for jar in sorted(lib.glob("*.jar")):
         os.link(jar, home / "lib" / jar.name)
-    flags = " ".join(JVM_FLAGS)
+    classpath = image_classpath(lib, "$home")
     _script(
         home / "bin" / "neo4j",
         NEO4J_WRAPPER.format(
-            home=NEO4J_HOME, version=version, flags=flags, server=SERVER_MAIN, heap_keys=" ".join(line.heap_keys)
+            home=NEO4J_HOME,
+            version=version,
+            flags=" ".join(jvm_flags(version, "server")),
+            classpath=classpath,
+            server=SERVER_MAIN,
+            heap_keys=" ".join(line.heap_keys),
         ),
     )
-    _script(home / "bin" / "neo4j-admin", ADMIN_WRAPPER.format(home=NEO4J_HOME, flags=flags, admin=ADMIN_MAIN))
+    _script(
+        home / "bin" / "neo4j-admin",
+        ADMIN_WRAPPER.format(
+            home=NEO4J_HOME, flags=" ".join(jvm_flags(version, "admin")), classpath=classpath, admin=ADMIN_MAIN
+        ),
+    )
     _script(
         overlay / "startup" / "docker-entrypoint.sh",
         ENTRYPOINT.replace("@SET_INITIAL_PASSWORD@", line.set_initial_password),
@@ -349,6 +368,121 @@ def neo4j_overlay(version: str) -> Path:
         (home / name).chmod(0o1777)
     (home / "conf" / "neo4j.conf").chmod(0o666)
     return overlay
+
+
+def image_classpath(lib: Path, home: str) -> str:
+    """The jars one by one in name order, not ``lib/*``: a wildcard takes the directory's order, which differs between
+    the file system an archive is made on and the container's, and a class archive only serves the classpath it was
+    made with."""
+    return ":".join(f"{home}/lib/{jar.name}" for jar in sorted(lib.glob("*.jar")))
+
+
+def fast_jvm(version: str) -> bool:
+    """The suite's fast JVM starts (docs/testing.md "Fast JVM starts") for an image built with PORTAL_DEV_FAST_JVM=1
+    (scripts/test.sh sets it), 5.x only (4.4's Java 11 cannot make the archives). The benches build without: their
+    Neo4j starts as an operator's does."""
+    return os.environ.get(FAST_JVM_ENV) == "1" and not is_44(version)
+
+
+def jvm_flags(version: str, kind: str) -> list[str]:
+    """The wrappers' JVM flags; ``kind``: ``server`` or ``admin``, which class archive they map."""
+    fast = [*FAST_JVM_FLAGS, f"-XX:SharedArchiveFile={ARCHIVES_DIR}/{kind}.jsa"] if fast_jvm(version) else []
+    return [*JVM_FLAGS, *fast]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
+    """Write the image's class archives into the overlay, made by the image's own Java on the image's own paths: the
+    base and the overlay hard-linked into a scratch tree, a server started in it under chroot (loopback ports of this
+    machine, authentication off), asked one Cypher query over HTTP and stopped, then one neo4j-admin dump; each JVM
+    writes the classes it loaded when it exits (``-XX:ArchiveClassesAtExit``)."""
+    tree = images_dir() / "class-archives-tree"
+    shutil.rmtree(tree, ignore_errors=True)
+    run(["cp", "-al", str(rootfs), str(tree)])
+    run(["cp", "-al", f"{overlay}/.", str(tree)])
+    home = tree / NEO4J_HOME.lstrip("/")
+    (home / "class-archives").mkdir()
+    http, bolt = _free_port(), _free_port()
+    conf = f"{NEO4J_HOME}/conf-archives"
+    (home / "conf-archives").mkdir()
+    (home / "conf-archives" / "neo4j.conf").write_text(
+        "".join(
+            f"{line}\n"
+            for line in (
+                f"server.directories.data={NEO4J_HOME}/data",
+                f"server.directories.logs={NEO4J_HOME}/logs",
+                f"server.directories.run={NEO4J_HOME}/run",
+                "server.default_listen_address=127.0.0.1",
+                f"server.http.listen_address=127.0.0.1:{http}",
+                f"server.bolt.listen_address=127.0.0.1:{bolt}",
+                "server.https.enabled=false",
+                "dbms.security.auth_enabled=false",
+                "dbms.usage_report.enabled=false",
+            )
+        )
+    )
+    classpath = image_classpath(home / "lib", NEO4J_HOME)
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "NEO4J_HOME": NEO4J_HOME, "NEO4J_CONF": conf}
+
+    def java(kind: str, heap: str, main: str, *args: str) -> list[str]:
+        dump = f"-XX:ArchiveClassesAtExit={ARCHIVES_DIR}/{kind}.jsa"
+        return [chroot, str(tree), "java", f"-Xmx{heap}", *JVM_FLAGS, dump, "-cp", classpath, main, *args]
+
+    run(["mount", "-t", "proc", "proc", str(tree / "proc")])
+    try:
+        with open(images_dir() / "class-archives.log", "wb") as log:
+            server = subprocess.Popen(
+                java("server", "512m", SERVER_MAIN, f"--home-dir={NEO4J_HOME}", f"--config-dir={conf}"),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _cypher_when_up(
+                    http, server, "CREATE (:ClassArchive {made: 1}) WITH 1 AS one MATCH (n) RETURN count(n)"
+                )
+            finally:
+                server.terminate()
+                server.wait(120)
+        run(java("admin", "512m", ADMIN_MAIN, "database", "dump", "neo4j", "--to-path=/tmp"), env=env)
+        target = overlay / NEO4J_HOME.lstrip("/") / "class-archives"
+        target.mkdir()
+        for kind in ("server", "admin"):
+            shutil.copyfile(home / "class-archives" / f"{kind}.jsa", target / f"{kind}.jsa")
+            (target / f"{kind}.jsa").chmod(0o444)
+    finally:
+        subprocess.run(["umount", str(tree / "proc")], check=False)
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+def _cypher_when_up(port: int, server: subprocess.Popen, statement: str, timeout: float = 180) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/db/neo4j/tx/commit",
+        data=json.dumps({"statements": [{"statement": statement}]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            raise BuildError(f"the server making the class archives exited ({images_dir() / 'class-archives.log'})")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                errors = json.loads(resp.read()).get("errors")
+            if errors:
+                raise BuildError(f"the class archives' Cypher query failed: {errors}")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BuildError(
+                    f"the server making the class archives did not answer within {timeout:.0f} s"
+                ) from None
+            time.sleep(0.5)
 
 
 def _novel_paths(overlay: Path, base: Path, rel: Path = Path()) -> list[Path]:
@@ -370,7 +504,8 @@ def recipe_hash(version: str) -> str:
     line = line_for(version)
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
-    h.update(json.dumps([version, line.suite, line.java, JVM_FLAGS, SERVER_MAIN, ADMIN_MAIN]).encode())
+    flags = [jvm_flags(version, "server"), jvm_flags(version, "admin")]
+    h.update(json.dumps([version, line.suite, line.java, flags, SERVER_MAIN, ADMIN_MAIN]).encode())
     for jar in sorted(fetch(version).glob("*.jar")):
         h.update(f"{jar.name}:{jar.stat().st_size}\n".encode())
     return h.hexdigest()[:16]
@@ -401,6 +536,8 @@ def build(version: str = NEO4J_VERSION, force: bool = False) -> list[str]:
     line = line_for(version)
     rootfs = base_rootfs(line.suite, (line.java,))
     overlay = neo4j_overlay(version)
+    if fast_jvm(version):
+        class_archives(rootfs, overlay, version)
     changes = [
         f"ENV NEO4J_HOME={NEO4J_HOME}",
         f"ENV NEO4J_VERSION={version}",

@@ -1,7 +1,8 @@
 """The suite's fast JVM starts (docs/testing.md "Fast JVM starts"): with PORTAL_DEV_FAST_JVM=1 the dev tools' JVMs
 of a 5.x version map the class archives `scripts/test.sh` made, and the archives really serve them (a classpath or
 Java that no longer matches would be ignored without a word); 4.4's Java 11 gets none; without the variable the
-distribution's flags. Runs a short neo4j-admin JVM, no server."""
+distribution's flags. The same for the Docker target's test image (scripts/neo4j_image.py), whose archives are made at
+build time. Runs short neo4j-admin JVMs, no server."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from devtools.local_neo4j import (
     NEO4J_VERSION,
     Neo4jInstance,
 )
+from tests.docker_fixtures import IMAGE, IMAGE_44, docker_client
 
 
 def _instance(home: Path, version: str) -> Neo4jInstance:
@@ -54,3 +56,24 @@ def test_fast_starts_use_the_class_archives_of_5x_only(monkeypatch, tmp_path: Pa
     inst = _instance(tmp_path / "off", NEO4J_VERSION)
     assert inst.jvm_flags(inst.java(), "server") == JVM_FLAGS
     assert _loaded_from_archive(inst) == []
+
+
+def _image_classes_from_archive(image: str) -> list[str]:
+    """The Neo4j classes the image's neo4j-admin loaded from its class archive (the JVM reads JAVA_TOOL_OPTIONS)."""
+    out = docker_client().containers.run(
+        image,
+        ["neo4j-admin", "--version"],
+        environment={"JAVA_TOOL_OPTIONS": "-Xlog:class+load=info"},
+        network_mode="none",
+        remove=True,
+    )
+    return [
+        line
+        for line in out.decode().splitlines()
+        if "source: shared objects file (top)" in line and " org.neo4j." in line
+    ]
+
+
+def test_the_test_image_maps_its_class_archives_on_5x():
+    assert len(_image_classes_from_archive(IMAGE)) > 200
+    assert _image_classes_from_archive(IMAGE_44) == []
