@@ -20,7 +20,7 @@ class MigrationOutcome(models.TextChoices):
 
 
 class AppliedMigration(models.Model):
-    name = models.CharField(max_length=80, help_text="the registry's name, e.g. neo4j-4.4-to-5.26")
+    name = models.CharField(max_length=80, help_text="the registry's name, e.g. neo4j-4.4-to-5")
     target = models.CharField(max_length=40)
     outcome = models.CharField(max_length=20, choices=MigrationOutcome.choices)
     at = models.DateTimeField(default=timezone.now, db_index=True, help_text="when the attempt ended")
