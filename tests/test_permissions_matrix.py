@@ -17,6 +17,7 @@ from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
 from operations.models import OperationRun
+from operations.upgrades.neo4j_data import Neo4j44To5Procedure
 from tests.backup_support import catalog_row
 
 from .identity_support import graph_fingerprint
@@ -144,7 +145,7 @@ def test_refused_state_changes_change_nothing(client, world, role):
         "add": {"identifier": "intruder", "key_choice": "enter", "key": "k", "scopes": ""},
         "backup": {},
         "restore": {"confirmation": "neo4j", "database": "neo4j"},
-        "upgrade": {"migration": "neo4j-4.4-to-5.26", "confirmation": "neo4j"},
+        "upgrade": {"migration": Neo4j44To5Procedure.migration_name, "confirmation": "neo4j"},
         "cancel": {},
     }
     actions = [
