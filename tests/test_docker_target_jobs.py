@@ -1,12 +1,15 @@
 """The Docker target drives the compose-made Neo4j container: finds it by labels, stops and starts it, and runs
 neo4j-admin in one-off containers of the same image, as the data owner, with no network."""
 
+import os
 import shutil
+import time
 
 import docker
 
 from devtools.local_neo4j import NEO4J_VERSION
-from operations.targets.docker import CONTAINER_DATA_DIR, JOB_LABEL
+from operations.targets.base import not_owned_by
+from operations.targets.docker import CONTAINER_DATA_DIR, JOB_LABEL, jobs
 from tests.docker_fixtures import DATA_GID, DATA_UID, IMAGE
 
 
@@ -58,5 +61,39 @@ def test_offline_dump_as_the_data_owner_and_back_up(docker_neo4j):
         assert dump.is_file() and dump.stat().st_size > 0
         assert dump.stat().st_uid == DATA_UID
         assert target.is_up() and target.query("MATCH (p:DockerProbe) RETURN count(p)") == [[10]]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _job_containers_created(since: float) -> int:
+    """One-off containers the engine created since ``since`` (its event log, up to a second from now)."""
+    events = docker.from_env().events(
+        since=since, until=time.time() + 1, filters={"type": "container", "event": "create"}, decode=True
+    )
+    return sum(1 for e in events if JOB_LABEL in (e.get("Actor", {}).get("Attributes") or {}))
+
+
+def test_ownership_is_given_here_as_root_in_a_container_otherwise_and_not_at_all_when_owned(docker_neo4j, monkeypatch):
+    target = docker_neo4j
+    work = target.backup_dir / ".docker-chown-test"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "file").write_text("x")
+    try:
+        started = time.time()
+        # this worker is root (as the compose deployment's is): chown here, no container
+        assert "(3 file(s), here)" in target.fix_ownership([work])
+        assert not_owned_by([work], DATA_UID, DATA_GID) == []
+        assert "already owned by uid 7474 gid 7474" in target.fix_ownership([work])
+        assert _job_containers_created(started) == 0
+
+        # a worker that is not root: one root container does it
+        for name in [str(work), str(work / "sub"), str(work / "sub" / "file")]:
+            os.lchown(name, 0, 0)
+        monkeypatch.setattr(jobs, "chown_here", lambda: False)
+        started = time.time()
+        assert "in a one-off container" in target.fix_ownership([work])
+        assert not_owned_by([work], DATA_UID, DATA_GID) == []
+        assert _job_containers_created(started) == 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import os
 import signal
 import time
 from pathlib import Path, PurePosixPath
@@ -431,6 +432,27 @@ class Target(abc.ABC):
     def counts(self) -> tuple[int, int]:
         """(nodes, relationships) in the database; the server must be up."""
         return bolt_counts(self.connection)
+
+
+def not_owned_by(paths: list[Path], uid: int, gid: int) -> list[str]:
+    """Every file and directory under ``paths`` (themselves included, links not followed) whose owner is not
+    ``uid``:``gid``; OSError when one cannot be read."""
+
+    def raise_it(exc: OSError) -> None:
+        raise exc
+
+    wrong = []
+    for top in paths:
+        if not top.exists():
+            continue
+        names = [str(top)]
+        for root, dirs, files in os.walk(top, onerror=raise_it):
+            names += [os.path.join(root, n) for n in dirs + files]
+        for name in names:
+            st = os.lstat(name)
+            if (st.st_uid, st.st_gid) != (uid, gid):
+                wrong.append(name)
+    return wrong
 
 
 def initial_password_args(password: str) -> list[str]:

@@ -31,7 +31,7 @@ from django.conf import settings
 
 from .. import neo4j_lock
 from .alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
-from .base import AdminResult, Connection, Target, TargetError, bolt_counts, initial_password_args
+from .base import AdminResult, Connection, Target, TargetError, bolt_counts, initial_password_args, not_owned_by
 
 #: set in the environment of every neo4j-admin the target runs (value: its configuration directory), so that an
 #: orphaned one (its worker died) can be found and stopped whatever the installation's scripts exec into
@@ -427,17 +427,13 @@ class LocalTarget(Target):
 
     def fix_ownership(self, paths: list[Path]) -> str:
         uid, gid = self.data_owner()
-        changed = 0
-        for top in paths:
-            if not top.exists():
-                continue
-            for root, dirs, files in os.walk(top):
-                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                    st = os.lstat(name)
-                    if (st.st_uid, st.st_gid) != (uid, gid):
-                        os.lchown(name, uid, gid)
-                        changed += 1
-        return f"{changed} file(s) given to uid {uid} gid {gid}"
+        try:
+            wrong = not_owned_by(paths, uid, gid)
+        except OSError as exc:
+            raise TargetError(f"cannot give {exc.filename} to uid {uid} gid {gid}: {exc.strerror}") from None
+        for name in wrong:
+            os.lchown(name, uid, gid)
+        return f"{len(wrong)} file(s) given to uid {uid} gid {gid}"
 
     # -- the scratch Neo4j a verification loads a dump into (docs/verification.md) -----------------------------
     # The same installation with a configuration of its own under the scratch directory: its own data, logs and run

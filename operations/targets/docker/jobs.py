@@ -12,11 +12,12 @@ deployments that mount the backups directory into the portal's containers elsewh
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..base import AdminResult, TargetError
+from ..base import AdminResult, TargetError, not_owned_by
 from .compose_env import IMAGE_VARIABLE
 from .discovery import CONTAINER_DATA_DIR, Discovery
 from .sdk import docker, requests
@@ -25,6 +26,11 @@ from .sdk import docker, requests
 CONTAINER_BACKUP_DIR = PurePosixPath("/backups")
 #: label put on every one-off container this target starts, so they can be found (and cleaned up) by it
 JOB_LABEL = "org.alchemiscale-portal.job"
+
+
+def chown_here() -> bool:
+    """Whether this process may chown itself (root) rather than in a container."""
+    return os.geteuid() == 0
 
 
 def job_image(job) -> str:
@@ -162,16 +168,28 @@ class Jobs:
         raise TargetError(f"{path} is neither under the backups directory nor under the data directory")
 
     def fix_ownership(self, paths: list[Path]) -> str:
-        """chown in a one-off root container: the portal itself need not run as root to hand files to Neo4j."""
+        """Give ``paths`` to the data owner: nothing to do when every file is its already (``cp -a`` as root keeps
+        owners); a chown here when this process is root (the compose deployment's worker is); otherwise a chown in
+        a one-off root container, so the portal need not run as root to hand files to Neo4j. A container costs about
+        a second, and some of these calls fall inside an outage (the short-outage backup's copy)."""
         existing = [p for p in paths if Path(p).exists()]
         if not existing:
             return "nothing to give back"
         uid, gid = self.discovery.data_owner()
+        names = ", ".join(map(str, existing))
+        try:
+            wrong: list[str] | None = not_owned_by(existing, uid, gid)
+        except OSError:  # a directory this process may not read: the container can
+            wrong = None
+        if wrong == []:
+            return f"{names} already owned by uid {uid} gid {gid}"
+        if wrong is not None and chown_here():
+            for name in wrong:
+                os.lchown(name, uid, gid)
+            return f"{names} given to uid {uid} gid {gid} ({len(wrong)} file(s), here)"
         result = self.run_job(
             ["chown"], ["-R", f"{uid}:{gid}", *(self.container_path(p) for p in existing)], user="0:0"
         )
         if not result.ok:
-            raise TargetError(
-                f"giving {', '.join(map(str, existing))} to uid {uid} gid {gid} failed: {result.output.strip()}"
-            )
-        return f"{', '.join(map(str, existing))} given to uid {uid} gid {gid} (recursively)"
+            raise TargetError(f"giving {names} to uid {uid} gid {gid} failed: {result.output.strip()}")
+        return f"{names} given to uid {uid} gid {gid} (recursively, in a one-off container)"
