@@ -94,6 +94,8 @@ FAST_JVM_ENV = "PORTAL_DEV_FAST_JVM"
 FAST_JVM_FLAGS = ["-XX:TieredStopAtLevel=1"]
 # What the JVM loads: "server" (server and console), "admin" (neo4j-admin).
 ARCHIVE_KINDS = ("server", "admin")
+# What the server whose classes are archived is asked (Cypher's planner and runtime are then among them).
+CLASS_ARCHIVE_QUERY = "CREATE (:ClassArchive {made: 1}) WITH 1 AS one MATCH (n) RETURN count(n)"
 
 POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -570,13 +572,13 @@ def make_class_archives(version: str = NEO4J_VERSION) -> list[Path]:
         return list(wanted.values())
     work = Path(tempfile.mkdtemp(prefix="class-archives-", dir=distribution_lib(version).parent))
     try:
-        inst = Neo4jInstance(home=work, bolt_port=_free_port(), http_port=_free_port(), version=version)
+        inst = Neo4jInstance(home=work, bolt_port=free_port(), http_port=free_port(), version=version)
         password = "class-archives-" + os.urandom(4).hex()
         inst.init(password)
         made = {kind: work / f"{kind}.jsa" for kind in ARCHIVE_KINDS}
         inst.start(archive_to=made["server"])
         try:
-            _http_cypher(inst, password, "CREATE (:ClassArchive {made: 1}) WITH 1 AS one MATCH (n) RETURN count(n)")
+            http_cypher(inst.http_port, CLASS_ARCHIVE_QUERY, password)
         finally:
             inst.stop()
         inst.admin(["database", "dump", "neo4j", f"--to-path={work}"], check=True, archive_to=made["admin"])
@@ -590,20 +592,23 @@ def make_class_archives(version: str = NEO4J_VERSION) -> list[Path]:
     return list(wanted.values())
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port the kernel picks as free now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _http_cypher(inst: Neo4jInstance, password: str, statement: str) -> None:
+def http_cypher(port: int, statement: str, password: str | None = None) -> None:
+    """Run one Cypher statement through the HTTP API on 127.0.0.1:``port`` (as neo4j, or with authentication off);
+    Neo4jError when Neo4j refuses it, OSError while nothing answers."""
+    headers = {"Content-Type": "application/json"}
+    if password is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"neo4j:{password}".encode()).decode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{inst.http_port}/db/neo4j/tx/commit",
+        f"http://127.0.0.1:{port}/db/neo4j/tx/commit",
         data=json.dumps({"statements": [{"statement": statement}]}).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": "Basic " + base64.b64encode(f"neo4j:{password}".encode()).decode(),
-        },
+        headers=headers,
     )
     with urllib.request.urlopen(request, timeout=30) as resp:
         errors = json.loads(resp.read()).get("errors")

@@ -40,11 +40,9 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,14 +51,18 @@ sys.path.insert(0, str(ROOT))
 
 from devtools.local_neo4j import (  # noqa: E402
     ADMIN_MAIN,
+    CLASS_ARCHIVE_QUERY,
     FAST_JVM_ENV,
     FAST_JVM_FLAGS,
     JVM_FLAGS,
     NEO4J_44_VERSION,
     NEO4J_VERSION,
     SERVER_MAIN,
+    Neo4jError,
     cache_dir,
     fetch,
+    free_port,
+    http_cypher,
     is_44,
 )
 
@@ -390,12 +392,6 @@ def jvm_flags(version: str, kind: str) -> list[str]:
     return [*JVM_FLAGS, *fast]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
     """Write the image's class archives into the overlay, made by the image's own Java on the image's own paths: the
     base and the overlay hard-linked into a scratch tree, a server started in it under chroot (loopback ports of this
@@ -407,7 +403,7 @@ def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
     run(["cp", "-al", f"{overlay}/.", str(tree)])
     home = tree / NEO4J_HOME.lstrip("/")
     (home / "class-archives").mkdir()
-    http, bolt = _free_port(), _free_port()
+    http, bolt = free_port(), free_port()
     conf = f"{NEO4J_HOME}/conf-archives"
     (home / "conf-archives").mkdir()
     (home / "conf-archives" / "neo4j.conf").write_text(
@@ -444,9 +440,7 @@ def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
                 stderr=subprocess.STDOUT,
             )
             try:
-                _cypher_when_up(
-                    http, server, "CREATE (:ClassArchive {made: 1}) WITH 1 AS one MATCH (n) RETURN count(n)"
-                )
+                _query_when_up(http, server)
             finally:
                 server.terminate()
                 server.wait(120)
@@ -461,22 +455,16 @@ def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
         shutil.rmtree(tree, ignore_errors=True)
 
 
-def _cypher_when_up(port: int, server: subprocess.Popen, statement: str, timeout: float = 180) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/db/neo4j/tx/commit",
-        data=json.dumps({"statements": [{"statement": statement}]}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
+def _query_when_up(port: int, server: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if server.poll() is not None:
             raise BuildError(f"the server making the class archives exited ({images_dir() / 'class-archives.log'})")
         try:
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                errors = json.loads(resp.read()).get("errors")
-            if errors:
-                raise BuildError(f"the class archives' Cypher query failed: {errors}")
+            http_cypher(port, CLASS_ARCHIVE_QUERY)
             return
+        except Neo4jError as exc:
+            raise BuildError(f"the class archives' Cypher query failed: {exc}") from None
         except OSError:
             if time.monotonic() > deadline:
                 raise BuildError(
