@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from operations.models import Backup, OperationRun
 from operations.models.backups import FILE_NAME
+from tests.backup_support import catalog_row
 
 pytestmark = pytest.mark.django_db
 ESCAPES = ["..", "../", "/", "\\", "\x00", "~", "./", "%2e%2e", "\n", " "]
@@ -67,15 +68,7 @@ def test_restore_refuses_a_catalog_entry_pointing_elsewhere(tmp_path, settings):
     from operations import services
 
     settings.BACKUP_DIR = tmp_path
-    bad = Backup.objects.create(
-        file_name="../neo4j-20260101-000000.dump",
-        target="local",
-        database="neo4j",
-        size=1,
-        sha256="0" * 64,
-        neo4j_version="5.26.12",
-        requested_by_label="cli:test",
-    )
+    bad = catalog_row(file_name="../neo4j-20260101-000000.dump")
     with pytest.raises(services.OperationFailed, match="not a backup file name"):
         services.preview_restore(bad)
     with pytest.raises(services.OperationFailed, match="not a backup file name"):
