@@ -125,6 +125,24 @@ def distribution_lib(version: str = NEO4J_VERSION) -> Path:
     return cache_dir() / f"neo4j-community-{version}" / "lib"
 
 
+def java_for(version: str) -> str:
+    """The Java that runs ``version``: 11 for 4.4 (fetched by devtools/java11.py), the installed 17 for 5.x."""
+    if is_44(version):
+        from devtools import java11  # imported late: java11 imports this module
+
+        return str(java11.ensure())
+    java = shutil.which("java")
+    if java is None:
+        raise Neo4jError("java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)")
+    return java
+
+
+def fast_jvm(version: str) -> bool:
+    """Whether JVMs of ``version`` get the fast starts (module docstring): asked for, and 5.x (4.4's Java 11 cannot
+    write the archives)."""
+    return os.environ.get(FAST_JVM_ENV) == "1" and not is_44(version)
+
+
 def class_archive(version: str, kind: str, java: str) -> Path:
     """Where the class-data sharing archive of ``kind`` JVMs of ``version`` run by ``java`` is kept: named after the
     Java binary (its real path, size and time), since an archive only serves the JVM that made it."""
@@ -389,16 +407,7 @@ class Neo4jInstance:
         ]
 
     def java(self) -> str:
-        if is_44(self.version):
-            from devtools import java11  # imported late: java11 imports this module
-
-            return str(java11.ensure())
-        java = shutil.which("java")
-        if java is None:
-            raise Neo4jError(
-                "java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)"
-            )
-        return java
+        return java_for(self.version)
 
     # -- process control --------------------------------------------------------
     def pid(self) -> int | None:
@@ -446,7 +455,7 @@ class Neo4jInstance:
         classes this JVM loads to that archive when it exits (``make_class_archives``)."""
         if archive_to is not None:
             return [*JVM_FLAGS, f"-XX:ArchiveClassesAtExit={archive_to}"]
-        if os.environ.get(FAST_JVM_ENV) != "1" or is_44(self.version):
+        if not fast_jvm(self.version):
             return JVM_FLAGS
         archive = class_archive(self.version, kind, java)
         return [*JVM_FLAGS, *FAST_JVM_FLAGS, *([f"-XX:SharedArchiveFile={archive}"] if archive.exists() else [])]
@@ -565,8 +574,7 @@ def make_class_archives(version: str = NEO4J_VERSION) -> list[Path]:
     if is_44(version):
         return []
     fetch(version)
-    probe = Neo4jInstance(home=cache_dir(), version=version)
-    java = probe.java()
+    java = java_for(version)
     wanted = {kind: class_archive(version, kind, java) for kind in ARCHIVE_KINDS}
     if all(path.exists() for path in wanted.values()):
         return list(wanted.values())

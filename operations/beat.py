@@ -28,10 +28,9 @@ HEARTBEAT_KEY = "alchemiscale-portal:beat-heartbeat"
 
 
 def _redis():
-    import redis
-    from django.conf import settings
+    from .redis_client import client
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    return client()
 
 
 def write_heartbeat() -> None:

@@ -7,14 +7,13 @@ import os
 import shutil
 from typing import Any
 
-import redis
 from django.conf import settings
 
 from alchemiscale_portal.celery import app as celery_app
 from alchemiscale_portal.masking import mask_url
 from identities import store
 
-from . import roll_call
+from . import redis_client, roll_call
 from .procedures.dumps import human_size
 
 MIN_FREE_BYTES = 1 << 30
@@ -45,8 +44,7 @@ def check_neo4j() -> Check:
 
 def check_redis() -> Check:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        info = client.info("server")
+        info = redis_client.client().info("server")
     except Exception as exc:
         return Check("Redis", False, mask_url(f"{mask_url(settings.REDIS_URL)} not reachable: {exc}"))
     return Check("Redis", True, f"Redis {info.get('redis_version')} at {mask_url(settings.REDIS_URL)}")

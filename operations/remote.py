@@ -32,9 +32,9 @@ def via_worker() -> bool:
 
 
 def _redis():
-    import redis
+    from .redis_client import client
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    return client()
 
 
 # ---- the report ----------------------------------------------------------------------------------------------

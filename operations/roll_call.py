@@ -8,11 +8,9 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 
+from .redis_client import client as _redis
+
 KEY_PREFIX = "alchemiscale-portal:worker:"
-
-
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
 
 
 def answer(worker: str) -> None:

@@ -51,8 +51,8 @@ sys.path.insert(0, str(ROOT))
 
 from devtools.local_neo4j import (  # noqa: E402
     ADMIN_MAIN,
+    ARCHIVE_KINDS,
     CLASS_ARCHIVE_QUERY,
-    FAST_JVM_ENV,
     FAST_JVM_FLAGS,
     JVM_FLAGS,
     NEO4J_44_VERSION,
@@ -60,6 +60,7 @@ from devtools.local_neo4j import (  # noqa: E402
     SERVER_MAIN,
     Neo4jError,
     cache_dir,
+    fast_jvm,
     fetch,
     free_port,
     http_cypher,
@@ -379,15 +380,10 @@ def image_classpath(lib: Path, home: str) -> str:
     return ":".join(f"{home}/lib/{jar.name}" for jar in sorted(lib.glob("*.jar")))
 
 
-def fast_jvm(version: str) -> bool:
-    """The suite's fast JVM starts (docs/testing.md "Fast JVM starts") for an image built with PORTAL_DEV_FAST_JVM=1
-    (scripts/test.sh sets it), 5.x only (4.4's Java 11 cannot make the archives). The benches build without: their
-    Neo4j starts as an operator's does."""
-    return os.environ.get(FAST_JVM_ENV) == "1" and not is_44(version)
-
-
 def jvm_flags(version: str, kind: str) -> list[str]:
-    """The wrappers' JVM flags; ``kind``: ``server`` or ``admin``, which class archive they map."""
+    """The wrappers' JVM flags; ``kind``: ``server`` or ``admin``, which class archive they map. The fast ones only
+    for an image built with PORTAL_DEV_FAST_JVM=1 (scripts/test.sh): the benches' image starts Neo4j as an operator's
+    does (docs/testing.md "Fast JVM starts")."""
     fast = [*FAST_JVM_FLAGS, f"-XX:SharedArchiveFile={ARCHIVES_DIR}/{kind}.jsa"] if fast_jvm(version) else []
     return [*JVM_FLAGS, *fast]
 
@@ -447,7 +443,7 @@ def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
         run(java("admin", "512m", ADMIN_MAIN, "database", "dump", "neo4j", "--to-path=/tmp"), env=env)
         target = overlay / NEO4J_HOME.lstrip("/") / "class-archives"
         target.mkdir()
-        for kind in ("server", "admin"):
+        for kind in ARCHIVE_KINDS:
             shutil.copyfile(home / "class-archives" / f"{kind}.jsa", target / f"{kind}.jsa")
             (target / f"{kind}.jsa").chmod(0o444)
     finally:
