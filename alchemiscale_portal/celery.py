@@ -9,6 +9,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Every worker re-sends the messages of pending runs the broker lost (docs/runs.md).
-from operations.tasks import PendingRunSweep  # noqa: E402  (needs the app configured first)
+from operations.runs.sweep import PendingRunSweep  # noqa: E402  (needs the app configured first)
 
 app.steps["worker"].add(PendingRunSweep)

@@ -161,7 +161,7 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
-# Least privilege (operations/remote.py): a web process that does not reach the target (no Docker socket, no data
+# Least privilege (operations/runs/worker_calls.py): a web process that does not reach the target (no Docker socket, no data
 # directory) reads the target's state from its worker's report and has its worker plan and request runs, waiting
 # this long for the answer.
 TARGET_VIA_WORKER = env_bool("PORTAL_TARGET_VIA_WORKER", False)
@@ -223,6 +223,11 @@ INSTALLED_APPS = [
     "django_neomodel",
     "identities",
     "operations",
+    "operations.runs",
+    "operations.backups",
+    "operations.upgrades",
+    "operations.unattended",
+    "operations.glance",
 ]
 
 MIDDLEWARE = [
@@ -241,7 +246,7 @@ MIDDLEWARE = [
     "security.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Neo4j not answering (an operation holds it stopped, or it is down): a 503 saying so, not a traceback.
-    "alchemiscale_portal.unavailable.StateStoreUnavailableMiddleware",
+    "operations.runs.unavailable.StateStoreUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -354,8 +359,8 @@ LOGGING = {
     "formatters": {"masked": {"()": "alchemiscale_portal.redaction.CredentialFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "masked", "level": _LOG_LEVEL},
-        # Each operation run's log: one row per line (operations/runlog.py), every line whatever PORTAL_LOG_LEVEL.
-        "run_log": {"class": "operations.runlog.RunLogHandler"},
+        # Each operation run's log: one row per line (operations/runs/runlog.py), every line whatever PORTAL_LOG_LEVEL.
+        "run_log": {"class": "operations.runs.runlog.RunLogHandler"},
     },
     "root": {"handlers": ["console"], "level": _LOG_LEVEL},
     "loggers": {
@@ -366,9 +371,9 @@ LOGGING = {
 
 # ---- set it and forget it: schedules, retention, alerts (docs/unattended.md) ----------------------------
 # Backup schedules are rows staff edit in the admin; `celery beat` reads them through django-celery-beat's database
-# scheduler, extended to write a heartbeat the status page reads (operations/beat.py).
+# scheduler, extended to write a heartbeat the status page reads (operations/unattended/beat.py).
 INSTALLED_APPS.insert(INSTALLED_APPS.index("operations"), "django_celery_beat")
-CELERY_BEAT_SCHEDULER = "operations.beat:PortalScheduler"
+CELERY_BEAT_SCHEDULER = "operations.unattended.beat:PortalScheduler"
 # How often beat writes its heartbeat and releases backups that waited for their maintenance window.
 BEAT_HEARTBEAT_SECONDS = env_int("PORTAL_BEAT_HEARTBEAT_SECONDS", 10)
 # Alerts by e-mail through Django's mail, with Django's own setting names.

@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from identities.admin.scopes import scopes_page
 from operations.glance.dashboard import dashboard_page
 from operations.glance.metrics import metrics_view
-from operations.views import system_status
+from operations.glance.status import system_status
 from security import views as security_views
 
 admin.site.site_header = "alchemiscale portal"

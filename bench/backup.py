@@ -40,6 +40,8 @@ import threading
 import time
 from pathlib import Path
 
+from operations.backups import services
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -319,10 +321,9 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
 
     from alchemiscale_portal.celery import app
-    from operations import services
+    from operations.backups.procedures.dumps import dump_args, in_progress_dir
+    from operations.backups.procedures.restore import load_args
     from operations.models import Backup
-    from operations.procedures.dumps import dump_args, in_progress_dir
-    from operations.procedures.restore import load_args
     from operations.targets import get_target
 
     results: list[dict] = []

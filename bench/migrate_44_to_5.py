@@ -47,7 +47,7 @@ def main() -> int:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from operations.runner import execute
+    from operations.runs.engine import execute
     from operations.upgrades import services
 
     try:

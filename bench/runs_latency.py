@@ -29,6 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from operations.backups import services
+from operations.runs import requests as run_requests
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -64,7 +67,6 @@ def bench(runs: int, repeat: int) -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from operations import runner, services
     from operations.models import OperationRun, OperationStep, RunLogLine
 
     assert connection.vendor == "postgresql" and settings.DATABASES["default"]["NAME"] == "bench"
@@ -122,7 +124,7 @@ def bench(runs: int, repeat: int) -> None:
 
     def cancel_pending() -> None:
         for run in OperationRun.objects.filter(status="pending"):
-            runner.cancel(run.pk, "bench")
+            run_requests.cancel(run.pk, "bench")
 
     get(changelist)  # warm up: templates, the connection
     show(

@@ -46,7 +46,7 @@ def beat() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
     django.setup()
-    from operations.beat import beat_alive
+    from operations.unattended.beat import beat_alive
 
     alive, words = beat_alive()
     print(words)

@@ -6,6 +6,6 @@ class IdentitiesConfig(AppConfig):
     verbose_name = "Identities (alchemiscale state store)"
 
     def ready(self) -> None:
-        from . import connection
+        from . import connection  # installs neomodel's connection: only once the settings are loaded
 
         connection.install()

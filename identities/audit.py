@@ -1,32 +1,14 @@
-"""Who did what to which identity: the actor passed from views and commands, and the audit rows."""
+"""Who did what to which identity: the audit rows, written with the actor passed from views and commands."""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from security.actors import Actor
 
 from .models import AuditEntry
 from .nodes import IdentityKind
-
-
-@dataclass(frozen=True)
-class Actor:
-    kind: str  # AuditEntry.ActorKind
-    name: str
-
-    @classmethod
-    def staff(cls, user) -> Actor:
-        return cls(AuditEntry.ActorKind.STAFF, user.get_username())
-
-    @classmethod
-    def command_line(cls) -> Actor:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):
-            name = "unknown"
-        return cls(AuditEntry.ActorKind.CLI, name)
 
 
 def record(

@@ -15,6 +15,7 @@ SCHEDULER_ACTOR_NAME = "celery-beat schedule"
 @shared_task(name="identities.lock_expired")
 def lock_expired() -> dict[str, list[str]]:
     """``identity lock-expired`` for both identity types: alchemiscale itself never checks ``expires``."""
+    # The Celery app imports this module while Django loads; models are ready only when the task runs.
     from .audit import Actor
     from .models import AuditEntry
     from .nodes import KINDS

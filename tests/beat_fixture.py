@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextlib.contextmanager
 def beat_process(heartbeat_seconds: int = 1, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """Start beat and wait for its first heartbeat; stop it afterwards (its heartbeat key is removed too)."""
-    from operations.beat import HEARTBEAT_KEY, _redis, heartbeat
+    from operations.unattended.beat import HEARTBEAT_KEY, _redis, heartbeat
 
     env = {**os.environ, "PORTAL_BEAT_HEARTBEAT_SECONDS": str(heartbeat_seconds), **(env or {})}
     env["DATABASE_URL"] = worker_database_url()

@@ -91,7 +91,7 @@ def test_no_backup_means_no_age_sample(client, settings):
 
 
 def test_beat_liveness_follows_its_heartbeat_in_redis(client, settings):
-    from operations import beat
+    from operations.unattended import beat
 
     settings.METRICS_TOKEN, settings.METRICS_ALLOWED = TOKEN, []
     beat._redis().delete(beat.HEARTBEAT_KEY)  # no beat runs during this test

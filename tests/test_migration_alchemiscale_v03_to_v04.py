@@ -16,7 +16,8 @@ import pytest
 from devtools.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from devtools.alchemiscale_standin import network_mark_properties
 from operations.models import AppliedMigration
-from operations.runner import OperationFailed, execute
+from operations.runs.contract import OperationFailed
+from operations.runs.engine import execute
 from operations.targets import Target, get_target
 from operations.targets.docker import JOB_LABEL, DockerTarget
 from operations.upgrades import registry, services

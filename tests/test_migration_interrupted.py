@@ -15,7 +15,8 @@ from django.conf import settings
 
 from devtools.local_neo4j import NEO4J_44_VERSION
 from operations.models import AppliedMigration, OperationRun, OperationStep
-from operations.runner import execute, recover_interrupted
+from operations.runs.engine import execute
+from operations.runs.recovery import recover_interrupted
 from operations.upgrades import services
 from operations.upgrades.neo4j_data import aside_dir
 from tests.neo4j44 import ROOT, store44  # noqa: F401  (fixture)

@@ -7,7 +7,8 @@ import pytest
 
 from devtools.local_neo4j import NEO4J_44_VERSION, NEO4J_518_VERSION, NEO4J_VERSION
 from operations.models import AppliedMigration, Backup, OperationRun
-from operations.runner import OperationFailed, execute
+from operations.runs.contract import OperationFailed
+from operations.runs.engine import execute
 from operations.upgrades import services
 from operations.upgrades.neo4j_data import aside_dir, staging_dir
 from tests.conftest import ALCHEMISCALE_CONSTRAINTS

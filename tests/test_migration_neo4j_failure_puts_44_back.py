@@ -10,8 +10,9 @@ import pytest
 
 from devtools.local_neo4j import NEO4J_44_VERSION
 from operations.models import AppliedMigration
-from operations.procedures import PROCEDURES
-from operations.runner import execute, request
+from operations.runs.engine import execute
+from operations.runs.registry import PROCEDURES
+from operations.runs.requests import request
 from operations.targets import get_target
 from operations.upgrades.neo4j_data import Neo4j44To5Procedure, aside_dir
 from tests.neo4j44 import store44  # noqa: F401  (fixture)

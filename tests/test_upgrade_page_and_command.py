@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from devtools.alchemiscale_standin import IMAGE_TAG as STANDIN_IMAGE
 from operations.models import AppliedMigration, OperationRun
-from operations.runner import execute
+from operations.runs.engine import execute
 from operations.targets import get_target
 from tests.test_migration_alchemiscale_v03_to_v04 import NAME, make_networks, marks_per_network
 

@@ -6,7 +6,7 @@ from neomodel import IntegerProperty, StringProperty, StructuredNode
 
 from alchemiscale_portal.celery import app
 from identities import store
-from operations.tasks import ping
+from operations.runs.tasks import ping
 
 
 class WiringProbe(StructuredNode):

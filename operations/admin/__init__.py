@@ -1,16 +1,2 @@
-from .alerts import AlertAdmin, AlertSettingsAdmin
-from .backups import BackupAdmin
-from .retention import RetentionPolicyAdmin
-from .runs import OperationRunAdmin
-from .schedules import BackupScheduleAdmin
-from .upgrades import AppliedMigrationAdmin
-
-__all__ = [
-    "AlertAdmin",
-    "AlertSettingsAdmin",
-    "AppliedMigrationAdmin",
-    "BackupAdmin",
-    "BackupScheduleAdmin",
-    "OperationRunAdmin",
-    "RetentionPolicyAdmin",
-]
+"""The admin classes every operations app shares (records.py); each nested app registers its own models' admins in
+its ``admin`` module, which Django's admin finds by itself."""

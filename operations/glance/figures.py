@@ -17,10 +17,11 @@ from identities import store
 from identities.inventory import data_scopes
 from identities.nodes import KINDS
 from operations.models import Backup, OperationRun, OperationStep, RunStatus
+from operations.runs.roll_call import worker_queues
 
 EXPIRY_WINDOW_DAYS = 30
 TOP_ORGS = 10
-# The steps between which a backup run keeps Neo4j down (operations/procedures/dumps.py, backup.py).
+# The steps between which a backup run keeps Neo4j down (operations/backups/procedures/dumps.py, backup.py).
 STOP_STEP, START_STEP = "stop Neo4j", "start Neo4j"
 
 
@@ -213,9 +214,7 @@ def identities_reaching_orgs(limit: int = TOP_ORGS) -> list[tuple[str, int]]:
 
 
 def alive_workers() -> list[str] | None:
-    """Names of the Celery workers answering within 1 s (operations.health.worker_queues, which waits no longer than
-    the workers on its roll call take); None when the broker cannot be asked (reported as "unknown")."""
-    from ..health import worker_queues
-
+    """Names of the Celery workers answering within 1 s (roll_call.worker_queues, which waits no longer than the
+    workers on its roll call take); None when the broker cannot be asked (reported as "unknown")."""
     workers = worker_queues()
     return None if workers is None else sorted(workers)

@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from operations.unattended.beat import beat_alive, heartbeat
+
 from . import figures
 
 PREFIX = "alchemiscale_portal_"
@@ -109,8 +111,6 @@ class PortalCollector:
         yield from self._beat()
 
     def _beat(self):
-        from ..beat import beat_alive, heartbeat
-
         up = _gauge("beat_up", "1 while celery beat's heartbeat is fresh (schedules fire), else 0")
         up.add_metric([], 1 if beat_alive()[0] else 0)
         yield up

@@ -12,7 +12,7 @@ from django.utils import timezone
 # The only names the backup procedure gives (``neo4j-<UTC date>-<time>[-n].dump``): a plain file name, so a catalog
 # entry can never point outside its backups directory.
 FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.dump")
-# The copy of the portal's own database taken with a dump is named after it (operations/portal_db.py), never ending
+# The copy of the portal's own database taken with a dump is named after it (operations/backups/portal_db.py), never ending
 # in ".dump", so nothing takes it for a dump.
 PORTAL_DB_FILE_NAME = re.compile(r"neo4j-[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?\.portal\.(sqlite3|pgdump)")
 
@@ -105,7 +105,7 @@ class Backup(models.Model):
     def verify_runs(self, label: str | None = None) -> list:
         """The verify runs (requested by ``label`` when given) that took this backup, newest first. Their params name
         it; read in Python, since SQLite cannot search a JSON list."""
-        from .runs import OperationRun
+        from .runs import OperationRun  # runs.py imports this module (its Backup foreign keys)
 
         runs = OperationRun.objects.filter(kind="verify", target=self.target).order_by("-requested_at", "-pk")
         if label is not None:

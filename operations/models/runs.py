@@ -1,6 +1,6 @@
 """One row per operation run (backup, restore, migration) and one per step of it.
 
-The runner (``operations/runner.py``) is the only writer while a run is active; the admin's progress display and
+The runner (``operations/runs/engine.py``) is the only writer while a run is active; the admin's progress display and
 ``manage.py operations`` only read these rows.
 """
 
@@ -72,7 +72,7 @@ class OperationRun(models.Model):
     worker_pid = models.IntegerField(null=True, blank=True)
 
     error = models.TextField(blank=True)
-    # The run's log is one RunLogLine row per line (``log`` below), written by a logging handler (operations/runlog.py).
+    # The run's log is one RunLogLine row per line (``log`` below), written by a logging handler (operations/runs/runlog.py).
     # Facts the steps record as they go (was Neo4j running, where data was set aside); recovery reads them.
     state = models.JSONField(default=dict, blank=True)
 
@@ -181,7 +181,7 @@ class OperationStep(models.Model):
 
 
 class RunLogLine(models.Model):
-    """One line of a run's log. Lines are only ever added, one INSERT each (operations/runlog.py), so a long run's
+    """One line of a run's log. Lines are only ever added, one INSERT each (operations/runs/runlog.py), so a long run's
     log costs nothing to extend and the run page can poll it while it grows."""
 
     run = models.ForeignKey(OperationRun, on_delete=models.CASCADE, related_name="log_lines")

@@ -141,7 +141,7 @@ class BackupSchedule(models.Model):
         self.history, self.last_note = fresh.history, text
 
     # -- keeping the beat task in step ------------------------------------------------------------------------
-    # What happened is written only by conditional updates (operations/schedules.py); saving the settings (the
+    # What happened is written only by conditional updates (operations/unattended/schedules.py); saving the settings (the
     # admin's form, pause/resume) must not write back a stale copy of it.
     STATE_FIELDS = frozenset(
         {"periodic_task", "due_since", "last_fired_at", "last_run", "last_note", "pruned_after_run_id", "history"}

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import AdminResult, Connection, Target, TargetError
 from .docker import DockerTarget
 from .local import LocalTarget
+from .reported import ReportedTarget
+from .reports import via_worker
 
 __all__ = [
     "AdminResult",
@@ -20,6 +22,7 @@ __all__ = [
     "TARGETS",
     "get_target",
     "default_connection",
+    "via_worker",
 ]
 
 #: name -> class; a new target is added here (see the docstring of base.py)
@@ -35,9 +38,7 @@ def default_connection() -> Connection:
 def get_target(name: str | None = None) -> Target:
     """The target called ``name`` (default: PORTAL_OPERATIONS_TARGET), configured from the settings."""
     name = name or settings.OPERATIONS_TARGET
-    if getattr(settings, "TARGET_VIA_WORKER", False):  # a web process without access: see operations/remote.py
-        from .reported import ReportedTarget
-
+    if via_worker():  # a web process without access: its worker reports (operations/runs/worker_calls.py)
         return ReportedTarget(_build(name))  # type: ignore[return-value]
     return _build(name)
 

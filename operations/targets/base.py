@@ -1,6 +1,6 @@
 """A target: the one Neo4j service an operation acts on, and how to reach it.
 
-Procedures (``operations/procedures/``) never know whether Neo4j is a local process or a Docker container; they only
+Procedures (``operations/backups/procedures/``) never know whether Neo4j is a local process or a Docker container; they only
 use the methods below. Adding a target:
 
 1. subclass :class:`Target` in ``operations/targets/<name>.py``: set ``name`` and implement the abstract methods;
@@ -199,7 +199,7 @@ class Target(abc.ABC):
         """
         return []
 
-    # -- verifying a backup in a scratch Neo4j (operations/procedures/verify.py, docs/verification.md) ---------
+    # -- verifying a backup in a scratch Neo4j (operations/backups/procedures/verify.py, docs/verification.md) ---------
     def scratch_dir(self) -> Path:
         """Where a verification loads a dump: never the live store. Under the backups directory (hidden, fixed per
         target so the preview is exact), which every target's admin jobs can already reach."""

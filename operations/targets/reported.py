@@ -1,12 +1,13 @@
-"""A target as a web process without access to it sees it (PORTAL_TARGET_VIA_WORKER, operations/remote.py): what
-the status and confirmation pages show comes from the report its worker records every sweep; everything else is
-the real target's (and whatever needs the engine or the data directory is done by the worker)."""
+"""A target as a web process without access to it sees it (PORTAL_TARGET_VIA_WORKER): what the status and
+confirmation pages show comes from the report its worker records every sweep (reports.py); everything else is the
+real target's (and whatever needs the engine or the data directory is done by the worker)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from .base import TargetError
+from .reports import read_report
 
 
 class ReportedTarget:
@@ -17,8 +18,6 @@ class ReportedTarget:
         return getattr(self._real, name)
 
     def _report(self) -> dict:
-        from ..remote import read_report
-
         report = read_report(self._real.name)
         if report is None:
             raise TargetError(

@@ -3,7 +3,7 @@
 A snapshot taken in one atomic step of the whole data directory (store files and transaction logs together) is what
 the disk would hold after a power cut: a Neo4j started on it recovers it from its transaction logs, and then holds
 exactly the transactions committed before the snapshot. The online-snapshot backup
-(``operations/procedures/backup.py``) takes one into the snapshot side store, so the live server is never stopped.
+(``operations/backups/procedures/backup.py``) takes one into the snapshot side store, so the live server is never stopped.
 
 Two ways to take one, decided from the target's data directory (the portal's view of it) and the settings:
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import shlex
 
-from ..runner import OperationFailed, RunContext, Step
+from operations.runs.contract import OperationFailed, RunContext, Step
+
 from . import records
 from .base import MigrationProcedure
 

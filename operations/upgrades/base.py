@@ -1,6 +1,6 @@
 """What the store migrations share: prechecks, the refusal to run twice, resuming and rolling back a run.
 
-A migration run is an ordinary operation run (``operations/runner.py``): one at a time per target, steps recorded
+A migration run is an ordinary operation run (``operations/runs/engine.py``): one at a time per target, steps recorded
 as they go, failure steps after a failure, interrupted runs recovered when a worker starts. On top of that:
 
 * ``validate()`` refuses a request whose prechecks fail or whose migration is already recorded as applied;
@@ -15,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from ..health import Check
+from operations.checks import Check
+from operations.runs.contract import OperationFailed, Procedure, RunContext, Step
+
 from ..models import OperationRun, RunStatus, StepStatus
-from ..runner import OperationFailed, Procedure, RunContext, Step
 from . import records
 
 
 class MigrationProcedure(Procedure):
+    permission = "operations.run_store_migration"
     destructive = True
     changes_store = True
     migration_name: ClassVar[str]

@@ -24,9 +24,11 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from operations.backups.procedures import dumps
+from operations.humanize import human_size
+from operations.runs.contract import OperationFailed, RunContext, Step
+
 from ..models import Backup
-from ..procedures import dumps
-from ..runner import OperationFailed, RunContext, Step
 from ..targets import Target
 from ..targets.base import initial_password_args
 from . import records, snapshot
@@ -97,8 +99,8 @@ class Neo4j44To5Procedure(MigrationProcedure):
         # The dump is usually far smaller than the store, but the loaded 5.x store is about the store's size.
         if free < need:
             return [
-                f"{probe} has {dumps.human_size(free)} free; the safety dump and the migrated store need up to "
-                f"{dumps.human_size(need)}"
+                f"{probe} has {human_size(free)} free; the safety dump and the migrated store need up to "
+                f"{human_size(need)}"
             ]
         return []
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from operations.runs.contract import RunContext
+
 from ..models import AppliedMigration
-from ..runner import RunContext
 
 
 def record(

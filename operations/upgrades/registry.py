@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..health import Check
-from ..runner import OperationFailed, plan
-from ..targets import Target
+from operations.checks import Check
+from operations.runs import worker_calls
+from operations.runs.contract import OperationFailed
+from operations.runs.requests import plan, queue_for
+
+from ..targets import Target, get_target
 from . import records
 from .alchemiscale_schema import AlchemiscaleV03ToV04Procedure
 from .base import MigrationProcedure
@@ -88,12 +91,11 @@ class MigrationStatus:
 
 
 def status(migration: Migration, target: Target) -> MigrationStatus:
-    from .. import remote
-
-    if remote.via_worker():  # version checks and prechecks need the target: its worker answers
+    if worker_calls.via_worker():  # version checks and prechecks need the target: its worker answers
         done = records.applied(migration.name, target.name)
+        payload = {"name": migration.name, "target": target.name}
         try:
-            found = remote.call(target.name, "migration_status", {"name": migration.name, "target": target.name})
+            found = worker_calls.call(target.name, queue_for(target.name), "migration_status", payload)
         except OperationFailed as exc:
             return MigrationStatus(migration, done, False, str(exc), [], [])
         checks = [Check(name, ok, detail) for name, ok, detail in found["prechecks"]]
@@ -115,9 +117,12 @@ def overview(target: Target) -> list[MigrationStatus]:
     return [status(m, target) for m in MIGRATIONS]
 
 
-def register_procedures() -> None:
-    """Make the runner know the migrations' procedures (called from the app's ready(): importing this module from
-    ``operations/procedures/__init__.py`` would be circular)."""
-    from ..procedures import PROCEDURES
-
-    PROCEDURES.update({m.procedure.kind: m.procedure for m in MIGRATIONS})
+@worker_calls.answers("migration_status")
+def _status_on_worker(payload: dict[str, Any]) -> dict[str, Any]:
+    found = status(get(payload["name"]), get_target(payload["target"]))
+    return {
+        "applies": found.applies,
+        "reason": found.reason,
+        "prechecks": [[c.name, c.ok, c.detail] for c in found.prechecks],
+        "steps": found.steps,
+    }

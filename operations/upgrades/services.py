@@ -1,6 +1,6 @@
 """What the upgrade page and ``manage.py migrate-store`` call: they never differ in what they do.
 
-Each function validates, then hands over to the runner (``operations/runner.py``), which records the run and has a
+Each function validates, then hands over to the runner (``operations/runs/engine.py``), which records the run and has a
 Celery worker carry it out.
 """
 
@@ -10,11 +10,17 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 
+from operations.runs.contract import OperationFailed
+from operations.runs.requests import request
+
 from ..models import OperationRun, RunStatus
-from ..runner import OperationFailed, request
 from ..targets import Target, get_target
 from . import registry
-from .base import completed_steps
+from .base import MigrationProcedure, completed_steps
+
+
+def can_migrate(user: AbstractUser | AnonymousUser | None) -> bool:
+    return MigrationProcedure.allowed(user)
 
 
 def confirmation_phrase(name: str) -> str:

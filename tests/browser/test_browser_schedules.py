@@ -14,7 +14,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from playwright.sync_api import expect
 
 from operations.models import AlertSettings, OperationRun, RetentionPolicy
-from operations.schedules import ALERTS_NAME
+from operations.unattended.schedules import ALERTS_NAME
 from tests.beat_fixture import beat_process
 from tests.operations.conftest import dedicated_worker
 from tests.operations.test_alerts import Inbox, free_port

@@ -14,8 +14,8 @@ from pathlib import Path
 from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
-from operations import services
 from operations.models import OperationRun
+from operations.runs import requests as run_requests
 from security.models import SecurityEvent
 from tests.backup_support import catalog_row
 from tests.two_factor_support import fresh_code, key_from_base32, wrong_code
@@ -119,6 +119,6 @@ def test_enrol_log_in_throttle_recovery_and_step_up_before_a_restore(
     page.get_by_role("button", name="Restore").click()
     expect(page.locator("#status")).to_have_text("pending")
     run = OperationRun.objects.get(kind="restore")
-    services.cancel_run(run.pk, alice)
+    run_requests.cancel_run(run.pk, alice)
     run.refresh_from_db()
     assert run.status == "cancelled" and run.requested_by_label == "alice"

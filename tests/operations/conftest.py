@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from operations.backups.procedures.dumps import in_progress_dir
+from operations.backups.procedures.restore import aside_dir
 from operations.models import OperationRun
-from operations.procedures.dumps import in_progress_dir
-from operations.procedures.restore import aside_dir
 from operations.targets import Target, get_target
 from tests.conftest import worker_database_url
 

@@ -11,7 +11,7 @@ import pytest
 
 from devtools.local_neo4j import ADMIN_MAIN
 from operations.models import OperationRun
-from operations.runner import OperationFailed, RunContext
+from operations.runs.contract import OperationFailed, RunContext
 from operations.targets import AdminResult, get_target
 from operations.targets.local import ADMIN_MARKER
 

@@ -20,8 +20,8 @@ from django.utils import timezone
 from identities import services as identity_services
 from identities.audit import Actor
 from identities.nodes import USER
-from operations import alerts
 from operations.models import Alert, AlertSettings, OperationRun, RetentionPolicy
+from operations.unattended import alerts
 from tests.backup_support import catalog_row
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,10 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from operations.backups import services
 from operations.models import Backup, OperationRun
 from operations.models.backups import FILE_NAME
+from operations.runs import contract
 from tests.backup_support import catalog_row
 
 pytestmark = pytest.mark.django_db
@@ -65,12 +67,11 @@ def test_restore_command_refuses_unknown_names(name):
 
 def test_restore_refuses_a_catalog_entry_pointing_elsewhere(tmp_path, settings):
     """Even a tampered catalog row (the portal never writes one) cannot make a restore read outside the directory."""
-    from operations import services
 
     settings.BACKUP_DIR = tmp_path
     bad = catalog_row(file_name="../neo4j-20260101-000000.dump")
-    with pytest.raises(services.OperationFailed, match="not a backup file name"):
+    with pytest.raises(contract.OperationFailed, match="not a backup file name"):
         services.preview_restore(bad)
-    with pytest.raises(services.OperationFailed, match="not a backup file name"):
+    with pytest.raises(contract.OperationFailed, match="not a backup file name"):
         services.request_restore(bad, "neo4j", None)
     assert OperationRun.objects.count() == 0

@@ -10,9 +10,9 @@ from django.db import connection
 from django.urls import reverse
 
 from identities import inventory
+from operations.backups.procedures.dumps import in_progress_dir, sha256_of
+from operations.backups.procedures.restore import aside_dir
 from operations.models import Backup, OperationRun
-from operations.procedures.dumps import in_progress_dir, sha256_of
-from operations.procedures.restore import aside_dir
 
 from .conftest import graph_snapshot, seed_graph, wait_for
 

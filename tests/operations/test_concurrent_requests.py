@@ -15,8 +15,10 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from operations import runner, services
+from operations.backups import services
 from operations.models import OperationRun
+from operations.runs import contract
+from operations.runs import requests as run_requests
 from tests.conftest import worker_database_url
 
 from .conftest import ROOT
@@ -33,7 +35,7 @@ def test_two_threads_with_their_own_connections_get_exactly_one_run():
             try:
                 start.wait(10)
                 outcomes.append(services.request_backup(label=name, send=False))
-            except services.OperationBusy as exc:
+            except contract.OperationBusy as exc:
                 outcomes.append(exc)
             finally:
                 connection.close()  # this thread's own connection
@@ -44,11 +46,11 @@ def test_two_threads_with_their_own_connections_get_exactly_one_run():
         for t in threads:
             t.join(60)
         accepted = [o for o in outcomes if isinstance(o, OperationRun)]
-        refused = [o for o in outcomes if isinstance(o, services.OperationBusy)]
+        refused = [o for o in outcomes if isinstance(o, contract.OperationBusy)]
         assert len(accepted) == 1 and len(refused) == 1, outcomes
         assert refused[0].running is None or refused[0].running.pk == accepted[0].pk
         assert list(OperationRun.objects.filter(status="pending")) == accepted
-        runner.cancel(accepted[0].pk, "test")
+        run_requests.cancel(accepted[0].pk, "test")
 
 
 def test_two_processes_backup_no_wait_exactly_one_is_accepted():
@@ -80,6 +82,6 @@ def test_two_processes_backup_no_wait_exactly_one_is_accepted():
         assert f"backup #{run.pk} requested" in accepted[0][1]
         assert "backup refused: another operation is already active" in refused[0][2]
         assert run.status == "pending" and run.queue == queue
-        runner.cancel(run.pk, "test")
+        run_requests.cancel(run.pk, "test")
     finally:
         redis.Redis.from_url(settings.REDIS_URL).delete(queue)

@@ -11,9 +11,10 @@ import subprocess
 
 import pytest
 
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.dumps import in_progress_dir
 from operations.models import Backup
-from operations.procedures.dumps import in_progress_dir
+from operations.runs import engine
 
 from .conftest import graph_snapshot
 
@@ -36,7 +37,7 @@ def _execute(**params):
     """Request a backup and run it here, in this process (the same code a worker runs; no worker takes it: the
     request's transaction never commits, so it is never sent)."""
     run = services.request_backup(label="test", **params)
-    return runner.execute(run.pk)
+    return engine.execute(run.pk)
 
 
 @pytest.mark.parametrize("target", ["local"], indirect=True)

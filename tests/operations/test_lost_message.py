@@ -17,8 +17,10 @@ import redis
 from django.conf import settings
 from django.core.management import call_command
 
-from operations import services
+from operations.backups import services
 from operations.models import Backup, OperationRun
+from operations.runs import contract
+from operations.runs import requests as run_requests
 from tests.conftest import worker_database_url
 
 from .conftest import ROOT, dedicated_worker, wait_for
@@ -58,7 +60,7 @@ def test_a_lost_message_heals_itself_and_later_backups_are_accepted(target, sett
     broker_db.flushdb()  # what a Redis restart without persistence does to waiting messages
     assert broker_db.llen(queue) == 0
     settings.OPERATIONS_QUEUE = queue
-    with pytest.raises(services.OperationBusy, match=f"backup #{run.pk} \\(pending\\)"):
+    with pytest.raises(contract.OperationBusy, match=f"backup #{run.pk} \\(pending\\)"):
         services.request_backup(label="meanwhile")
 
     with dedicated_worker(
@@ -74,7 +76,7 @@ def test_a_lost_message_heals_itself_and_later_backups_are_accepted(target, sett
 
     later = services.request_backup(label="later")
     assert later.status == "pending"
-    services.cancel_run(later.pk, None, label="cli:test")
+    run_requests.cancel_run(later.pk, None, label="cli:test")
 
 
 # One target is enough: --here only changes which process carries out the same procedure.

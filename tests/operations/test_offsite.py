@@ -18,9 +18,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from operations import offsite, retention, runner, services
+from operations.backups import offsite, retention, services
+from operations.backups.procedures.dumps import sha256_of
 from operations.models import Backup, BackupCopy, OperationRun, RetentionPolicy
-from operations.procedures.dumps import sha256_of
+from operations.runs import contract, engine
+from operations.runs import requests as run_requests
 from tests.sftp_server import SftpServer
 
 from .conftest import seed_graph
@@ -42,7 +44,7 @@ def sftp(tmp_path, settings, monkeypatch):
 
 
 def _backup(target) -> tuple[OperationRun, Backup]:
-    run = runner.execute(services.request_backup(None, label="test", send=False, target=target).pk)
+    run = engine.execute(services.request_backup(None, label="test", send=False, target=target).pk)
     assert run.status == "succeeded", run.error
     return run, Backup.objects.get(made_by_run=run)
 
@@ -74,12 +76,12 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
 
     # Back up; when the retry falls due, beat's chore asks for a copy run, which copies it and checks the checksum.
     sftp.start()
-    assert offsite.retry_due() == []  # not yet due
+    assert services.retry_failed_copies() == []  # not yet due
     BackupCopy.objects.filter(pk=copy.pk).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
-    (retry,) = offsite.retry_due()
-    assert offsite.retry_due() == []  # asked once: the run is pending, and the copy's next retry moved on
+    (retry,) = services.retry_failed_copies()
+    assert services.retry_failed_copies() == []  # asked once: the run is pending, and the copy's next retry moved on
     assert (retry.kind, retry.params, retry.requested_by_label) == ("copy", {"backup_ids": [first.pk]}, "offsite-retry")
-    retry = runner.execute(retry.pk)
+    retry = engine.execute(retry.pk)
     assert retry.status == "succeeded", retry.error
     copy.refresh_from_db()
     assert copy.state == "ok" and copy.attempts == 2 and copy.error == "" and copy.last_run == retry
@@ -108,7 +110,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     # The local dump is gone: the restore fetches it from the copy and the data is back.
     target.query("CREATE (:AlchemicalNetwork {_scoped_key: 'offsite-extra'})")
     (target.backup_dir / first.file_name).unlink()
-    restore = runner.execute(services.request_restore(first, "neo4j", None, label="test", send=False).pk)
+    restore = engine.execute(services.request_restore(first, "neo4j", None, label="test", send=False).pk)
     assert restore.status == "succeeded", restore.error
     fetched = _step(restore, "fetch the off-site copy if the dump is gone")
     assert fetched.status == "ok" and "SHA-256 " + first.sha256 + " as in the catalog" in fetched.output
@@ -134,7 +136,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     # Retention, locally the newest only: the first backup's dump goes, its row stays for its copy (off-site only).
     policy = dict(keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, offsite_keep_last=2, offsite_keep_days=0)
     RetentionPolicy.objects.update_or_create(pk=1, defaults=policy)
-    prune = runner.execute(retention.request_prune(None, label="test", send=False).pk)
+    prune = engine.execute(services.request_prune(None, label="test", send=False).pk)
     assert prune.status == "succeeded", prune.error
     assert "its catalog row stays for its off-site copy" in _step(prune, "remove files and catalog rows").output
     assert Backup.objects.filter(pk=first.pk).exists() and not (target.backup_dir / first.file_name).exists()
@@ -147,7 +149,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     page = alice_client.get(reverse("admin:operations_retentionpolicy_changelist"), follow=True).content.decode()
     assert f'<tr class="offsite-remove"><td>REMOVE</td><td>off-site copy {copy.location}</td>' in page
     assert 'name="offsite_keep_last"' in page
-    prune = runner.execute(retention.request_prune(None, label="test", send=False).pk)
+    prune = engine.execute(services.request_prune(None, label="test", send=False).pk)
     assert prune.status == "succeeded", prune.error
     assert f"REMOVE off-site copy {copy.location}" in _step(prune, "off-site: decide which copies go").output
     assert not Backup.objects.filter(pk=first.pk).exists() and not on_server.exists()
@@ -158,7 +160,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     run = OperationRun.objects.get(kind="copy", status="pending")
     assert response.url == reverse("admin:operations_operationrun_change", args=[run.pk])
     assert run.params == {"backup_ids": [safety.pk]} and run.requested_by_label == "alice"
-    runner.cancel(run.pk, "test")
+    run_requests.cancel(run.pk, "test")
     client.force_login(bob)
     assert client.post(reverse("admin:operations_backup_copy", args=[safety.pk])).status_code == 403
 
@@ -218,7 +220,7 @@ def test_sftp_only_account_copies_read_back_and_damage_is_caught(tmp_path, setti
             file_name="neo4j-20000101-000009.dump",
             requested_by_label="test",
         )
-        with pytest.raises(services.OperationFailed, match="is missing, and it has no off-site copy to fetch"):
+        with pytest.raises(contract.OperationFailed, match="is missing, and it has no off-site copy to fetch"):
             services.request_restore(gone, "neo4j", None, label="test", send=False)
         assert not OperationRun.objects.exists()
 

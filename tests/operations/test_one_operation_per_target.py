@@ -6,8 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from operations import services
+from operations.backups import services
 from operations.models import Backup, OperationRun
+from operations.runs import contract
+from operations.runs import requests as run_requests
 
 from .conftest import wait_for
 
@@ -20,7 +22,7 @@ def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_wo
     first.refresh_from_db()
     assert first.status == "running"
 
-    with pytest.raises(services.OperationBusy) as refused:
+    with pytest.raises(contract.OperationBusy) as refused:
         services.request_backup(label="second")
     assert f"backup #{first.pk} (running)" in str(refused.value) and "requested by first" in str(refused.value)
     assert refused.value.running == first
@@ -42,4 +44,4 @@ def test_second_backup_is_refused_while_one_runs(target, alice_client, celery_wo
     assert first.status == "succeeded", first.error
     assert Backup.objects.count() == 1
     # The target is free again.
-    assert services.active_run(target.name) is None
+    assert run_requests.active_run(target.name) is None

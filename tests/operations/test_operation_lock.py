@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from operations import neo4j_lock
+from operations.backups.procedures import dumps
 from operations.models import OperationRun
-from operations.procedures import dumps
-from operations.runner import OperationFailed, RunContext
+from operations.runs.contract import OperationFailed, RunContext
 
 from .conftest import ROOT
 

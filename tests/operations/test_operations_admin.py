@@ -5,8 +5,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from operations.backups.procedures.dumps import dump_args
 from operations.models import Backup, OperationRun, OperationStep, RunLogLine
-from operations.procedures.dumps import dump_args
 
 from .conftest import seed_graph
 

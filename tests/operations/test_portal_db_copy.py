@@ -1,4 +1,4 @@
-"""The copy of the portal's own database taken with every backup (operations/portal_db.py): PostgreSQL against a
+"""The copy of the portal's own database taken with every backup (operations/backups/portal_db.py): PostgreSQL against a
 real server from Debian's packages that this module starts, SQLite while another connection keeps writing, and the
 file name rules. A backup run's copy is checked in test_backup_restore_roundtrip.py and test_operations_commands.py.
 """
@@ -20,9 +20,9 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from operations import portal_db
+from operations.backups import portal_db
+from operations.backups.procedures.dumps import sha256_of
 from operations.models import Backup
-from operations.procedures.dumps import sha256_of
 from scripts.postgres import PostgresError, PostgresServer
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

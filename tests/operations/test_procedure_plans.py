@@ -7,11 +7,13 @@ import hashlib
 
 import pytest
 
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.backup import BackupProcedure
+from operations.backups.procedures.restore import RestoreProcedure
+from operations.backups.procedures.verify import VerifyProcedure
 from operations.models import Backup
-from operations.procedures.backup import BackupProcedure
-from operations.procedures.restore import RestoreProcedure
-from operations.procedures.verify import VerifyProcedure
+from operations.runs import contract, engine
+from operations.runs import requests as run_requests
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
@@ -81,15 +83,15 @@ def test_restore_plan_loads_and_checks_beside_the_live_store_before_the_outage(f
 
 
 def test_restore_and_verify_refuse_a_backup_that_is_not_in_the_catalog(fake_target):
-    with pytest.raises(runner.OperationFailed, match="is not in the catalog of target 'fake'"):
+    with pytest.raises(contract.OperationFailed, match="is not in the catalog of target 'fake'"):
         RestoreProcedure(fake_target, {"backup_id": 12345}).validate()
-    with pytest.raises(runner.OperationFailed, match="not in the catalog of target 'fake'"):
+    with pytest.raises(contract.OperationFailed, match="not in the catalog of target 'fake'"):
         VerifyProcedure(fake_target, {"backup_ids": [12345]}).validate()
     assert Backup.objects.count() == 0
 
 
 def _request_backup(fake_target):
-    return runner.request(BackupProcedure(fake_target, {}), user=None, label="test", send=False)
+    return run_requests.request(BackupProcedure(fake_target, {}), user=None, label="test", send=False)
 
 
 def test_a_backup_on_the_stand_in_is_named_checksummed_and_catalogued(fake_target):
@@ -98,7 +100,7 @@ def test_a_backup_on_the_stand_in_is_named_checksummed_and_catalogued(fake_targe
         return 0, "Done: 1 files, 6B processed."
 
     fake_target.on_admin = dump
-    run = runner.execute(_request_backup(fake_target).pk)
+    run = engine.execute(_request_backup(fake_target).pk)
     assert run.status == "succeeded", run.error
     assert fake_target.calls[:2] == [("wait_for_bolt",), ("stop",)]
     assert ("admin", "database", "dump", "neo4j", "--to-path=/backups/.in-progress-fake") in fake_target.calls
@@ -117,7 +119,7 @@ def test_a_dump_killed_by_a_signal_fails_the_run_removes_the_partial_file_and_st
         return -9, ""
 
     fake_target.on_admin = killed
-    run = runner.execute(_request_backup(fake_target).pk)
+    run = engine.execute(_request_backup(fake_target).pk)
     assert run.status == "failed"
     assert "dump: the dump failed: neo4j-admin was killed by signal 9 (SIGKILL)" in run.error
     assert fake_target.up and ("start",) in fake_target.calls

@@ -4,9 +4,10 @@ import hashlib
 
 import pytest
 
-from operations import services
+from operations.backups import services
+from operations.backups.procedures.restore import aside_dir
 from operations.models import Backup
-from operations.procedures.restore import aside_dir
+from operations.runs import contract
 
 from .conftest import graph_snapshot, seed_graph, wait_for
 
@@ -73,5 +74,5 @@ def test_damaged_file_is_refused_before_anything_stops(target, celery_worker_pro
 
 def test_wrong_confirmation_is_refused(target):
     backup = _catalogue(target, "neo4j-20200101-000002.dump", b"x")
-    with pytest.raises(services.OperationFailed, match="type the database name"):
+    with pytest.raises(contract.OperationFailed, match="type the database name"):
         services.request_restore(backup, "not-the-name", label="test")

@@ -9,9 +9,11 @@ import socket
 
 import pytest
 
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.restore import RestoreProcedure, aside_dir
 from operations.models import Backup
-from operations.procedures.restore import RestoreProcedure, aside_dir
+from operations.runs import engine, recovery
+from operations.runs import requests as run_requests
 
 from .conftest import graph_snapshot, seed_graph
 
@@ -30,11 +32,11 @@ def _restore_until_death(target, backup: Backup):
     run = services.request_restore(backup, target.connection.database, label="test")
     no_such_pid = 2**22 + 1  # above Linux's largest pid_max: certainly not a live process
     with pytest.raises(WorkerDied):
-        runner.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=no_such_pid)
+        engine.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=no_such_pid)
     run.refresh_from_db()
     assert run.status == "running" and run.state["aside"] is True
     assert aside_dir(target).exists() and not target.is_up()
-    recovered = runner.recover_interrupted(f"rescuer@{socket.gethostname()}")
+    recovered = recovery.recover_interrupted(f"rescuer@{socket.gethostname()}")
     assert [r.pk for r in recovered] == [run.pk]
     run.refresh_from_db()
     assert run.status == "interrupted"
@@ -42,10 +44,10 @@ def _restore_until_death(target, backup: Backup):
 
 
 def test_restore_interrupted_after_the_swap_gets_previous_data_back(target, monkeypatch):
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)
     seed_graph(target, "old")
     backup_run = services.request_backup(label="test")
-    assert runner.execute(backup_run.pk).status == "succeeded"
+    assert engine.execute(backup_run.pk).status == "succeeded"
     backup = Backup.objects.get()
     seed_graph(target, "precious", n=5)
     before = graph_snapshot(target)
@@ -57,11 +59,11 @@ def test_restore_interrupted_after_the_swap_gets_previous_data_back(target, monk
     assert "removed the loaded" in run.error and "moved" in run.error
     assert target.is_up() and graph_snapshot(target) == before
     assert not aside_dir(target).exists() and not target.staging_dir().exists()
-    assert services.active_run(target.name) is None
+    assert run_requests.active_run(target.name) is None
 
     # Dies halfway through the swap: the store directory swapped, the transaction logs not yet.
     monkeypatch.undo()
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)
     real_swap_in = type(target).swap_in
 
     def swap_only_the_store(self, staged, aside):

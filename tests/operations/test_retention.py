@@ -12,9 +12,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from operations import retention, runner, schedules
+from operations.backups import retention
 from operations.models import Backup, BackupSchedule, OperationRun, RetentionPolicy
+from operations.runs import requests as run_requests
 from operations.targets import get_target
+from operations.unattended import schedules
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -177,7 +179,7 @@ def test_a_schedule_prunes_after_each_successful_backup(catalog, settings):
     [prune] = schedules.prune_after_backups()
     assert prune.kind == "prune" and prune.requested_by_label == f"schedule:nightly (after backup #{backup_run.pk})"
     assert schedules.prune_after_backups() == []  # one backup, one prune
-    runner.cancel(prune.pk, "test")
+    run_requests.cancel(prune.pk, "test")
 
 
 def test_operator_sees_the_preview_and_prunes_from_the_admin(catalog, client, django_user_model, settings):
@@ -198,4 +200,4 @@ def test_operator_sees_the_preview_and_prunes_from_the_admin(catalog, client, dj
     run = OperationRun.objects.get(kind="prune")
     assert response.status_code == 302 and response.url.endswith(f"/operationrun/{run.pk}/change/")
     assert run.requested_by_label == "olga"
-    runner.cancel(run.pk, "test")
+    run_requests.cancel(run.pk, "test")

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from operations import services
-from operations.procedures.dumps import in_progress_dir
+from operations.backups import services
+from operations.backups.procedures.dumps import in_progress_dir
 from operations.targets import get_target
 
 from .conftest import ROOT, dedicated_worker, wait_for

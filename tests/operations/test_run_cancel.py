@@ -13,8 +13,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from alchemiscale_portal import roles
-from operations import runner, services
+from operations.backups import services
 from operations.models import OperationRun
+from operations.runs import contract, engine
+from operations.runs import requests as run_requests
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +62,7 @@ def test_cancel_from_the_run_page_frees_the_target_and_a_late_message_does_nothi
     assert "Cancelled by alice" in page(alice_client, run)
 
     # The message still sits in the broker; a worker that gets it later finds nothing to claim.
-    assert runner.execute(run.pk) is None
+    assert engine.execute(run.pk) is None
     run.refresh_from_db()
     assert run.status == "cancelled" and run.started_at is None
     # The target is free: the next backup is accepted.
@@ -122,10 +124,10 @@ def test_only_those_who_may_request_a_kind_may_cancel_it(client, operator, nobod
 
 def test_a_running_run_says_why_it_cannot_be_cancelled(alice_client, nobody_listens, celery_worker_process):
     run = services.request_backup(label="x")
-    # What a worker's claim does (runner.execute); the run itself is not carried out here.
+    # What a worker's claim does (engine.execute); the run itself is not carried out here.
     OperationRun.objects.filter(pk=run.pk).update(status="running", worker="w@host")
-    with pytest.raises(services.OperationFailed, match="cannot be cancelled mid-step") as refused:
-        services.cancel_run(run.pk, None, label="cli:x")
+    with pytest.raises(contract.OperationFailed, match="cannot be cancelled mid-step") as refused:
+        run_requests.cancel_run(run.pk, None, label="cli:x")
     assert "the next worker to start brings Neo4j back up" in str(refused.value)
     text = page(alice_client, run)
     assert "cannot be cancelled mid-step" in text and 'id="cancel-run"' not in text
@@ -145,7 +147,7 @@ def test_commands_warn_when_no_worker_consumes_the_queue(nobody_listens, alice_c
     # The upgrade page says it too, before anything is requested.
     response = alice_client.get(reverse("admin:operations_upgrade"))
     assert f"No worker is consuming queue {nobody_listens!r}" in html.unescape(response.content.decode())
-    services.cancel_run(run.pk, None, label="cli:x")
+    run_requests.cancel_run(run.pk, None, label="cli:x")
 
 
 def test_the_warning_is_absent_when_a_worker_consumes_the_queue(alice_client, celery_worker_process):

@@ -1,4 +1,4 @@
-"""A run's log goes through logging (operations/runlog.py): one row per line, one INSERT whatever the log's length,
+"""A run's log goes through logging (operations/runs/runlog.py): one row per line, one INSERT whatever the log's length,
 secrets masked, other records left alone; what the run page, its feed and `manage.py operations --show` print."""
 
 import io
@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from operations import runner
 from operations.models import OperationRun, RunLogLine
-from operations.runlog import RunLogHandler, log_line, run_logger
+from operations.runs import contract
+from operations.runs.runlog import RunLogHandler, log_line, run_logger
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.postgres]
 
@@ -36,7 +36,7 @@ def test_the_handler_is_wired_and_keeps_every_level(run, settings):
 
 
 def test_each_line_is_one_insert_however_long_the_log(run):
-    ctx = runner.RunContext(run, target=None)
+    ctx = contract.RunContext(run, target=None)
     for i in range(200):
         ctx.log(f"line {i} " + "x" * 500)
     with CaptureQueriesContext(connection) as queries:
@@ -47,7 +47,7 @@ def test_each_line_is_one_insert_however_long_the_log(run):
 
 def test_step_output_is_appended_in_the_database(run):
     step = run.steps.create(position=1, name="dump")
-    ctx = runner.RunContext(run, target=None)
+    ctx = contract.RunContext(run, target=None)
     ctx.step = step
     ctx.output("a" * 10_000)
     with CaptureQueriesContext(connection) as queries:
@@ -67,7 +67,7 @@ def test_secrets_never_reach_the_log(run, settings):
 
 def test_records_of_no_run_are_not_stored(run):
     run_logger.info("a line of no run")
-    logging.getLogger("operations.runner").warning("the module's own logger")
+    logging.getLogger("operations.runs.engine").warning("the module's own logger")
     assert RunLogLine.objects.count() == 0
 
 

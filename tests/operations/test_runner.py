@@ -3,16 +3,17 @@ handling, the atomic claim. Unit tier: the rules do not depend on which Neo4j a 
 
 import pytest
 
-from operations import runner
 from operations.models import OperationRun
-from operations.procedures import PROCEDURES
+from operations.runs import contract, engine
+from operations.runs import requests as run_requests
+from operations.runs.registry import PROCEDURES
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.postgres]
 
 calls: list[str] = []
 
 
-class Probe(runner.Procedure):
+class Probe(contract.Procedure):
     kind = "probe"
     title = "probe"
 
@@ -28,22 +29,22 @@ class Probe(runner.Procedure):
             return run
 
         fail_at = self.params.get("fail")
-        boom = {"expected": runner.OperationFailed("disk full"), "unexpected": ZeroDivisionError("oops")}
+        boom = {"expected": contract.OperationFailed("disk full"), "unexpected": ZeroDivisionError("oops")}
         return [
-            runner.Step("first", step("first", "one done")),
-            runner.Step("second", step("second", exc=boom.get(fail_at)), required=not self.params.get("optional")),
-            runner.Step("third", step("third")),
-            runner.Step("undo", step("undo", "undone"), when="failure"),
-            runner.Step("always", step("always"), when="always"),
+            contract.Step("first", step("first", "one done")),
+            contract.Step("second", step("second", exc=boom.get(fail_at)), required=not self.params.get("optional")),
+            contract.Step("third", step("third")),
+            contract.Step("undo", step("undo", "undone"), when="failure"),
+            contract.Step("always", step("always"), when="always"),
         ]
 
 
 @pytest.fixture
 def probe(monkeypatch, fake_target):
     monkeypatch.setitem(PROCEDURES, "probe", Probe)
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)
     calls.clear()
-    return lambda **params: runner.request(Probe(fake_target, params), user=None, label="test")
+    return lambda **params: run_requests.request(Probe(fake_target, params), user=None, label="test")
 
 
 def _statuses(run):
@@ -51,7 +52,7 @@ def _statuses(run):
 
 
 def test_all_steps_ok(probe):
-    run = runner.execute(probe().pk)
+    run = engine.execute(probe().pk)
     assert run.status == "succeeded" and run.error == ""
     assert calls == ["first", "second", "third", "always"]
     assert _statuses(run) == [("first", "ok"), ("second", "ok"), ("third", "ok"), ("undo", "skipped"), ("always", "ok")]
@@ -61,7 +62,7 @@ def test_all_steps_ok(probe):
 
 
 def test_expected_failure_skips_the_rest_and_runs_undo_and_always(probe):
-    run = runner.execute(probe(fail="expected").pk)
+    run = engine.execute(probe(fail="expected").pk)
     assert run.status == "failed" and run.error == "second: disk full"
     assert calls == ["first", "second", "undo", "always"]
     assert _statuses(run) == [
@@ -74,13 +75,13 @@ def test_expected_failure_skips_the_rest_and_runs_undo_and_always(probe):
 
 
 def test_unexpected_exception_is_errored_with_traceback(probe):
-    run = runner.execute(probe(fail="unexpected").pk)
+    run = engine.execute(probe(fail="unexpected").pk)
     assert run.status == "errored" and "Traceback" in run.error and "ZeroDivisionError: oops" in run.error
 
 
 @pytest.mark.parametrize("fail", ["expected", "unexpected"])
 def test_a_step_not_required_fails_alone_and_the_run_goes_on(probe, fail):
-    run = runner.execute(probe(fail=fail, optional=True).pk)
+    run = engine.execute(probe(fail=fail, optional=True).pk)
     assert run.status == "succeeded" and run.error == ""
     assert calls == ["first", "second", "third", "always"]
     assert _statuses(run) == [
@@ -99,16 +100,16 @@ def test_a_step_not_required_fails_alone_and_the_run_goes_on(probe, fail):
 
 def test_claim_is_atomic_and_a_run_never_runs_twice(probe):
     run = probe()
-    assert runner.execute(run.pk) is not None
-    assert runner.execute(run.pk) is None
+    assert engine.execute(run.pk) is not None
+    assert engine.execute(run.pk) is None
     assert calls.count("first") == 1
 
 
 def test_second_request_refused_while_one_is_pending(probe):
     first = probe()
-    with pytest.raises(runner.OperationBusy, match=f"probe #{first.pk} \\(pending\\)"):
+    with pytest.raises(contract.OperationBusy, match=f"probe #{first.pk} \\(pending\\)"):
         probe()
-    runner.execute(first.pk)
+    engine.execute(first.pk)
     assert probe().pk != first.pk  # free again once the first is over
     assert OperationRun.objects.count() == 2
 
@@ -121,5 +122,5 @@ def test_a_run_that_may_change_the_store_drops_the_scopes_cache(probe, monkeypat
 
     monkeypatch.setattr(Probe, "changes_store", changes_store)
     cache.set(inventory._DATA_KEY, {"org-c-p": 1})
-    runner.execute(probe(fail="expected").pk)  # however it ends
+    engine.execute(probe(fail="expected").pk)  # however it ends
     assert (cache.get(inventory._DATA_KEY) is None) is changes_store

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from alchemiscale_portal import roles
-from operations import runner, schedules
 from operations.models import Backup, BackupSchedule, OperationRun
+from operations.runs import requests as run_requests
+from operations.unattended import schedules
 from tests.beat_fixture import beat_process
 
 from .conftest import wait_for
@@ -139,7 +140,7 @@ def test_outside_the_window_a_due_backup_waits_and_is_released_once_when_it_open
     notes = [e["note"] for e in schedule.history]
     assert len(notes) == 4 and notes[0].startswith("due; waiting") and notes[1].startswith("due again")
     assert notes[2] == f"requested backup #{run.pk}" and notes[3].startswith("skipped")
-    runner.cancel(run.pk, "test")
+    run_requests.cancel(run.pk, "test")
 
 
 @pytest.fixture

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from devtools.local_neo4j import NEO4J_518_VERSION, Neo4jInstance
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.restore import RestoreProcedure, aside_dir
 from operations.models import Backup
-from operations.procedures.restore import RestoreProcedure, aside_dir
+from operations.runs import engine, recovery
+from operations.runs import requests as run_requests
 from operations.targets import get_target
 
 from .conftest import graph_snapshot, seed_graph
@@ -55,7 +57,7 @@ def supervised(tmp_path, settings, monkeypatch):
     settings.NEO4J_USER, settings.NEO4J_PASS = "neo4j", password
     settings.BACKUP_DIR = tmp_path / "backups"
     settings.BACKUP_DIR.mkdir()
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)  # carried out here, not by the suite's worker
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)  # carried out here, not by the suite's worker
     target = get_target()
     try:
         target.start()
@@ -85,7 +87,7 @@ def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised
     seed_graph(target, "svc")
     backed_up = graph_snapshot(target)
 
-    run = runner.execute(services.request_backup(alice, target=target).pk)
+    run = engine.execute(services.request_backup(alice, target=target).pk)
     assert run.status == "succeeded", run.error
     backup = Backup.objects.get()
     assert backup.neo4j_version == NEO4J_518_VERSION and backup.node_count == 50
@@ -95,7 +97,7 @@ def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised
     seed_graph(target, "later", n=3)
     assert graph_snapshot(target) != backed_up
 
-    restore = runner.execute(services.request_restore(backup, "neo4j", alice, target=target).pk)
+    restore = engine.execute(services.request_restore(backup, "neo4j", alice, target=target).pk)
     assert restore.status == "succeeded", restore.error
     assert target.is_up() and graph_snapshot(target) == backed_up
     assert not aside_dir(target).exists()
@@ -113,9 +115,9 @@ def test_backup_and_restore_round_trip_under_a_service_manager_on_518(supervised
     monkeypatch.setattr(RestoreProcedure, "start_restored", die)
     run = services.request_restore(backup, "neo4j", alice, target=target)
     with pytest.raises(WorkerDied):
-        runner.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=2**22 + 1)
+        engine.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=2**22 + 1)
     assert aside_dir(target).exists() and not target.is_up()
-    assert [r.pk for r in runner.recover_interrupted(f"rescuer@{socket.gethostname()}")] == [run.pk]
+    assert [r.pk for r in recovery.recover_interrupted(f"rescuer@{socket.gethostname()}")] == [run.pk]
     run.refresh_from_db()
     assert run.status == "interrupted" and "started Neo4j on the previous data" in run.error
     assert target.is_up() and supervisor_runs_neo4j(service) and graph_snapshot(target) == changed

@@ -28,9 +28,11 @@ import neo4j
 import pytest
 
 from devtools.local_neo4j import Neo4jInstance
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.restore import load_args
 from operations.models import Backup
-from operations.procedures.restore import load_args
+from operations.runs import engine
+from operations.runs import requests as run_requests
 from operations.targets import get_target, local
 from operations.targets.snapshots import is_btrfs_subvolume
 
@@ -265,7 +267,7 @@ def test_online_snapshot_backup_under_writes_and_a_worker_killed_while_the_snaps
 
 def test_a_private_server_that_cannot_start_fails_the_backup_and_leaves_no_snapshot(snap_target, monkeypatch):
     target, mnt, _ = snap_target
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)  # carried out here
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)  # carried out here
     pid = target.pid()
     target.query("CREATE (:Before)")
     live = target.counts()
@@ -276,7 +278,7 @@ def test_a_private_server_that_cannot_start_fails_the_backup_and_leaves_no_snaps
         taken.bind(("127.0.0.1", 0))
         monkeypatch.setattr(local, "free_loopback_port", lambda: taken.getsockname()[1])
         started = datetime.now()
-        run = runner.execute(services.request_backup(label="test", target=target).pk)
+        run = engine.execute(services.request_backup(label="test", target=target).pk)
     assert run.status == "failed"
     assert "the server on the snapshot did not recover it" in run.error and "exited during start-up" in run.error
     assert "The live Neo4j was not stopped or changed" in run.error

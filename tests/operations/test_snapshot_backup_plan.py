@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.backup import BackupProcedure
 from operations.models import Backup
-from operations.procedures.backup import BackupProcedure
+from operations.runs import engine
+from operations.runs import requests as run_requests
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
@@ -105,7 +107,7 @@ def test_an_online_snapshot_backup_on_the_stand_in_never_stops_neo4j_and_is_cata
         return real_counts(root)
 
     store.on_admin, store.side_counts = dump, side_counts
-    run = runner.execute(runner.request(BackupProcedure(store, {}), user=None, label="test", send=False).pk)
+    run = engine.execute(run_requests.request(BackupProcedure(store, {}), user=None, label="test", send=False).pk)
     assert run.status == "succeeded", run.error
     assert ("stop",) not in store.calls and ("start",) not in store.calls and store.up
     # Only the database's store and logs stay in the snapshot: no system database, no auth file.
@@ -133,7 +135,7 @@ def test_an_online_snapshot_backup_on_the_stand_in_never_stops_neo4j_and_is_cata
 
 def test_a_failing_snapshot_command_fails_before_anything_and_leaves_no_side_store(store, settings):
     settings.SNAPSHOT_CREATE_COMMAND = ["sh", "-c", "echo 'no space in the pool' >&2; exit 3"]
-    run = runner.execute(runner.request(BackupProcedure(store, {}), user=None, label="test", send=False).pk)
+    run = engine.execute(run_requests.request(BackupProcedure(store, {}), user=None, label="test", send=False).pk)
     assert run.status == "failed"
     assert "exited with 3: no space in the pool" in run.error and "Neo4j was not stopped" in run.error
     assert ("stop",) not in store.calls and not store.snapshot_dir().exists() and Backup.objects.count() == 0

@@ -11,8 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from operations import runner, services
-from operations.procedures.backup import BackupProcedure
+from operations.backups import services
+from operations.backups.procedures.backup import BackupProcedure
+from operations.runs import engine
+from operations.runs import requests as run_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PAGES = ["/admin/identity-scopes/", "/admin/identities/useridentity/", "/admin/identities/computeidentity/"]
@@ -40,7 +42,7 @@ def test_pages_and_commands_explain_an_unavailable_state_store(target, alice_cli
     assert alice_client.get(PAGES[0]).status_code == 200
 
     # Held stopped by a backup: its snapshot step waits until the pages have been asked.
-    monkeypatch.setattr(runner, "enqueue", lambda run: None)
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)
     reached, go_on = threading.Event(), threading.Event()
     real_snapshot = BackupProcedure.snapshot
 
@@ -51,7 +53,7 @@ def test_pages_and_commands_explain_an_unavailable_state_store(target, alice_cli
 
     monkeypatch.setattr(BackupProcedure, "snapshot", held_snapshot)
     run = services.request_backup(label="test")
-    worker = threading.Thread(target=runner.execute, args=(run.pk,))
+    worker = threading.Thread(target=engine.execute, args=(run.pk,))
     worker.start()
     try:
         assert reached.wait(300) and not target.is_up()

@@ -9,10 +9,14 @@ import os
 
 import pytest
 
-from operations import health, remote, services
+from operations import redis_client
+from operations.backups import services
 from operations.models import OperationRun
-from operations.runner import OperationFailed
+from operations.runs import checks as run_checks
+from operations.runs import reports as run_reports
+from operations.runs.contract import OperationFailed
 from operations.targets import get_target
+from operations.targets import reports as target_reports
 from operations.targets.reported import ReportedTarget
 from tests.backup_support import catalog_row
 
@@ -26,12 +30,12 @@ def test_the_web_side_reads_the_report_and_asks_the_worker(celery_worker_process
     assert isinstance(target, ReportedTarget)
 
     # The worker reported at its start (and every sweep): the status row says who and when.
-    remote.record_reports_of_worker()  # (a no-op here: this process is the web side)
-    report = remote.read_report("local")
+    run_reports.record_reports_of_worker()  # (a no-op here: this process is the web side)
+    report = target_reports.read_report("local")
     assert report is not None and report["ok"], report
-    check = health.check_target()
+    check = run_checks.check_target()
     assert check.ok and "reported by worker" in check.detail and "running" in check.detail, check
-    backups = health.check_backup_dir()
+    backups = run_checks.check_backup_dir()
     assert backups.ok and "free in" in backups.detail and "reported by worker" in backups.detail, backups
 
     # The plan with its exact commands comes from the worker, the same as computed directly.
@@ -46,8 +50,8 @@ def test_the_web_side_reads_the_report_and_asks_the_worker(celery_worker_process
     assert not OperationRun.objects.exists()
 
     # No report (a worker never started): said plainly on the status page.
-    remote._redis().delete(remote.REPORT_KEY.format("local"))
-    check = health.check_target()
+    redis_client._redis().delete(target_reports.REPORT_KEY.format("local"))
+    check = run_checks.check_target()
     assert not check.ok and "no worker has reported" in check.detail
 
     # No worker on the queue: the call gives up after PORTAL_WORKER_CALL_SECONDS with the reason.

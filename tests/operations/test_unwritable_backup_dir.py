@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from operations import services
+from operations.backups import services
 from operations.models import Backup
 
 from .conftest import dedicated_worker, graph_snapshot, seed_graph, wait_for

@@ -14,9 +14,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from operations import runner, services
+from operations.backups import services
+from operations.backups.procedures.dumps import sha256_of
 from operations.models import Backup, OperationRun
-from operations.procedures.dumps import sha256_of
+from operations.runs import engine
+from operations.runs import requests as run_requests
 
 from .conftest import seed_graph
 
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _verify(backup: Backup):
     run = services.request_verify(backup, None, label="test", send=False)
-    run = runner.execute(run.pk)
+    run = engine.execute(run.pk)
     backup.refresh_from_db()
     return run, backup
 
@@ -44,7 +46,7 @@ def _copy(target, backup: Backup, name: str, **catalog) -> Backup:
 @pytest.mark.parametrize("target", ["local"], indirect=True)
 def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(target):
     seed_graph(target, "verify", n=10)
-    made = runner.execute(services.request_backup(None, label="test", send=False, target=target).pk)
+    made = engine.execute(services.request_backup(None, label="test", send=False, target=target).pk)
     assert made.status == "succeeded", made.error
     good = Backup.objects.get()
     live_pid = target.pid()
@@ -72,7 +74,7 @@ def test_verification_proves_a_good_dump_and_fails_damaged_ones_with_the_reason(
     short = _copy(target, good, "neo4j-20000101-000002.dump")
     with open(target.backup_dir / short.file_name, "r+b") as fh:
         fh.truncate(good.size // 2)
-    run = runner.execute(services.request_verify([changed, short], None, label="test", send=False).pk)
+    run = engine.execute(services.request_verify([changed, short], None, label="test", send=False).pk)
     changed.refresh_from_db()
     short.refresh_from_db()
     assert run.status == "failed" and changed.verification == short.verification == "failed"
@@ -168,7 +170,7 @@ def test_the_verify_button_and_action_request_one_run(alice_client, bob, client,
         follow=True,
     )
     assert b"Verification refused: another operation is already active" in response.content
-    runner.cancel(run.pk, "test")
+    run_requests.cancel(run.pk, "test")
     alice_client.post(
         reverse("admin:operations_backup_changelist"), {"action": "verify_selected", "_selected_action": [a.pk, b.pk]}
     )
@@ -178,7 +180,7 @@ def test_the_verify_button_and_action_request_one_run(alice_client, bob, client,
         f"{a.file_name}: re-hash the dump",
         f"{a.file_name}: load into a scratch store",
     ]
-    runner.cancel(second.pk, "test")
+    run_requests.cancel(second.pk, "test")
     client.force_login(bob)  # staff without the right to request backups
     assert client.post(reverse("admin:operations_backup_verify", args=[a.pk])).status_code == 403
 
@@ -188,8 +190,8 @@ def test_a_due_drill_verifies_the_newest_backup_and_its_failure_alerts_and_shows
 
     from django_celery_beat.models import PeriodicTask
 
-    from operations import alerts, drills
     from operations.models import Alert
+    from operations.unattended import alerts, drills
 
     settings.OPERATIONS_TARGET, settings.RESTORE_DRILL_DAYS = "local", 7
     settings.ALERT_EMAILS, settings.ALERT_WEBHOOK_URL = [], ""
@@ -206,7 +208,7 @@ def test_a_due_drill_verifies_the_newest_backup_and_its_failure_alerts_and_shows
     drill = OperationRun.objects.get(kind="verify")
     assert drill.params == {"backup_ids": [newest.pk]} and drill.requested_by_label == "drill"
     assert drills.drill_if_due().startswith("not due: the last drill was")  # within the interval, even pending
-    runner.execute(drill.pk)
+    engine.execute(drill.pk)
     assert drills.drill_status()[0] is False and "the last drill FAILED" in drills.drill_status()[1]
 
     alerts.sweep()
@@ -227,7 +229,7 @@ def test_a_due_drill_verifies_the_newest_backup_and_its_failure_alerts_and_shows
     settings.RESTORE_DRILL_DAYS = 0
     assert drills.drill_if_due() == "restore drills are off (PORTAL_RESTORE_DRILL_DAYS=0)"
     for run in OperationRun.objects.filter(status="pending"):
-        runner.cancel(run.pk, "test")
+        run_requests.cancel(run.pk, "test")
 
 
 @pytest.mark.parametrize("target", ["docker"], indirect=True)
@@ -236,7 +238,7 @@ def test_docker_verifies_in_containers_without_network(target):
     counted in no-network one-off containers), a truncated one catalogued as it is does not load, and one whose
     catalog counts differ fails on the counts."""
     seed_graph(target, "verify-docker", n=5)
-    made = runner.execute(services.request_backup(None, label="test", send=False, target=target).pk)
+    made = engine.execute(services.request_backup(None, label="test", send=False, target=target).pk)
     assert made.status == "succeeded", made.error
     good = Backup.objects.get()
     short = _copy(target, good, "neo4j-20000101-000031.dump")
@@ -247,7 +249,7 @@ def test_docker_verifies_in_containers_without_network(target):
     off = _copy(target, good, "neo4j-20000101-000032.dump", relationship_count=good.relationship_count + 2)
     started_at = target.container().attrs["State"]["StartedAt"]
 
-    run = runner.execute(services.request_verify([good, short, off], None, label="test", send=False).pk)
+    run = engine.execute(services.request_verify([good, short, off], None, label="test", send=False).pk)
     for b in (good, short, off):
         b.refresh_from_db()
     assert run.status == "failed"

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from operations import services
+from operations.backups import services
+from operations.backups.procedures.dumps import in_progress_dir
 from operations.models import Backup, OperationRun
-from operations.procedures.dumps import in_progress_dir
+from operations.runs import requests as run_requests
 from operations.targets.docker import JOB_LABEL
 
 from .conftest import dedicated_worker, graph_snapshot, seed_graph, wait_for
@@ -48,7 +49,7 @@ def test_worker_killed_mid_dump_is_recovered_by_the_next_worker(target, settings
     assert not in_progress_dir(target).exists() and not target.snapshot_dir().exists()
     assert set(target.backup_dir.iterdir()) == files_before
     assert Backup.objects.count() == 0
-    assert services.active_run(target.name) is None
+    assert run_requests.active_run(target.name) is None
     assert OperationRun.objects.get().pk == run.pk
     assert_no_admin_job_left(target)
 
@@ -74,7 +75,7 @@ def test_pool_process_killed_mid_dump_is_recovered_by_its_own_worker(target, set
     assert not target.snapshot_dir().exists()
     assert target.is_up() and graph_snapshot(target) == before
     assert set(target.backup_dir.iterdir()) == files_before and Backup.objects.count() == 0
-    assert services.active_run(target.name) is None
+    assert run_requests.active_run(target.name) is None
     assert_no_admin_job_left(target)
 
 

@@ -29,13 +29,13 @@ from typing import TextIO, cast
 from django.core.management.base import BaseCommand, CommandError
 from neo4j.exceptions import DriverError, Neo4jError
 
-from alchemiscale_portal.unavailable import UNAVAILABLE, explanation
 from identities import csvfile, importing, services, writes
 from identities.admin.queryset import NodeQuerySet
 from identities.audit import Actor
 from identities.nodes import KINDS, kind_named
 from identities.rules import IdentityError, validate_identifier
 from identities.scope import InvalidScope
+from identities.unavailable import UNAVAILABLE, explanation
 
 CSV_SUBCOMMANDS = ("export", "import")  # their own parsers below (docs/identities-csv.md)
 WITH_KEY = {"add", "rotate-key"}

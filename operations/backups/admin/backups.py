@@ -1,0 +1,296 @@
+"""The backup catalog in the admin, with the permission-gated "Restore" and its typed confirmation page, and
+"Verify" (a run that loads the dump into a scratch Neo4j: docs/verification.md) and "Copy off-site" (rclone:
+docs/offsite-copies.md) on a backup's page and on many."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from security import proof
+from security.actors import Actor
+
+from ...admin.records import RecordAdmin, run_link
+from ...humanize import human_size
+from ...models import Backup, BackupCopy
+from ...runs import requests as run_requests
+from ...runs.admin import warn_if_no_worker
+from ...runs.contract import OperationBusy, OperationFailed
+from ...targets import get_target
+from .. import offsite, services
+
+
+class OffsiteFilter(admin.SimpleListFilter):
+    title = "off-site copy"
+    parameter_name = "offsite"
+
+    def lookups(self, request, model_admin):
+        return [("copied", "copied"), ("failed", "failed"), ("none", "none")]
+
+    def queryset(self, request, queryset):
+        ok = BackupCopy.State.OK
+        if self.value() == "copied":
+            return queryset.filter(copies__state=ok).distinct()
+        if self.value() == "failed":
+            return queryset.filter(copies__state=BackupCopy.State.FAILED).exclude(copies__state=ok).distinct()
+        if self.value() == "none":
+            return queryset.exclude(copies__state=ok).exclude(copies__state=BackupCopy.State.FAILED)
+        return queryset
+
+
+@admin.register(Backup)
+class BackupAdmin(RecordAdmin):
+    list_display = (
+        "file_name",
+        "created_at",
+        "size",
+        "node_count",
+        "relationship_count",
+        "neo4j_version",
+        "purpose",
+        "procedure",
+        "portal_db_copy",
+        "verified",
+        "offsite_copy",
+        "requested_by_label",
+        "run_link",
+        "restore_link",
+    )
+    list_filter = ("verification", OffsiteFilter, "purpose", "procedure", "target")
+    search_fields = ("file_name", "sha256", "requested_by_label")
+    actions = ["restore_selected", "verify_selected", "copy_selected"]
+    readonly_fields = [f.name for f in Backup._meta.fields] + [
+        "portal_db_copy",
+        "verified",
+        "last_drill",
+        "offsite_copies",
+    ]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("copies")
+
+    @admin.display(description="off-site")
+    def offsite_copy(self, backup: Backup) -> str:
+        copies = list(backup.copies.all())
+        if not copies:
+            return "none"
+        state: str = BackupCopy.State.OK if any(c.state == BackupCopy.State.OK for c in copies) else copies[0].state
+        colour = {str(BackupCopy.State.OK): "green", str(BackupCopy.State.FAILED): "red"}.get(state, "inherit")
+        label = {str(BackupCopy.State.OK): "copied", str(BackupCopy.State.FAILED): "failed"}.get(state, "pending")
+        return format_html(
+            '<span class="offsite-{}" style="color:{}" title="{}">{}</span>',
+            state,
+            colour,
+            "; ".join(offsite.describe(c) for c in copies),
+            label,
+        )
+
+    @admin.display(description="off-site copies")
+    def offsite_copies(self, backup: Backup) -> str:
+        copies = list(backup.copies.all())
+        if not copies:
+            return "none" + ("" if offsite.configured() else " (off-site copies are off: PORTAL_OFFSITE_REMOTE)")
+        return format_html(
+            '<ul class="offsite-copies">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((offsite.describe(c),) for c in copies)),
+        )
+
+    @admin.action(description="Copy the selected backups off-site (rclone; one run)", permissions=["verify"])
+    def copy_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._request_copy(request, list(queryset.order_by("created_at", "pk")))
+
+    def _request_copy(self, request: HttpRequest, backups: list[Backup]) -> HttpResponse:
+        try:
+            run = services.request_copy(backups, request.user)
+        except (OperationBusy, OperationFailed) as exc:
+            self.message_user(request, f"Off-site copy refused: {exc}", messages.ERROR)
+            return redirect("admin:operations_backup_changelist")
+        self.message_user(request, f"Copy #{run.pk} of {len(backups)} backup(s) requested.", messages.SUCCESS)
+        warn_if_no_worker(self, request)
+        return redirect("admin:operations_operationrun_change", run.pk)
+
+    def copy_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+        """POST only (the button on the backup's page): copy this backup off-site."""
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:operations_backup_change", backup_id)
+        return self._request_copy(request, [get_object_or_404(Backup, pk=backup_id)])
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # Django answers an action the user may not run with the list again; refuse it outright.
+        if (
+            request.method == "POST"
+            and "action" in request.POST
+            and request.POST["action"] not in self.get_actions(request)
+        ):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+    def has_restore_permission(self, request: HttpRequest) -> bool:
+        return services.can_restore(request.user)
+
+    def has_verify_permission(self, request: HttpRequest) -> bool:
+        return services.can_back_up(request.user)
+
+    @admin.display(description="verified", ordering="verified_at")
+    def verified(self, backup: Backup) -> str:
+        if backup.verification == Backup.Verification.NEVER:
+            return "never"
+        colour = "green" if backup.verification == Backup.Verification.OK else "red"
+        return format_html(
+            '<span class="verification-{}" style="color:{}" title="{}">{} {}</span>',
+            backup.verification,
+            colour,
+            backup.verification_detail,
+            backup.get_verification_display(),
+            f"{backup.verified_at:%Y-%m-%d %H:%M}",
+        )
+
+    @admin.display(description="last restore drill")
+    def last_drill(self, backup: Backup) -> str:
+        """The newest drill (a verify run beat requested) that took this backup (the status page has the target's)."""
+        run = next(iter(backup.verify_runs(Actor.drill().label)), None)
+        if run is None:
+            return "none on this backup"
+        return format_html('{} {} ({})', run_link(run.pk), run.status, f"{run.requested_at:%Y-%m-%d %H:%M} UTC")
+
+    @admin.action(description="Verify the selected backups (in a scratch Neo4j; one run)", permissions=["verify"])
+    def verify_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._request_verify(request, list(queryset.order_by("created_at", "pk")))
+
+    def _request_verify(self, request: HttpRequest, backups: list[Backup]) -> HttpResponse:
+        try:
+            run = services.request_verify(backups, request.user)
+        except (OperationBusy, OperationFailed) as exc:
+            self.message_user(request, f"Verification refused: {exc}", messages.ERROR)
+            return redirect("admin:operations_backup_changelist")
+        self.message_user(request, f"Verify #{run.pk} of {len(backups)} backup(s) requested.", messages.SUCCESS)
+        warn_if_no_worker(self, request)
+        return redirect("admin:operations_operationrun_change", run.pk)
+
+    def verify_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+        """POST only (the button on the backup's page): request a verification of this backup."""
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:operations_backup_change", backup_id)
+        return self._request_verify(request, [get_object_or_404(Backup, pk=backup_id)])
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        extra = {
+            "may_verify": self.has_verify_permission(request),
+            "may_copy": offsite.configured(),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    @admin.display(description="portal database copy")
+    def portal_db_copy(self, backup: Backup) -> str:
+        """Beside the dump: a copy of the portal's own database; how to put one back is in the README."""
+        if not backup.portal_db_file:
+            return "none (see the run's log)"
+        return f"{backup.portal_db_file} ({human_size(backup.portal_db_size or 0)})"
+
+    @admin.display(description="made by")
+    def run_link(self, backup: Backup) -> str:
+        return run_link(backup.made_by_run_id)
+
+    @admin.display(description="restore")
+    def restore_link(self, backup: Backup) -> str:
+        url = reverse("admin:operations_backup_restore", args=[backup.pk])
+        return format_html('<a class="restore-link" href="{}">Restore…</a>', url)
+
+    @admin.action(description="Restore the state store from the selected backup", permissions=["restore"])
+    def restore_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one backup to restore.", messages.WARNING)
+            return None
+        return redirect("admin:operations_backup_restore", queryset.get().pk)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:backup_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="operations_backup_restore",
+            ),
+            path(
+                "<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view), name="operations_backup_verify"
+            ),
+            path("<int:backup_id>/copy/", self.admin_site.admin_view(self.copy_view), name="operations_backup_copy"),
+            path("backup-now/", self.admin_site.admin_view(self.backup_now_view), name="operations_backup_now"),
+            *super().get_urls(),
+        ]
+
+    def backup_now_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: what a backup will do (steps and exact commands); POST: request it."""
+        if not services.can_back_up(request.user):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                run = services.request_backup(request.user)
+            except (OperationBusy, OperationFailed) as exc:
+                self.message_user(request, f"Backup refused: {exc}", messages.ERROR)
+                return redirect("admin:operations_operationrun_changelist")
+            self.message_user(request, f"Backup #{run.pk} requested; a worker will carry it out.", messages.SUCCESS)
+            warn_if_no_worker(self, request)
+            return redirect("admin:operations_operationrun_change", run.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Back up the state store now",
+            "plan": services.preview_backup(),
+            "active": run_requests.active_run(),
+            "no_worker": run_requests.no_worker_warning(),
+        }
+        return TemplateResponse(request, "admin/operations/backup_now.html", context)
+
+    def restore_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+        """What will be replaced, the exact steps and commands, and a field to type the database name."""
+        if not self.has_restore_permission(request):
+            raise PermissionDenied
+        backup = get_object_or_404(Backup, pk=backup_id)
+        if step_up := proof.require(request, f"restore from {backup.file_name}"):
+            return step_up
+        target = get_target(backup.target)
+        error = ""
+        if request.method == "POST":
+            try:
+                run = services.request_restore(
+                    backup, request.POST.get("confirmation", "").strip(), request.user, target=target
+                )
+            except (OperationBusy, OperationFailed) as exc:
+                error = str(exc)
+            else:
+                self.message_user(request, f"Restore #{run.pk} from {backup.file_name} requested.", messages.SUCCESS)
+                warn_if_no_worker(self, request)
+                return redirect("admin:operations_operationrun_change", run.pk)
+        try:
+            plan = services.preview_restore(backup, target)
+        except OperationFailed as exc:
+            plan, error = [], error or str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Restore from {backup.file_name}?",
+            "backup": backup,
+            "target": target,
+            "database": target.connection.database,
+            "current": services.store_counts(target),
+            "plan": plan,
+            "error": error,
+            "active": run_requests.active_run(target.name),
+            "no_worker": run_requests.no_worker_warning(),
+        }
+        return TemplateResponse(
+            request,
+            "admin/operations/restore_confirm.html",
+            context,
+            status=400 if error and request.method == "POST" else 200,
+        )

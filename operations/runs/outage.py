@@ -1,0 +1,46 @@
+"""Where a run's outage stands: when a step stopped Neo4j and when it answered again, and how long the last ones
+took.
+
+A step that stops Neo4j calls :func:`began`, the step that has it answering again :func:`ended`; both are facts in
+the run's durable state (``outage_started``, ``outage_ended``). The "state store unavailable" page
+(``unavailable.py``) and the procedures' previews read them back through :func:`expected_outage`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from ..models import OperationRun, RunStatus
+
+if TYPE_CHECKING:
+    from .contract import RunContext
+
+
+def began(ctx: RunContext) -> None:
+    ctx.remember(outage_started=timezone.now().isoformat(), outage_ended=None)
+
+
+def ended(ctx: RunContext) -> None:
+    if ctx.state.get("outage_started") and not ctx.state.get("outage_ended"):
+        ctx.remember(outage_ended=timezone.now().isoformat())
+
+
+def expected_outage(target: str, kind: str) -> float | None:
+    """Seconds Neo4j was unavailable in the last successful ``kind`` run on the target (None: no such run)."""
+    for run in OperationRun.objects.filter(target=target, kind=kind, status=RunStatus.SUCCEEDED).order_by(
+        "-finished_at"
+    )[:5]:
+        seconds = outage_seconds(run)
+        if seconds is not None:
+            return seconds
+    return None
+
+
+def outage_seconds(run: OperationRun) -> float | None:
+    started, ended = run.state.get("outage_started"), run.state.get("outage_ended")
+    if not started or not ended:
+        return None
+    return (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()

@@ -1,0 +1,67 @@
+"""Alerts in the admin: every alert sent (read-only, with its deliveries), and where alerts go."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from operations.admin.records import RecordAdmin, SingletonAdmin
+from operations.models import Alert, AlertSettings
+
+from .. import alerts
+
+
+@admin.register(Alert)
+class AlertAdmin(RecordAdmin):
+    list_display = ("opened_at", "kind", "subject", "state", "delivered")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("subject", "key")
+    fieldsets = [
+        (None, {"fields": ["kind", "key", "subject", "message", "opened_at", "notified_at"]}),
+        ("Resolution", {"fields": ["resolved_at", "resolved_message", "resolved_notified_at"]}),
+        ("Deliveries", {"fields": ["deliveries_display"]}),
+    ]
+    readonly_fields = [f.name for f in Alert._meta.fields] + ["deliveries_display"]
+
+    @admin.display(description="state")
+    def state(self, alert: Alert) -> str:
+        if alert.is_open:
+            return mark_safe('<span class="alert-open" style="color:#c62828">open</span>')
+        return format_html('<span class="alert-resolved">resolved {}</span>', f"{alert.resolved_at:%Y-%m-%d %H:%M} UTC")
+
+    @admin.display(description="delivered")
+    def delivered(self, alert: Alert) -> str:
+        failed = [d for d in alert.deliveries if not d["ok"]]
+        if alert.notified_at is None:
+            return format_html(
+                '<span style="color:#c62828">not yet: {}</span>', failed[-1]["error"] if failed else "pending"
+            )
+        channels = sorted({d["channel"] for d in alert.deliveries if d["ok"]})
+        return ", ".join(channels)
+
+    @admin.display(description="deliveries")
+    def deliveries_display(self, alert: Alert) -> str:
+        lines = [
+            f"{d['at'][:19].replace('T', ' ')} UTC  {d['event']:8} {d['channel']:7} "
+            f"{'ok' if d['ok'] else 'FAILED'}  {d['to']}  {d['error']}"
+            for d in alert.deliveries
+        ]
+        return format_html("<pre>{}</pre>", "\n".join(lines) or "none")
+
+
+@admin.register(AlertSettings)
+class AlertSettingsAdmin(SingletonAdmin):
+    fields = ["recipients", "webhook_url", "min_free_mib", "expiring_within_days", "effective"]
+    readonly_fields = ["effective"]
+
+    @admin.display(description="alerts go to")
+    def effective(self, row: AlertSettings) -> str:
+        to = alerts.recipients(row)
+        url = alerts.webhook_url(row)
+        return format_html(
+            "e-mail: {}<br>webhook: {}<br>(the environment's PORTAL_ALERT_EMAILS are added; "
+            "PORTAL_ALERT_WEBHOOK_URL applies when the field is empty)",
+            ", ".join(to) or "nobody",
+            url.split("?")[0] if url else "none",
+        )

@@ -1,0 +1,128 @@
+"""The portal's beat scheduler: django-celery-beat's database scheduler plus a heartbeat and a few chores.
+
+A due backup schedule is decided here, in beat, at the moment it falls due (request the backup, wait for the
+window, or skip because another run is active), rather than in a message to a worker: such a message would queue
+behind a running backup on a busy worker and request a second backup the moment the first ends.
+
+Every ``PORTAL_BEAT_HEARTBEAT_SECONDS`` beat writes a heartbeat to Redis (the status page and the schedule list
+read it to tell whether beat is alive), releases backups that waited for their maintenance window, asks for a
+prune after scheduled backups that want one, and asks for a copy run when failed off-site copies are due for a retry
+(docs/offsite-copies.md). These live here rather than in a periodic task so that they happen
+exactly when the scheduler itself is alive, and only once however many workers run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from ..backups import services
+from ..models.schedules import SCHEDULED_BACKUP_TASK
+from ..redis_client import client
+from . import schedules
+from .schedules import fire
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "alchemiscale-portal:beat-heartbeat"
+
+
+def _redis():
+    return client()
+
+
+def write_heartbeat() -> None:
+    payload = {"at": dt.datetime.now(dt.UTC).isoformat(), "host": socket.gethostname(), "pid": os.getpid()}
+    # Expires by itself, so a dead beat's heartbeat does not linger.
+    _redis().set(HEARTBEAT_KEY, json.dumps(payload), ex=max(60, 6 * settings.BEAT_HEARTBEAT_SECONDS))
+
+
+def heartbeat() -> dict | None:
+    """The last heartbeat ({"at": datetime, "host", "pid", "age": seconds}); None when there is none."""
+    raw = _redis().get(HEARTBEAT_KEY)
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    data["at"] = dt.datetime.fromisoformat(data["at"])
+    data["age"] = (dt.datetime.now(dt.UTC) - data["at"]).total_seconds()
+    return data
+
+
+def beat_alive() -> tuple[bool, str]:
+    """Whether beat is running, in words for the status page and the schedule list."""
+    try:
+        beat = heartbeat()
+    except Exception as exc:
+        return False, f"cannot read beat's heartbeat from Redis: {exc}"
+    if beat is None:
+        return False, (
+            "celery beat is not running (no heartbeat): schedules do not fire. Start it with "
+            "`celery -A alchemiscale_portal beat`"
+        )
+    if beat["age"] > 3 * settings.BEAT_HEARTBEAT_SECONDS + 5:
+        return False, f"celery beat's last heartbeat ({beat['host']}, pid {beat['pid']}) is {beat['age']:.0f} s old"
+    return True, f"celery beat alive on {beat['host']} (pid {beat['pid']}), heartbeat {beat['age']:.0f} s ago"
+
+
+def chores() -> None:
+    """What beat does every heartbeat besides the heartbeat itself."""
+    close_old_connections()
+    try:
+        for note in schedules.release_waiting():
+            logger.info("maintenance window open: %s", note)
+        for run in schedules.prune_after_backups():
+            logger.info("requested prune #%s after a scheduled backup", run.pk)
+        for run in services.retry_failed_copies():
+            logger.info("requested copy #%s to retry failed off-site copies", run.pk)
+    finally:
+        close_old_connections()
+
+
+class _Fired:
+    """What ``apply_entry`` logs for a schedule beat decided itself."""
+
+    def __init__(self, note: str):
+        self.id = note
+
+
+class PortalScheduler(DatabaseScheduler):
+    def __init__(self, *args, **kwargs):
+        self._last_heartbeat = 0.0
+        super().__init__(*args, **kwargs)
+
+    def tick(self, *args, **kwargs):
+        every = max(1, settings.BEAT_HEARTBEAT_SECONDS)
+        if time.monotonic() - self._last_heartbeat >= every:
+            self._last_heartbeat = time.monotonic()
+            for job in (write_heartbeat, chores):
+                try:
+                    job()
+                except Exception:  # a chore that fails must not stop the scheduler
+                    logger.exception("beat: %s failed", job.__name__)
+        return min(super().tick(*args, **kwargs), every)
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        if entry.task != SCHEDULED_BACKUP_TASK:
+            return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+            entry = self.reserve(entry) if advance else entry
+        close_old_connections()
+        try:
+            note = fire(**entry.kwargs)
+            logger.info("%s: %s", entry.name, note)
+            return _Fired(note)
+        except Exception:
+            logger.exception("beat: firing %s failed", entry.name)
+            return None
+        finally:
+            close_old_connections()
+            self._tasks_since_sync += 1
+            if self.should_sync():
+                self._do_sync()

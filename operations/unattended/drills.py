@@ -1,0 +1,83 @@
+"""Restore drills: the newest backup is verified in a scratch Neo4j every ``PORTAL_RESTORE_DRILL_DAYS`` days
+(docs/verification.md).
+
+Beat runs ``operations.restore_drill`` every hour (created by ``ensure_default_schedules`` like the other default
+schedules); it asks for a verify run only when the last drill was requested longer ago than the interval. A drill
+is an ordinary verify run requested as ``drill``, so it takes the target's one active run: while another run is
+active the drill is skipped and tried again the next hour. A drill that fails is a failed verify run, which the
+alerts sweep reports (``run:<target>:verify``), and the status page shows it red.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from operations.backups import services
+from operations.models import Backup, OperationRun, RunStatus
+from operations.runs import contract
+from security.actors import Actor
+
+LABEL = Actor.drill().label
+BAD = (RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED)
+
+
+def last_drill(target: str | None = None) -> OperationRun | None:
+    return (
+        OperationRun.objects.filter(
+            kind="verify", requested_by_label=LABEL, target=target or settings.OPERATIONS_TARGET
+        )
+        .exclude(status=RunStatus.CANCELLED)
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+
+
+def newest_backup(target: str | None = None) -> Backup | None:
+    return (
+        Backup.objects.filter(target=target or settings.OPERATIONS_TARGET)
+        .exclude(neo4j_version__startswith="4.")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def drill_if_due(now: dt.datetime | None = None) -> str:
+    """Request a verify run of the newest backup when a drill is due; what was done, in words."""
+
+    days = settings.RESTORE_DRILL_DAYS
+    if days <= 0:
+        return "restore drills are off (PORTAL_RESTORE_DRILL_DAYS=0)"
+    now = now or timezone.now()
+    last = last_drill()
+    if last is not None and now - last.requested_at < dt.timedelta(days=days):
+        return f"not due: the last drill was #{last.pk} at {last.requested_at:%Y-%m-%d %H:%M} UTC"
+    backup = newest_backup()
+    if backup is None:
+        return "no backup to drill on"
+    try:
+        run = services.request_verify(backup, None, label=LABEL)
+    except contract.OperationBusy as exc:
+        return f"skipped (tried again within the hour): {exc}"
+    except Exception as exc:
+        return f"not requested: {exc}"
+    return f"requested drill #{run.pk}: verify {backup.file_name}"
+
+
+def drill_status() -> tuple[bool, str]:
+    """(ok, words) for the status page: red when the last drill failed."""
+    days = settings.RESTORE_DRILL_DAYS
+    if days <= 0:
+        return True, "restore drills are off (PORTAL_RESTORE_DRILL_DAYS=0)"
+    last = last_drill()
+    if last is None:
+        return True, f"no drill yet; the newest backup is verified every {days} day(s)"
+    when = f"#{last.pk} requested {last.requested_at:%Y-%m-%d %H:%M} UTC"
+    if last.status in BAD:
+        reason = (last.error or "").strip().splitlines()
+        return False, f"the last drill FAILED ({when}): {reason[0] if reason else last.status}"
+    if last.status == RunStatus.SUCCEEDED:
+        return True, f"the last drill passed ({when}); every {days} day(s)"
+    return True, f"a drill is {last.status} ({when})"
