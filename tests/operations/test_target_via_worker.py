@@ -9,7 +9,6 @@ import os
 
 import pytest
 
-from operations import redis_client
 from operations.backups import services
 from operations.models import OperationRun
 from operations.runs import checks as run_checks
@@ -50,7 +49,7 @@ def test_the_web_side_reads_the_report_and_asks_the_worker(celery_worker_process
     assert not OperationRun.objects.exists()
 
     # No report (a worker never started): said plainly on the status page.
-    redis_client._redis().delete(target_reports.REPORT_KEY.format("local"))
+    target_reports.forget_report("local")
     check = run_checks.check_target()
     assert not check.ok and "no worker has reported" in check.detail
 
