@@ -10,8 +10,9 @@ from urllib.parse import quote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from security.masking import mask_url
+
 from .env import env_bool, env_choice, env_command, env_int, env_list, env_str
-from .masking import mask_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -333,9 +334,9 @@ LOGIN_URL = "admin:login"
 # After a login whose "next" is refused as unsafe, Django falls back to this (its default is a page we lack).
 LOGIN_REDIRECT_URL = "admin:index"
 # Error pages (DEBUG's too) never show credentials: settings and values holding them are masked by their value,
-# not only their name (alchemiscale_portal/redaction.py, docs/reliability.md).
-DEFAULT_EXCEPTION_REPORTER_FILTER = "alchemiscale_portal.redaction.CredentialFilter"
-DEFAULT_EXCEPTION_REPORTER = "alchemiscale_portal.redaction.CredentialReporter"
+# not only their name (security/redaction.py, docs/reliability.md).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "security.redaction.CredentialFilter"
+DEFAULT_EXCEPTION_REPORTER = "security.redaction.CredentialReporter"
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
@@ -351,7 +352,7 @@ _LOG_LEVEL = env_str("PORTAL_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"masked": {"()": "alchemiscale_portal.redaction.CredentialFormatter"}},
+    "formatters": {"masked": {"()": "security.redaction.CredentialFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "masked", "level": _LOG_LEVEL},
         # Each operation run's log: one row per line (operations/runlog.py), every line whatever PORTAL_LOG_LEVEL.

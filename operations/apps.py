@@ -7,7 +7,7 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from alchemiscale_portal.roles import ensure_roles
+        from security.roles import ensure_roles
 
         # The store migrations (operations/upgrades/) are procedures the runner must know in every process.
         from .upgrades.registry import register_procedures

@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 
 from alchemiscale_portal.celery import app as celery_app
-from alchemiscale_portal.masking import mask_url
 from identities import store
+from security.masking import mask_url
 
 from . import redis_client, roll_call
 from .procedures.dumps import human_size

@@ -12,9 +12,9 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from alchemiscale_portal import roles
 from operations import runner, services
 from operations.models import OperationRun
+from security import roles
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from alchemiscale_portal import roles
 from operations import runner, schedules
 from operations.models import Backup, BackupSchedule, OperationRun
+from security import roles
 from tests.beat_fixture import beat_process
 
 from .conftest import wait_for
