@@ -1,5 +1,5 @@
 """A run's log goes through Python's logging: the runner logs to :data:`run_logger` and :class:`RunLogHandler`
-(wired in ``LOGGING``, alchemiscale_portal/settings.py) adds each line as one ``RunLogLine`` row, a single INSERT,
+(wired in ``LOGGING``, alchemiscale_portal/settings/django.py) adds each line as one ``RunLogLine`` row, a single INSERT,
 whatever the log's length. The same record also reaches the console (the worker's log) as ``run N: message``.
 
 A record is a run's line when it carries ``run_id`` (and ``run_step``, ``run_message``) in its ``extra``:
