@@ -18,3 +18,4 @@ class OperationsConfig(AppConfig):
         from .schedules import ensure_default_schedules
 
         post_migrate.connect(ensure_default_schedules, sender=self)
+        from . import system_checks  # noqa: F401  (registers the settings advice; it needs the models, hence here)
