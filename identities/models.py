@@ -6,7 +6,7 @@ from django.db import models
 
 KIND_CHOICES = [("user", "user"), ("compute", "compute")]
 
-# Codenames staff groups are given (the "identity manager" role holds all of them: alchemiscale_portal/roles.py).
+# Codenames staff groups are given (the "identity manager" role holds all of them: security/roles.py).
 IDENTITY_PERMISSIONS: list[tuple[str, str]] = [
     ("view_identity", "Can view identities and scopes"),
     ("add_identity", "Can add identities"),

@@ -1,8 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from alchemiscale_portal.roles import ensure_roles
-
 from . import checks
 
 
@@ -14,6 +12,8 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from security.roles import ensure_roles  # it imports auth's models: only once the apps are ready
+
         # Sent for this app, the last of the portal's apps with models, so every role's permissions exist by then.
         post_migrate.connect(ensure_roles, sender=self)
         checks.register("Neo4j", checks.check_neo4j, order=10)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from alchemiscale_portal.masking import mask_url
 from identities import store
+from security.masking import mask_url
 
 from . import redis_client
 

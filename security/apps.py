@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
+
+from .checks import staff_account_advice
 
 
 class SecurityConfig(AppConfig):
@@ -8,3 +11,6 @@ class SecurityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import proof  # noqa: F401  (connects the login signal that records the password as a proof)
+
+        # Advice for production only, so `check --deploy` gives it, as it gives Django's own security advice.
+        register(staff_account_advice, Tags.security, deploy=True)

@@ -78,7 +78,7 @@ def test_server_error_page(debug_client, settings, debug):
 
 
 def test_mask_url():
-    from alchemiscale_portal.masking import mask_url
+    from security.masking import mask_url
 
     assert mask_url("bolt://neo4j:s3cr%40t@host:7687/neo4j") == "bolt://neo4j:********@host:7687/neo4j"
     assert mask_url("redis://:pw@127.0.0.1:6379/0") == "redis://:********@127.0.0.1:6379/0"
@@ -89,7 +89,7 @@ def test_mask_url():
 def test_log_lines_are_masked(settings):
     import logging
 
-    from alchemiscale_portal.redaction import CredentialFormatter
+    from security.redaction import CredentialFormatter
 
     record = logging.LogRecord(
         "x", logging.ERROR, __file__, 1, "failed on %s", (settings.NEOMODEL_NEO4J_BOLT_URL,), None

@@ -1,6 +1,6 @@
 """Who may see and do what: every admin page, action and custom view, for every role.
 
-Roles (alchemiscale_portal/roles.py): anonymous, a logged-in user who is not staff, staff without permissions,
+Roles (security/roles.py): anonymous, a logged-in user who is not staff, staff without permissions,
 identity managers, operators, restorers, superusers. Allowed means the page answers (not a redirect to the login page,
 not 403); everything else must be exactly a redirect to the login page or 403, and refused POSTs change nothing.
 """
@@ -12,12 +12,12 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from alchemiscale_portal import roles
 from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
 from operations.models import OperationRun
 from operations.upgrades.neo4j_data import Neo4j44To5Procedure
+from security import roles
 from tests.backup_support import catalog_row
 
 from .identity_support import graph_fingerprint

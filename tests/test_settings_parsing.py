@@ -1,9 +1,10 @@
-"""Settings parsing (alchemiscale_portal/settings.py and env.py), unit tier: the settings module is loaded afresh in
+"""Settings parsing (alchemiscale_portal/settings/ and env.py), unit tier: the settings package is loaded afresh in
 this process from a chosen environment, so each case costs milliseconds. That manage.py refuses to start on a bad
 value, and Django's deployment checks, are tests/test_production_settings.py (real processes)."""
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,22 @@ from alchemiscale_portal import env as portal_env
 
 pytestmark = pytest.mark.unit
 
-SETTINGS = Path(portal_env.__file__).with_name("settings.py")
+SETTINGS = Path(portal_env.__file__).with_name("settings")
+# Loaded under a name of its own, so that the settings this process runs with stay as they are.
+UNDER_TEST = "alchemiscale_portal._settings_under_test"
 BASE = {"NEO4J_URL": "bolt://127.0.0.1:7687", "NEO4J_USER": "neo4j", "NEO4J_PASS": "state-store-pw"}
 OURS = ("PORTAL_", "NEO4J_", "REDIS_URL", "DATABASE_URL", "EMAIL_", "DEFAULT_FROM_EMAIL")
 
 
+def forget_loaded_settings() -> None:
+    """The package's modules read the environment when executed: drop those of an earlier load."""
+    for name in [n for n in sys.modules if n == UNDER_TEST or n.startswith(UNDER_TEST + ".")]:
+        del sys.modules[name]
+
+
 @pytest.fixture
 def load(monkeypatch, tmp_path):
-    """load(**env) -> a fresh settings module read from exactly BASE + env (and a scratch data directory)."""
+    """load(**env) -> a fresh settings package read from exactly BASE + env (and a scratch data directory)."""
 
     def load(**env):
         for name in list(os.environ):
@@ -31,13 +40,17 @@ def load(monkeypatch, tmp_path):
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, value)
-        spec = importlib.util.spec_from_file_location("alchemiscale_portal._settings_under_test", SETTINGS)
+        forget_loaded_settings()
+        spec = importlib.util.spec_from_file_location(
+            UNDER_TEST, SETTINGS / "__init__.py", submodule_search_locations=[str(SETTINGS)]
+        )
         module = importlib.util.module_from_spec(spec)
-        module.__package__ = "alchemiscale_portal"
+        sys.modules[UNDER_TEST] = module  # its modules' relative imports look their package up there
         spec.loader.exec_module(module)
         return module
 
-    return load
+    yield load
+    forget_loaded_settings()
 
 
 def test_defaults(load, tmp_path):

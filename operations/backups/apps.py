@@ -15,6 +15,7 @@ class BackupsConfig(AppConfig):
 
         from ..runs import registry
         from ..runs.signals import run_finished
+        from . import system_checks  # noqa: F401  (registers its advice on the settings)
         from .procedures import BackupProcedure, CopyProcedure, PruneProcedure, RestoreProcedure, VerifyProcedure
 
         registry.register(BackupProcedure, RestoreProcedure, PruneProcedure, VerifyProcedure, CopyProcedure)

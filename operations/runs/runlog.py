@@ -3,7 +3,7 @@
 whatever the log's length. The same record also reaches the console (the worker's log) as ``run N: message``.
 
 A record is a run's line when it carries ``run_id`` (and ``run_step``, ``run_message``) in its ``extra``:
-:func:`log_line` builds them. The handler's formatter is the portal's :class:`~alchemiscale_portal.redaction.
+:func:`log_line` builds them. The handler's formatter is the portal's :class:`~security.redaction.
 CredentialFormatter`, so a URL password or a configured secret never reaches the run page or ``manage.py
 operations --show``.
 """
@@ -36,7 +36,7 @@ class RunLogHandler(logging.Handler):
     def __init__(self, level: int = logging.NOTSET):
         super().__init__(level)
         # LOGGING builds this handler while the settings load, before the apps (and their models) are ready.
-        from alchemiscale_portal.redaction import CredentialFormatter
+        from security.redaction import CredentialFormatter
 
         self.setFormatter(CredentialFormatter("%(run_message)s"))
 

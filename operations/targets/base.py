@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import neo4j
 
-from alchemiscale_portal.masking import mask_url
+from security.masking import mask_url
 
 if TYPE_CHECKING:
     from .alchemiscale_cli import AlchemiscaleCli

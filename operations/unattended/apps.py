@@ -13,7 +13,7 @@ class UnattendedConfig(AppConfig):
 
     def ready(self) -> None:
         # These use models, so they are imported once the apps are ready.
-        from . import status
+        from . import status, system_checks  # noqa: F401  (system_checks registers its advice)
         from .schedules import ensure_default_schedules
 
         # post_migrate is sent only for apps with models: the schedules' rows come with the operations app's.

@@ -67,7 +67,7 @@ def test_postgresql_copy_restores_into_a_fresh_database_and_over_a_changed_one(p
     backups = tmp_path / "backups"
     backups.mkdir()
 
-    db = dj_database_url.parse(url)  # as settings.py reads DATABASE_URL
+    db = dj_database_url.parse(url)  # as alchemiscale_portal/settings/database.py reads DATABASE_URL
     copy = portal_db.copy_portal_database(backups, DUMP_NAME, backups / ".in-progress-test", db=db)
 
     assert copy.path == backups / "neo4j-20261201-120000.portal.pgdump"

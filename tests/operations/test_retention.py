@@ -186,7 +186,7 @@ def test_operator_sees_the_preview_and_prunes_from_the_admin(catalog, client, dj
     from django.contrib.auth.models import Group
     from django.urls import reverse
 
-    from alchemiscale_portal import roles
+    from security import roles
 
     settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"
     _, rows, _ = catalog

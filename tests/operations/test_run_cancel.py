@@ -12,11 +12,11 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from alchemiscale_portal import roles
 from operations.backups import services
 from operations.models import OperationRun
 from operations.runs import contract, engine
 from operations.runs import requests as run_requests
+from security import roles
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

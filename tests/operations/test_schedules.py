@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from alchemiscale_portal import roles
 from operations.models import Backup, BackupSchedule, OperationRun
 from operations.runs import requests as run_requests
 from operations.unattended import schedules
+from security import roles
 from tests.beat_fixture import beat_process
 
 from .conftest import wait_for

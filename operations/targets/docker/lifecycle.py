@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from alchemiscale_portal.masking import mask_url
+from security.masking import mask_url
 
 from ..base import TargetError
 from .discovery import Discovery

@@ -7,6 +7,8 @@ staff granted are kept); for a narrower role, make a group of your own.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, Permission
+
 IDENTITY_MANAGER = "identity manager"
 OPERATOR = "operator"
 RESTORER = "restorer"
@@ -55,8 +57,6 @@ ROLES: dict[str, list[str]] = {
 
 def ensure_roles(**kwargs) -> None:
     """post_migrate: create the groups and add any permission of theirs they lack."""
-    from django.contrib.auth.models import Group, Permission
-
     for name, perms in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = [tuple(p.split(".", 1)) for p in perms]

@@ -1,6 +1,6 @@
 """Keeping credentials off screens, pages and logs (see docs/reliability.md, "Security").
 
-- :func:`alchemiscale_portal.masking.mask_url` is the one helper for showing or logging a URL:
+- :func:`security.masking.mask_url` is the one helper for showing or logging a URL:
   ``scheme://user:pass@host`` becomes ``scheme://user:********@host``.
 - :class:`CredentialFilter` is Django's ``DEFAULT_EXCEPTION_REPORTER_FILTER``: besides the setting *names* Django
   already hides (``PASS``, ``KEY``, ``SECRET``, ...), it masks every setting and request value whose *value* holds
