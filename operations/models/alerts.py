@@ -42,6 +42,7 @@ class Alert(models.Model):
         STALE = "stale", "no recent successful backup"
         FREE_SPACE = "free-space", "little free space for backups"
         EXPIRING = "expiring", "identity expiring soon"
+        SCHEDULE = "schedule", "a schedule beat cannot load"
 
     key = models.CharField(max_length=300, help_text="which problem: one open alert per key")
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)

@@ -11,11 +11,17 @@ import json
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 from timezone_field import TimeZoneField
 
 SCHEDULED_BACKUP_TASK = "operations.scheduled_backup"
+
+#: the longest interval a schedule may have (a backup less than once a year is no schedule); beyond what a timedelta
+#: holds, an interval crashed celery beat at every start
+MAX_INTERVAL_DAYS = 366
+PERIOD_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 
 class BackupSchedule(models.Model):
@@ -32,7 +38,12 @@ class BackupSchedule(models.Model):
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True, help_text="untick to pause the schedule")
     timing = models.CharField(max_length=10, choices=Timing.choices, default=Timing.CRONTAB)
-    every = models.PositiveIntegerField(null=True, blank=True, help_text="interval: how many periods")
+    every = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_INTERVAL_DAYS * PERIOD_SECONDS["days"])],
+        help_text=f"interval: how many periods (at most {MAX_INTERVAL_DAYS} days in all)",
+    )
     period = models.CharField(max_length=10, choices=Period.choices, default=Period.HOURS, blank=True)
     minute = models.CharField(max_length=60, default="0", help_text="crontab: minute (0-59, *, */15, 0,30)")
     hour = models.CharField(max_length=60, default="3", help_text="crontab: hour (0-23)")
@@ -80,7 +91,14 @@ class BackupSchedule(models.Model):
     def clean(self) -> None:
         if self.timing == self.Timing.INTERVAL:
             if not self.every or not self.period:
-                raise ValidationError({"every": "an interval schedule needs 'every' and a period"})
+                raise ValidationError({"every": "an interval schedule needs 'every' (at least 1) and a period"})
+            seconds = self.every * PERIOD_SECONDS.get(self.period, 1)
+            if seconds > MAX_INTERVAL_DAYS * PERIOD_SECONDS["days"]:
+                raise ValidationError(
+                    {
+                        "every": f"every {self.every} {self.period} is longer than {MAX_INTERVAL_DAYS} days, the longest interval"
+                    }
+                )
         else:
             from django_celery_beat.validators import (
                 day_of_month_validator,
@@ -154,7 +172,9 @@ class BackupSchedule(models.Model):
             ]
         with transaction.atomic():
             super().save(*args, **kwargs)
-            self.sync_periodic_task()
+            fields = kwargs.get("update_fields")
+            if fields is None or not set(fields) <= self.STATE_FIELDS:  # what happened is no timing of beat's
+                self.sync_periodic_task()
 
     def sync_periodic_task(self) -> None:
         from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask

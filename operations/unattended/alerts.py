@@ -27,6 +27,7 @@ from identities import store
 from identities.nodes import KINDS
 from operations.humanize import human_size
 from operations.models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy, RunStatus
+from operations.unattended.schedules import broken_tasks, describe_broken
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,16 @@ def expiring_problems(alert_settings: AlertSettings, now: dt.datetime) -> list[P
     return problems
 
 
+def schedule_problems(now: dt.datetime) -> list[Problem]:
+    """Beat tasks beat cannot schedule (and so skips): a backup schedule that never fires."""
+    return [
+        Problem(
+            f"schedule:{task.pk}", Alert.Kind.SCHEDULE, f"schedule {task.name!r} cannot run", describe_broken(task, why)
+        )
+        for task, why in broken_tasks(now)
+    ]
+
+
 def current_problems(now: dt.datetime | None = None) -> tuple[list[Problem], set[str]]:
     """(the problems now, the kinds that could be checked)."""
     now = now or timezone.now()
@@ -171,6 +182,7 @@ def current_problems(now: dt.datetime | None = None) -> tuple[list[Problem], set
         (Alert.Kind.STALE, lambda: stale_problems(now)),
         (Alert.Kind.FREE_SPACE, lambda: free_space_problems(alert_settings)),
         (Alert.Kind.EXPIRING, lambda: expiring_problems(alert_settings, now)),
+        (Alert.Kind.SCHEDULE, lambda: schedule_problems(now)),
     ):
         try:
             problems += check()

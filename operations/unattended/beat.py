@@ -25,7 +25,7 @@ from django.db import close_old_connections
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from ..backups import services
-from ..models.schedules import SCHEDULED_BACKUP_TASK
+from ..models.schedules import SCHEDULED_BACKUP_TASK, BackupSchedule
 from ..redis_client import client
 from . import schedules
 from .schedules import fire
@@ -94,9 +94,34 @@ class _Fired:
 
 
 class PortalScheduler(DatabaseScheduler):
+    """django-celery-beat's database scheduler, plus: a heartbeat and the chores above every few seconds, backup
+    schedules fired by the portal's own decision (maintenance windows), and a row that cannot be scheduled skipped
+    with the reason instead of stopping beat (every start would crash again while the row exists)."""
+
     def __init__(self, *args, **kwargs):
         self._last_heartbeat = 0.0
         super().__init__(*args, **kwargs)
+
+    def all_as_schedule(self):
+        entries = {}
+        now = self.app.now()
+        for model in self.enabled_models():
+            try:
+                entry = self.Entry(model, app=self.app)
+                entry.schedule.remaining_estimate(now)  # what is_due works out at every tick
+            except Exception as exc:
+                self._skip(model, f"{exc.__class__.__name__}: {exc}")
+                continue
+            entries[model.name] = entry
+        return entries
+
+    @staticmethod
+    def _skip(model, reason: str) -> None:
+        words = schedules.describe_broken(model, reason)
+        logger.error("beat: %s", words)
+        schedule = BackupSchedule.objects.filter(periodic_task_id=model.pk).first()
+        if schedule is not None and schedule.last_note != words:
+            schedule.note(words)
 
     def tick(self, *args, **kwargs):
         every = max(1, settings.BEAT_HEARTBEAT_SECONDS)

@@ -14,10 +14,12 @@ import logging
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from operations.backups import services
 from operations.backups.procedures import BackupProcedure
 from operations.models import BackupSchedule, OperationRun, RunStatus
+from operations.models.schedules import MAX_INTERVAL_DAYS
 from operations.runs import contract
 from operations.runs import requests as run_requests
 from operations.targets import get_target
@@ -149,13 +151,31 @@ ALERTS_NAME = "alerts sweep"
 DRILL_NAME = "restore drill"
 
 
+def broken_tasks(now: dt.datetime | None = None) -> list[tuple[PeriodicTask, str]]:
+    """Enabled beat tasks whose schedule cannot be worked out (an interval no timedelta holds, a crontab field out of
+    range), with the reason: beat skips them (beat.py), the status page and the alerts sweep name them."""
+    now = now or timezone.now()
+    broken = []
+    for task in PeriodicTask.objects.filter(enabled=True).select_related("interval", "crontab", "solar", "clocked"):
+        try:
+            task.schedule.remaining_estimate(now)
+        except Exception as exc:  # whatever the row holds must not stop the others
+            broken.append((task, f"{exc.__class__.__name__}: {exc}"))
+    return broken
+
+
+def describe_broken(task: PeriodicTask, reason: str) -> str:
+    return (
+        f"beat task {task.name!r} cannot be scheduled ({reason}); beat skips it. Edit its schedule (at most "
+        f"{MAX_INTERVAL_DAYS} days between backups) or disable it"
+    )
+
+
 def ensure_default_schedules(**_kwargs) -> None:
     """post_migrate: the alerts sweep runs every minute, the restore drill looks every hour whether one is due, and
     expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
     ``identity lock-expired`` for both types every 5 minutes. Created when missing; once there, staff's changes
     (another interval, paused) are kept. Pause it rather than delete it: ``migrate`` creates a missing one again."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     for name, task, minutes, description in (
         (
             LOCK_EXPIRED_NAME,

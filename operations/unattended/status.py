@@ -9,7 +9,7 @@ from ..backups import offsite
 from ..checks import Check
 from .beat import beat_alive
 from .drills import drill_status
-from .schedules import next_due_backup
+from .schedules import broken_tasks, next_due_backup
 
 
 def scheduler() -> Check:
@@ -39,10 +39,19 @@ def next_backup() -> Check:
     )
 
 
+def schedules_loadable() -> Check:
+    broken = broken_tasks()
+    if not broken:
+        return Check("Backup schedules", True, "every enabled schedule can be worked out")
+    names = ", ".join(repr(task.name) for task, _ in broken)
+    return Check("Backup schedules", False, f"beat skips {names}: {broken[0][1]}; edit or disable them")
+
+
 #: (name, check) in the order the status page shows them
 LINES = [
     ("Scheduler (celery beat)", scheduler),
     ("Restore drill", restore_drill),
     ("Off-site copies", offsite_copies),
     ("Next scheduled backup", next_backup),
+    ("Backup schedules", schedules_loadable),
 ]
