@@ -22,6 +22,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alchemiscale-portal@localhos
 # Recipients besides those set in the admin (comma-separated), and a webhook (Slack/Mattermost incoming webhook URL).
 ALERT_EMAILS = env_list("PORTAL_ALERT_EMAILS", [])
 ALERT_WEBHOOK_URL = env_str("PORTAL_ALERT_WEBHOOK_URL", "")
+# Hosts the webhook may reach although they resolve to a loopback, private or link-local address, and over plain http
+# (an internal Mattermost); empty: https to public addresses only (operations/unattended/webhooks.py).
+ALERT_WEBHOOK_ALLOW_HOSTS = env_list("PORTAL_ALERT_WEBHOOK_ALLOW_HOSTS", [])
 
 # Restore drills (docs/verification.md): beat has the newest backup verified in a scratch Neo4j every this many days
 # (0: never).

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import re
 import shutil
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -27,6 +25,7 @@ from identities import store
 from identities.nodes import KINDS
 from operations.humanize import human_size
 from operations.models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy, RunStatus
+from operations.unattended import webhooks
 from operations.unattended.schedules import broken_tasks, describe_broken
 
 logger = logging.getLogger(__name__)
@@ -203,16 +202,6 @@ def webhook_url(alert_settings: AlertSettings) -> str:
     return alert_settings.webhook_url or settings.ALERT_WEBHOOK_URL
 
 
-def post_webhook(url: str, text: str) -> None:
-    """A JSON POST with a ``text`` field, which Slack's and Mattermost's incoming webhooks both accept."""
-    request = urllib.request.Request(
-        url, data=json.dumps({"text": text}).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        if response.status >= 300:
-            raise OSError(f"the webhook answered HTTP {response.status}")
-
-
 def deliver(alert: Alert, event: str) -> bool:
     """Send the opening or the resolution on every configured channel, recording each attempt on the alert; True
     when every channel took it (or none is configured)."""
@@ -233,10 +222,10 @@ def deliver(alert: Alert, event: str) -> bool:
     url = webhook_url(alert_settings)
     if url:
         try:
-            post_webhook(url, f"{'✅' if event == 'resolved' else '⚠️'} *{subject}*\n{body}")
-            attempts.append({"channel": "webhook", "to": url.split("?")[0], "ok": True, "error": ""})
-        except Exception as exc:
-            attempts.append({"channel": "webhook", "to": url.split("?")[0], "ok": False, "error": f"{exc}"})
+            webhooks.post(url, f"{'✅' if event == 'resolved' else '⚠️'} *{subject}*\n{body}")
+            attempts.append({"channel": "webhook", "to": webhooks.masked(url), "ok": True, "error": ""})
+        except (webhooks.WebhookRefused, webhooks.WebhookFailed) as exc:
+            attempts.append({"channel": "webhook", "to": webhooks.masked(url), "ok": False, "error": f"{exc}"})
     if not attempts:
         attempts.append(
             {"channel": "none", "to": "", "ok": True, "error": "no recipients or webhook configured: recorded only"}

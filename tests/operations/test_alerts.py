@@ -61,7 +61,8 @@ def smtp(settings):
 
 
 @pytest.fixture
-def webhook():
+def webhook(settings):
+    settings.ALERT_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]  # loopback is refused otherwise (test_webhook_guard.py)
     posts: list[dict] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):

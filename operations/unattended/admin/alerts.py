@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -9,7 +10,7 @@ from django.utils.safestring import mark_safe
 from operations.admin.records import RecordAdmin, SingletonAdmin
 from operations.models import Alert, AlertSettings
 
-from .. import alerts
+from .. import alerts, webhooks
 
 
 @admin.register(Alert)
@@ -50,9 +51,32 @@ class AlertAdmin(RecordAdmin):
         return format_html("<pre>{}</pre>", "\n".join(lines) or "none")
 
 
+class AlertSettingsForm(forms.ModelForm):
+    remove_webhook = forms.BooleanField(required=False, help_text="tick to remove the saved webhook")
+
+    class Meta:
+        model = AlertSettings
+        fields = ["recipients", "webhook_url", "min_free_mib", "expiring_within_days"]
+        # The URL is a credential (Slack's secret is its path): not sent back to the page once saved.
+        widgets = {"webhook_url": forms.PasswordInput(render_value=False, attrs={"size": 60})}
+
+    def clean_webhook_url(self) -> str:
+        url = (self.cleaned_data.get("webhook_url") or "").strip()
+        if self.data.get("remove_webhook"):
+            return ""
+        if not url:  # the field never shows what is saved: left empty, the saved URL stays
+            return self.instance.webhook_url
+        try:
+            webhooks.check_url(url)
+        except webhooks.WebhookRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return url
+
+
 @admin.register(AlertSettings)
 class AlertSettingsAdmin(SingletonAdmin):
-    fields = ["recipients", "webhook_url", "min_free_mib", "expiring_within_days", "effective"]
+    form = AlertSettingsForm
+    fields = ["recipients", "webhook_url", "remove_webhook", "min_free_mib", "expiring_within_days", "effective"]
     readonly_fields = ["effective"]
 
     @admin.display(description="alerts go to")
@@ -63,5 +87,5 @@ class AlertSettingsAdmin(SingletonAdmin):
             "e-mail: {}<br>webhook: {}<br>(the environment's PORTAL_ALERT_EMAILS are added; "
             "PORTAL_ALERT_WEBHOOK_URL applies when the field is empty)",
             ", ".join(to) or "nobody",
-            url.split("?")[0] if url else "none",
+            webhooks.masked(url) if url else "none",
         )
