@@ -53,6 +53,9 @@ if str(ROOT) not in sys.path:
 
 from operations import neo4j_lock  # noqa: E402  (standard library only, like this module)
 
+# The scripts under scripts/ import it by this module's older private name.
+from operations.processes import pid_alive as _pid_alive  # noqa: E402
+
 NEO4J_VERSION = "5.26.12"
 # The 5.x release alchemiscale's guide migrates 4.4 to (its compose file's neo4j:5.18); the newest 5.18 release.
 NEO4J_518_VERSION = "5.18.1"
@@ -215,21 +218,6 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @dataclasses.dataclass

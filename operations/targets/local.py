@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 
 from .. import neo4j_lock
+from ..processes import pid_alive
 from .alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
 from .base import AdminResult, Connection, Target, TargetError, bolt_counts, initial_password_args, not_owned_by
 
@@ -53,20 +54,6 @@ def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie still answers kill(0)
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def read_conf(path: Path) -> dict[str, str]:
