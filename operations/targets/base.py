@@ -4,7 +4,8 @@ Procedures (``operations/procedures/``) never know whether Neo4j is a local proc
 use the methods below. Adding a target:
 
 1. subclass :class:`Target` in ``operations/targets/<name>.py``: set ``name`` and implement the abstract methods;
-2. add it to ``TARGETS`` in ``operations/targets/__init__.py`` (``PORTAL_OPERATIONS_TARGET`` picks one by name);
+2. add its name to ``TARGET_NAMES`` in ``operations/target_names.py`` (``PORTAL_OPERATIONS_TARGET`` picks one by
+   name) and the class to ``TARGETS`` in ``operations/targets/__init__.py``;
 3. add it to the ``target`` fixture in ``tests/operations/conftest.py`` so every operations test also runs on it.
 
 Paths have two views. The *portal's* view is where this process reads and writes files (``data_dir``,

@@ -31,6 +31,7 @@ from django.conf import settings
 
 from .. import neo4j_lock
 from ..processes import pid_alive
+from ..target_names import LOCAL_TARGET
 from .alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
 from .base import AdminResult, Connection, Target, TargetError, bolt_counts, initial_password_args, not_owned_by
 
@@ -90,7 +91,7 @@ def _command_text(command: list[str]) -> str:
 
 
 class LocalTarget(Target):
-    name = "local"
+    name = LOCAL_TARGET
 
     def __init__(
         self,
