@@ -31,6 +31,7 @@ made them, and uses the client compiler only: a start takes about 3 s instead of
 
 from __future__ import annotations
 
+import argparse
 import base64
 import dataclasses
 import hashlib
@@ -51,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from devtools import java11  # noqa: E402
+from devtools.neo4j_cache import Neo4jError, cache_dir  # noqa: E402
 from operations import neo4j_lock  # noqa: E402  (standard library only, like this module)
 
 # The scripts under scripts/ import it by this module's older private name.
@@ -113,17 +116,6 @@ POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 """
 
 
-class Neo4jError(RuntimeError):
-    """Something the operator has to act on; the message says what."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("PORTAL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "alchemiscale-portal"
-    )
-    return Path(base)
-
-
 def distribution_lib(version: str = NEO4J_VERSION) -> Path:
     return cache_dir() / f"neo4j-community-{version}" / "lib"
 
@@ -131,8 +123,6 @@ def distribution_lib(version: str = NEO4J_VERSION) -> Path:
 def java_for(version: str) -> str:
     """The Java that runs ``version``: 11 for 4.4 (fetched by devtools/java11.py), the installed 17 for 5.x."""
     if is_44(version):
-        from devtools import java11  # imported late: java11 imports this module
-
         return str(java11.ensure())
     java = shutil.which("java")
     if java is None:
@@ -317,8 +307,6 @@ class Neo4jInstance:
         if not (distribution_lib(version).parent / "complete").exists():
             return f"Neo4j {version} is not in the cache: python3 -m devtools.local_neo4j fetch --version {version}"
         if is_44(version):
-            from devtools import java11
-
             if not (java11.root() / "complete").exists():
                 return f"Java 11 for Neo4j {version} is not in the cache: python3 -m devtools.java11"
         return None
@@ -621,8 +609,6 @@ def portal_settings(home: Path) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="local_neo4j", description=__doc__.splitlines()[0])
     # The instance's bin/ scripts: `console HOME` and `admin HOME ARGS...` (neo4j-admin's own arguments follow).
     if argv[:1] in (["console"], ["admin"]) and len(argv) >= 2:
@@ -642,8 +628,6 @@ def main(argv: list[str]) -> int:
         if args.command == "fetch":
             print(fetch(args.version))
             if is_44(args.version):
-                from devtools import java11
-
                 print(java11.ensure())
             return 0
         if args.command == "class-archives":
