@@ -57,7 +57,7 @@ class DockerTarget(Target):
         self.versions = Versions(self.discovery, Recreator(self.discovery), self.env_file)
         self.scratch = Scratch(self.jobs, self.scratch_dir())
         self._alchemiscale_cli = ComposeAlchemiscaleCli(
-            self, alchemiscale_image, db_network or f"{project}_db", alchemiscale_timeout
+            self, self.discovery, self.jobs, alchemiscale_image, db_network or f"{project}_db", alchemiscale_timeout
         )
 
     @classmethod
