@@ -8,6 +8,7 @@ helpers, alchemiscale's CLI, the targets) can import it at its top. ``base.py`` 
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import signal
 
 
@@ -64,3 +65,8 @@ class Connection:
     user: str
     password: str
     database: str
+
+
+def command_text(command: list[str]) -> str:
+    """A command line as a shell would read it, for messages and previews."""
+    return " ".join(shlex.quote(c) for c in command)

@@ -13,7 +13,7 @@ import pytest
 
 from devtools import local_neo4j
 from operations.processes import pid_alive
-from operations.targets import local
+from operations.targets.local import admin, own_servers, supervisor
 
 pytestmark = pytest.mark.unit
 
@@ -43,5 +43,5 @@ def test_a_zombie_is_gone_and_so_is_a_reaped_process():
 
 
 def test_the_local_target_and_the_dev_tools_use_this_one():
-    assert local.pid_alive is pid_alive
+    assert supervisor.pid_alive is admin.pid_alive is own_servers.pid_alive is pid_alive
     assert local_neo4j._pid_alive is pid_alive
