@@ -106,6 +106,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.url or not args.user or args.password is None:
         parser.error("NEO4J_URL, NEO4J_USER and NEO4J_PASS (or --url, --user, --password) are required")
+    # Only the command needs the driver: the image builder (scripts/standin_image.py) imports this module's constants
+    # with the system's python3, which need not have it.
     from neo4j import GraphDatabase
 
     with GraphDatabase.driver(args.url, auth=(args.user, args.password)) as driver:

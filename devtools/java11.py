@@ -8,7 +8,8 @@ only against libc, libstdc++ and zlib, which bookworm provides, so it runs in pl
 configuration files at absolute ``/etc/java-11-openjdk`` paths, so those links are re-pointed into the
 unpacked tree, which then depends on nothing outside itself.
 
-Standard library only, like ``local_neo4j``: ``scripts/bootstrap.sh`` runs it before the virtualenv exists.
+Standard library only, like ``local_neo4j`` (which imports it): ``scripts/bootstrap.sh`` runs it before the
+virtualenv exists.
 
     python3 -m devtools.java11     prints the path of the java binary, fetching it first when needed
 """
@@ -21,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.local_neo4j import Neo4jError, cache_dir
+from devtools.neo4j_cache import Neo4jError, cache_dir
 
 SUITE = "bullseye"
 PACKAGE = "openjdk-11-jre-headless"

@@ -31,6 +31,7 @@ made them, and uses the client compiler only: a start takes about 3 s instead of
 
 from __future__ import annotations
 
+import argparse
 import base64
 import dataclasses
 import hashlib
@@ -51,7 +52,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from devtools import java11  # noqa: E402
+from devtools.neo4j_cache import Neo4jError, cache_dir  # noqa: E402
 from operations import neo4j_lock  # noqa: E402  (standard library only, like this module)
+
+# The scripts under scripts/ import it by this module's older private name.
+from operations.processes import pid_alive  # noqa: E402
 
 NEO4J_VERSION = "5.26.12"
 # The 5.x release alchemiscale's guide migrates 4.4 to (its compose file's neo4j:5.18); the newest 5.18 release.
@@ -110,17 +116,6 @@ POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 """
 
 
-class Neo4jError(RuntimeError):
-    """Something the operator has to act on; the message says what."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("PORTAL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "alchemiscale-portal"
-    )
-    return Path(base)
-
-
 def distribution_lib(version: str = NEO4J_VERSION) -> Path:
     return cache_dir() / f"neo4j-community-{version}" / "lib"
 
@@ -128,8 +123,6 @@ def distribution_lib(version: str = NEO4J_VERSION) -> Path:
 def java_for(version: str) -> str:
     """The Java that runs ``version``: 11 for 4.4 (fetched by devtools/java11.py), the installed 17 for 5.x."""
     if is_44(version):
-        from devtools import java11  # imported late: java11 imports this module
-
         return str(java11.ensure())
     java = shutil.which("java")
     if java is None:
@@ -215,21 +208,6 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @dataclasses.dataclass
@@ -329,8 +307,6 @@ class Neo4jInstance:
         if not (distribution_lib(version).parent / "complete").exists():
             return f"Neo4j {version} is not in the cache: python3 -m devtools.local_neo4j fetch --version {version}"
         if is_44(version):
-            from devtools import java11
-
             if not (java11.root() / "complete").exists():
                 return f"Java 11 for Neo4j {version} is not in the cache: python3 -m devtools.java11"
         return None
@@ -415,7 +391,7 @@ class Neo4jInstance:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def is_up(self) -> bool:
         if self.pid() is None:
@@ -518,11 +494,11 @@ class Neo4jInstance:
             return
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.2)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
-            while _pid_alive(pid):
+            while pid_alive(pid):
                 time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
 
@@ -633,8 +609,6 @@ def portal_settings(home: Path) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="local_neo4j", description=__doc__.splitlines()[0])
     # The instance's bin/ scripts: `console HOME` and `admin HOME ARGS...` (neo4j-admin's own arguments follow).
     if argv[:1] in (["console"], ["admin"]) and len(argv) >= 2:
@@ -654,8 +628,6 @@ def main(argv: list[str]) -> int:
         if args.command == "fetch":
             print(fetch(args.version))
             if is_44(args.version):
-                from devtools import java11
-
                 print(java11.ensure())
             return 0
         if args.command == "class-archives":

@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.local_neo4j import _pid_alive, cache_dir  # noqa: E402
+from devtools.local_neo4j import cache_dir  # noqa: E402
+from operations.processes import pid_alive  # noqa: E402
 
 RUN_DIR = Path(os.environ.get("PORTAL_DOCKER_RUN_DIR", "/run/alchemiscale-portal-docker"))
 SOCKET = RUN_DIR / "docker.sock"
@@ -63,7 +64,7 @@ def engine_pid() -> int | None:
         pid = int(PID_FILE.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def _live_users() -> list[int]:
@@ -74,7 +75,7 @@ def _live_users() -> list[int]:
         except ValueError:
             entry.unlink(missing_ok=True)
             continue
-        if _pid_alive(pid):
+        if pid_alive(pid):
             users.append(pid)
         else:
             entry.unlink(missing_ok=True)
@@ -124,9 +125,9 @@ def stop(timeout: float = 60.0) -> None:
     # dockerd stops its containers (and its own containerd) on SIGTERM.
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
 
 

@@ -27,7 +27,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.local_neo4j import _pid_alive  # noqa: E402
+from operations.processes import pid_alive  # noqa: E402
 
 PG_BIN = Path(os.environ.get("PORTAL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 USER = "portal_admin"
@@ -66,7 +66,7 @@ class PostgresServer:
             pid = int((self.data / "postmaster.pid").read_text().split()[0])
         except (FileNotFoundError, IndexError, ValueError):
             return False
-        return _pid_alive(pid)
+        return pid_alive(pid)
 
     def init(self, password: str) -> None:
         """A new cluster whose superuser is ``portal_admin`` with ``password`` (nothing when one exists)."""

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.local_neo4j import Neo4jError, Neo4jInstance, _pid_alive, port_in_use, portal_settings  # noqa: E402
+from devtools.local_neo4j import Neo4jError, Neo4jInstance, port_in_use, portal_settings  # noqa: E402
+from operations.processes import pid_alive  # noqa: E402
 
 PROFILES = {
     # profile: (bolt, http, redis); each can be overridden by PORTAL_<NAME>_PORT
@@ -105,7 +106,7 @@ class Profile:
             pid = int(self.redis_pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def redis_up(self) -> None:
         if self.redis_pid() is not None:
@@ -153,7 +154,7 @@ class Profile:
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 20
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
         self.redis_pid_file.unlink(missing_ok=True)
 

@@ -24,7 +24,11 @@ import pytest
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("security", "identities", "operations", "alchemiscale_portal", "compute")
+PACKAGES = ("security", "identities", "operations", "alchemiscale_portal", "compute", "devtools")
+#: the dev tools sit beside the house (no layer: the house never imports them, tests/test_no_dev_imports.py), but
+#: their modules must not form a circle either
+PRODUCTION = ("security", "identities", "operations", "alchemiscale_portal", "compute")
+MAX_LINES = 500
 
 #: (module prefix, rank); the longest matching prefix decides. Equal ranks of different prefixes are peers.
 LAYERS: list[tuple[str, int]] = [
@@ -60,6 +64,8 @@ def module_name(path: Path, root: Path = ROOT) -> str:
 def project_modules(root: Path = ROOT) -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
+        if not (root / package).is_dir():
+            continue
         for path in sorted((root / package).rglob("*.py")):
             if "migrations" not in path.parts:
                 found[module_name(path, root)] = path
@@ -192,6 +198,18 @@ def test_no_import_circle():
 
 def test_imports_inside_functions_say_why():
     assert silent_function_imports(graph()) == []
+
+
+def test_no_production_module_is_over_500_lines():
+    """A longer module is split by collaborator (docs/architecture.md); migrations are written by Django."""
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for package in PRODUCTION
+        if (ROOT / package).is_dir()
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts and (n := len(path.read_text().splitlines())) > MAX_LINES
+    ]
+    assert long == []
 
 
 def test_the_check_sees_an_upward_import(tmp_path):

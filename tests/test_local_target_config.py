@@ -90,6 +90,6 @@ def test_a_side_store_password_beginning_with_a_dash_is_set(settings, tmp_path):
     target = get_target("local")
     root = target.snapshot_dir()
     conf = target._side_conf(root)
-    result = target._admin(initial_password_args("-looks-like-an-option"), conf)
+    result = target.admin_tool.run(initial_password_args("-looks-like-an-option"), conf)
     assert result.ok, result.output
     assert (root / "data" / "dbms" / "auth.ini").is_file()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from operations.target_names import LOCAL_TARGET, TARGET_NAMES
+
 from ..env import env_bool, env_choice, env_command, env_int, env_list, env_str
 from .base import DATA_DIR
 
@@ -37,7 +39,7 @@ SNAPSHOT_CREATE_COMMAND = env_command("PORTAL_SNAPSHOT_CREATE_COMMAND", [])
 SNAPSHOT_REMOVE_COMMAND = env_command("PORTAL_SNAPSHOT_REMOVE_COMMAND", [])
 
 # ---- operations (backup, restore, migrations): which Neo4j they act on ----------------------------------
-OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", "local", ("local", "docker"))
+OPERATIONS_TARGET = env_choice("PORTAL_OPERATIONS_TARGET", LOCAL_TARGET, TARGET_NAMES)
 NEO4J_START_TIMEOUT = env_int("PORTAL_NEO4J_START_TIMEOUT", 180)
 # The local target (operations/targets/local.py, docs/local-target.md) drives any Neo4j installation: where it is,
 # where its neo4j.conf is (data directories are read from it), and how it is started, stopped and asked whether it
@@ -66,7 +68,7 @@ OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
 OPERATIONS_QUEUES: dict[str, str] = {}
 for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES", "").split(","))):
     _name, _sep, _queue = (s.strip() for s in _pair.partition(":"))
-    if not _sep or _name not in ("local", "docker") or not _queue:
+    if not _sep or _name not in TARGET_NAMES or not _queue:
         raise ImproperlyConfigured(
             f"PORTAL_OPERATIONS_QUEUES: {_pair!r} is not <target>:<queue> with target local or docker"
         )

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from ..target_names import DOCKER_TARGET, LOCAL_TARGET
 from .base import AdminResult, Connection, Target, TargetError
 from .docker import DockerTarget
 from .local import LocalTarget
@@ -25,8 +26,8 @@ __all__ = [
     "via_worker",
 ]
 
-#: name -> class; a new target is added here (see the docstring of base.py)
-TARGETS: dict[str, type[Target]] = {LocalTarget.name: LocalTarget, DockerTarget.name: DockerTarget}
+#: name -> class, for every name in operations/target_names.py; a new target is added to both (base.py's docstring)
+TARGETS: dict[str, type[Target]] = {LOCAL_TARGET: LocalTarget, DOCKER_TARGET: DockerTarget}
 
 
 def default_connection() -> Connection:
@@ -49,8 +50,8 @@ def _build(name: str) -> Target:
     common: dict[str, Any] = dict(
         connection=default_connection(), backup_dir=settings.BACKUP_DIR, start_timeout=settings.NEO4J_START_TIMEOUT
     )
-    if name == LocalTarget.name:
+    if name == LOCAL_TARGET:
         return LocalTarget.from_settings(**common)
-    if name == DockerTarget.name:
+    if name == DOCKER_TARGET:
         return DockerTarget.from_settings(**common)
     return TARGETS[name](**common)

@@ -25,23 +25,29 @@ import os
 import shlex
 import shutil
 import subprocess
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 
-from .base import AdminResult, TargetError
-
-if TYPE_CHECKING:
-    from .base import Target
+from .common import AdminResult, Connection, TargetError
 
 #: the image label that marks an image as a stand-in for alchemiscale-server rather than alchemiscale itself
 STANDIN_LABEL = "org.alchemiscale-portal.standin"
 
 
+class CliTarget(Protocol):
+    """What the CLI needs of its target (every :class:`~operations.targets.base.Target` has it): named here rather
+    than imported, because base.py imports this module."""
+
+    connection: Connection
+
+    def mask_password(self, text: str) -> str: ...
+
+
 class AlchemiscaleCli(abc.ABC):
     """``alchemiscale ARGS`` against ``target``'s Neo4j (its connection is read at each call)."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: CliTarget):
         self.target = target
 
     @abc.abstractmethod

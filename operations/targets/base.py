@@ -4,7 +4,8 @@ Procedures (``operations/backups/procedures/``) never know whether Neo4j is a lo
 use the methods below. Adding a target:
 
 1. subclass :class:`Target` in ``operations/targets/<name>.py``: set ``name`` and implement the abstract methods;
-2. add it to ``TARGETS`` in ``operations/targets/__init__.py`` (``PORTAL_OPERATIONS_TARGET`` picks one by name);
+2. add its name to ``TARGET_NAMES`` in ``operations/target_names.py`` (``PORTAL_OPERATIONS_TARGET`` picks one by
+   name) and the class to ``TARGETS`` in ``operations/targets/__init__.py``;
 3. add it to the ``target`` fixture in ``tests/operations/conftest.py`` so every operations test also runs on it.
 
 Paths have two views. The *portal's* view is where this process reads and writes files (``data_dir``,
@@ -22,74 +23,22 @@ alchemiscale's own CLI (``alchemiscale database migrate v03-to-v04``) runs where
 from __future__ import annotations
 
 import abc
-import dataclasses
 import os
-import signal
+import shutil
+import subprocess
 import time
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import neo4j
 
 from security.masking import mask_url
 
-if TYPE_CHECKING:
-    from .alchemiscale_cli import AlchemiscaleCli
+from . import snapshots
+from .alchemiscale_cli import AlchemiscaleCli
 
-
-class TargetError(RuntimeError):
-    """The target could not do what was asked; the message says what and why, for staff."""
-
-
-@dataclasses.dataclass(frozen=True)
-class AdminResult:
-    """One finished neo4j-admin run: the exact command line, its exit code, stdout and stderr together."""
-
-    command: list[str]
-    returncode: int
-    output: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def exit_description(self) -> str:
-        """How the tool ended, for staff: 'exited with 1', or which signal killed it and what that usually means
-        (a local process reports signal N as -N, a container as 128 + N)."""
-        code = self.returncode
-        number = -code if code < 0 else code - 128 if code > 128 else 0
-        try:
-            name = signal.Signals(number).name if number else ""
-        except ValueError:
-            name = ""
-        if not name:
-            return f"exited with {code}"
-        head = (
-            f"was killed by signal {number} ({name})"
-            if code < 0
-            else f"exited with {code}, the code of a process killed by signal {number} ({name})"
-        )
-        return f"{head}: {SIGNAL_MEANINGS.get(name, 'something outside the portal ended it')}"
-
-
-SIGNAL_MEANINGS = {
-    "SIGKILL": "usually the machine ran out of memory (the kernel's out-of-memory killer: see `dmesg`, or the "
-    "container's OOMKilled) or an operator's kill -9",
-    "SIGTERM": "usually an operator, a service manager or the machine shutting down",
-    "SIGINT": "usually someone pressing Ctrl-C",
-    "SIGSEGV": "the Java process crashed (see hs_err_pid*.log in the Neo4j home)",
-    "SIGABRT": "the Java process aborted (see hs_err_pid*.log in the Neo4j home)",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Connection:
-    """How to reach the target's database over Bolt (alchemiscale's NEO4J_* settings by default)."""
-
-    url: str
-    user: str
-    password: str
-    database: str
+# A layer below this module, so that snapshots.py and alchemiscale_cli.py can use them too; still importable from here.
+from .common import AdminResult, Connection, TargetError
 
 
 class Target(abc.ABC):
@@ -228,8 +177,6 @@ class Target(abc.ABC):
         scratch = self.scratch_dir()
         if not scratch.exists():
             return []
-        import shutil
-
         shutil.rmtree(scratch, ignore_errors=True)
         return [f"removed {scratch}"] if not scratch.exists() else [f"could not remove {scratch}; remove it by hand"]
 
@@ -286,9 +233,6 @@ class Target(abc.ABC):
     def snapshot_store(self, dest: Path) -> str:
         """Copy the database's store and transaction directories (the server stopped) into the side store ``dest``,
         sharing blocks where the file system can (``cp --reflink=auto -a``: owners and modes kept)."""
-        import shutil
-        import subprocess
-
         shutil.rmtree(dest, ignore_errors=True)
         done = []
         for live, copy in zip(self.database_dirs(), self.side_databases(dest)):
@@ -309,14 +253,10 @@ class Target(abc.ABC):
     def online_snapshot_method(self) -> tuple[Any, str]:
         """(how the running store can be snapshotted, or None; why not, in words) from the data directory and the
         settings (``operations/targets/snapshots.py``). Cheap: the backup's preview asks it."""
-        from . import snapshots
-
         return snapshots.method_for(self.data_dir)
 
     def online_snapshot_command(self, root: Path) -> list[str]:
         """The command that snapshots the running store into the side store ``root`` (for previews)."""
-        from . import snapshots
-
         method, why = self.online_snapshot_method()
         if method is None:
             return [f"# no online snapshot: {why}"]
@@ -325,8 +265,6 @@ class Target(abc.ABC):
     def take_online_snapshot(self, root: Path) -> str:
         """Snapshot the whole data directory of the running server, atomically, into the side store ``root``; keep
         only the database's store and transaction logs in it. The server is not stopped."""
-        from . import snapshots
-
         method, why = self.online_snapshot_method()
         if method is None:
             raise TargetError(f"cannot snapshot the running store: {why}")
@@ -337,16 +275,12 @@ class Target(abc.ABC):
 
     def remove_online_snapshot(self, root: Path) -> list[str]:
         """Remove the snapshot in the side store ``root`` the way it was made (nothing for a copied side store)."""
-        from . import snapshots
-
         return snapshots.remove(root, self.data_dir)
 
     def swap_in(self, staged: Path, aside: Path) -> list[str]:
         """With the server stopped: each live database directory is renamed into ``aside`` (a side store), then its
         staged twin in ``staged`` renamed into its place. Renames only; each pair independently, so
         :meth:`swap_back` can undo any prefix of it."""
-        import os
-
         done = []
         for live, new, away in zip(self.database_dirs(), self.side_databases(staged), self.side_databases(aside)):
             away.parent.mkdir(parents=True, exist_ok=True)
@@ -362,9 +296,6 @@ class Target(abc.ABC):
         """Undo :meth:`swap_in`, whatever part of it happened (the server stopped): where a directory was set aside,
         the loaded one in its place is removed and the set-aside one renamed back. Never mixes the two data sets:
         afterwards every live directory is the previous one."""
-        import os
-        import shutil
-
         done = []
         for live, away in zip(self.database_dirs(), self.side_databases(aside)):
             if not away.exists():

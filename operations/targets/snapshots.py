@@ -30,7 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .base import TargetError
+from .common import TargetError
 
 #: the file in a side store's root naming how its ``data/`` was made (absent: copied, a plain directory)
 METHOD_FILE = "snapshot-method"

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from operations.models import OperationRun
-from operations.targets.local import pid_alive as _pid_alive
+from operations.processes import pid_alive as _pid_alive
 
 from .conftest import graph_snapshot, seed_graph
 

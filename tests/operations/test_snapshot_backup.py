@@ -31,9 +31,11 @@ from devtools.local_neo4j import Neo4jInstance
 from operations.backups import services
 from operations.backups.procedures.restore import load_args
 from operations.models import Backup
+from operations.processes import pid_alive
 from operations.runs import engine
 from operations.runs import requests as run_requests
-from operations.targets import get_target, local
+from operations.targets import get_target
+from operations.targets.local import own_servers
 from operations.targets.snapshots import is_btrfs_subvolume
 
 from .conftest import dedicated_worker, wait_for
@@ -193,7 +195,7 @@ def seq_in_dump(target, backup: Backup, root: Path, monkeypatch) -> tuple[int, i
             with driver.session(database=c.database) as session:
                 return tuple(session.run("MATCH (s:Seq) RETURN count(s), min(s.n), max(s.n)").single(strict=True))
 
-    monkeypatch.setattr(local, "bolt_counts", seq_counts)
+    monkeypatch.setattr(own_servers, "bolt_counts", seq_counts)
     try:
         return target.side_counts(root)  # type: ignore[return-value]
     finally:
@@ -254,14 +256,14 @@ def test_online_snapshot_backup_under_writes_and_a_worker_killed_while_the_snaps
         side_pid = int(console.read_text())
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
-    assert local.pid_alive(side_pid) and subvolumes(mnt) == ["neo4j/data", "neo4j/data/portal-snapshot/data"]
+    assert pid_alive(side_pid) and subvolumes(mnt) == ["neo4j/data", "neo4j/data/portal-snapshot/data"]
 
     with dedicated_worker("rescuer", env["PORTAL_OPERATIONS_QUEUE"], env):
         run = wait_for(run, timeout=300)
     assert run.status == "interrupted" and "(recover the snapshot)" in run.error
     assert "stopped" in run.error  # the private server (it carries the side store's admin marker)
     assert f"deleted the btrfs subvolume {target.snapshot_dir() / 'data'}" in run.error
-    assert not local.pid_alive(side_pid) and subvolumes(mnt) == ["neo4j/data"]
+    assert not pid_alive(side_pid) and subvolumes(mnt) == ["neo4j/data"]
     assert not target.snapshot_dir().exists() and target.pid() == pid and Backup.objects.count() == 1
 
 
@@ -276,7 +278,7 @@ def test_a_private_server_that_cannot_start_fails_the_backup_and_leaves_no_snaps
     # there with the wrong password.)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
-        monkeypatch.setattr(local, "free_loopback_port", lambda: taken.getsockname()[1])
+        monkeypatch.setattr(own_servers, "free_loopback_port", lambda: taken.getsockname()[1])
         started = datetime.now()
         run = engine.execute(services.request_backup(label="test", target=target).pk)
     assert run.status == "failed"

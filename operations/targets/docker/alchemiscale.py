@@ -10,32 +10,34 @@ no bridge networks there), the job does too and uses the URL the portal reaches 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..alchemiscale_cli import STANDIN_LABEL, AlchemiscaleCli
+from ..alchemiscale_cli import STANDIN_LABEL, AlchemiscaleCli, CliTarget
 from ..base import AdminResult, TargetError
+from .discovery import Discovery
+from .jobs import Jobs
 from .sdk import docker
-
-if TYPE_CHECKING:
-    from .target import DockerTarget
 
 #: the Bolt port alchemiscale's services use on the database network (the guide's bolt://neo4j:7687)
 BOLT_PORT = 7687
 
 
 class ComposeAlchemiscaleCli(AlchemiscaleCli):
-    """``alchemiscale ARGS`` against ``target``'s Neo4j, in a one-off container of ``image``."""
+    """``alchemiscale ARGS`` against ``target``'s Neo4j, in a one-off container of ``image``: the deployment found by
+    ``discovery``, the container run by ``jobs`` (the target's own collaborators)."""
 
-    target: DockerTarget
-
-    def __init__(self, target: DockerTarget, image: str, db_network: str, timeout: float):
+    def __init__(
+        self, target: CliTarget, discovery: Discovery, jobs: Jobs, image: str, db_network: str, timeout: float
+    ):
         super().__init__(target)
+        self.discovery = discovery
+        self.jobs = jobs
         self.image = image
         self.db_network = db_network
         self.timeout = timeout
 
     def _image(self):
-        d = self.target.discovery
+        d = self.discovery
         try:
             return d.client().images.get(self.image)
         except docker.errors.ImageNotFound:
@@ -47,7 +49,7 @@ class ComposeAlchemiscaleCli(AlchemiscaleCli):
     def _network(self) -> tuple[str, str]:
         """(network for the job, NEO4J_URL inside it): the deployment's database network and the service's name,
         or host networking and the portal's own URL when the Neo4j container itself uses host networking."""
-        d = self.target.discovery
+        d = self.discovery
         c = d.container()
         if (c.attrs.get("HostConfig") or {}).get("NetworkMode") == "host":
             return "host", self.target.connection.url
@@ -82,7 +84,7 @@ class ComposeAlchemiscaleCli(AlchemiscaleCli):
         try:
             network, url = self._network()
         except TargetError:
-            network, url = self.db_network, f"bolt://{self.target.discovery.service}:{BOLT_PORT}"
+            network, url = self.db_network, f"bolt://{self.discovery.service}:{BOLT_PORT}"
         line = ["docker", "run", "--rm", "--network", network]
         for name, value in self.env(url).items():
             line += ["-e", name if name == "NEO4J_PASS" else f"{name}={value}"]
@@ -90,7 +92,7 @@ class ComposeAlchemiscaleCli(AlchemiscaleCli):
 
     def is_standin(self) -> bool:
         try:
-            image = self.target.discovery.client().images.get(self.image)
+            image = self.discovery.client().images.get(self.image)
         except (TargetError, docker.errors.APIError):
             return False
         return STANDIN_LABEL in ((image.attrs.get("Config") or {}).get("Labels") or {})
@@ -100,7 +102,7 @@ class ComposeAlchemiscaleCli(AlchemiscaleCli):
         network, url = self._network()
         # Docker refuses a host name with host networking; the image's own user and working directory apply.
         create: dict[str, Any] = {"network_mode": "host"} if network == "host" else {"network": network}
-        returncode, output = self.target.jobs.run_container(
+        returncode, output = self.jobs.run_container(
             image.id,
             args,
             what="alchemiscale",

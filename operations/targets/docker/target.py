@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from ...target_names import DOCKER_TARGET
 from ..base import AdminResult, Connection, Target, TargetError
 from .alchemiscale import ComposeAlchemiscaleCli
 from .compose_env import ComposeEnvFile
@@ -25,7 +26,7 @@ from .versions import Versions
 
 
 class DockerTarget(Target):
-    name = "docker"
+    name = DOCKER_TARGET
 
     def __init__(
         self,
@@ -56,7 +57,7 @@ class DockerTarget(Target):
         self.versions = Versions(self.discovery, Recreator(self.discovery), self.env_file)
         self.scratch = Scratch(self.jobs, self.scratch_dir())
         self._alchemiscale_cli = ComposeAlchemiscaleCli(
-            self, alchemiscale_image, db_network or f"{project}_db", alchemiscale_timeout
+            self, self.discovery, self.jobs, alchemiscale_image, db_network or f"{project}_db", alchemiscale_timeout
         )
 
     @classmethod
