@@ -2,7 +2,7 @@
 
 The layers, lowest first (docs/architecture.md)::
 
-    security -> identities -> operations (ground floor: models, checks, humanize, ...) -> operations.targets
+    security -> identities -> operations (ground floor: models, checks, humanize, ...) -> compute -> operations.targets
     -> operations.runs -> operations.backups -> operations.upgrades | operations.unattended -> operations.glance
     -> alchemiscale_portal (the composition root)
 
@@ -34,8 +34,8 @@ MAX_LINES = 500
 LAYERS: list[tuple[str, int]] = [
     ("security", 0),
     ("identities", 1),
-    ("compute", 2),
-    ("operations", 3),
+    ("operations", 2),
+    ("compute", 3),
     ("operations.targets", 4),
     ("operations.runs", 5),
     ("operations.backups", 6),
