@@ -41,9 +41,29 @@ def required_for(user) -> bool:
 
 # ---- enrolment ---------------------------------------------------------------------------------------------
 def pending_device(user) -> TOTPDevice:
-    """The unconfirmed authenticator being enrolled (a new secret the first time, the same one on a reload)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    return device or TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    """A new unconfirmed authenticator with a new secret, replacing any earlier unconfirmed one.
+
+    A new secret per visit of the enrolment page: before a person enrols, the password alone opens that page, so a
+    secret shown once must be void as soon as the page is opened again, or whoever saw it first could later sign in
+    with the password and a code computed from it."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+
+
+def open_enrolment(user, address: str | None) -> TOTPDevice:
+    """The enrolment page was opened: a new secret, and an audit entry saying so (never the secret)."""
+    device = pending_device(user)
+    note = "replacing a confirmed authenticator" if has_second_factor(user) else ""
+    record(user.get_username(), SecurityEvent.Kind.ENROL_OPENED, address=address, note=note)
+    return device
+
+
+def shown_device(user, device_id: object) -> TOTPDevice | None:
+    """The unconfirmed authenticator whose secret this session was shown, if no later visit replaced it."""
+    if not isinstance(device_id, int):
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first()
 
 
 def secret_base32(device: TOTPDevice) -> str:
@@ -84,13 +104,20 @@ def confirm_enrolment(user, device: TOTPDevice, code: str, address: str | None) 
     """Check the first code from the new authenticator; on success it replaces every earlier device of the person
     and a new set of recovery codes is made (returned once, never shown again)."""
     code = normalise(code)
-    if message := _throttled(device):
-        record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note="enrolment")
-        return Check(False, message), []
-    if not _TOTP_CODE.fullmatch(code) or not device.verify_token(code):
-        record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: wrong code")
-        return Check(False, "That code is not the authenticator's current code: check the clock and try again."), []
     with transaction.atomic():
+        # Locked and read again: a visit of the enrolment page meanwhile replaced it, and saving the stale object
+        # (verify_token saves its throttle counters) would bring the void secret back.
+        current = TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user, confirmed=False).first()
+        if current is None:
+            record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: secret replaced")
+            return Check(False, "This secret was replaced: the enrolment page was opened again. Use the new one."), []
+        device = current
+        if message := _throttled(device):
+            record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note="enrolment")
+            return Check(False, message), []
+        if not _TOTP_CODE.fullmatch(code) or not device.verify_token(code):
+            record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: wrong code")
+            return Check(False, "That code is not the authenticator's current code: check the clock and try again."), []
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         StaticDevice.objects.filter(user=user).delete()
         device.confirmed = True
