@@ -12,6 +12,7 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -127,10 +128,21 @@ def confirm_enrolment(user, device: TOTPDevice, code: str, address: str | None) 
     return Check(True, device=device), codes
 
 
+def recovery_hash(code: str) -> str:
+    """What the database keeps of a recovery code: an HMAC-SHA256 keyed with PORTAL_SECRET_KEY, in base32 capitals
+    cut to the 16 characters django-otp's token column holds (80 bits).
+
+    Keyed rather than a plain hash: a code has only 40 bits, so anyone holding a copy of the database (the copy
+    beside every backup) could try them all against a plain hash; the key is not in the database. Capitals, so a
+    stored hash never equals a code as typed (always lower case after normalise())."""
+    digest = salted_hmac("security.recovery-code", normalise(code), algorithm="sha256").digest()
+    return base64.b32encode(digest).decode("ascii")[:16]
+
+
 def _new_recovery_codes(user) -> list[str]:
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=static, token=c) for c in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=recovery_hash(c)) for c in codes])
     return [pretty(c) for c in codes]
 
 
@@ -150,7 +162,8 @@ def check_code(user, code: str, address: str | None, where: str) -> Check:
         if message := _throttled(device):
             record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note=where)
             return Check(False, message)
-        if not code or not device.verify_token(code):
+        # django-otp finds the token by equality: given the hash, it compares hashes.
+        if not code or not device.verify_token(code if is_totp else recovery_hash(code)):
             kind = "authenticator code" if is_totp else "recovery code"
             record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note=f"{where}: wrong {kind}")
             return Check(False, "Wrong code.")
