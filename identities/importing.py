@@ -150,7 +150,15 @@ def _parse_expires(text: str) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise IdentityError(f"invalid expiry {text!r}: {EXPIRES_RULE}") from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    # Converted here, once: with an offset, a date valid in its own zone can lie past year 9999 or before year 1 in
+    # UTC (9999-12-31T23:00-05:00), and every later use (the preview, comparing, storing) would meet an OverflowError.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        where = "beyond the year 9999" if value.year == dt.MAXYEAR else "before the year 1"
+        raise IdentityError(f"invalid expiry {text!r}: it is {where} in UTC; {EXPIRES_RULE}") from None
 
 
 def _scopes(text: str) -> list[str]:
