@@ -54,6 +54,7 @@ NEOMODEL_NEO4J_BOLT_URL = (
 NEOMODEL_SIGNALS = True
 NEOMODEL_FORCE_TIMEZONE = False
 NEOMODEL_MAX_CONNECTION_POOL_SIZE = env_int("NEO4J_MAX_CONNECTION_POOL_SIZE", 20)
+MAX_SCOPES_PER_IDENTITY = env_int("PORTAL_MAX_SCOPES_PER_IDENTITY", 1000)  # identities/rules.py
 
 # ---- Redis / Celery -----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -24,7 +24,7 @@ from .audit import Actor
 from .csvfile import NO, YES, CsvFileError, CsvRow, decode, read_table, unguard
 from .models import ParkedKey
 from .nodes import IdentityKind
-from .rules import IdentityError, validate_identifier
+from .rules import IdentityError, check_scope_count, validate_identifier
 from .scope import InvalidScope, parse_scopes
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
@@ -193,6 +193,9 @@ def _plan_row(
     scopes = _scopes(cells["scopes"]) if "scopes" in cells else None
     disabled = _parse_disabled(cells["disabled"]) if "disabled" in cells else None
 
+    if scopes is not None:
+        granted_count = len((current["node"].scopes or []) if current is not None else [])
+        check_scope_count(identifier, len(scopes), granted_count)
     if current is None:
         plan.action = CREATE
         plan.details = {k: v for k, v in details.items() if v is not None}
