@@ -2,6 +2,10 @@
 """Bench: the identity admin's list pages with 100,000 user identities in Neo4j.
 
     PORTAL_TEST_SLOT=N .venv/bin/python bench/identities.py [--count 100000] [--repeat 5]
+    PORTAL_TEST_SLOT=N .venv/bin/python bench/identities.py --scopes 6000
+
+``--scopes N`` measures instead the scopes page (``/admin/identity-scopes/``) and the report behind it with one
+identity holding N scopes (written straight to Neo4j, past the portal's cap, as alchemiscale's own tools may).
 
 Starts the test slot's own Neo4j and Redis (never the dev or a production store), seeds the identities with batched
 UNWIND (plus alchemiscale's four constraints, as a real deployment has them), then requests admin pages through
@@ -103,13 +107,55 @@ def start_slot(sqlite_name: str, **extra_env: str) -> bool:
     return True
 
 
+def scopes_page(count: int) -> None:
+    """One identity with ``count`` scopes: how long the scopes report and the whole page take."""
+    # Here, not at the top: the portal's modules need django.setup() with the slot's environment first.
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from identities import inventory, store
+
+    scopes = [f"org{i % 50:02d}-camp{i % 7}-proj{i}" for i in range(count)]
+    store.cypher(
+        "CREATE (n:CredentialedEntity:CredentialedUserIdentity {identifier: 'bench-user-scopes', scopes: $scopes})",
+        {"scopes": scopes},
+    )
+    started = time.perf_counter()
+    rows = inventory.scope_report()
+    print(f"scope report, 1 identity with {count} scopes: {len(rows)} rows in {time.perf_counter() - started:.2f} s")
+    user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
+        "bench", "bench@example.org", "bench-password-unused"
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    started = time.perf_counter()
+    response = client.get("/admin/identity-scopes/")
+    assert response.status_code == 200, response.status_code
+    print(f"scopes page: {time.perf_counter() - started:.2f} s, {len(response.content) // 1024} KiB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--scopes", type=int, default=0, help="measure the scopes page instead (see above)")
     args = parser.parse_args()
     if not start_slot("bench-portal.sqlite3"):
         return 2
+    if args.scopes:
+        try:
+            import django  # here, as in the list bench below: after start_slot() set the environment
+
+            django.setup()
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            remove_seeded()
+            scopes_page(args.scopes)
+            remove_seeded()
+        finally:
+            services("down")
+        return 0
     try:
         import django
 

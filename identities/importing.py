@@ -24,7 +24,7 @@ from .audit import Actor
 from .csvfile import NO, YES, CsvFileError, CsvRow, decode, read_table, unguard
 from .models import ParkedKey
 from .nodes import IdentityKind
-from .rules import IdentityError, validate_identifier
+from .rules import IdentityError, check_scope_count, validate_identifier
 from .scope import InvalidScope, parse_scopes
 
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
@@ -150,7 +150,15 @@ def _parse_expires(text: str) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise IdentityError(f"invalid expiry {text!r}: {EXPIRES_RULE}") from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    # Converted here, once: with an offset, a date valid in its own zone can lie past year 9999 or before year 1 in
+    # UTC (9999-12-31T23:00-05:00), and every later use (the preview, comparing, storing) would meet an OverflowError.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        where = "beyond the year 9999" if value.year == dt.MAXYEAR else "before the year 1"
+        raise IdentityError(f"invalid expiry {text!r}: it is {where} in UTC; {EXPIRES_RULE}") from None
 
 
 def _scopes(text: str) -> list[str]:
@@ -185,6 +193,9 @@ def _plan_row(
     scopes = _scopes(cells["scopes"]) if "scopes" in cells else None
     disabled = _parse_disabled(cells["disabled"]) if "disabled" in cells else None
 
+    if scopes is not None:
+        granted_count = len((current["node"].scopes or []) if current is not None else [])
+        check_scope_count(identifier, len(scopes), granted_count)
     if current is None:
         plan.action = CREATE
         plan.details = {k: v for k, v in details.items() if v is not None}

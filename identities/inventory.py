@@ -16,7 +16,7 @@ from django.core.cache import cache
 
 from . import store
 from .nodes import KINDS
-from .scope import InvalidScope, Scope
+from .scope import WILDCARD, InvalidScope, Scope
 
 CACHE_SECONDS = 60
 _DATA_KEY = "identities:data-scopes"
@@ -38,6 +38,34 @@ def data_scopes(fresh: bool = False) -> dict[str, int]:
 def forget() -> None:
     """Drop the cached data scopes, for every process (after a write that may have changed them)."""
     cache.delete(_DATA_KEY)
+
+
+class DataIndex:
+    """The data scopes by org and by org and campaign, so what a wildcard covers is looked up, not searched for."""
+
+    def __init__(self, data: dict[str, int]):
+        self.all: list[str] = []
+        self.by_org: dict[str, list[str]] = {}
+        self.by_campaign: dict[tuple[str, str], list[str]] = {}
+        for text in sorted(data):
+            try:
+                scope = Scope.from_str(text)
+            except InvalidScope:
+                continue
+            self.all.append(text)
+            self.by_org.setdefault(scope.org, []).append(text)
+            self.by_campaign.setdefault((scope.org, scope.campaign), []).append(text)
+
+    def covered(self, scope: Scope) -> list[str]:
+        """The same as covered_data_scopes(scope, data), sorted: wildcards only trail, so a scope covers exactly
+        the data scopes that share its parts before the first wildcard."""
+        if scope.org == WILDCARD:
+            return list(self.all)
+        if scope.campaign == WILDCARD:
+            return list(self.by_org.get(scope.org, []))
+        if scope.project == WILDCARD:
+            return list(self.by_campaign.get((scope.org, scope.campaign), []))
+        return [text for text in self.by_campaign.get((scope.org, scope.campaign), []) if text == str(scope)]
 
 
 def covered_data_scopes(scope: Scope, data: dict[str, int]) -> list[str]:
@@ -73,8 +101,23 @@ class ScopeRow:
 SAMPLE = 20
 
 
+def _covering(scope: Scope) -> list[str]:
+    """Every scope that covers this one: itself and the wildcards over its leading parts (wildcards only trail, so
+    there are at most four; the order is irrelevant, the caller sorts)."""
+    heads = [
+        str(scope),
+        f"{scope.org}-{scope.campaign}-{WILDCARD}",
+        f"{scope.org}-{WILDCARD}-{WILDCARD}",
+        f"{WILDCARD}-{WILDCARD}-{WILDCARD}",
+    ]
+    return list(dict.fromkeys(heads))
+
+
 def scope_report() -> list[ScopeRow]:
-    """Every granted or present scope, and who can reach it through which granted scope (wildcards included)."""
+    """Every granted or present scope, and who can reach it through which granted scope (wildcards included).
+
+    Linear in the number of scopes: each row looks up its grants and the at most four scopes that can cover it,
+    instead of testing every grant against every row (one identity with 20,000 scopes took minutes that way)."""
     grants: list[Grant] = []
     for kind in KINDS.values():
         for scope, count, sample in store.cypher(
@@ -84,9 +127,13 @@ def scope_report() -> list[ScopeRow]:
             {"sample": SAMPLE},
         ):
             grants.append(Grant(scope, kind.name, count, sample))
+    by_scope: dict[str, list[tuple[int, Grant]]] = {}
+    for position, grant in enumerate(grants):
+        by_scope.setdefault(grant.scope, []).append((position, grant))
     data = data_scopes(fresh=True)
+    index = DataIndex(data)
     parsed: dict[str, Scope | None] = {}
-    for text in {g.scope for g in grants} | set(data):
+    for text in set(by_scope) | set(data):
         try:
             parsed[text] = Scope.from_str(text)
         except InvalidScope:
@@ -98,12 +145,14 @@ def scope_report() -> list[ScopeRow]:
             text,
             scope is not None,
             scope.describe() if scope else "not a valid scope",
-            granted=[g for g in grants if g.scope == text],
+            granted=[grant for _, grant in by_scope.get(text, [])],
             data_nodes=data.get(text, 0),
         )
         if scope is not None:
-            row.reached_via = [g for g in grants if (p := parsed.get(g.scope)) is not None and p.covers(scope)]
+            # In the order of the grants, as before: by kind, then by scope.
+            via = sorted(entry for head in _covering(scope) for entry in by_scope.get(head, []))
+            row.reached_via = [grant for _, grant in via]
             if scope.is_wildcard:
-                row.covers = covered_data_scopes(scope, data)
+                row.covers = index.covered(scope)
         rows.append(row)
     return rows

@@ -6,6 +6,7 @@ import re
 import secrets
 
 import bcrypt
+from django.conf import settings
 
 # Identifiers end up in alchemiscale's own identity queries, which paste them into Cypher text (docs/facts.md), so the
 # portal only creates identifiers that cannot break out of a quoted string there.
@@ -30,6 +31,17 @@ class IdentityError(ValueError):
 
 class InvalidInput(IdentityError):
     pass
+
+
+def check_scope_count(identifier: str, count: int, before: int = 0) -> None:
+    """At most MAX_SCOPES_PER_IDENTITY scopes per identity. A change that does not add to an identity already over
+    the cap (written past the portal, or before the cap was lowered) is allowed, so its scopes can be cut down."""
+    cap = settings.MAX_SCOPES_PER_IDENTITY
+    if count > cap and count > before:
+        raise InvalidInput(
+            f"{identifier!r} would have {count} scopes; at most {cap} scopes per identity "
+            "(PORTAL_MAX_SCOPES_PER_IDENTITY): grant a wildcard such as org-*-* instead of many scopes under it"
+        )
 
 
 def validate_identifier(identifier: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
@@ -25,7 +26,16 @@ from . import audit, store, writes
 from .audit import Actor
 from .models import AuditEntry, IdentityWrite, ParkedKey
 from .nodes import CredentialedEntity, IdentityKind
-from .rules import IdentityError, InvalidInput, generate_key, hash_key, unusable_hash, validate_identifier, validate_key
+from .rules import (
+    IdentityError,
+    InvalidInput,
+    check_scope_count,
+    generate_key,
+    hash_key,
+    unusable_hash,
+    validate_identifier,
+    validate_key,
+)
 from .scope import parse_scopes
 from .writes import ConcurrentChange  # noqa: F401  (raised by the writes below; callers catch it from here)
 
@@ -152,6 +162,7 @@ def add_identity(
     validate_identifier(identifier)
     key = generate_key() if key is None else validate_key(key)
     scope_list = _dedupe(list(scopes))
+    check_scope_count(identifier, len(scope_list))
     cleaned = clean_details(kind, details)
     props = {
         "identifier": identifier,
@@ -222,15 +233,20 @@ def _change_scopes(
     kind: IdentityKind, identifier: str, actor: Actor, action: str, new_scopes: str, scopes: list[str]
 ) -> tuple[list[str], list[str]]:
     with _audited(actor, action, kind, identifier) as entry:
+        # Written only within the cap (or when not adding to an identity already over it), checked in the same
+        # statement that computes the new list, so a change made meanwhile elsewhere is counted too.
         rows = store.cypher(
             f"MATCH (n:{kind.label} {{identifier: $identifier}}) "
-            f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
-            "RETURN before, n.scopes",
-            {"identifier": identifier, "scopes": scopes},
+            f"WITH n, coalesce(n.scopes, []) AS before WITH n, before, {new_scopes} AS after "
+            "FOREACH (_ IN CASE WHEN size(after) <= $max OR size(after) <= size(before) THEN [1] ELSE [] END | "
+            "SET n.scopes = after) "
+            "RETURN before, after",
+            {"identifier": identifier, "scopes": scopes, "max": settings.MAX_SCOPES_PER_IDENTITY},
         )
         if not rows:
             raise IdentityNotFound(f"there is no {kind.name} identity {identifier!r}")
         before, after = list(rows[0][0]), list(rows[0][1])
+        check_scope_count(identifier, len(after), len(before))  # raises: the audit row is rolled back
         entry.before, entry.after = {"scopes": before}, {"scopes": after}
         if set(after) < set(before):
             entry.note = TOKEN_NOTE
@@ -258,12 +274,27 @@ def _bulk_scope(
     kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor, action: str, new_scopes: str
 ) -> int:
     (scope,) = _dedupe([scope])
+    cap = settings.MAX_SCOPES_PER_IDENTITY
+    params = {"identifiers": list(identifiers), "scope": scope, "max": cap}
+    if action == Action.ADD_SCOPE:
+        full = store.cypher(
+            f"UNWIND $identifiers AS identifier MATCH (n:{kind.label} {{identifier: identifier}}) "
+            "WHERE NOT $scope IN coalesce(n.scopes, []) AND size(coalesce(n.scopes, [])) >= $max "
+            "RETURN n.identifier ORDER BY n.identifier LIMIT 11",
+            params,
+        )
+        if full:
+            names = ", ".join(row[0] for row in full[:10]) + (" and more" if len(full) > 10 else "")
+            raise InvalidInput(
+                f"nothing was changed: {names} already {'has' if len(full) == 1 else 'have'} {cap} scopes or more; "
+                f"at most {cap} scopes per identity (PORTAL_MAX_SCOPES_PER_IDENTITY)"
+            )
     with transaction.atomic():
         rows = store.cypher(
             f"UNWIND $identifiers AS identifier MATCH (n:{kind.label} {{identifier: identifier}}) "
             f"WITH n, coalesce(n.scopes, []) AS before SET n.scopes = {new_scopes} "
             "WITH n, before WHERE n.scopes <> before RETURN n.identifier, before, n.scopes",
-            {"identifiers": list(identifiers), "scope": scope},
+            params,
         )
         note = TOKEN_NOTE if action == Action.REMOVE_SCOPE else ""
         audit.record_many(
@@ -273,14 +304,15 @@ def _bulk_scope(
 
 
 def bulk_add_scope(kind: IdentityKind, identifiers: list[str], scope: str, actor: Actor) -> int:
-    """Grant one scope to many identities in one statement; returns how many changed."""
+    """Grant one scope to many identities in one statement; returns how many changed. Refused as a whole when one
+    of them is at the cap of scopes (and the statement itself skips any that got there meanwhile)."""
     return _bulk_scope(
         kind,
         identifiers,
         scope,
         actor,
         Action.ADD_SCOPE,
-        "CASE WHEN $scope IN before THEN before ELSE before + $scope END",
+        "CASE WHEN $scope IN before OR size(before) >= $max THEN before ELSE before + $scope END",
     )
 
 

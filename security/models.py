@@ -1,4 +1,5 @@
-"""The audit list of staff accounts' second factors: enrolments, resets, failed and throttled codes."""
+"""The audit list of staff accounts' second factors: enrolment pages opened, enrolments, resets, failed and
+throttled codes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ class SecurityEvent(models.Model):
     """One event about a person's second factor. Never a secret or a code."""
 
     class Kind(models.TextChoices):
+        ENROL_OPENED = "enrol-opened", "enrolment page opened: a new secret shown"
         ENROLLED = "enrolled", "authenticator enrolled"
         RESET = "reset", "devices reset"
         FAILED = "failed", "wrong second factor"

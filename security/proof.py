@@ -35,13 +35,18 @@ def is_recent(request: HttpRequest) -> bool:
     return age(request) <= settings.STEP_UP_SECONDS
 
 
-def require(request: HttpRequest, what: str) -> HttpResponse | None:
+def require(request: HttpRequest, what: str, *, replay: bool = True) -> HttpResponse | None:
     """None when the last proof is recent; otherwise a redirect to the step-up page, which brings the person back
-    to this request afterwards (a GET is repeated; a POST's fields are kept and sent again with a button)."""
+    to this request afterwards (a GET is repeated; a POST's fields are kept and sent again with a button).
+
+    ``replay=False`` for a POST that carries a secret (a new password): its fields would be kept in the session, a
+    database row, so the person is brought back to the empty form (a GET of the same URL) instead."""
     if is_recent(request):
         return None
-    stash: dict[str, Any] = {"url": request.get_full_path(), "method": request.method, "what": what}
-    if request.method == "POST":
+    if request.method == "POST" and replay:
+        stash: dict[str, Any] = {"url": request.get_full_path(), "method": "POST", "what": what}
         stash["post"] = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}
+    else:
+        stash = {"url": request.get_full_path(), "method": "GET", "what": what}
     request.session[STASH_KEY] = stash
     return HttpResponseRedirect(reverse("step-up"))

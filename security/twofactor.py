@@ -12,6 +12,7 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -41,9 +42,29 @@ def required_for(user) -> bool:
 
 # ---- enrolment ---------------------------------------------------------------------------------------------
 def pending_device(user) -> TOTPDevice:
-    """The unconfirmed authenticator being enrolled (a new secret the first time, the same one on a reload)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    return device or TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    """A new unconfirmed authenticator with a new secret, replacing any earlier unconfirmed one.
+
+    A new secret per visit of the enrolment page: before a person enrols, the password alone opens that page, so a
+    secret shown once must be void as soon as the page is opened again, or whoever saw it first could later sign in
+    with the password and a code computed from it."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+
+
+def open_enrolment(user, address: str | None) -> TOTPDevice:
+    """The enrolment page was opened: a new secret, and an audit entry saying so (never the secret)."""
+    device = pending_device(user)
+    note = "replacing a confirmed authenticator" if has_second_factor(user) else ""
+    record(user.get_username(), SecurityEvent.Kind.ENROL_OPENED, address=address, note=note)
+    return device
+
+
+def shown_device(user, device_id: object) -> TOTPDevice | None:
+    """The unconfirmed authenticator whose secret this session was shown, if no later visit replaced it."""
+    if not isinstance(device_id, int):
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first()
 
 
 def secret_base32(device: TOTPDevice) -> str:
@@ -84,13 +105,20 @@ def confirm_enrolment(user, device: TOTPDevice, code: str, address: str | None) 
     """Check the first code from the new authenticator; on success it replaces every earlier device of the person
     and a new set of recovery codes is made (returned once, never shown again)."""
     code = normalise(code)
-    if message := _throttled(device):
-        record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note="enrolment")
-        return Check(False, message), []
-    if not _TOTP_CODE.fullmatch(code) or not device.verify_token(code):
-        record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: wrong code")
-        return Check(False, "That code is not the authenticator's current code: check the clock and try again."), []
     with transaction.atomic():
+        # Locked and read again: a visit of the enrolment page meanwhile replaced it, and saving the stale object
+        # (verify_token saves its throttle counters) would bring the void secret back.
+        current = TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user, confirmed=False).first()
+        if current is None:
+            record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: secret replaced")
+            return Check(False, "This secret was replaced: the enrolment page was opened again. Use the new one."), []
+        device = current
+        if message := _throttled(device):
+            record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note="enrolment")
+            return Check(False, message), []
+        if not _TOTP_CODE.fullmatch(code) or not device.verify_token(code):
+            record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note="enrolment: wrong code")
+            return Check(False, "That code is not the authenticator's current code: check the clock and try again."), []
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         StaticDevice.objects.filter(user=user).delete()
         device.confirmed = True
@@ -100,10 +128,21 @@ def confirm_enrolment(user, device: TOTPDevice, code: str, address: str | None) 
     return Check(True, device=device), codes
 
 
+def recovery_hash(code: str) -> str:
+    """What the database keeps of a recovery code: an HMAC-SHA256 keyed with PORTAL_SECRET_KEY, in base32 capitals
+    cut to the 16 characters django-otp's token column holds (80 bits).
+
+    Keyed rather than a plain hash: a code has only 40 bits, so anyone holding a copy of the database (the copy
+    beside every backup) could try them all against a plain hash; the key is not in the database. Capitals, so a
+    stored hash never equals a code as typed (always lower case after normalise())."""
+    digest = salted_hmac("security.recovery-code", normalise(code), algorithm="sha256").digest()
+    return base64.b32encode(digest).decode("ascii")[:16]
+
+
 def _new_recovery_codes(user) -> list[str]:
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=static, token=c) for c in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=recovery_hash(c)) for c in codes])
     return [pretty(c) for c in codes]
 
 
@@ -123,7 +162,8 @@ def check_code(user, code: str, address: str | None, where: str) -> Check:
         if message := _throttled(device):
             record(user.get_username(), SecurityEvent.Kind.THROTTLED, address=address, note=where)
             return Check(False, message)
-        if not code or not device.verify_token(code):
+        # django-otp finds the token by equality: given the hash, it compares hashes.
+        if not code or not device.verify_token(code if is_totp else recovery_hash(code)):
             kind = "authenticator code" if is_totp else "recovery code"
             record(user.get_username(), SecurityEvent.Kind.FAILED, address=address, note=f"{where}: wrong {kind}")
             return Check(False, "Wrong code.")

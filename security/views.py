@@ -21,6 +21,9 @@ from django_otp import login as otp_login
 
 from . import proof, twofactor
 
+#: the session's enrolment page: which unconfirmed authenticator's secret it was shown
+ENROL_DEVICE_KEY = "portal_enrol_device"
+
 
 class CodeForm(forms.Form):
     code = forms.CharField(
@@ -117,12 +120,22 @@ def enrol(request: HttpRequest) -> HttpResponse:
         # Replacing a working authenticator is a sensitive change: a recent proof first.
         if response := proof.require(request, "enrol a new authenticator"):
             return response
-    device = twofactor.pending_device(user)
     form = CodeForm(request.POST or None)
     form.fields["code"].help_text = "The six digits the authenticator app shows for this account now."
+    # A POST confirms only the secret this session was shown; any other request is a new visit with a new secret.
+    if request.method != "POST":
+        device = twofactor.open_enrolment(user, _address(request))
+        request.session[ENROL_DEVICE_KEY] = device.pk
+    elif (shown := twofactor.shown_device(user, request.session.get(ENROL_DEVICE_KEY))) is None:
+        # Not a new secret in answer to a POST: that would void the one another visit is confirming right now.
+        messages.error(request, "The secret you were shown was replaced (the page was opened again): use this one.")
+        return HttpResponseRedirect(request.get_full_path())
+    else:
+        device = shown
     if request.method == "POST" and form.is_valid():
         check, codes = twofactor.confirm_enrolment(user, device, form.cleaned_data["code"], _address(request))
         if check.ok:
+            request.session.pop(ENROL_DEVICE_KEY, None)
             _verified(request, check.device)
             response = TemplateResponse(
                 request,

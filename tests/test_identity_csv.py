@@ -165,6 +165,19 @@ def test_admin_confirm_refuses_a_plan_that_changed_since_the_preview(alice_clien
     assert stored("user", "ann")[1]["email"] == "meanwhile@lab.org"
 
 
+def test_admin_import_of_an_expiry_out_of_range_in_utc_is_a_row_error_and_writes_nothing(alice_client):
+    seed()
+    before = graph_fingerprint()
+    data = b"identifier,expires\nann,9999-12-31T23:00:00-05:00\nnew-one,2030-01-01\nnew-two,9999-12-31T22:00-02:00\n"
+    response = alice_client.post(USERS + "import/", {"file": SimpleUploadedFile("u.csv", data)})
+    html = response.content.decode()
+    assert response.status_code == 200
+    errors = re.findall(r"beyond the year 9999 in UTC", html)
+    assert len(errors) == 2 and "9999-12-31T23:00:00-05:00" in html
+    assert 'name="confirm"' not in html  # a file with an error row cannot be confirmed
+    assert graph_fingerprint() == before
+
+
 def test_admin_import_rows_need_the_matching_rights(client, bob):
     seed()
     bob.user_permissions.add(*Permission.objects.filter(codename__in=["view_identity", "change_identity"]))
@@ -245,6 +258,8 @@ def test_cli_import_prints_keys_when_no_keys_file(tmp_path):
         (b"identifier\nbad id\n", "invalid identifier"),
         (b"identifier,email\nx,not-an-email\n", "invalid email"),
         (b"identifier,expires\nx,31/12/2030\n", "invalid expiry"),
+        (b"identifier,expires\nok,2030-01-01\nx,9999-12-31T23:00:00-05:00\n", "beyond the year 9999 in UTC"),
+        (b"identifier,expires\nx,0001-01-01T01:00:00+05:00\n", "before the year 1 in UTC"),
         (b"identifier,disabled\nx,maybe\n", "write yes or no"),
         (b"name\nx\n", "unknown column"),
         (b"identifier,key\nx,k\n", "never imported"),

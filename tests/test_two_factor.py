@@ -15,31 +15,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
-from security import proof, twofactor
+from security import twofactor
 from security.middleware import SEEN_KEY
 from security.models import SecurityEvent
 from tests.backup_support import catalog_row
 
-from .two_factor_support import code_at, current_step, fresh_code
+from .two_factor_support import code_at, current_step, enrol, fresh_code, make_proof_old, password_login
 
 pytestmark = pytest.mark.django_db
-
-
-def enrol(user) -> tuple[bytes, list[str]]:
-    device = twofactor.pending_device(user)
-    check, codes = twofactor.confirm_enrolment(user, device, code_at(device.bin_key, current_step()), "127.0.0.1")
-    assert check.ok, check.message
-    return device.bin_key, codes
-
-
-def password_login(client, username="alice", password="alice-password-1"):
-    return client.post(reverse("admin:login"), {"username": username, "password": password, "next": "/admin/"})
-
-
-def make_proof_old(client) -> None:
-    session = client.session
-    session[proof.PROOF_KEY] = time.time() - 3600
-    session.save()
 
 
 def test_a_password_only_session_reaches_nothing_but_the_second_step(client, alice):

@@ -1,12 +1,16 @@
-"""Authenticator codes computed in the tests, as an authenticator app computes them from the secret (RFC 6238)."""
+"""Authenticator codes computed in the tests, as an authenticator app computes them from the secret (RFC 6238), and
+the steps the two-factor tests share: a password login, an old proof, an enrolment."""
 
 from __future__ import annotations
 
 import base64
 import time
 
+from django.urls import reverse
 from django_otp.oath import hotp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from security import proof, twofactor
 
 STEP = 30
 
@@ -39,3 +43,22 @@ def wrong_code(key: bytes) -> str:
     """Six digits that are none of the codes the portal would accept now."""
     valid = {code_at(key, current_step() + d) for d in range(-2, 3)}
     return next(c for c in (f"{n:06d}" for n in range(123456, 999999, 7919)) if c not in valid)
+
+
+def password_login(client, username="alice", password="alice-password-1"):
+    return client.post(reverse("admin:login"), {"username": username, "password": password, "next": "/admin/"})
+
+
+def make_proof_old(client) -> None:
+    """The session's last proof an hour ago: the next destructive request asks for a step-up."""
+    session = client.session
+    session[proof.PROOF_KEY] = time.time() - 3600
+    session.save()
+
+
+def enrol(user) -> tuple[bytes, list[str]]:
+    """An authenticator enrolled and confirmed through the service functions; its key and the recovery codes."""
+    device = twofactor.pending_device(user)
+    check, codes = twofactor.confirm_enrolment(user, device, code_at(device.bin_key, current_step()), "127.0.0.1")
+    assert check.ok, check.message
+    return device.bin_key, codes

@@ -5,7 +5,15 @@ from __future__ import annotations
 from django import forms
 
 from identities import inventory, services
-from identities.rules import IDENTIFIER_RULE, KEY_MAX, KEY_RULE, IdentityError, validate_identifier, validate_key
+from identities.rules import (
+    IDENTIFIER_RULE,
+    KEY_MAX,
+    KEY_RULE,
+    IdentityError,
+    check_scope_count,
+    validate_identifier,
+    validate_key,
+)
 from identities.scope import SCOPE_RULE, InvalidScope, Scope, parse_scopes
 
 SCOPES_HELP = "One scope per line. " + SCOPE_RULE[0].upper() + SCOPE_RULE[1:] + "."
@@ -93,7 +101,12 @@ class AddIdentityForm(_NodeForm):
         return identifier
 
     def clean_scopes(self):
-        return _scope_lines(self.cleaned_data["scopes"])
+        scopes = list(dict.fromkeys(_scope_lines(self.cleaned_data["scopes"])))
+        try:
+            check_scope_count(self.data.get("identifier") or "the new identity", len(scopes))
+        except IdentityError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return scopes
 
     def clean(self):
         cleaned = super().clean()
@@ -106,8 +119,23 @@ class AddIdentityForm(_NodeForm):
         return cleaned
 
 
+class _ScopeChoiceField(forms.MultipleChoiceField):
+    """Checks the ticked scopes against one set of the choices: Django's own check walks every choice for every
+    ticked value, quadratic in an identity's scopes."""
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        allowed = {str(key) for key, _ in self.choices}
+        for val in value:
+            if val not in allowed:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": val}
+                )
+
+
 class ChangeIdentityForm(_NodeForm):
-    keep_scopes = forms.MultipleChoiceField(
+    keep_scopes = _ScopeChoiceField(
         # "radiolist": the admin's CSS then gives the choices' labels their full width instead of the label column's.
         label="Granted scopes",
         required=False,
@@ -142,7 +170,12 @@ class ChangeIdentityForm(_NodeForm):
         cleaned = super().clean()
         # Applied as a difference (remove the unticked, add the new), so a scope granted meanwhile elsewhere stays.
         kept = set(cleaned.get("keep_scopes") or [])
-        cleaned["removed_scopes"] = [s for s, _ in self.fields["keep_scopes"].choices if s not in kept]
+        current = [s for s, _ in self.fields["keep_scopes"].choices]
+        cleaned["removed_scopes"] = [s for s in current if s not in kept]
+        try:
+            check_scope_count(self.instance.identifier, len(kept | set(cleaned.get("add_scopes") or [])), len(current))
+        except IdentityError as exc:
+            self.add_error("add_scopes", str(exc))
         cleaned["details"] = self._clean_details(cleaned)
         return cleaned
 

@@ -101,7 +101,11 @@ def _perform(model_admin, op: Operation, identifiers: list[str], actor: Actor, s
     if op.needs_scope:
         assert scope is not None  # the form asks for one
         bulk = services.bulk_add_scope if op.name == "add_scope" else services.bulk_remove_scope
-        count = bulk(kind, identifiers, scope, actor)
+        try:
+            count = bulk(kind, identifiers, scope, actor)
+        except IdentityError as exc:
+            outcome.failed.append(str(exc))
+            return outcome
         # Each message names its subject after a word: the admin capitalises a message's first letter, which would
         # misstate a case-sensitive scope or identifier.
         outcome.notes.append(

@@ -40,6 +40,21 @@ _LIBPQ_ENV = {
 }
 
 
+# Tables whose rows could let someone sign in, left empty in every copy (the tables themselves stay, so a copy put
+# back is a complete database): sessions (a session id is a login), django-axes' attempts and lockouts (failed
+# usernames and addresses; a copy put back would bring old lockouts back), and the TOTP authenticators, whose
+# secrets django-otp keeps in clear (after a copy is put back everybody enrols a new authenticator; recovery codes
+# stay, stored hashed: docs/security.md). Order matters for the foreign key of attempt expirations.
+LEFT_OUT_TABLES = (
+    "django_session",
+    "axes_accessattemptexpiration",
+    "axes_accessattempt",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+    "otp_totp_totpdevice",
+)
+
+
 class CopyFailed(RuntimeError):
     """The copy could not be made; the message says why, for staff."""
 
@@ -84,6 +99,7 @@ def copy_sqlite(source: Path, dest: Path) -> str:
         dst = sqlite3.connect(dest)
         try:
             src.backup(dst)
+            left_out = _empty_left_out_tables(dst)
             check = dst.execute("PRAGMA quick_check").fetchone()[0]
             tables = dst.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
         finally:
@@ -94,7 +110,19 @@ def copy_sqlite(source: Path, dest: Path) -> str:
         src.close()
     if check != "ok":
         raise CopyFailed(f"the copy of {source} does not pass SQLite's quick_check: {check}")
-    return f"SQLite online backup of {source}: {tables} tables, quick_check ok"
+    return f"SQLite online backup of {source}: {tables} tables, quick_check ok; left out: the rows of {left_out}"
+
+
+def _empty_left_out_tables(conn: sqlite3.Connection) -> str:
+    """Delete the rows of LEFT_OUT_TABLES in the copy, then VACUUM: deleted rows stay readable in free pages until
+    the file is rebuilt (and the online backup copies the source's free pages too, with whatever they held)."""
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    emptied = [table for table in LEFT_OUT_TABLES if table in present]
+    for table in emptied:
+        conn.execute(f'DELETE FROM "{table}"')  # names from the constant above, never from input
+    conn.commit()
+    conn.execute("VACUUM")
+    return ", ".join(emptied) or "none (no such table)"
 
 
 def pg_environment(db: dict[str, Any]) -> dict[str, str]:
@@ -110,6 +138,7 @@ def pg_environment(db: dict[str, Any]) -> dict[str, str]:
 
 def pg_dump_command(db: dict[str, Any], dest: Path, pg_dump: str) -> list[str]:
     args = [pg_dump, "--format=custom", "--no-password", f"--file={dest}"]
+    args += [f"--exclude-table-data={table}" for table in LEFT_OUT_TABLES]
     if db.get("HOST"):
         args.append(f"--host={db['HOST']}")
     if db.get("PORT"):
@@ -143,7 +172,10 @@ def copy_postgresql(db: dict[str, Any], dest: Path) -> str:
     if listed.returncode != 0:
         raise CopyFailed(f"pg_restore --list cannot read the dump: {listed.stderr.strip()[-2000:]}")
     tables = sum(" TABLE DATA " in line for line in listed.stdout.splitlines())
-    return f"$ {shown}\npg_dump of database {db['NAME']!r}: {tables} tables' data, pg_restore --list reads it"
+    return (
+        f"$ {shown}\npg_dump of database {db['NAME']!r}: {tables} tables' data, pg_restore --list reads it; "
+        f"left out: the rows of {', '.join(LEFT_OUT_TABLES)}"
+    )
 
 
 def copy_portal_database(

@@ -96,6 +96,50 @@ def test_postgresql_copy_restores_into_a_fresh_database_and_over_a_changed_one(p
     assert _rows(url) == ROWS
 
 
+def test_postgresql_copy_leaves_out_sessions_lockouts_and_authenticator_secrets(postgres, tmp_path):
+    """The tables the portal's migrations make, by the names the copy knows them by; their rows are what must not
+    be in a copy (docs/portal-database-backup.md): the tables stay, empty."""
+    url = f"{postgres['url']}/secrets"
+    with psycopg.connect(f"{postgres['url']}/postgres", autocommit=True) as admin:
+        admin.execute("CREATE DATABASE secrets")
+    session_key, totp_key = secrets.token_hex(16), secrets.token_hex(20)
+    with psycopg.connect(url) as conn:
+        for statement in [
+            "CREATE TABLE auth_user (id integer PRIMARY KEY, username text NOT NULL)",
+            "CREATE TABLE django_session (session_key varchar(40) PRIMARY KEY, session_data text NOT NULL)",
+            "CREATE TABLE axes_accessattempt (id integer PRIMARY KEY, username text, ip_address inet)",
+            "CREATE TABLE axes_accessattemptexpiration "
+            "(access_attempt_id integer PRIMARY KEY REFERENCES axes_accessattempt (id), expires_at timestamptz)",
+            "CREATE TABLE axes_accesslog (id integer PRIMARY KEY, username text)",
+            "CREATE TABLE axes_accessfailurelog (id integer PRIMARY KEY, username text)",
+            "CREATE TABLE otp_totp_totpdevice (id integer PRIMARY KEY, user_id integer, key varchar(80) NOT NULL)",
+            "CREATE TABLE otp_static_statictoken (id integer PRIMARY KEY, token varchar(16) NOT NULL)",
+        ]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO auth_user VALUES (1, 'alice')")
+        conn.execute("INSERT INTO django_session VALUES (%s, 'logged-in-as-alice')", [session_key])
+        conn.execute("INSERT INTO axes_accessattempt VALUES (1, 'locked-out-bob', '127.0.0.1')")
+        conn.execute("INSERT INTO axes_accessattemptexpiration VALUES (1, now())")
+        conn.execute("INSERT INTO axes_accesslog VALUES (1, 'logged-bob')")
+        conn.execute("INSERT INTO axes_accessfailurelog VALUES (1, 'failed-bob')")
+        conn.execute("INSERT INTO otp_totp_totpdevice VALUES (1, 1, %s)", [totp_key])
+        conn.execute("INSERT INTO otp_static_statictoken VALUES (1, 'HASHEDRECOVERY23')")
+    backups = tmp_path / "backups"
+    backups.mkdir()
+
+    copy = portal_db.copy_portal_database(backups, DUMP_NAME, backups / ".work", db=dj_database_url.parse(url))
+
+    script = subprocess.run(
+        [str(PG_BIN / "pg_restore"), "--file=-", str(copy.path)], capture_output=True, text=True, check=True
+    ).stdout
+    for table in portal_db.LEFT_OUT_TABLES:
+        assert f"CREATE TABLE public.{table} " in script, table
+    for secret in (session_key, totp_key, "logged-in-as-alice", "locked-out-bob", "logged-bob", "failed-bob"):
+        assert secret not in script, secret
+    assert "alice" in script and "HASHEDRECOVERY23" in script  # everything else is kept
+    assert "left out: the rows of django_session" in copy.detail
+
+
 def test_postgresql_copy_failure_says_why_without_the_password(postgres, tmp_path):
     db = dj_database_url.parse(f"{postgres['url'].replace(':pw-', ':wrong-pw-')}/portal")
     with pytest.raises(portal_db.CopyFailed, match="pg_dump exited with 1") as failed:
