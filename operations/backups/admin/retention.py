@@ -3,10 +3,13 @@ button (the prune itself is an operation run like the others)."""
 
 from __future__ import annotations
 
+import contextvars
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -18,6 +21,9 @@ from operations.runs.admin import warn_if_no_worker
 from operations.targets import get_target
 
 from .. import retention, services
+
+#: (user, CSRF token) of the request being rendered; never an attribute of the shared admin instance
+_request: contextvars.ContextVar[tuple] = contextvars.ContextVar("retention_admin_request")
 
 
 @admin.register(RetentionPolicy)
@@ -71,12 +77,13 @@ class RetentionPolicyAdmin(SingletonAdmin):
             ),
         )
         button = ""
-        if services.can_prune(getattr(self, "_request_user", None)):
+        user, token = _request.get((None, ""))
+        if services.can_prune(user) and token:
             button = format_html(
                 '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" '
                 'value="{}"><input type="submit" id="prune-now" value="Prune now"></form>',
                 reverse("admin:operations_retentionpolicy_prune"),
-                self._csrf_token,
+                token,
             )
         return format_html(
             '<table id="prune-preview">{}\n{}</table>{}<p>Saved changes to the policy apply to the next '
@@ -87,10 +94,15 @@ class RetentionPolicyAdmin(SingletonAdmin):
         )
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        from django.middleware.csrf import get_token
-
-        self._request_user, self._csrf_token = request.user, get_token(request)
-        return super().change_view(request, object_id, form_url, extra_context)
+        # The admin instance is shared by every request: who asks lives in a context variable of this request's own.
+        reset = _request.set((request.user, get_token(request)))
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # the preview (a read-only field) reads the variable while it renders
+            return response
+        finally:
+            _request.reset(reset)
 
     def get_urls(self):
         return [
