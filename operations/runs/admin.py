@@ -82,10 +82,6 @@ class OperationRunAdmin(RecordAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        extra = {"can_back_up": run_requests.can_request(request.user, "backup"), **(extra_context or {})}
-        return super().changelist_view(request, extra_context=extra)
-
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         """The run page: steps with their commands and output, step k of n, elapsed time, a log that updates."""
         if not self.has_view_permission(request):
