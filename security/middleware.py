@@ -37,6 +37,8 @@ PERMISSIONS_POLICY = ", ".join(
 # Requests a page makes by itself (a run page's progress poll) say so, and do not count as the person being active.
 POLL_HEADER = "HTTP_X_PORTAL_POLL"
 SEEN_KEY = "portal_seen_at"
+#: when the session began (its first request after the login), for the absolute lifetime
+STARTED_KEY = "portal_started_at"
 
 
 class SecurityHeadersMiddleware:
@@ -60,7 +62,8 @@ def _login_redirect(request: HttpRequest) -> HttpResponse:
 
 
 class IdleSessionMiddleware:
-    """Ends a session after SESSION_IDLE_SECONDS without a request of the person's own."""
+    """Ends a session after SESSION_IDLE_SECONDS without a request of the person's own, and after
+    SESSION_MAX_SECONDS in all however busy it was (a cookie that leaks does not live for ever)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -69,6 +72,12 @@ class IdleSessionMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             seen = request.session.get(SEEN_KEY)
+            started = request.session.setdefault(STARTED_KEY, now)
+            if now - float(started) > settings.SESSION_MAX_SECONDS:
+                logout(request)
+                hours = round(settings.SESSION_MAX_SECONDS / 3600, 1)
+                messages.info(request, f"You were signed out: a session lasts at most {hours:g} hours.")
+                return _login_redirect(request)
             if seen is not None and now - float(seen) > settings.SESSION_IDLE_SECONDS:
                 logout(request)
                 minutes = round(settings.SESSION_IDLE_SECONDS / 60)

@@ -18,7 +18,10 @@ AXES_FAILURE_LIMIT = env_int("PORTAL_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("PORTAL_LOGIN_COOLOFF_HOURS", 1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env_int("PORTAL_PROXY_COUNT", 0)
+# Reverse proxies in front of the web server (the compose deployment has one): the client's address is then read
+# from X-Forwarded-For, as the last proxy wrote it (security/client_ip.py); 0 trusts no header.
+PROXY_COUNT = env_int("PORTAL_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "security.client_ip.client_ip"
 # Without this, every manage.py command (and worker start) logs an 'AXES: BEGIN ...' line.
 AXES_VERBOSE = False
 
@@ -34,6 +37,10 @@ SESSION_IDLE_SECONDS = env_int("PORTAL_SESSION_IDLE_MINUTES", 30) * 60
 if STEP_UP_SECONDS <= 0 or SESSION_IDLE_SECONDS <= 0:
     raise ImproperlyConfigured("PORTAL_STEP_UP_MINUTES and PORTAL_SESSION_IDLE_MINUTES must be positive")
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+# However busy, a session ends this long after its login (security/middleware.py).
+SESSION_MAX_SECONDS = env_int("PORTAL_SESSION_MAX_HOURS", 12) * 3600
+if SESSION_MAX_SECONDS <= 0:
+    raise ImproperlyConfigured("PORTAL_SESSION_MAX_HOURS must be positive")
 SESSION_COOKIE_HTTPONLY = True
 # What authenticator apps show as the account's issuer; wrong codes wait 1, 2, 4, 8 ... seconds times this factor.
 OTP_TOTP_ISSUER = env_str("PORTAL_OTP_ISSUER", "alchemiscale portal")
