@@ -4,7 +4,8 @@
   ``scheme://user:pass@host`` becomes ``scheme://user:********@host``.
 - :class:`CredentialFilter` is Django's ``DEFAULT_EXCEPTION_REPORTER_FILTER``: besides the setting *names* Django
   already hides (``PASS``, ``KEY``, ``SECRET``, ...), it masks every setting and request value whose *value* holds
-  credentials (a URL with a password, or one of the portal's known secrets).
+  credentials (a URL with a password, one of the portal's known secrets) or looks like one (:func:`looks_secret`: a
+  URL with a user part or a token in its path or query, a long random-looking token), whatever its name.
 - :class:`CredentialFormatter` formats the portal's log lines (``LOGGING`` in the settings) with the same masking,
   tracebacks included.
 - :class:`CredentialReporter` is Django's ``DEFAULT_EXCEPTION_REPORTER``: it removes the known secrets from the
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -73,11 +75,39 @@ def scrub(text: str, secrets: set[str] | None = None) -> str:
     return text
 
 
+#: a run of token characters long enough, with letters and digits mixed, to be a key rather than a word or a path
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,}")
+
+
+def _token_like(text: str) -> bool:
+    for run in _TOKEN.findall(text):
+        kinds = sum((any(c.isdigit() for c in run), any(c.islower() for c in run), any(c.isupper() for c in run)))
+        if kinds >= 2 and any(c.isdigit() for c in run) and len(set(run)) >= 10:
+            return True
+    return False
+
+
+def looks_secret(value: str) -> bool:
+    """Whether a value has the shape of a credential: a URL with a user part (a DSN's key) or a token in its path
+    or query (a chat webhook), or a long random-looking token on its own."""
+    if "://" in value:
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError:
+            return False
+        if parts.username:
+            return True
+        return _token_like(parts.path) or _token_like(parts.query)
+    return " " not in value.strip() and _token_like(value)
+
+
 class CredentialFilter(SafeExceptionReporterFilter):
     """Hide settings and request values by what they hold, not only by their names."""
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)
+        if type(cleansed) is str and cleansed != self.cleansed_substitute and looks_secret(cleansed):
+            return self.cleansed_substitute
         if type(cleansed) is str and cleansed != self.cleansed_substitute:
             scrubbed = scrub(cleansed)
             if scrubbed != cleansed:

@@ -96,3 +96,38 @@ def test_log_lines_are_masked(settings):
     )
     line = CredentialFormatter().format(record)
     assert settings.NEO4J_PASS not in line and "bolt://neo4j:********@" in line
+
+
+WEBHOOK_TOKEN = "XkQ93bTz7LmP0aWvR2sYc8Fd"
+DSN_KEY = "4b1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e"
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_values_that_look_secret_are_masked_whatever_their_name(debug_client, settings, debug):
+    """A Slack webhook (its secret in the path) or a DSN (its key as the URL's user) under a name Django does not
+    find secret used to be listed in full on the development error page's settings and request environment."""
+    settings.DEBUG = debug
+    settings.ROOT_URLCONF = __name__
+    settings.ALERT_WEBHOOK_URL = f"https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/{WEBHOOK_TOKEN}"
+    response = debug_client.get(
+        "/boom/",
+        HTTP_X_HOOK=f"https://chat.example.org/hooks/{WEBHOOK_TOKEN}",
+        ERROR_TRACKER=f"https://{DSN_KEY}@o1.ingest.example.org/42",
+        PLAIN_VALUE="just-a-name",
+    )
+    body = _assert_clean(response)
+    assert WEBHOOK_TOKEN not in body and DSN_KEY not in body
+    if debug:
+        assert "just-a-name" in body  # ordinary values stay readable
+
+
+def test_the_shape_rules():
+    from security.redaction import looks_secret
+
+    assert looks_secret(f"https://hooks.slack.com/services/T0/B0/{WEBHOOK_TOKEN}")
+    assert looks_secret(f"https://{DSN_KEY}@o1.ingest.example.org/42")
+    assert looks_secret("ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4")
+    assert not looks_secret("https://docs.example.org/admin/operations/backup/")
+    assert not looks_secret("/srv/alchemiscale/backups")
+    assert not looks_secret("alchemiscale-server_db")
+    assert not looks_secret("2026-12-06T16:00:00+00:00")
