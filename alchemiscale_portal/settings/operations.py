@@ -77,6 +77,10 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
+# A run's step, or Neo4j's outage, counts as overdue past the last good runs' length times this factor, and never
+# before this many seconds (operations/runs/overdue.py): a red status line and an alert.
+OVERDUE_FACTOR = env_int("PORTAL_OVERDUE_FACTOR", 3)
+OVERDUE_MIN_SECONDS = env_int("PORTAL_OVERDUE_MIN_SECONDS", 300)
 # Least privilege (operations/runs/worker_calls.py): a web process that does not reach the target (no Docker socket, no data
 # directory) reads the target's state from its worker's report and has its worker plan and request runs, waiting
 # this long for the answer.

@@ -22,6 +22,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alchemiscale-portal@localhos
 # Recipients besides those set in the admin (comma-separated), and a webhook (Slack/Mattermost incoming webhook URL).
 ALERT_EMAILS = env_list("PORTAL_ALERT_EMAILS", [])
 ALERT_WEBHOOK_URL = env_str("PORTAL_ALERT_WEBHOOK_URL", "")
+# Neo4j not answering for this long, while no run holds it stopped within its expected outage, is an alert.
+ALERT_NEO4J_DOWN_SECONDS = env_int("PORTAL_ALERT_NEO4J_DOWN_SECONDS", 120)
 # Hosts the webhook may reach although they resolve to a loopback, private or link-local address, and over plain http
 # (an internal Mattermost); empty: https to public addresses only (operations/unattended/webhooks.py).
 ALERT_WEBHOOK_ALLOW_HOSTS = env_list("PORTAL_ALERT_WEBHOOK_ALLOW_HOSTS", [])

@@ -43,6 +43,8 @@ class Alert(models.Model):
         FREE_SPACE = "free-space", "little free space for backups"
         EXPIRING = "expiring", "identity expiring soon"
         SCHEDULE = "schedule", "a schedule beat cannot load"
+        NEO4J_DOWN = "neo4j-down", "Neo4j does not answer"
+        OVERDUE = "overdue", "a run or an outage past its expected length"
 
     key = models.CharField(max_length=300, help_text="which problem: one open alert per key")
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)

@@ -16,6 +16,7 @@ import re
 import shutil
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -23,10 +24,12 @@ from django.utils import timezone
 
 from identities import store
 from identities.nodes import KINDS
-from operations.humanize import human_size
+from operations.humanize import human_seconds, human_size
 from operations.models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy, RunStatus
+from operations.runs import overdue
 from operations.unattended import webhooks
 from operations.unattended.schedules import broken_tasks, describe_broken
+from security.masking import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +173,57 @@ def schedule_problems(now: dt.datetime) -> list[Problem]:
     ]
 
 
-def current_problems(now: dt.datetime | None = None) -> tuple[list[Problem], set[str]]:
-    """(the problems now, the kinds that could be checked)."""
+#: since when Neo4j has not answered the sweeps (in Django's cache, shared by beat and the workers)
+NEO4J_DOWN_SINCE_KEY = "alchemiscale-portal:neo4j-down-since"
+
+
+def neo4j_problems(now: dt.datetime) -> list[Problem]:
+    """Neo4j not answering for longer than PORTAL_ALERT_NEO4J_DOWN_SECONDS, unless a run holds it stopped and its
+    outage is still within its expected length (an overdue outage is an alert of its own)."""
+    try:
+        store.server_version()
+    except Exception as exc:  # whatever stops the driver is the reason given
+        since = dt.datetime.fromisoformat(cache.get_or_set(NEO4J_DOWN_SINCE_KEY, now.isoformat(), timeout=None))
+        down = (now - since).total_seconds()
+        if down < settings.ALERT_NEO4J_DOWN_SECONDS:
+            return []
+        holding = [
+            r
+            for r in OperationRun.objects.filter(status=RunStatus.RUNNING)
+            if r.state.get("outage_started") and not r.state.get("outage_ended")
+        ]
+        if holding and not any(o.what == "Neo4j's outage" for o in overdue.overdue(now)):
+            return []
+        return [
+            Problem(
+                "neo4j-down",
+                Alert.Kind.NEO4J_DOWN,
+                "Neo4j does not answer",
+                f"The state store has not answered since {since:%Y-%m-%d %H:%M:%S} UTC ({human_seconds(down)}): "
+                f"{mask_url(str(exc))[:300]}. No run holds it stopped. See the status page.",
+            )
+        ]
+    cache.delete(NEO4J_DOWN_SINCE_KEY)
+    return []
+
+
+def overdue_problems(now: dt.datetime) -> list[Problem]:
+    return [
+        Problem(
+            f"overdue:{o.run.pk}:{o.what}", Alert.Kind.OVERDUE, f"{o.run.kind} #{o.run.pk}: {o.what} overdue", o.words()
+        )
+        for o in overdue.overdue(now)
+    ]
+
+
+#: what beat checks on its own, with no worker (a frozen worker cannot report itself)
+WATCHDOG_KINDS = frozenset({Alert.Kind.NEO4J_DOWN, Alert.Kind.OVERDUE})
+
+
+def current_problems(
+    now: dt.datetime | None = None, only: frozenset[str] | None = None
+) -> tuple[list[Problem], set[str]]:
+    """(the problems now, the kinds that could be checked); ``only`` narrows the kinds checked."""
     now = now or timezone.now()
     alert_settings = AlertSettings.current()
     problems: list[Problem] = []
@@ -182,7 +234,11 @@ def current_problems(now: dt.datetime | None = None) -> tuple[list[Problem], set
         (Alert.Kind.FREE_SPACE, lambda: free_space_problems(alert_settings)),
         (Alert.Kind.EXPIRING, lambda: expiring_problems(alert_settings, now)),
         (Alert.Kind.SCHEDULE, lambda: schedule_problems(now)),
+        (Alert.Kind.NEO4J_DOWN, lambda: neo4j_problems(now)),
+        (Alert.Kind.OVERDUE, lambda: overdue_problems(now)),
     ):
+        if only is not None and kind not in only:
+            continue
         try:
             problems += check()
         except Exception:
@@ -243,10 +299,11 @@ def deliver(alert: Alert, event: str) -> bool:
     return ok
 
 
-def sweep(now: dt.datetime | None = None) -> dict[str, list[Alert]]:
-    """Open alerts for new problems, resolve those that cleared, retry deliveries that failed."""
+def sweep(now: dt.datetime | None = None, only: frozenset[str] | None = None) -> dict[str, list[Alert]]:
+    """Open alerts for new problems, resolve those that cleared, retry deliveries that failed (``only``: just these
+    kinds, and no retries: beat's own watchdog sweep)."""
     now = now or timezone.now()
-    problems, checked = current_problems(now)
+    problems, checked = current_problems(now, only)
     current = {p.key: p for p in problems}
     opened, resolved = [], []
     open_alerts = {a.key: a for a in Alert.objects.filter(resolved_at__isnull=True)}
@@ -273,7 +330,9 @@ def sweep(now: dt.datetime | None = None) -> dict[str, list[Alert]]:
         alert.refresh_from_db()
         deliver(alert, "resolved")
         resolved.append(alert)
-    retried = []
+    retried: list[Alert] = []
+    if only is not None:
+        return {"opened": opened, "resolved": resolved, "retried": retried}
     for alert in Alert.objects.filter(notified_at__isnull=True).exclude(pk__in=[a.pk for a in opened]):
         deliver(alert, "opened")
         retried.append(alert)

@@ -27,7 +27,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from ..backups import services
 from ..models.schedules import SCHEDULED_BACKUP_TASK, BackupSchedule
 from ..redis_client import client
-from . import schedules
+from . import alerts, schedules
 from .schedules import fire
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,10 @@ def beat_alive() -> tuple[bool, str]:
     return True, f"celery beat alive on {beat['host']} (pid {beat['pid']}), heartbeat {beat['age']:.0f} s ago"
 
 
+#: when beat's watchdog last swept (monotonic seconds), in this beat process
+_last_watch = [-1e9]
+
+
 def chores() -> None:
     """What beat does every heartbeat besides the heartbeat itself."""
     close_old_connections()
@@ -82,6 +86,12 @@ def chores() -> None:
             logger.info("requested prune #%s after a scheduled backup", run.pk)
         for run in services.retry_failed_copies():
             logger.info("requested copy #%s to retry failed off-site copies", run.pk)
+        # Neo4j down and overdue runs are watched from here too: the worker that would sweep may be the one stuck.
+        # Every sweep interval, not every heartbeat: asking an unreachable Neo4j may take a few seconds.
+        if time.monotonic() - _last_watch[0] >= settings.OPERATIONS_SWEEP_INTERVAL:
+            _last_watch[0] = time.monotonic()
+            for alert in alerts.sweep(only=alerts.WATCHDOG_KINDS)["opened"]:
+                logger.warning("beat's watchdog opened alert #%s: %s", alert.pk, alert.subject)
     finally:
         close_old_connections()
 
