@@ -68,9 +68,11 @@ def run_problems() -> list[Problem]:
             # A traceback's last line says what went wrong; a failure's reason is at its start.
             reason = (lines[-1] if run.status == RunStatus.ERRORED else " ".join(lines[:3])) if lines else ""
             ended = run.finished_at or run.requested_at
+            # An interrupted run (its worker died; recovery touched the target) is news even after a failed one.
+            key = f"run:{target}:{kind}" + (":interrupted" if run.status == RunStatus.INTERRUPTED else "")
             problems.append(
                 Problem(
-                    f"run:{target}:{kind}",
+                    key,
                     Alert.Kind.RUN,
                     f"{kind} #{run.pk} {run.status} on {target}",
                     f"{kind} #{run.pk} on {target}, requested by {run.requested_by_label}, {run.status} at "

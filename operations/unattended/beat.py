@@ -39,6 +39,25 @@ def _redis():
     return client()
 
 
+#: which beat process leads (only one fires schedules and runs the chores): "host:pid:started", expiring
+LEADER_KEY = "alchemiscale-portal:beat-leader"
+
+
+def lead(me: str) -> tuple[bool, str]:
+    """Take or keep the lead for ``me``; (leads, who leads). A second beat (two deployments started by mistake, a
+    restart overlapping the old process) waits instead of firing every schedule and sending every alert twice."""
+    ttl = max(30, 3 * settings.BEAT_HEARTBEAT_SECONDS)
+    r = _redis()
+    if r.set(LEADER_KEY, me, nx=True, ex=ttl):
+        return True, me
+    holder = r.get(LEADER_KEY)
+    holder = holder.decode() if isinstance(holder, bytes) else (holder or "")
+    if holder == me:
+        r.expire(LEADER_KEY, ttl)
+        return True, me
+    return False, holder
+
+
 def write_heartbeat() -> None:
     payload = {"at": dt.datetime.now(dt.UTC).isoformat(), "host": socket.gethostname(), "pid": os.getpid()}
     # Expires by itself, so a dead beat's heartbeat does not linger.
@@ -110,7 +129,20 @@ class PortalScheduler(DatabaseScheduler):
 
     def __init__(self, *args, **kwargs):
         self._last_heartbeat = 0.0
+        self._me = f"{socket.gethostname()}:{os.getpid()}:{time.time():.0f}"
+        self._waiting_for = ""
         super().__init__(*args, **kwargs)
+
+    def close(self) -> None:
+        """A beat that stops hands the lead back at once (a killed one's expires)."""
+        try:
+            r = _redis()
+            holder = r.get(LEADER_KEY)
+            if (holder.decode() if isinstance(holder, bytes) else holder) == self._me:
+                r.delete(LEADER_KEY)
+        except Exception:
+            logger.warning("beat: could not hand the lead back; it expires by itself")
+        super().close()
 
     def all_as_schedule(self):
         entries = {}
@@ -135,6 +167,19 @@ class PortalScheduler(DatabaseScheduler):
 
     def tick(self, *args, **kwargs):
         every = max(1, settings.BEAT_HEARTBEAT_SECONDS)
+        try:
+            leads, holder = lead(self._me)
+        except Exception:  # Redis is down: nothing can be sent anyway; the broker is the same Redis
+            logger.exception("beat: cannot ask who leads")
+            return every
+        if not leads:
+            if holder != self._waiting_for:
+                logger.warning("beat: another beat leads (%s); this one waits and fires nothing", holder)
+                self._waiting_for = holder
+            return every
+        if self._waiting_for:
+            logger.warning("beat: %s no longer leads; this beat takes over", self._waiting_for)
+            self._waiting_for = ""
         if time.monotonic() - self._last_heartbeat >= every:
             self._last_heartbeat = time.monotonic()
             for job in (write_heartbeat, chores):

@@ -153,6 +153,15 @@ def test_a_failed_backup_is_told_once_by_mail_and_webhook_and_its_resolution_onc
     assert f"backup #{run.pk} failed on local" in page and "resolved" in page
 
 
+def test_an_interrupted_run_after_a_failed_one_is_told_too(smtp, quiet):
+    """One alert per run kind used to swallow a later interrupted restore behind an open 'restore failed'."""
+    finished_run("restore", "failed", "check the staged store: counts differ")
+    alerts.sweep()
+    interrupted = finished_run("restore", "interrupted", "the worker w (pid 1) stopped during step 8 of 16")
+    alerts.sweep()
+    assert f"[alchemiscale-portal] restore #{interrupted.pk} interrupted on local" in smtp.subjects()
+
+
 def test_stale_free_space_and_expiring_identities(smtp, quiet, settings):
     policy = RetentionPolicy.current()
     policy.stale_after_hours = 2

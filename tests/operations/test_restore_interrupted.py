@@ -80,3 +80,26 @@ def test_restore_interrupted_after_the_swap_gets_previous_data_back(target, monk
     assert target.is_up() and graph_snapshot(target) == before
     assert not aside_dir(target).exists() and not target.staging_dir().exists()
     assert Backup.objects.filter(purpose=Backup.Purpose.SAFETY).count() == 0
+
+    # Dies after Neo4j started on the restored store, which took writes before anyone noticed: recovery puts the
+    # previous data back, but first keeps what the restored store held, writes included, as a safety backup (it used
+    # to swap back and lose them silently).
+    monkeypatch.undo()
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)
+
+    def written_to_then_die(self, ctx):
+        self.target.query("UNWIND range(1, 3) AS i CREATE (:LateWrite {i: i})")
+        _die()
+
+    monkeypatch.setattr(RestoreProcedure, "verify", written_to_then_die)
+    run = services.request_restore(backup, target.connection.database, label="test")
+    with pytest.raises(WorkerDied):
+        engine.execute(run.pk, worker=f"ghost@{socket.gethostname()}", worker_pid=2**22 + 1)
+    assert target.is_up()
+    recovery.recover_interrupted(f"rescuer@{socket.gethostname()}")
+    run.refresh_from_db()
+    assert run.status == "interrupted" and "kept what it held" in run.error, run.error
+    assert target.is_up() and graph_snapshot(target) == before
+    (served,) = Backup.objects.filter(purpose=Backup.Purpose.SAFETY)
+    assert served.node_count == backup.node_count + 3
+    assert (target.backup_dir / served.file_name).is_file()

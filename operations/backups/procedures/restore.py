@@ -333,10 +333,32 @@ class RestoreProcedure(Procedure):
         done.append(f"previous data back: {nodes} nodes, {rels} relationships")
         return done
 
+    def _keep_what_it_served(self, ctx: RunContext) -> list[str]:
+        """The restored store was started and served before the worker died: it may hold writes made since. Dump and
+        catalog it as a safety backup before the previous data goes back, so nothing it took in is lost unsaid. A
+        failure here stops the recovery before the swap back: the restored store then stays where it is."""
+        t = self.target
+        kept = {k: ctx.state.get(k) for k in ("nodes", "relationships", "file_name", "backup_id", "dump_started")}
+        nodes, rels = t.counts() if t.is_up() else (None, None)
+        if t.is_up():
+            t.stop()
+        ctx.remember(nodes=nodes, relationships=rels)
+        dumps.dump(ctx)
+        name = dumps.final_name(ctx)
+        backup = dumps.catalog(ctx, Backup.Purpose.SAFETY)
+        ctx.remember(served_backup_id=backup.pk, **kept)  # the previous data's facts again, for the put-back check
+        return [
+            f"the restored store had served since {ctx.state['outage_ended']}: kept what it held ({nodes} nodes, "
+            f"{rels} relationships, writes made since the restore included) as safety backup #{backup.pk} ({name}) "
+            "before putting the previous data back"
+        ]
+
     def recover(self, ctx: RunContext) -> list[str]:
         t = self.target
         done = t.stop_admin() + t.stop_side(aside_dir(t)) + dumps.clear_in_progress(ctx)
         if ctx.state.get("aside") and not ctx.state.get("verified"):
+            if ctx.state.get("outage_ended"):
+                done += self._keep_what_it_served(ctx)
             done += self._put_back(ctx)
         elif ctx.state.get("aside"):
             done.append(
