@@ -11,19 +11,24 @@ store's contents are dropped when it ends), ``destructive`` (a preview and a typ
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from django.db import Error as DbError  # the base class: a lost connection is an InterfaceError, not a DatabaseError
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
 from ..models import OperationRun, OperationStep
 from ..targets import AdminResult, Target
 from . import outage
-from .runlog import log_line
+from .runlog import LEVELS, log_line, run_logger
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
+
+logger = logging.getLogger(__name__)
 
 
 class OperationFailed(Exception):
@@ -114,19 +119,70 @@ class RunContext:
         self.run = run
         self.target = target
         self.step: OperationStep | None = None
+        # In memory only, so that Neo4j is started again when nothing can be written: this run stopped Neo4j and no
+        # step has tried to start it since (docs/runs.md "When the portal's database refuses a write").
+        self.holds_neo4j_down = False
+        #: the error with which the portal's database refused a write of this run; from then on nothing more is
+        #: tried until the run's end, which the engine records once the database answers again
+        self.unrecorded: DbError | None = None
+        #: the step running when it did (None: between steps)
+        self.unrecorded_during: OperationStep | None = None
+        #: the log lines of that time, (when, level, step, message), stored with the run's end
+        self.unrecorded_lines: list[tuple[float, str, str, str]] = []
 
     @property
     def state(self) -> dict[str, Any]:
         return self.run.state
 
+    def write(self, action: Callable[[], object]) -> bool:
+        """Do one write of the run's bookkeeping; False when it is not done: the database refused it now (the run
+        is then over, see :attr:`unrecorded`) or earlier. Everything written this way is also kept in memory."""
+        if self.unrecorded is not None:
+            return False
+        try:
+            action()
+        except DbError as exc:
+            self.unrecorded, self.unrecorded_during = exc, self.step
+            logger.error("run %s: the portal's database refused a write: %s", self.run.pk, exc)
+            return False
+        return True
+
     def remember(self, **facts: Any) -> None:
-        """Record facts durably now (recovery after a crash reads them)."""
+        """Record facts durably now (recovery after a crash reads them).
+
+        When the database refuses, the error is raised: the step stops before doing what the facts were to be
+        recorded for. Once the run is past that (its undo and "always" steps run), the facts are only kept in memory
+        and recorded with the run's end: those steps put the target right and must not be stopped by bookkeeping.
+        """
         self.run.state.update(facts)
-        self.run.save(update_fields=["state"])
+        if self.unrecorded is None and not self.write(lambda: self.run.save(update_fields=["state"])):
+            assert self.unrecorded is not None
+            raise self.unrecorded
+
+    def note(self, **facts: Any) -> None:
+        """Record facts that nothing depends on before the step goes on: in memory and, when the database takes
+        writes, at once (otherwise with the run's end)."""
+        self.run.state.update(facts)
+        self.write(lambda: self.run.save(update_fields=["state"]))
+
+    def stopping_neo4j(self) -> None:
+        """Say that this run stops Neo4j now: should no step start it again, the engine does when the run ends."""
+        self.holds_neo4j_down = True
+
+    def starting_neo4j(self) -> None:
+        """Say that a step is about to start Neo4j again (whether that works is the step's to report)."""
+        self.holds_neo4j_down = False
 
     def log(self, message: str, level: str = "info") -> None:
-        """Add a line to the run's log: through logging, one row per line (operations/runs/runlog.py)."""
-        log_line(self.run.pk, message, level, self.step.name if self.step else "")
+        """Add a line to the run's log: through logging, one row per line (operations/runs/runlog.py). While the
+        database refuses writes the line goes to the process's log and waits for the run's end."""
+        step = self.step.name if self.step else ""
+        if self.unrecorded is None:
+            log_line(self.run.pk, message, level, step)
+            return
+        self.unrecorded_lines.append((time.time(), level, step, message))
+        # Without the run's id in its extra the line reaches the process's log but not the database.
+        run_logger.log(LEVELS.get(level, logging.INFO), "run %s: %s", self.run.pk, message)
 
     def output(self, text: str) -> None:
         """Append to the current step's output (shown on the run page while it runs): one UPDATE that concatenates
@@ -134,8 +190,11 @@ class RunContext:
         if self.step is None or not text:
             return
         text = text if text.endswith("\n") else text + "\n"
-        OperationStep.objects.filter(pk=self.step.pk).update(
-            output=Concat(F("output"), Value(text), output_field=TextField())
+        pk = self.step.pk
+        self.write(
+            lambda: OperationStep.objects.filter(pk=pk).update(
+                output=Concat(F("output"), Value(text), output_field=TextField())
+            )
         )
         self.step.output += text
 
