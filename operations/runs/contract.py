@@ -11,6 +11,7 @@ store's contents are dropped when it ends), ``destructive`` (a preview and a typ
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -20,10 +21,10 @@ from django.db import Error as DbError  # the base class: a lost connection is a
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
-from ..models import OperationRun, OperationStep
+from ..models import OperationRun, OperationStep, RunLogLine
 from ..targets import AdminResult, Target
 from . import outage
-from .runlog import LEVELS, log_line, run_logger
+from .runlog import LEVELS, RunLogHandler, run_logger
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -112,6 +113,33 @@ class Procedure:
         return done
 
 
+def store_line(run_id: int, created: float, level: str, step: str, message: str) -> None:
+    """Add one line to run ``run_id``'s log as the run log's handler (wired in LOGGING) stores a record: masked by
+    its formatter, at the time ``created``. Raises when the database refuses; nothing is stored without the
+    handler."""
+    for handler in run_logger.handlers:
+        if isinstance(handler, RunLogHandler):
+            record = run_logger.makeRecord(
+                run_logger.name,
+                LEVELS.get(level, logging.INFO),
+                __file__,
+                0,
+                "run %s: %s",
+                (run_id, message),
+                None,
+                extra={"run_id": run_id, "run_step": step, "run_message": message},
+            )
+            record.created = created
+            RunLogLine.objects.create(
+                run_id=run_id,
+                at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
+                level=record.levelname.lower(),
+                step=step[:100],
+                message=handler.format(record),
+            )
+            return
+
+
 class RunContext:
     """What a step gets: the target, the run's durable state, a log, and neo4j-admin with its output recorded."""
 
@@ -129,6 +157,8 @@ class RunContext:
         self.unrecorded_during: OperationStep | None = None
         #: the log lines of that time, (when, level, step, message), stored with the run's end
         self.unrecorded_lines: list[tuple[float, str, str, str]] = []
+        #: a step that puts the target right runs (an undo or "always" step, or a recovery): no refused write stops it
+        self.putting_right = False
 
     @property
     def state(self) -> dict[str, Any]:
@@ -151,11 +181,11 @@ class RunContext:
         """Record facts durably now (recovery after a crash reads them).
 
         When the database refuses, the error is raised: the step stops before doing what the facts were to be
-        recorded for. Once the run is past that (its undo and "always" steps run), the facts are only kept in memory
-        and recorded with the run's end: those steps put the target right and must not be stopped by bookkeeping.
+        recorded for. Not while :attr:`putting_right`: the facts are then kept in memory and recorded with the run's
+        end, since those steps must not be stopped by bookkeeping.
         """
         self.run.state.update(facts)
-        if self.unrecorded is None and not self.write(lambda: self.run.save(update_fields=["state"])):
+        if not self.write(lambda: self.run.save(update_fields=["state"])) and not self.putting_right:
             assert self.unrecorded is not None
             raise self.unrecorded
 
@@ -174,15 +204,15 @@ class RunContext:
         self.holds_neo4j_down = False
 
     def log(self, message: str, level: str = "info") -> None:
-        """Add a line to the run's log: through logging, one row per line (operations/runs/runlog.py). While the
-        database refuses writes the line goes to the process's log and waits for the run's end."""
-        step = self.step.name if self.step else ""
-        if self.unrecorded is None:
-            log_line(self.run.pk, message, level, step)
-            return
-        self.unrecorded_lines.append((time.time(), level, step, message))
-        # Without the run's id in its extra the line reaches the process's log but not the database.
+        """Add a line to the run's log: one row per line, masked as the run log's handler masks
+        (operations/runs/runlog.py), and to the process's log. A line the database refuses is refused bookkeeping
+        like any other (:meth:`write`); it waits in memory for the run's end."""
+        step, created = self.step.name if self.step else "", time.time()
+        # Without the run's id in its extra the record reaches the process's log, not the handler: the row is
+        # written here, where a refusal is seen (the handler can only report it on stderr).
         run_logger.log(LEVELS.get(level, logging.INFO), "run %s: %s", self.run.pk, message)
+        if not self.write(lambda: store_line(self.run.pk, created, level, step, message)):
+            self.unrecorded_lines.append((created, level, step, message))
 
     def output(self, text: str) -> None:
         """Append to the current step's output (shown on the run page while it runs): one UPDATE that concatenates

@@ -37,8 +37,7 @@ from ..models import OperationRun, OperationStep, RunStatus, StepStatus
 from ..targets import TargetError, get_target
 from . import outage as run_outage
 from . import registry
-from .contract import OperationFailed, RunContext, Step
-from .runlog import LEVELS, RunLogHandler, run_logger
+from .contract import OperationFailed, RunContext, Step, store_line
 from .signals import run_finished
 
 logger = logging.getLogger(__name__)
@@ -55,15 +54,9 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def set_step(step: OperationStep, status: str, **fields: Any) -> None:
-    step.status = status
-    for k, v in fields.items():
-        setattr(step, k, v)
-    step.save(update_fields=["status", *fields])
-
-
 def mark(ctx: RunContext, step: OperationStep, status: str, **fields: Any) -> None:
-    """:func:`set_step` as the run's bookkeeping: kept in memory, written while the database takes writes."""
+    """Set a step's status (and other fields) as the run's bookkeeping: kept in memory, written while the database
+    takes writes."""
     step.status = status
     for k, v in fields.items():
         setattr(step, k, v)
@@ -157,7 +150,7 @@ def run_steps(
         if (failure is None and step.when == "failure") or (failure is not None and step.when == "ok"):
             mark(ctx, row, StepStatus.SKIPPED)
             continue
-        ctx.step = row
+        ctx.step, ctx.putting_right = row, step.when != "ok"
         mark(ctx, row, StepStatus.RUNNING, started_at=timezone.now())
         ctx.log(f"step {row.position} of {len(rows)}: {row.name}")
         try:
@@ -188,6 +181,7 @@ def bring_neo4j_back(ctx: RunContext) -> None:
     if ctx.target is None or not ctx.holds_neo4j_down:
         return
     ctx.starting_neo4j()
+    ctx.putting_right = True
     try:
         if ctx.target.is_up():
             return
@@ -200,8 +194,9 @@ def bring_neo4j_back(ctx: RunContext) -> None:
 
 
 def record_end(ctx: RunContext, rows: list[OperationStep]) -> bool:
-    """Write the run's end; while the database refuses, try again with growing pauses, then write everything kept in
-    memory meanwhile (steps, state, log lines). False when it still refused after RECORD_FOR seconds."""
+    """Write the run's end; while the database refuses, try again with growing pauses, writing everything kept in
+    memory meanwhile (steps, state, log lines) with it in one transaction. False when it still refused after
+    RECORD_FOR seconds."""
     run = ctx.run
     if ctx.write(lambda: run.save(update_fields=["status", "error", "finished_at"])):
         return True
@@ -214,6 +209,8 @@ def record_end(ctx: RunContext, rows: list[OperationStep]) -> bool:
                 run.save(update_fields=["status", "error", "finished_at", "state"])
                 for row in rows:
                     row.save(update_fields=["status", "started_at", "finished_at", "output"])
+                for line in ctx.unrecorded_lines:
+                    store_line(run.pk, *line)
             break
         except DbError as exc:
             if time.monotonic() + delay > deadline:
@@ -232,26 +229,5 @@ def record_end(ctx: RunContext, rows: list[OperationStep]) -> bool:
             )
             pause(delay)
             delay = min(delay * 2, MAX_PAUSE)
-    lines, ctx.unrecorded, ctx.unrecorded_lines = ctx.unrecorded_lines, None, []
-    store_lines(run.pk, lines)
+    ctx.unrecorded, ctx.unrecorded_lines = None, []
     return True
-
-
-def store_lines(run_id: int, lines: list[tuple[float, str, str, str]]) -> None:
-    """The log lines kept while the database refused writes, stored as the run log's handler stores any line (masked),
-    at the time they were logged."""
-    handlers = [h for h in run_logger.handlers if isinstance(h, RunLogHandler)]
-    for created, level, step, message in lines:
-        record = run_logger.makeRecord(
-            run_logger.name,
-            LEVELS.get(level, logging.INFO),
-            __file__,
-            0,
-            "run %s: %s",
-            (run_id, message),
-            None,
-            extra={"run_id": run_id, "run_step": step, "run_message": message},
-        )
-        record.created = created
-        for handler in handlers:
-            handler.handle(record)

@@ -23,7 +23,7 @@ from operations.backups import services
 from operations.backups.procedures import dumps
 from operations.backups.procedures.backup import SHORT_OUTAGE, BackupProcedure
 from operations.models import OperationRun, RunLogLine
-from operations.runs import engine, unavailable
+from operations.runs import engine, recovery, unavailable
 from operations.runs import requests as run_requests
 from operations.runs.contract import RunContext
 
@@ -147,6 +147,28 @@ def test_a_refused_write_after_neo4j_is_back_ends_the_run_and_frees_the_target(f
     # The target is free for the next run.
     again = run_requests.request(BackupProcedure(fake_target, {}), user=None, label="test", send=False)
     assert again.status == "pending"
+
+
+@pytest.mark.unit
+@pytest.mark.django_db(transaction=True)
+def test_recovery_starts_neo4j_and_records_the_run_when_the_database_refuses_meanwhile(
+    fake_target, monkeypatch, refusing
+):
+    run = run_requests.request(BackupProcedure(fake_target, {}), user=None, label="test", send=False)
+    OperationRun.objects.filter(pk=run.pk).update(status="running", worker="me", state={"was_running": True})
+    fake_target.up = False
+
+    def refuse_then_stop_admin():
+        refusing(True)
+        return []
+
+    fake_target.stop_admin = refuse_then_stop_admin
+    monkeypatch.setattr(engine, "pause", lambda seconds: refusing(False), raising=False)
+    assert recovery.recover_run(OperationRun.objects.get(pk=run.pk), "me", "the worker me stopped")
+    assert fake_target.up
+    run.refresh_from_db()
+    assert run.status == "interrupted" and "recovered: " in run.error and "Neo4j started again" in run.error
+    assert any(e["message"].startswith("recovered: ") for e in run.log), run.log
 
 
 @pytest.mark.unit
