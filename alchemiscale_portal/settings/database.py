@@ -15,8 +15,13 @@ try:
 except ValueError as _exc:  # private: __init__.py star-imports every public name
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {_exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web server and the Celery worker share the file: wait for locks instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # The web server and the Celery worker share the file: wait for locks instead of failing at once. WAL: readers
+    # (pages, the 503 page during an outage) never hold up a run's writes, nor a write them (docs/runs.md).
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": env_str("PORTAL_TEST_SQLITE", str(DATA_DIR / "test-portal.sqlite3"))}
 # The program that copies a PostgreSQL portal database with every backup (docs/portal-database-backup.md).

@@ -11,19 +11,25 @@ store's contents are dropped when it ends), ``destructive`` (a preview and a typ
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from django.db import Error as DbError  # the base class: a lost connection is an InterfaceError, not a DatabaseError
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
-from ..models import OperationRun, OperationStep
+from ..models import OperationRun, OperationStep, RunLogLine
 from ..targets import AdminResult, Target
 from . import outage
-from .runlog import log_line
+from .runlog import LEVELS, RunLogHandler, run_logger
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
+
+logger = logging.getLogger(__name__)
 
 
 class OperationFailed(Exception):
@@ -107,6 +113,33 @@ class Procedure:
         return done
 
 
+def store_line(run_id: int, created: float, level: str, step: str, message: str) -> None:
+    """Add one line to run ``run_id``'s log as the run log's handler (wired in LOGGING) stores a record: masked by
+    its formatter, at the time ``created``. Raises when the database refuses; nothing is stored without the
+    handler."""
+    for handler in run_logger.handlers:
+        if isinstance(handler, RunLogHandler):
+            record = run_logger.makeRecord(
+                run_logger.name,
+                LEVELS.get(level, logging.INFO),
+                __file__,
+                0,
+                "run %s: %s",
+                (run_id, message),
+                None,
+                extra={"run_id": run_id, "run_step": step, "run_message": message},
+            )
+            record.created = created
+            RunLogLine.objects.create(
+                run_id=run_id,
+                at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
+                level=record.levelname.lower(),
+                step=step[:100],
+                message=handler.format(record),
+            )
+            return
+
+
 class RunContext:
     """What a step gets: the target, the run's durable state, a log, and neo4j-admin with its output recorded."""
 
@@ -114,19 +147,72 @@ class RunContext:
         self.run = run
         self.target = target
         self.step: OperationStep | None = None
+        # In memory only, so that Neo4j is started again when nothing can be written: this run stopped Neo4j and no
+        # step has tried to start it since (docs/runs.md "When the portal's database refuses a write").
+        self.holds_neo4j_down = False
+        #: the error with which the portal's database refused a write of this run; from then on nothing more is
+        #: tried until the run's end, which the engine records once the database answers again
+        self.unrecorded: DbError | None = None
+        #: the step running when it did (None: between steps)
+        self.unrecorded_during: OperationStep | None = None
+        #: the log lines of that time, (when, level, step, message), stored with the run's end
+        self.unrecorded_lines: list[tuple[float, str, str, str]] = []
+        #: a step that puts the target right runs (an undo or "always" step, or a recovery): no refused write stops it
+        self.putting_right = False
 
     @property
     def state(self) -> dict[str, Any]:
         return self.run.state
 
+    def write(self, action: Callable[[], object]) -> bool:
+        """Do one write of the run's bookkeeping; False when it is not done: the database refused it now (the run
+        is then over, see :attr:`unrecorded`) or earlier. Everything written this way is also kept in memory."""
+        if self.unrecorded is not None:
+            return False
+        try:
+            action()
+        except DbError as exc:
+            self.unrecorded, self.unrecorded_during = exc, self.step
+            logger.error("run %s: the portal's database refused a write: %s", self.run.pk, exc)
+            return False
+        return True
+
     def remember(self, **facts: Any) -> None:
-        """Record facts durably now (recovery after a crash reads them)."""
+        """Record facts durably now (recovery after a crash reads them).
+
+        When the database refuses, the error is raised: the step stops before doing what the facts were to be
+        recorded for. Not while :attr:`putting_right`: the facts are then kept in memory and recorded with the run's
+        end, since those steps must not be stopped by bookkeeping.
+        """
         self.run.state.update(facts)
-        self.run.save(update_fields=["state"])
+        if not self.write(lambda: self.run.save(update_fields=["state"])) and not self.putting_right:
+            assert self.unrecorded is not None
+            raise self.unrecorded
+
+    def note(self, **facts: Any) -> None:
+        """Record facts that nothing depends on before the step goes on: in memory and, when the database takes
+        writes, at once (otherwise with the run's end)."""
+        self.run.state.update(facts)
+        self.write(lambda: self.run.save(update_fields=["state"]))
+
+    def stopping_neo4j(self) -> None:
+        """Say that this run stops Neo4j now: should no step start it again, the engine does when the run ends."""
+        self.holds_neo4j_down = True
+
+    def starting_neo4j(self) -> None:
+        """Say that a step is about to start Neo4j again (whether that works is the step's to report)."""
+        self.holds_neo4j_down = False
 
     def log(self, message: str, level: str = "info") -> None:
-        """Add a line to the run's log: through logging, one row per line (operations/runs/runlog.py)."""
-        log_line(self.run.pk, message, level, self.step.name if self.step else "")
+        """Add a line to the run's log: one row per line, masked as the run log's handler masks
+        (operations/runs/runlog.py), and to the process's log. A line the database refuses is refused bookkeeping
+        like any other (:meth:`write`); it waits in memory for the run's end."""
+        step, created = self.step.name if self.step else "", time.time()
+        # Without the run's id in its extra the record reaches the process's log, not the handler: the row is
+        # written here, where a refusal is seen (the handler can only report it on stderr).
+        run_logger.log(LEVELS.get(level, logging.INFO), "run %s: %s", self.run.pk, message)
+        if not self.write(lambda: store_line(self.run.pk, created, level, step, message)):
+            self.unrecorded_lines.append((created, level, step, message))
 
     def output(self, text: str) -> None:
         """Append to the current step's output (shown on the run page while it runs): one UPDATE that concatenates
@@ -134,8 +220,11 @@ class RunContext:
         if self.step is None or not text:
             return
         text = text if text.endswith("\n") else text + "\n"
-        OperationStep.objects.filter(pk=self.step.pk).update(
-            output=Concat(F("output"), Value(text), output_field=TextField())
+        pk = self.step.pk
+        self.write(
+            lambda: OperationStep.objects.filter(pk=pk).update(
+                output=Concat(F("output"), Value(text), output_field=TextField())
+            )
         )
         self.step.output += text
 

@@ -2,7 +2,8 @@
 took.
 
 A step that stops Neo4j calls :func:`began`, the step that has it answering again :func:`ended`; both are facts in
-the run's durable state (``outage_started``, ``outage_ended``). The "state store unavailable" page
+the run's durable state (``outage_started``, ``outage_ended``; the end is kept in memory and recorded with the run's
+end when the portal's database refuses writes meanwhile). The "state store unavailable" page
 (``unavailable.py``) and the procedures' previews read them back through :func:`expected_outage`.
 """
 
@@ -24,8 +25,9 @@ def began(ctx: RunContext) -> None:
 
 
 def ended(ctx: RunContext) -> None:
+    # Neo4j is already back: a database that refuses this write must not make the start look failed.
     if ctx.state.get("outage_started") and not ctx.state.get("outage_ended"):
-        ctx.remember(outage_ended=timezone.now().isoformat())
+        ctx.note(outage_ended=timezone.now().isoformat())
 
 
 def expected_outage(target: str, kind: str) -> float | None:

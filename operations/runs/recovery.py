@@ -20,7 +20,7 @@ from ..processes import pid_alive
 from ..targets import get_target
 from . import registry
 from .contract import RunContext
-from .engine import classify, finished, set_step
+from .engine import classify, finished, mark, record_end
 
 
 def worker_gone(run: OperationRun, me: str) -> bool:
@@ -60,12 +60,15 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
     current = next((r for r in rows if r.status == StepStatus.RUNNING), None)
     k = current.position if current else max((r.position for r in rows if r.status != StepStatus.PENDING), default=0)
     where = f"step {k} of {len(rows)} ({current.name})" if current else f"after step {k} of {len(rows)}"
+    # Its bookkeeping as a run's (engine.py): a write the database refuses does not keep Neo4j down; the end is
+    # recorded once the database answers.
+    ctx = RunContext(run, target=None)  # type: ignore[arg-type]
+    ctx.putting_right = True
     for row in rows:
         if row.status == StepStatus.RUNNING:
-            set_step(row, StepStatus.INTERRUPTED, finished_at=timezone.now())
+            mark(ctx, row, StepStatus.INTERRUPTED, finished_at=timezone.now())
         elif row.status == StepStatus.PENDING:
-            set_step(row, StepStatus.SKIPPED)
-    ctx = RunContext(run, target=None)  # type: ignore[arg-type]
+            mark(ctx, row, StepStatus.SKIPPED)
     ctx.log(f"{cause} during {where}; {me} is recovering", "error")
     try:
         ctx.target = get_target(run.target)
@@ -80,6 +83,6 @@ def recover_run(run: OperationRun, me: str, cause: str) -> bool:
     run.status = RunStatus.INTERRUPTED
     run.finished_at = timezone.now()
     run.error = f"{cause} during {where}; {outcome}"
-    run.save(update_fields=["status", "finished_at", "error"])
+    record_end(ctx, rows)
     finished(run)
     return True

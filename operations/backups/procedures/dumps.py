@@ -170,6 +170,7 @@ def stop(ctx: RunContext) -> str:
         return "Neo4j was not running"
     ctx.remember(stopped=True)
     run_outage.began(ctx)
+    ctx.stopping_neo4j()
     ctx.target.stop()
     return "Neo4j stopped"
 
@@ -225,6 +226,7 @@ def start_again(ctx: RunContext) -> str:
         if ctx.target.is_up():
             return "Neo4j is running (this run did not stop it)"
         return "Neo4j was not running before; left stopped"
+    ctx.starting_neo4j()
     ctx.target.start()
     run_outage.ended(ctx)
     return "Neo4j is up and answers over Bolt"
