@@ -55,7 +55,7 @@ def expected_step(run: OperationRun, name: str) -> float | None:
         started_at__isnull=False,
         finished_at__isnull=False,
     ).order_by("-run__finished_at")[:HISTORY]
-    seconds = [(s.finished_at - s.started_at).total_seconds() for s in done]
+    seconds = [(s.finished_at - s.started_at).total_seconds() for s in done if s.finished_at and s.started_at]
     return statistics.median(seconds) if seconds else None
 
 
@@ -71,7 +71,7 @@ def overdue(now: dt.datetime | None = None) -> list[Overdue]:
     for run in OperationRun.objects.filter(status=RunStatus.RUNNING).prefetch_related("steps"):
         steps = list(run.steps.all())
         current = next((s for s in steps if s.status == StepStatus.RUNNING and s.started_at), None)
-        if current is not None:
+        if current is not None and current.started_at is not None:
             elapsed = (now - current.started_at).total_seconds()
             expected = expected_step(run, current.name)
             if elapsed > _limit(expected):

@@ -185,7 +185,7 @@ def neo4j_problems(now: dt.datetime) -> list[Problem]:
     try:
         store.server_version()
     except Exception as exc:  # whatever stops the driver is the reason given
-        since = dt.datetime.fromisoformat(cache.get_or_set(NEO4J_DOWN_SINCE_KEY, now.isoformat(), timeout=None))
+        since = dt.datetime.fromisoformat(str(cache.get_or_set(NEO4J_DOWN_SINCE_KEY, now.isoformat(), timeout=None)))
         down = (now - since).total_seconds()
         if down < settings.ALERT_NEO4J_DOWN_SECONDS:
             return []
