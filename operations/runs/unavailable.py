@@ -109,7 +109,13 @@ def explain() -> tuple[str, Holding | None]:
     back = "back when the run starts Neo4j again"
     if held.expected is not None:
         remaining = held.expected - (timezone.now() - held.since).total_seconds()
-        back = f"back in about {max(remaining, 5):.0f} s"
+        if remaining >= -5:
+            back = f"back in about {max(remaining, 5):.0f} s"
+        else:  # past the estimate: say so instead of promising five more seconds for ever
+            back = (
+                f"it has taken {-remaining:.0f} s longer than the last such outage ({held.expected:.0f} s); back "
+                "when the run starts Neo4j again (its page says which step it is on)"
+            )
     return f"state store unavailable: {held.kind} #{held.pk} is running (step {k} of {n}), {back}", held
 
 

@@ -95,3 +95,20 @@ def test_a_run_holding_neo4j_within_its_outage_is_no_neo4j_alert_but_past_it_is_
     )
     kinds = sorted(p.kind for p in alerts.neo4j_problems(NOW) + alerts.overdue_problems(NOW))
     assert kinds == [Alert.Kind.NEO4J_DOWN, Alert.Kind.OVERDUE]
+
+
+def test_the_503_page_stops_promising_once_the_outage_outlasts_its_estimate():
+    """With the worker frozen in the outage the page said "back in about 5 s" for two minutes."""
+    from operations.runs import unavailable
+
+    _run(RunStatus.SUCCEEDED, 40, ago=7200, outage_from=7200)  # its outage lasted 5 s
+    run = _run(RunStatus.RUNNING, 0, ago=3, outage_from=3)
+    OperationRun.objects.filter(pk=run.pk).update(state={"outage_started": timezone.now().isoformat()})
+    unavailable.forget()
+    assert "back in about 5 s" in unavailable.explain()[0]
+    OperationRun.objects.filter(pk=run.pk).update(
+        state={"outage_started": (timezone.now() - dt.timedelta(seconds=100)).isoformat()}
+    )
+    unavailable.forget()
+    words = unavailable.explain()[0]
+    assert "longer than the last such outage (5 s)" in words and "back in about" not in words
