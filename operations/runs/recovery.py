@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 
@@ -22,10 +23,23 @@ from . import registry
 from .contract import RunContext
 from .engine import classify, finished, mark, record_end
 
+logger = logging.getLogger(__name__)
+
 
 def worker_gone(run: OperationRun, me: str) -> bool:
     if run.worker == me:
-        return True  # a worker of our name cannot run two lives at once: its previous life died
+        # Our own name: either our previous life died, or a second worker was started with the same node name
+        # (which once killed a healthy dump). The name alone cannot tell; the process that claimed the run can.
+        if run.worker_pid is not None and run.worker_pid != os.getpid() and _celery_alive(run.worker_pid):
+            logger.error(
+                "run %s is held by a live process (pid %s) of a worker also named %s: two workers share the node "
+                "name; give each its own (-n name@%%h) — the run is left alone",
+                run.pk,
+                run.worker_pid,
+                me,
+            )
+            return False
+        return True
     host = run.worker.rpartition("@")[2] if "@" in run.worker else run.worker
     if host == socket.gethostname() and run.worker_pid is not None:
         return not pid_alive(run.worker_pid)
@@ -33,6 +47,17 @@ def worker_gone(run: OperationRun, me: str) -> bool:
         return not current_app.control.ping(destination=[run.worker], timeout=2.0)
     except Exception:
         return False  # cannot tell: leave it for a worker that can
+
+
+def _celery_alive(pid: int) -> bool:
+    """A live process that is a Celery worker (a pid reused by anything else after a restart does not count)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"celery" in fh.read()
+    except OSError:
+        return False
 
 
 def recover_interrupted(me: str) -> list[OperationRun]:
