@@ -107,13 +107,17 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert copy.attempts == 2 and copy.detail.startswith("still there") and "sha1 as when copied" in copy.detail
     assert f"{first.file_name}: off-site {copy.location} copied" in out.getvalue()
 
-    # The local dump is gone: the restore fetches it from the copy and the data is back.
+    # The local dump is damaged (it used to block the restore although a good copy existed): the restore sets it
+    # aside, fetches the copy, and the data is back. (A dump that is gone takes the same path without the rename.)
     target.query("CREATE (:AlchemicalNetwork {_scoped_key: 'offsite-extra'})")
-    (target.backup_dir / first.file_name).unlink()
+    with open(target.backup_dir / first.file_name, "r+b") as fh:
+        fh.seek(100)
+        fh.write(b"\0damaged\0")
     restore = engine.execute(services.request_restore(first, "neo4j", None, label="test", send=False).pk)
     assert restore.status == "succeeded", restore.error
-    fetched = _step(restore, "fetch the off-site copy if the dump is gone")
+    fetched = _step(restore, "fetch the off-site copy if the dump is gone or damaged")
     assert fetched.status == "ok" and "SHA-256 " + first.sha256 + " as in the catalog" in fetched.output
+    assert len(list(target.backup_dir.glob(first.file_name + ".damaged-*"))) == 1
     assert sha256_of(target.backup_dir / first.file_name) == first.sha256
     keys = target.query(
         "MATCH (n:AlchemicalNetwork) WHERE n._scoped_key STARTS WITH 'offsite' RETURN n._scoped_key AS k"

@@ -92,10 +92,11 @@ class RestoreProcedure(Procedure):
         expected = outage.outage_words(t, self.kind)
         return [
             Step(
-                "fetch the off-site copy if the dump is gone",
+                "fetch the off-site copy if the dump is gone or damaged",
                 self.fetch,
-                f"only when {name} is missing: download its off-site copy with rclone beside it, check its SHA-256 "
-                f"against the catalog, then give it the dump's name (docs/offsite-copies.md)",
+                f"only when {name} is missing, or its SHA-256 is not the catalog's and a good off-site copy exists "
+                f"(the damaged file is set aside as <file>.damaged-<time>): download the copy with rclone beside it, "
+                f"check its SHA-256 against the catalog, then give it the dump's name (docs/offsite-copies.md)",
             ),
             Step(
                 "check the backup",
@@ -169,20 +170,33 @@ class RestoreProcedure(Procedure):
         backup = self.backup
         path = backup.path_in(self.target.backup_dir)
         if path.is_file():
-            return f"{path} is there; nothing fetched"
-        ctx.log(f"{path} is missing: fetching it from its off-site copy", "warning")
+            actual = dumps.sha256_of(path)
+            if actual == backup.sha256:
+                ctx.remember(sha256_checked=actual)
+                return f"{path} is there and its SHA-256 matches the catalog; nothing fetched"
+            if not backup.copies.filter(state=BackupCopy.State.OK).exists():
+                return f"{path} is damaged and has no off-site copy: the next step refuses it"
+            damaged = path.with_name(f"{path.name}.damaged-{timezone.now():%Y%m%d-%H%M%S}")
+            path.rename(damaged)
+            ctx.log(
+                f"{path} is damaged (SHA-256 {actual}, the catalog says {backup.sha256}): set aside as "
+                f"{damaged.name}; fetching its off-site copy",
+                "warning",
+            )
+        else:
+            ctx.log(f"{path} is missing: fetching it from its off-site copy", "warning")
         try:
             done = offsite.fetch(backup, path)
         except offsite.CopyError as exc:
             raise OperationFailed(f"{path} is missing and {exc}; nothing was stopped or changed") from None
-        ctx.remember(fetched=True)
+        ctx.remember(fetched=True, sha256_checked=backup.sha256)  # the fetch compared it with the catalog
         return done
 
     def check_backup(self, ctx: RunContext) -> str:
         self.validate()
         backup = self.backup
         path = backup.path_in(self.target.backup_dir)
-        actual = dumps.sha256_of(path)
+        actual = ctx.state.get("sha256_checked") or dumps.sha256_of(path)  # hashed once: dumps can be large
         if actual != backup.sha256:
             raise OperationFailed(
                 f"{path} is damaged: its SHA-256 is {actual}, the catalog says {backup.sha256}; "
