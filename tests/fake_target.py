@@ -82,6 +82,15 @@ class FakeTarget(Target):
         code, output = self.on_admin(args)
         return AdminResult(self.side_admin_command(root, args), code, output)
 
+    # The scratch store a verification loads a dump into: answered like admin().
+    def scratch_admin_command(self, args: list[str]) -> list[str]:
+        return [f"NEO4J_CONF={self.scratch_dir()}/conf", *self.admin_command(args)]
+
+    def scratch_admin(self, args: list[str]) -> AdminResult:
+        self.calls.append(("scratch_admin", *args))
+        code, output = self.on_admin(args)
+        return AdminResult(self.scratch_admin_command(args), code, output)
+
     def side_counts(self, root: Path) -> tuple[int, int]:
         self.calls.append(("side_counts", str(root)))
         return self.graph

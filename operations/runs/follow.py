@@ -78,7 +78,11 @@ def backups_named(refs: list[str]) -> list[Backup]:
     first that is not in the catalog."""
     chosen: list[Backup] = []
     for ref in refs:
-        found = Backup.objects.filter(pk=int(ref)) if ref.isdigit() else Backup.objects.filter(file_name=ref)
+        found = (
+            Backup.objects.filter(pk=int(ref))
+            if ref.isascii() and ref.isdigit()
+            else Backup.objects.filter(file_name=ref)
+        )
         if not found.exists():
             raise CommandError(f"no backup {ref!r} in the catalog")
         chosen.extend(found)

@@ -28,6 +28,11 @@ class AdminResult:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def killed_by_signal(self) -> bool:
+        """Whether a signal ended the tool (OOM killer, an operator's kill), as opposed to the tool giving up."""
+        code = self.returncode
+        return code < 0 or code in (128 + signal.SIGKILL, 128 + signal.SIGTERM)
+
     def exit_description(self) -> str:
         """How the tool ended, for staff: 'exited with 1', or which signal killed it and what that usually means
         (a local process reports signal N as -N, a container as 128 + N)."""

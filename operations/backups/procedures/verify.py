@@ -161,6 +161,13 @@ class VerifyProcedure(Procedure):
         ctx.remember(failures={**ctx.state.get("failures", {}), str(backup_id): reason})
         return OperationFailed(reason)
 
+    def _inconclusive(self, ctx: RunContext, backup_id: int, reason: str) -> OperationFailed:
+        """The check could not finish for a reason outside the backup (its tool or server was killed): the run
+        fails saying so, and the backup keeps the verdict it had (a killed scratch server is no proof of a bad dump)."""
+        reason = f"{reason} — the verification could not finish; the backup is not judged by it"
+        ctx.remember(inconclusive={**ctx.state.get("inconclusive", {}), str(backup_id): reason})
+        return self._fail(ctx, backup_id, reason)
+
     def _skip_if_failed(self, ctx: RunContext, backup_id: int) -> str | None:
         failure = self._failure(ctx, backup_id)
         return f"not run: an earlier check of this backup failed ({failure})" if failure else None
@@ -208,6 +215,8 @@ class VerifyProcedure(Procedure):
         ctx.output(result.output)
         if not result.ok:
             tail = " ".join(result.output.strip().splitlines()[-3:])
+            if result.killed_by_signal():
+                raise self._inconclusive(ctx, backup_id, f"neo4j-admin {result.exit_description()}")
             raise self._fail(
                 ctx, backup_id, f"{what}: neo4j-admin {result.exit_description()}" + (f": {tail}" if tail else "")
             )
@@ -277,6 +286,8 @@ class VerifyProcedure(Procedure):
                 "SHA-256 as in the catalog; loaded into a scratch store; consistency check passed; "
                 + ctx.state.get("notes", {}).get(str(backup_id), "")
             )
+        elif str(backup_id) in ctx.state.get("inconclusive", {}):
+            return f"not judged: {failure}"
         else:
             outcome, detail = Backup.Verification.FAILED, failure
         Backup.objects.filter(pk=backup_id).update(

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         if here and no_wait:
             raise CommandError("--here runs the restore in this process: it cannot also not wait")
         found = Backup.objects.filter(file_name=backup).first()
-        if found is None and backup.isdigit():
+        if found is None and backup.isascii() and backup.isdigit():  # "²" is a digit to isdigit, not to int
             found = Backup.objects.filter(pk=int(backup)).first()
         if found is None:
             raise CommandError(f"no backup {backup!r} in the catalog; `manage.py operations --backups` lists them")
