@@ -33,6 +33,9 @@ from django.db import Error as DbError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from identities.unavailable import is_unavailable
+from security.masking import mask_url
+
 from ..models import OperationRun, OperationStep, RunStatus, StepStatus
 from ..targets import TargetError, get_target
 from . import outage as run_outage
@@ -67,6 +70,8 @@ def classify(exc: Exception) -> tuple[str, str]:
     """(FAILED, the message) for an expected failure, (ERRORED, the traceback) for anything else."""
     if isinstance(exc, (OperationFailed, TargetError)):
         return RunStatus.FAILED, str(exc)
+    if is_unavailable(exc):  # Neo4j crashed or was stopped under the step: a failure to state, not a bug to trace
+        return RunStatus.FAILED, f"Neo4j stopped answering: {mask_url(str(exc))}"
     return RunStatus.ERRORED, "".join(traceback.format_exception(exc)).strip()
 
 

@@ -1,6 +1,7 @@
 """The runner's rules, on a procedure of our own and a stand-in target (tests/fake_target.py): step order, failure
 handling, the atomic claim. Unit tier: the rules do not depend on which Neo4j a run acts on."""
 
+import neo4j.exceptions
 import pytest
 
 from operations.models import OperationRun
@@ -29,7 +30,11 @@ class Probe(contract.Procedure):
             return run
 
         fail_at = self.params.get("fail")
-        boom = {"expected": contract.OperationFailed("disk full"), "unexpected": ZeroDivisionError("oops")}
+        boom = {
+            "expected": contract.OperationFailed("disk full"),
+            "unexpected": ZeroDivisionError("oops"),
+            "neo4j": neo4j.exceptions.ServiceUnavailable("Couldn't connect to 127.0.0.1:7687"),
+        }
         return [
             contract.Step("first", step("first", "one done")),
             contract.Step("second", step("second", exc=boom.get(fail_at)), required=not self.params.get("optional")),
@@ -77,6 +82,13 @@ def test_expected_failure_skips_the_rest_and_runs_undo_and_always(probe):
 def test_unexpected_exception_is_errored_with_traceback(probe):
     run = engine.execute(probe(fail="unexpected").pk)
     assert run.status == "errored" and "Traceback" in run.error and "ZeroDivisionError: oops" in run.error
+
+
+def test_neo4j_crashing_under_a_step_is_a_failure_in_words_not_a_traceback(probe):
+    """A Neo4j crash during a restore's verify rolled back correctly but was reported as an errored traceback."""
+    run = engine.execute(probe(fail="neo4j").pk)
+    assert run.status == "failed" and "Neo4j stopped answering" in run.error and "Traceback" not in run.error
+    assert calls == ["first", "second", "undo", "always"]
 
 
 @pytest.mark.parametrize("fail", ["expected", "unexpected"])
