@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import re
 import shutil
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -179,11 +180,12 @@ def schedule_problems(now: dt.datetime) -> list[Problem]:
 NEO4J_DOWN_SINCE_KEY = "alchemiscale-portal:neo4j-down-since"
 
 
-def neo4j_problems(now: dt.datetime) -> list[Problem]:
+def neo4j_problems(now: dt.datetime, ask: Callable[[], object] = store.server_version) -> list[Problem]:
     """Neo4j not answering for longer than PORTAL_ALERT_NEO4J_DOWN_SECONDS, unless a run holds it stopped and its
-    outage is still within its expected length (an overdue outage is an alert of its own)."""
+    outage is still within its expected length (an overdue outage is an alert of its own). ``ask`` is the question
+    put to it (the state store's version)."""
     try:
-        store.server_version()
+        ask()
     except Exception as exc:  # whatever stops the driver is the reason given
         since = dt.datetime.fromisoformat(str(cache.get_or_set(NEO4J_DOWN_SINCE_KEY, now.isoformat(), timeout=None)))
         down = (now - since).total_seconds()

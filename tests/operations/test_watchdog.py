@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import neo4j
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -78,22 +79,29 @@ def test_without_history_only_the_minimum_applies():
     assert len(overdue.overdue(NOW)) == 1
 
 
+def _closed_port() -> None:
+    """A Bolt connection to a loopback port nothing listens on: the driver's own 'unavailable', really raised (the
+    suite's Neo4j is up in the scenario tier, so the store itself cannot stand in for a stopped one here)."""
+    with neo4j.GraphDatabase.driver("bolt://127.0.0.1:9", auth=("neo4j", "x"), connection_timeout=2) as driver:
+        driver.verify_connectivity()
+
+
 def test_neo4j_down_is_an_alert_once_it_lasts(settings):
-    assert alerts.neo4j_problems(NOW) == []  # the first look only notes since when
-    assert alerts.neo4j_problems(NOW + dt.timedelta(seconds=60)) == []
-    (problem,) = alerts.neo4j_problems(NOW + dt.timedelta(seconds=121))
+    assert alerts.neo4j_problems(NOW, _closed_port) == []  # the first look only notes since when
+    assert alerts.neo4j_problems(NOW + dt.timedelta(seconds=60), _closed_port) == []
+    (problem,) = alerts.neo4j_problems(NOW + dt.timedelta(seconds=121), _closed_port)
     assert problem.kind == Alert.Kind.NEO4J_DOWN and "No run holds it stopped" in problem.message
 
 
 def test_a_run_holding_neo4j_within_its_outage_is_no_neo4j_alert_but_past_it_is_both():
     _run(RunStatus.SUCCEEDED, 40, ago=7200, outage_from=7200)  # its outage lasted 5 s
-    alerts.neo4j_problems(NOW - dt.timedelta(seconds=300))
+    alerts.neo4j_problems(NOW - dt.timedelta(seconds=300), _closed_port)
     holding = _run(RunStatus.RUNNING, 0, ago=10, outage_from=10)
-    assert alerts.neo4j_problems(NOW) == []  # down for 300 s, but a backup holds it, 10 s into its outage
+    assert alerts.neo4j_problems(NOW, _closed_port) == []  # down for 300 s, but a backup holds it in its outage
     OperationRun.objects.filter(pk=holding.pk).update(
         state={"outage_started": (NOW - dt.timedelta(seconds=400)).isoformat()}
     )
-    kinds = sorted(p.kind for p in alerts.neo4j_problems(NOW) + alerts.overdue_problems(NOW))
+    kinds = sorted(p.kind for p in alerts.neo4j_problems(NOW, _closed_port) + alerts.overdue_problems(NOW))
     assert kinds == [Alert.Kind.NEO4J_DOWN, Alert.Kind.OVERDUE]
 
 
