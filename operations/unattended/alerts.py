@@ -303,6 +303,34 @@ def deliver(alert: Alert, event: str) -> bool:
     return ok
 
 
+def send_test() -> list[dict]:
+    """A test message on every configured channel, now; what each channel answered (nothing is recorded as an
+    alert). With no channel configured, says so: a fresh instance's first alert otherwise goes to nobody unseen."""
+    alert_settings = AlertSettings.current()
+    subject = "test alert"
+    body = f"A test from the alchemiscale portal at {timezone.now():%Y-%m-%d %H:%M:%S} UTC: alerts reach this channel."
+    results = []
+    to = recipients(alert_settings)
+    if to:
+        try:
+            send_mail(SUBJECT_PREFIX + subject, body, settings.DEFAULT_FROM_EMAIL, to)
+            results.append({"channel": "email", "to": ", ".join(to), "ok": True, "error": ""})
+        except Exception as exc:
+            results.append({"channel": "email", "to": ", ".join(to), "ok": False, "error": f"{exc}"})
+    url = webhook_url(alert_settings)
+    if url:
+        try:
+            webhooks.post(url, f"🔔 *{subject}*\n{body}")
+            results.append({"channel": "webhook", "to": webhooks.masked(url), "ok": True, "error": ""})
+        except (webhooks.WebhookRefused, webhooks.WebhookFailed) as exc:
+            results.append({"channel": "webhook", "to": webhooks.masked(url), "ok": False, "error": f"{exc}"})
+    if not results:
+        results.append(
+            {"channel": "none", "to": "", "ok": False, "error": "no recipient and no webhook: alerts reach nobody"}
+        )
+    return results
+
+
 def sweep(now: dt.datetime | None = None, only: frozenset[str] | None = None) -> dict[str, list[Alert]]:
     """Open alerts for new problems, resolve those that cleared, retry deliveries that failed (``only``: just these
     kinds, and no retries: beat's own watchdog sweep)."""

@@ -118,3 +118,27 @@ def test_the_settings_form_refuses_an_internal_webhook_and_never_shows_the_saved
     assert AlertSettings.current().webhook_url == secret
     admin_client.post(url, {**form, "webhook_url": "", "remove_webhook": "on"})
     assert AlertSettings.current().webhook_url == ""
+
+
+@pytest.mark.django_db
+def test_recipients_are_checked_and_a_test_alert_says_who_it_reached(admin_client, settings):
+    """A fresh instance took 'not-an-email' as a recipient, and its first alert went to nobody unseen."""
+    import io
+
+    from django.core.management import CommandError, call_command
+    from django.urls import reverse
+
+    from operations.models import AlertSettings
+
+    settings.ALERT_EMAILS, settings.ALERT_WEBHOOK_URL = [], ""
+    row = AlertSettings.current()
+    url = reverse("admin:operations_alertsettings_change", args=[row.pk])
+    form = {"min_free_mib": 0, "expiring_within_days": 0, "webhook_url": ""}
+    refused = admin_client.post(url, {**form, "recipients": "ops@example.org, not-an-email"})
+    assert refused.status_code == 200 and "not an e-mail address: not-an-email" in refused.content.decode()
+    with pytest.raises(CommandError, match="did not reach every channel"):
+        call_command("check-alerts", "--test", stdout=(out := io.StringIO()))
+    assert "alerts reach nobody" in out.getvalue()
+    admin_client.post(url, {**form, "recipients": "ops@example.org"})
+    call_command("check-alerts", "--test", stdout=(out := io.StringIO()))  # Django's test mail: taken
+    assert "email ops@example.org: ok" in out.getvalue()

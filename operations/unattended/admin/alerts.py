@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin
+from django.core.validators import validate_email
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -59,6 +62,19 @@ class AlertSettingsForm(forms.ModelForm):
         fields = ["recipients", "webhook_url", "min_free_mib", "expiring_within_days"]
         # The URL is a credential (Slack's secret is its path): not sent back to the page once saved.
         widgets = {"webhook_url": forms.PasswordInput(render_value=False, attrs={"size": 60})}
+
+    def clean_recipients(self) -> str:
+        raw = self.cleaned_data.get("recipients") or ""
+        listed = [a.strip() for a in re.split(r"[,\s]+", raw) if a.strip()]
+        wrong = []
+        for address in listed:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                wrong.append(address)
+        if wrong:
+            raise forms.ValidationError(f"not an e-mail address: {', '.join(wrong)}")
+        return ", ".join(listed)
 
     def clean_webhook_url(self) -> str:
         url = (self.cleaned_data.get("webhook_url") or "").strip()
