@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from operations.models import Backup, BackupCopy, OperationRun
 
+from .portal_db import OWNER_ONLY_FILE
+
 #: hashes rclone may report, strongest first, and how to compute each here
 HASHES = ("sha256", "sha1", "md5")
 CHUNK = 4 << 20
@@ -199,6 +201,7 @@ def fetch(backup: Backup, dest: Path) -> str:
         try:
             part.unlink(missing_ok=True)
             rclone("copyto", where, str(part))
+            os.chmod(part, OWNER_ONLY_FILE)  # rclone creates it by the umask; a dump is readable by its owner only
             actual = local_hashes(part)["sha256"]
             if actual != backup.sha256:
                 raise CopyError(f"the fetched copy has SHA-256 {actual}, the catalog says {backup.sha256}")

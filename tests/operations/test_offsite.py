@@ -12,6 +12,7 @@ The runs are carried out in this process (as ``--here`` does).
 import datetime as dt
 import io
 import os
+import stat
 
 import pytest
 from django.core.management import call_command
@@ -213,6 +214,7 @@ def test_sftp_only_account_copies_read_back_and_damage_is_caught(tmp_path, setti
         on_server.write_bytes(good)
         assert "SHA-256 " + backup.sha256 + " as in the catalog" in offsite.fetch(backup, fetched)
         assert sha256_of(fetched) == backup.sha256
+        assert stat.S_IMODE(fetched.stat().st_mode) == 0o600  # owner-only, like every dump the portal writes
 
         # A restore of a backup whose dump is gone and that has no copy is refused before anything is recorded.
         gone = Backup.objects.create(
