@@ -40,11 +40,12 @@ from operations.targets import Target, get_target
 from .portal_db import OWNER_ONLY_DIR, SUFFIXES
 from .procedures.dumps import in_progress_dir, sha256_of
 
+logger = logging.getLogger(__name__)
+
 #: how a dump file begins: Neo4j's zstd format (4.4 and 5) writes this header; gzip's magic for older dumps
 DUMP_HEADERS = (b"DZV1", b"\x1f\x8b")
 ORPHANS = "orphans"
 FETCHING = ".fetching-"
-logger = logging.getLogger(__name__)
 #: who is named on what reconcile changes (the catalog row's "requested by")
 LABEL = "reconcile"
 

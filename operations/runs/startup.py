@@ -1,8 +1,8 @@
 """What every worker does once when it starts, after its interrupted runs were recovered, filled by the apps above.
 
 The backups app registers its reconcile pass (files and catalog set right again) in its ``AppConfig.ready()``; the
-run machinery imports none of them. ``tasks.py``'s ``worker_ready`` handler calls :func:`run_all` after recovery, so
-no run of a dead worker still counts as running by then.
+run machinery imports none of them. :func:`run_all` belongs in ``tasks.py``'s ``worker_ready`` handler, after the
+recovery of interrupted runs, so that no run of a dead worker still counts as running by then.
 """
 
 from __future__ import annotations
