@@ -77,6 +77,9 @@ for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES"
 # waited this long, when it starts and every PORTAL_SWEEP_INTERVAL_SECONDS.
 OPERATIONS_RESEND_GRACE = env_int("PORTAL_RESEND_GRACE_SECONDS", 30)
 OPERATIONS_SWEEP_INTERVAL = env_int("PORTAL_SWEEP_INTERVAL_SECONDS", 30)
+# Every worker that starts sets files and catalog right again (operations/backups/reconcile.py). The test suite turns
+# it off: its tests share one backups directory while each resets the catalog, so old dumps would be "found" anew.
+RECONCILE_ON_WORKER_START = env_bool("PORTAL_RECONCILE_ON_WORKER_START", True)
 # A run's step, or Neo4j's outage, counts as overdue past the last good runs' length times this factor, and never
 # before this many seconds (operations/runs/overdue.py): a red status line and an alert.
 OVERDUE_FACTOR = env_int("PORTAL_OVERDUE_FACTOR", 3)

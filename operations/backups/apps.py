@@ -13,12 +13,14 @@ class BackupsConfig(AppConfig):
         # The procedures and the receiver use models, so they are imported once the apps are ready.
         from identities import inventory
 
-        from ..runs import registry
+        from ..runs import registry, startup
         from ..runs.signals import run_finished
         from . import system_checks  # noqa: F401  (registers its advice on the settings)
         from .procedures import BackupProcedure, CopyProcedure, PruneProcedure, RestoreProcedure, VerifyProcedure
+        from .reconcile import at_worker_start
 
         registry.register(BackupProcedure, RestoreProcedure, PruneProcedure, VerifyProcedure, CopyProcedure)
+        startup.on_worker_start(at_worker_start, name="backups.reconcile")
 
         def forget_store_caches(sender, run, procedure, **kwargs) -> None:
             """After a run that may have changed the store's contents (a restore, a migration): drop the caches of

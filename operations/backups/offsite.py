@@ -18,6 +18,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -25,7 +27,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from operations.models import Backup, BackupCopy, OperationRun
+from operations.models.backups import FILE_NAME
 
+from .portal_db import OWNER_ONLY_FILE
+
+#: what an upload's temporary name adds to the dump's name on the remote (then a random part)
+PARTIAL = ".partial-"
+PARTIAL_NAME = re.compile(FILE_NAME.pattern + re.escape(PARTIAL) + "[0-9a-f]{12}")
 #: hashes rclone may report, strongest first, and how to compute each here
 HASHES = ("sha256", "sha1", "md5")
 CHUNK = 4 << 20
@@ -166,8 +174,7 @@ def copy_backup(backup: Backup, backup_dir: Path, run: OperationRun | None = Non
                 f"{source} is damaged (its SHA-256 is {hashes['sha256']}, the catalog says {backup.sha256}): not copied"
             )
         where = location(copy.remote, copy.path)
-        rclone("copyto", str(source), where)
-        copy.checksum, copy.detail, copy.size = check_copy(where, source.stat().st_size, hashes, backup.sha256)
+        copy.checksum, copy.detail, copy.size = upload(source, where, hashes, backup.sha256)
     except (CopyError, ValueError, OSError) as exc:
         copy.state, copy.error = BackupCopy.State.FAILED, str(exc)
         retry = copy.attempts < settings.OFFSITE_MAX_ATTEMPTS
@@ -186,6 +193,46 @@ def copy_backup(backup: Backup, backup_dir: Path, run: OperationRun | None = Non
     return copy
 
 
+def upload(source: Path, where: str, hashes: dict[str, str], catalog_sha256: str) -> tuple[str, str, int]:
+    """Copy ``source`` to ``where`` under a temporary name, check it there, then rename it: a copy killed midway
+    (its worker killed, the connection lost) never carries the dump's name. (checksum, how checked, size)."""
+    partial = f"{where}{PARTIAL}{secrets.token_hex(6)}"
+    try:
+        rclone("copyto", str(source), partial)
+        checked = check_copy(partial, source.stat().st_size, hashes, catalog_sha256)
+        rclone("moveto", partial, where)
+    except BaseException:
+        try:
+            rclone("deletefile", partial)
+        except CopyError:  # never written, or the remote is away: the next prune removes it (remove_partials)
+            pass
+        raise
+    return checked
+
+
+def remove_partials(target_name: str) -> list[str]:
+    """Remove the temporary uploads (``<dump>.partial-<random>``) of copies that died midway from the configured
+    remote's directory of the target; what was removed. A copy run holds the target, so none is being written."""
+    if not configured():
+        return []
+    directory = location(remote(), target_name)
+    try:
+        listed = json.loads(rclone("lsjson", "--files-only", directory))
+    except CopyError as exc:
+        if "not found" in str(exc).lower():  # nothing was ever copied for this target
+            return []
+        raise
+    except json.JSONDecodeError as exc:
+        raise CopyError(f"rclone lsjson answered something that is not JSON: {exc}") from None
+    done = []
+    for entry in sorted(listed, key=lambda e: e.get("Name", "")):
+        name = entry.get("Name", "")
+        if PARTIAL_NAME.fullmatch(name):
+            rclone("deletefile", location(remote(), f"{target_name}/{name}"))
+            done.append(f"removed the partial upload {location(remote(), f'{target_name}/{name}')}")
+    return done
+
+
 def fetch(backup: Backup, dest: Path) -> str:
     """Download the backup's dump from an off-site copy to ``dest`` (through a temporary name beside it), checking
     its SHA-256 against the catalog; what was done, or CopyError when no copy could be fetched."""
@@ -199,6 +246,7 @@ def fetch(backup: Backup, dest: Path) -> str:
         try:
             part.unlink(missing_ok=True)
             rclone("copyto", where, str(part))
+            os.chmod(part, OWNER_ONLY_FILE)  # rclone creates it by the umask; a dump is readable by its owner only
             actual = local_hashes(part)["sha256"]
             if actual != backup.sha256:
                 raise CopyError(f"the fetched copy has SHA-256 {actual}, the catalog says {backup.sha256}")

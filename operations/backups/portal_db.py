@@ -29,6 +29,10 @@ from operations.models.backups import PORTAL_DB_FILE_NAME
 #: engine -> the suffix its copy gets in place of ``.dump``
 SUFFIXES = {"sqlite": ".portal.sqlite3", "postgresql": ".portal.pgdump"}
 PG_DUMP_TIMEOUT = 3600
+#: modes of everything the portal writes in the backups directory: a dump holds the whole store, a copy of the
+#: portal's database its password hashes and audit log (docs/backups.md)
+OWNER_ONLY_FILE = 0o600
+OWNER_ONLY_DIR = 0o700
 # libpq reads these from the environment; DATABASE_URL's query string puts them in OPTIONS.
 _LIBPQ_ENV = {
     "sslmode": "PGSSLMODE",
@@ -190,13 +194,14 @@ def copy_portal_database(
     final = Path(backup_dir) / name
     try:
         shutil.rmtree(work_dir, ignore_errors=True)
-        work_dir.mkdir(parents=True)
+        work_dir.mkdir(mode=OWNER_ONLY_DIR, parents=True)
         try:
             partial = work_dir / name
             if kind == "sqlite":
                 detail = copy_sqlite(Path(db["NAME"]), partial)
             else:
                 detail = copy_postgresql(db, partial)
+            os.chmod(partial, OWNER_ONLY_FILE)  # pg_dump and sqlite3 create it by the umask, readable by all
             with open(partial, "rb") as fh:
                 os.fsync(fh.fileno())
                 sha256 = hashlib.file_digest(fh, "sha256").hexdigest()

@@ -29,6 +29,7 @@ class Backup(models.Model):
     class Purpose(models.TextChoices):
         REQUESTED = "requested", "requested by staff"
         SAFETY = "safety", "safety copy taken before a restore"
+        FOUND = "found", "found in the backups directory without a catalog row"
 
     class Procedure(models.TextChoices):
         """How the dump was taken (docs/outage.md, docs/snapshot-backups.md)."""
@@ -36,6 +37,7 @@ class Backup(models.Model):
         OFFLINE = "offline", "offline: the stopped store dumped"
         SHORT_OUTAGE = "short-outage", "short outage: stopped, copied, dumped while serving"
         ONLINE_SNAPSHOT = "online-snapshot", "online snapshot: no outage"
+        UNKNOWN = "unknown", "unknown: found in the backups directory"
 
     file_name = models.CharField(max_length=255, help_text="neo4j-<date-time>.dump in the target's backups directory")
     target = models.CharField(max_length=40)
@@ -65,6 +67,11 @@ class Backup(models.Model):
     portal_db_file = models.CharField(max_length=255, blank=True)
     portal_db_size = models.BigIntegerField(null=True, blank=True, help_text="bytes")
     portal_db_sha256 = models.CharField(max_length=64, blank=True)
+    # Set by reconcile (operations/backups/reconcile.py) when the dump is gone and no off-site copy is left: the row
+    # stays as history; cleared when the file is back.
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="when the dump was found gone (with no off-site copy); empty while it is there"
+    )
     # Verification (docs/verification.md): the dump re-hashed, loaded into a scratch Neo4j, checked and counted.
     verified_at = models.DateTimeField(null=True, blank=True, help_text="when a verify run last ended on it")
     verification = models.CharField(

@@ -11,10 +11,11 @@ import socket
 from billiard.exceptions import WorkerLostError
 from celery import shared_task
 from celery.signals import task_failure, worker_init, worker_ready, worker_shutdown
+from django.conf import settings
 from django.db import close_old_connections
 
 from ..models import OperationRun, RunStatus
-from . import reports, roll_call
+from . import reports, roll_call, startup
 from .engine import execute
 from .recovery import recover_interrupted, recover_run
 from .requests import RUN_TASK, resend_lost
@@ -48,6 +49,8 @@ def recover_interrupted_runs(sender=None, **_kwargs) -> None:
             logger.warning("recovered interrupted run %s: %s", run.pk, run.error)
     except Exception:
         logger.exception("recovering interrupted operation runs failed")
+    if settings.RECONCILE_ON_WORKER_START:  # no run of a dead worker counts as running any more
+        startup.run_all()
     sweep_pending_runs(getattr(sender, "app", None), getattr(sender, "hostname", None))
 
 

@@ -1,8 +1,11 @@
 """Back up through the admin, change the data, restore through the admin: the store is exactly as backed up."""
 
 import contextlib
+import os
 import sqlite3
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -46,7 +49,22 @@ def _assert_portal_db_copy(target, backup: Backup) -> None:
     assert run == (backup.made_by_run.kind, "running")
 
 
+def _assert_owner_only(directory: Path, before: set[Path]) -> None:
+    """The backups directory and everything a run left in it that was not there before: readable by their owner
+    only (files 0600, directories 0700). A portal database copy holds password hashes and the audit log."""
+    left = [directory]
+    for root, dirs, files in os.walk(directory):
+        left += [Path(root, name) for name in dirs + files if Path(root, name) not in before]
+    wrong = [
+        f"{path}: {stat.filemode(path.lstat().st_mode)}"
+        for path in left
+        if stat.S_IMODE(path.lstat().st_mode) != (0o700 if path.is_dir() else 0o600)
+    ]
+    assert len(left) > 1 and wrong == []
+
+
 def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_client, celery_worker_process):
+    before = set(target.backup_dir.rglob("*"))
     seed_graph(target, "before")
     backed_up = graph_snapshot(target)
     counts = target.counts()
@@ -72,6 +90,7 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     assert not in_progress_dir(target).exists()
     assert target.is_up() and graph_snapshot(target) == backed_up
     _assert_portal_db_copy(target, backup)
+    _assert_owner_only(target.backup_dir, before)
     listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
     assert backup.portal_db_file in listing
 
@@ -128,6 +147,7 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     assert safety.made_by_run == restore and (target.backup_dir / safety.file_name).is_file()
     assert (safety.node_count, safety.relationship_count) == (nodes, rels)
     _assert_portal_db_copy(target, safety)
+    _assert_owner_only(target.backup_dir, before)
     assert not aside_dir(target).exists() and not in_progress_dir(target).exists()
     steps = {s.name: s.status for s in restore.steps.all()}
     assert steps["roll back"] == "skipped" and steps["verify"] == "ok"

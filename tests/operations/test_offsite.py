@@ -12,6 +12,7 @@ The runs are carried out in this process (as ``--here`` does).
 import datetime as dt
 import io
 import os
+import stat
 
 import pytest
 from django.core.management import call_command
@@ -140,8 +141,16 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     # Retention, locally the newest only: the first backup's dump goes, its row stays for its copy (off-site only).
     policy = dict(keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, offsite_keep_last=2, offsite_keep_days=0)
     RetentionPolicy.objects.update_or_create(pk=1, defaults=policy)
+    # A copy whose worker died midway left its temporary upload behind: the prune's off-site step removes it.
+    leftover = remote_dir / f"{first.file_name}.partial-0123456789ab"
+    leftover.write_bytes(b"half a dump")
     prune = engine.execute(services.request_prune(None, label="test", send=False).pk)
     assert prune.status == "succeeded", prune.error
+    assert (
+        not leftover.exists()
+        and f"removed the partial upload {offsite.location(sftp.remote, 'local/' + leftover.name)}"
+        in (_step(prune, "off-site: remove copies").output)
+    )
     assert "its catalog row stays for its off-site copy" in _step(prune, "remove files and catalog rows").output
     assert Backup.objects.filter(pk=first.pk).exists() and not (target.backup_dir / first.file_name).exists()
     assert on_server.is_file()
@@ -217,6 +226,7 @@ def test_sftp_only_account_copies_read_back_and_damage_is_caught(tmp_path, setti
         on_server.write_bytes(good)
         assert "SHA-256 " + backup.sha256 + " as in the catalog" in offsite.fetch(backup, fetched)
         assert sha256_of(fetched) == backup.sha256
+        assert stat.S_IMODE(fetched.stat().st_mode) == 0o600  # owner-only, like every dump the portal writes
 
         # A restore of a backup whose dump is gone and that has no copy is refused before anything is recorded.
         gone = Backup.objects.create(
@@ -243,5 +253,74 @@ def test_sftp_only_account_copies_read_back_and_damage_is_caught(tmp_path, setti
             assert failed.state == "failed" and failed.attempts == attempt
             assert (failed.next_attempt_at is None) == (attempt == 2)
         assert not (server.root / "backups" / "local" / backup.file_name).exists()
+    finally:
+        server.stop()
+
+
+# Uploads (copyto with a local source: no "remote:" in it) run slowly and are killed after three seconds, and the
+# clean-up after them fails, as when the connection is lost midway; everything else is the real rclone.
+KILLED_UPLOAD = """#!/bin/sh
+if [ "$1" = copyto ] && [ "${2#*:}" = "$2" ]; then
+    rclone "$@" --bwlimit=32k &
+    pid=$!
+    sleep 3
+    kill -9 $pid
+    exit 137
+fi
+if [ "$1" = deletefile ]; then
+    echo "connection lost" >&2
+    exit 1
+fi
+exec rclone "$@"
+"""
+
+
+def test_a_copy_killed_midway_never_carries_the_dump_name(tmp_path, settings, monkeypatch):
+    """A copy whose rclone dies midway leaves a partial file on the remote under a temporary name, never the
+    dump's; the next copy goes through, and the off-site pruning removes the leftover partial. No Neo4j needed."""
+    server = SftpServer(tmp_path / "sftp").start()
+    try:
+        for name, value in server.rclone_env().items():
+            monkeypatch.setenv(name, value)
+        (tmp_path / "rclone.conf").write_text("")
+        monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))
+        killer = tmp_path / "rclone-killed-midway"
+        killer.write_text(KILLED_UPLOAD)
+        killer.chmod(0o755)
+        settings.OFFSITE_REMOTE, settings.OFFSITE_RCLONE = server.remote, str(killer)
+        backup_dir = tmp_path / "backups"
+        backup_dir.mkdir()
+        dump = backup_dir / "neo4j-20000101-000000.dump"
+        dump.write_bytes(os.urandom(400_000))
+        backup = Backup.objects.create(
+            file_name=dump.name,
+            target="local",
+            database="neo4j",
+            size=dump.stat().st_size,
+            sha256=sha256_of(dump),
+            neo4j_version="5.26.12",
+            requested_by_label="test",
+        )
+        remote_dir = server.root / "backups" / "local"
+
+        with pytest.raises(offsite.CopyError, match="rclone copyto exited with 137"):
+            offsite.copy_backup(backup, backup_dir)
+        assert not (remote_dir / dump.name).exists()
+        (partial,) = remote_dir.iterdir()
+        assert partial.name.startswith(f"{dump.name}.partial-") and 0 < partial.stat().st_size < backup.size
+        assert backup.copies.get().state == "failed"
+
+        # The next attempt goes through and renames its own upload; the dead one's partial is still there.
+        settings.OFFSITE_RCLONE = "rclone"
+        assert offsite.copy_backup(backup, backup_dir).state == "ok"
+        assert sha256_of(remote_dir / dump.name) == backup.sha256
+        assert sorted(p.name for p in remote_dir.iterdir()) == sorted([dump.name, partial.name])
+
+        # The off-site pruning removes partials it finds, and nothing else.
+        assert offsite.remove_partials("local") == [
+            f"removed the partial upload {offsite.location(server.remote, 'local/' + partial.name)}"
+        ]
+        assert [p.name for p in remote_dir.iterdir()] == [dump.name]
+        assert offsite.remove_partials("local") == []
     finally:
         server.stop()

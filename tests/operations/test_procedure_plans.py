@@ -102,7 +102,8 @@ def test_a_backup_on_the_stand_in_is_named_checksummed_and_catalogued(fake_targe
     fake_target.on_admin = dump
     run = engine.execute(_request_backup(fake_target).pk)
     assert run.status == "succeeded", run.error
-    assert fake_target.calls[:2] == [("wait_for_bolt",), ("stop",)]
+    # The backups directory is given to the data owner first (owner-only: docs/backups.md).
+    assert fake_target.calls[:3] == [("fix_ownership", str(fake_target.backup_dir)), ("wait_for_bolt",), ("stop",)]
     assert ("admin", "database", "dump", "neo4j", "--to-path=/backups/.in-progress-fake") in fake_target.calls
     assert fake_target.up and fake_target.calls.index(("start",)) > fake_target.calls.index(("stop",))
     backup = Backup.objects.get()

@@ -15,6 +15,7 @@ import errno
 import hashlib
 import os
 import shutil
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from operations.humanize import human_size
 from operations.models import Backup
 from operations.runs import outage as run_outage
 from operations.runs.contract import OperationFailed, RunContext, Step
-from operations.targets import Target
+from operations.targets import Target, TargetError
 
 from .. import portal_db
+from ..portal_db import OWNER_ONLY_DIR, OWNER_ONLY_FILE
 
 CHUNK = 4 << 20
 #: room asked for beyond the last dump of the store: stores grow between backups
@@ -99,7 +101,10 @@ def check_backup_dir(ctx: RunContext) -> str:
             f"or changed. Fix the directory (PORTAL_BACKUP_DIR) and try again"
         ) from None
     leftover = in_progress_dir(target)
-    notes = []
+    owner_only, note = make_backup_dir_owner_only(target)
+    notes = [note]
+    if not owner_only:
+        ctx.log(note, "warning")
     if leftover.exists():
         # Only ever an unfinished dump of an earlier run: never a backup, so safe to clear.
         shutil.rmtree(leftover)
@@ -121,6 +126,29 @@ def check_backup_dir(ctx: RunContext) -> str:
             raise OperationFailed(f"{short}; nothing was stopped or changed. Make room{override}")
         ctx.log(f"{short}; going on as asked (ignore free space)", "warning")
     return "\n".join(notes)
+
+
+def make_backup_dir_owner_only(target: Target) -> tuple[bool, str]:
+    """The backups directory 0700 and given to the data owner, with what is in it: neo4j-admin runs as that owner
+    (in a container, or switched to by a root worker) and must enter it; the worker, root or that owner, still can.
+    (done, what was done or why not): a worker that is neither leaves it as it is (it would lock itself out)."""
+    directory = target.backup_dir
+    mine = os.geteuid()
+    try:
+        owners = {directory.stat().st_uid, target.data_dir.stat().st_uid}
+    except OSError:  # a data directory this process cannot see: it cannot tell who the data owner is
+        owners = set()
+    if mine != 0 and owners != {mine}:
+        return False, (
+            f"{directory} keeps mode {stat.filemode(directory.stat().st_mode)}: this worker (uid {mine}) is neither "
+            f"root nor the data owner, so it cannot make it readable by its owner only"
+        )
+    try:
+        done = target.fix_ownership([directory])
+        os.chmod(directory, OWNER_ONLY_DIR)
+    except (OSError, TargetError) as exc:
+        return False, f"{directory} could not be made readable by its owner only: {exc}"
+    return True, f"{directory}: mode 0700; {done}"
 
 
 def record_state(ctx: RunContext) -> str:
@@ -179,7 +207,7 @@ def dump(ctx: RunContext) -> str:
     target = ctx.target
     work = in_progress_dir(target)
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
+    work.mkdir(mode=OWNER_ONLY_DIR)
     target.fix_ownership([work])  # neo4j-admin runs as the data owner and must be able to write here
     ctx.remember(dump_started=timezone.now().isoformat())
     written = work / f"{target.connection.database}.dump"
@@ -249,6 +277,9 @@ def final_name(ctx: RunContext) -> str:
     else:
         raise OperationFailed(f"could not find a free name for the dump in {target.backup_dir}")
     shutil.rmtree(in_progress_dir(target))
+    note = make_owner_only(target.backup_dir / name)
+    if note:
+        ctx.log(note, "warning")
     dir_fd = os.open(target.backup_dir, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -256,6 +287,15 @@ def final_name(ctx: RunContext) -> str:
         os.close(dir_fd)
     ctx.remember(file_name=name)
     return f"saved as {target.backup_dir / name}"
+
+
+def make_owner_only(dump: Path) -> str:
+    """The dump 0600: neo4j-admin (in a container, or as the data owner) wrote it by its own umask. A warning's
+    words when this process may not change it (neither root nor its owner)."""
+    if os.geteuid() not in (0, dump.stat().st_uid):
+        return f"{dump} keeps mode {stat.filemode(dump.stat().st_mode)}: run the worker as root or as the data owner"
+    os.chmod(dump, OWNER_ONLY_FILE)
+    return ""
 
 
 def sha256_of(path: Path) -> str:

@@ -44,7 +44,7 @@ class PruneProcedure(Procedure):
                 "off-site: remove copies",
                 self.remove_copies,
                 "for each copy that goes: rclone deletefile, then its row; a backup without local dump or copy left "
-                "leaves the catalog",
+                "leaves the catalog; uploads that died midway (<dump>.partial-<random>) are removed",
                 required=False,
             ),
         ]
@@ -99,11 +99,15 @@ class PruneProcedure(Procedure):
         return "\n".join(v.line() for v in verdicts) or "no off-site copies"
 
     def remove_copies(self, ctx: RunContext) -> str:
+        try:
+            partials = offsite.remove_partials(self.target.name)
+        except offsite.CopyError as exc:  # the remote is away: the copies' own removal below says so if it matters
+            partials = [f"partial uploads not looked for: {exc}"]
         planned = {entry["id"] for entry in ctx.state.get("copy_plan", []) if not entry["keep"]}
         if not planned:
-            return "nothing to remove"
+            return "\n".join([*partials, "nothing to remove"])
         now = {v.copy.pk: v for v in decide_copies_for(self.target.name)}
-        lines, failed = [], []
+        lines, failed = partials, []
         for copy_id in sorted(planned):
             verdict = now.get(copy_id)
             if verdict is None or verdict.keep:
