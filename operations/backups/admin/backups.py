@@ -241,11 +241,13 @@ class BackupAdmin(RecordAdmin):
             self.message_user(request, f"Backup #{run.pk} requested; a worker will carry it out.", messages.SUCCESS)
             warn_if_no_worker(self, request)
             return redirect("admin:operations_operationrun_change", run.pk)
+        plan = services.preview_backup()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Back up the state store now",
-            "plan": services.preview_backup(),
+            "plan": plan,
+            "outage": _outage_headline(plan),
             "active": run_requests.active_run(),
             "no_worker": run_requests.no_worker_warning(),
         }
@@ -294,3 +296,18 @@ class BackupAdmin(RecordAdmin):
             context,
             status=400 if error and request.method == "POST" else 200,
         )
+
+
+def _outage_headline(plan: list[dict]) -> str:
+    """What the plan means for Neo4j's availability, in one sentence, from its own step descriptions."""
+    words = " ".join(step["description"] for step in plan)
+    if "NO OUTAGE" in words:
+        return "Neo4j keeps running throughout: the store is copied from an atomic snapshot."
+    begins = next((s for s in plan if "THE OUTAGE BEGINS" in s["description"]), None)
+    if begins is None:
+        return "Neo4j is unavailable while the store is dumped (stopped, dumped, started again)."
+    expected = begins["description"].rpartition("(expected: ")[2].rstrip(")")
+    return (
+        f"Neo4j is unavailable only from step {begins['position']} ({begins['name']}) until it is started again: "
+        f"expected {expected}."
+    )
