@@ -48,6 +48,7 @@ def worker_queues() -> dict[str, list[str]] | None:
     passed and every live worker has answered; when another worker's answer came among them, ask again without a
     limit. The answers, never the roll call, decide who is alive."""
     try:
+        _redis().ping()  # the broker is this Redis: when it is gone, say so now, not after Celery's retries (6 s)
         expected = names()
         replies = _active_queues(len(expected) or None)
         if expected and len(replies) >= len(expected) and set(replies) != expected:
