@@ -45,6 +45,8 @@ def test_fresh_instance(alice_client):
     ]
     assert "no backup of" in tile(html, "newest-backup") and tile_state(html, "newest-backup") == "bad"
     assert '<li class="bad">alerts go to: nobody</li>' in tile(html, "alerts")
+    assert '<p class="headline ok">none open</p>' in tile(html, "alerts")  # the red line says what is wrong
+    assert '<p class="headline bad">no backup of' in tile(html, "newest-backup")
     assert tile_state(html, "alerts") == "bad"
     # Every tile links somewhere that answers.
     for key in ("health", "newest-backup", "next-backup", "alerts"):

@@ -42,6 +42,12 @@ class Tile:
     lines: list[tuple[str, str]] = field(default_factory=list)  # (state, words)
     links: list[tuple[str, str]] = field(default_factory=list)  # (url, words): where to act
 
+    @property
+    def headline_state(self) -> str:
+        """The headline is red only when it is the bad news: "none open" stays plain on a tile that is red because
+        alerts go nowhere."""
+        return "ok" if any(state == "bad" for state, _ in self.lines) else self.state
+
 
 def home_page(request: HttpRequest) -> TemplateResponse:
     context = admin.site.each_context(request)
