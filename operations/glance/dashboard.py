@@ -12,7 +12,6 @@ from operations.models import RunStatus
 
 from . import charts, figures
 
-MIB = 1024 * 1024
 PERMISSIONS = {
     "backups": "operations.view_backup",
     "runs": "operations.view_operationrun",
@@ -40,31 +39,36 @@ def dashboard_page(request: HttpRequest) -> TemplateResponse:
 
 def _backups() -> dict:
     points = figures.backup_timeline()
+    if not points:
+        return {"backup_points": points}
     return {
         "backup_points": points,
-        "backup_size_chart": charts.over_time(
-            "Backup size", {"size (MiB)": [(p.at, p.size / MIB) for p in points]}, "MiB"
-        ),
+        "backup_size_chart": charts.over_time("Backup size", {"size": [(p.at, p.size) for p in points]}, charts.BYTES),
         "backup_time_chart": charts.over_time(
             "Backup duration and Neo4j outage",
             {
                 "duration of the run": [(p.at, p.duration) for p in points],
                 "Neo4j down (stop to started)": [(p.at, p.outage) for p in points],
             },
-            "seconds",
+            charts.SECONDS,
         ),
     }
 
 
 def _runs() -> dict:
     weeks, series = figures.runs_per_week()
+    # From the first week that had a run: a new instance would otherwise show a row of empty weeks before its first.
+    busy = [i for i in range(len(weeks)) if any(values[i] for values in series.values())]
+    context: dict = {"statuses": RunStatus.values, "weeks_shown": len(weeks), "runs_chart": None, "week_rows": []}
+    if not busy:
+        return context
+    weeks, series = weeks[busy[0] :], {status: values[busy[0] :] for status, values in series.items()}
     shown = {status: values for status, values in series.items() if any(values)}
-    return {
-        "weeks": weeks,
-        "week_rows": [(week, [series[s][i] for s in RunStatus.values]) for i, week in enumerate(weeks)],
-        "statuses": RunStatus.values,
-        "runs_chart": charts.stacked_weeks("Runs per week (by the week they were requested), by outcome", weeks, shown),
-    }
+    context["week_rows"] = [(week, [series[s][i] for s in RunStatus.values]) for i, week in enumerate(weeks)]
+    context["runs_chart"] = charts.stacked_weeks(
+        "Runs per week (by the week they were requested), by outcome", weeks, shown
+    )
+    return context
 
 
 def _identities() -> dict:

@@ -1,4 +1,5 @@
-"""The dashboard in a real browser, from the admin's front page, in the light and the dark theme."""
+"""The dashboard in a real browser, from the admin's front page, in the light and the dark theme; the front page of a
+fresh instance."""
 
 import datetime as dt
 
@@ -49,3 +50,18 @@ def test_dashboard_from_the_front_page(live_server, page, staff_login, browser):
     ARTEFACTS.mkdir(exist_ok=True)
     dark_page.screenshot(path=str(ARTEFACTS / "test_dashboard_from_the_front_page-dark.png"), full_page=True)
     dark.close()
+
+
+def test_front_page_of_a_fresh_instance(live_server, page, staff_login):
+    """A new operator's first screen: the tiles say what is missing, in red, and lead to where it is set."""
+    staff_login()
+    nobody = page.locator("#alerts-tile li", has_text="alerts go to: nobody")
+    expect(nobody).to_be_visible()
+    assert nobody.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
+    expect(page.locator("#newest-backup-tile .headline")).to_contain_text("no backup of")
+    expect(page.locator("#advanced-apps")).not_to_have_attribute("open", "")
+    expect(page.get_by_role("link", name="View site")).to_have_count(0)
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "test_front_page_of_a_fresh_instance-home.png"), full_page=True)
+    page.locator("#alerts-tile").get_by_role("link", name="Where alerts go").click()
+    expect(page.get_by_role("heading", name="Change alert settings")).to_be_visible()
