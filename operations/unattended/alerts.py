@@ -262,15 +262,9 @@ def webhook_url(alert_settings: AlertSettings) -> str:
     return alert_settings.webhook_url or settings.ALERT_WEBHOOK_URL
 
 
-def deliver(alert: Alert, event: str) -> bool:
-    """Send the opening or the resolution on every configured channel, recording each attempt on the alert; True
-    when every channel took it (or none is configured)."""
+def _send(subject: str, body: str, mark: str) -> list[dict]:
+    """Send on every configured channel (e-mail, webhook); what each answered, one dict a channel."""
     alert_settings = AlertSettings.current()
-    if event == "opened":
-        subject, body = alert.subject, alert.message
-    else:
-        subject = f"resolved: {alert.subject}"
-        body = f"{alert.resolved_message}\n\nThe problem was first reported at {alert.opened_at:%Y-%m-%d %H:%M} UTC."
     attempts = []
     to = recipients(alert_settings)
     if to:
@@ -282,10 +276,22 @@ def deliver(alert: Alert, event: str) -> bool:
     url = webhook_url(alert_settings)
     if url:
         try:
-            webhooks.post(url, f"{'✅' if event == 'resolved' else '⚠️'} *{subject}*\n{body}")
+            webhooks.post(url, f"{mark} *{subject}*\n{body}")
             attempts.append({"channel": "webhook", "to": webhooks.masked(url), "ok": True, "error": ""})
         except (webhooks.WebhookRefused, webhooks.WebhookFailed) as exc:
             attempts.append({"channel": "webhook", "to": webhooks.masked(url), "ok": False, "error": f"{exc}"})
+    return attempts
+
+
+def deliver(alert: Alert, event: str) -> bool:
+    """Send the opening or the resolution on every configured channel, recording each attempt on the alert; True
+    when every channel took it (or none is configured)."""
+    if event == "opened":
+        subject, body = alert.subject, alert.message
+    else:
+        subject = f"resolved: {alert.subject}"
+        body = f"{alert.resolved_message}\n\nThe problem was first reported at {alert.opened_at:%Y-%m-%d %H:%M} UTC."
+    attempts = _send(subject, body, "✅" if event == "resolved" else "⚠️")
     if not attempts:
         attempts.append(
             {"channel": "none", "to": "", "ok": True, "error": "no recipients or webhook configured: recorded only"}
@@ -306,29 +312,10 @@ def deliver(alert: Alert, event: str) -> bool:
 def send_test() -> list[dict]:
     """A test message on every configured channel, now; what each channel answered (nothing is recorded as an
     alert). With no channel configured, says so: a fresh instance's first alert otherwise goes to nobody unseen."""
-    alert_settings = AlertSettings.current()
-    subject = "test alert"
     body = f"A test from the alchemiscale portal at {timezone.now():%Y-%m-%d %H:%M:%S} UTC: alerts reach this channel."
-    results = []
-    to = recipients(alert_settings)
-    if to:
-        try:
-            send_mail(SUBJECT_PREFIX + subject, body, settings.DEFAULT_FROM_EMAIL, to)
-            results.append({"channel": "email", "to": ", ".join(to), "ok": True, "error": ""})
-        except Exception as exc:
-            results.append({"channel": "email", "to": ", ".join(to), "ok": False, "error": f"{exc}"})
-    url = webhook_url(alert_settings)
-    if url:
-        try:
-            webhooks.post(url, f"🔔 *{subject}*\n{body}")
-            results.append({"channel": "webhook", "to": webhooks.masked(url), "ok": True, "error": ""})
-        except (webhooks.WebhookRefused, webhooks.WebhookFailed) as exc:
-            results.append({"channel": "webhook", "to": webhooks.masked(url), "ok": False, "error": f"{exc}"})
-    if not results:
-        results.append(
-            {"channel": "none", "to": "", "ok": False, "error": "no recipient and no webhook: alerts reach nobody"}
-        )
-    return results
+    return _send("test alert", body, "🔔") or [
+        {"channel": "none", "to": "", "ok": False, "error": "no recipient and no webhook: alerts reach nobody"}
+    ]
 
 
 def sweep(now: dt.datetime | None = None, only: frozenset[str] | None = None) -> dict[str, list[Alert]]:
