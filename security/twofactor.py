@@ -98,7 +98,9 @@ def _throttled(device) -> str:
     if allowed:
         return ""
     wait = max(1, int(((data or {}).get("locked_until", timezone.now()) - timezone.now()).total_seconds()) + 1)
-    return f"Too many wrong codes: wait {wait} s before trying again."
+    failures = (data or {}).get("failure_count") or 1
+    wrong = "one wrong code" if failures == 1 else f"{failures} wrong codes in a row"
+    return f"After {wrong}, wait {wait} s before trying again (the wait doubles with each wrong code)."
 
 
 def confirm_enrolment(user, device: TOTPDevice, code: str, address: str | None) -> tuple[Check, list[str]]:
