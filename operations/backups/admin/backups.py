@@ -47,8 +47,9 @@ class OffsiteFilter(admin.SimpleListFilter):
 class BackupAdmin(RecordAdmin):
     list_display = (
         "file_name",
+        "restore_link",
         "created_at",
-        "size",
+        "size_display",
         "node_count",
         "relationship_count",
         "neo4j_version",
@@ -59,8 +60,8 @@ class BackupAdmin(RecordAdmin):
         "offsite_copy",
         "requested_by_label",
         "run_link",
-        "restore_link",
     )
+    change_list_template = "admin/operations/backup/change_list.html"
     list_filter = ("verification", OffsiteFilter, "purpose", "procedure", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected", "verify_selected", "copy_selected"]
@@ -73,6 +74,10 @@ class BackupAdmin(RecordAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("copies")
+
+    @admin.display(description="size", ordering="size")
+    def size_display(self, backup: Backup) -> str:
+        return format_html('<span title="{} bytes">{}</span>', backup.size, human_size(backup.size))
 
     @admin.display(description="off-site")
     def offsite_copy(self, backup: Backup) -> str:
@@ -130,7 +135,8 @@ class BackupAdmin(RecordAdmin):
             and request.POST["action"] not in self.get_actions(request)
         ):
             raise PermissionDenied
-        return super().changelist_view(request, extra_context)
+        extra = {"may_back_up": services.can_back_up(request.user), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
 
     def has_restore_permission(self, request: HttpRequest) -> bool:
         return services.can_restore(request.user)
@@ -184,6 +190,7 @@ class BackupAdmin(RecordAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         extra = {
+            "may_restore": self.has_restore_permission(request),
             "may_verify": self.has_verify_permission(request),
             "may_copy": offsite.configured(),
             **(extra_context or {}),
