@@ -26,11 +26,14 @@
       const row = document.querySelector('#steps tr[data-position="' + step.position + '"]');
       if (!row) continue;
       row.querySelector(".step-status").textContent = step.status;
-      row.querySelector(".step-output").textContent = step.output;
+      const out = row.querySelector(".step-output");
+      if (out.textContent !== step.output) { out.textContent = step.output; out.scrollTop = out.scrollHeight; }
     }
     text("log", data.log.map(e => e.at + " " + e.level + " " + (e.step ? "[" + e.step + "] " : "") + e.message).join("\n"));
     if (!data.terminal) setTimeout(poll, 1000);
     else if (document.querySelectorAll(".backup-made").length === 0 && data.status === "succeeded") location.reload();
   }
+  // A tool's output ends with what matters ("Dump completed", the error): show each box's end, not its top.
+  for (const out of document.querySelectorAll(".step-output")) out.scrollTop = out.scrollHeight;
   setTimeout(poll, 1000);
 })();
