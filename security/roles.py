@@ -45,6 +45,9 @@ _OPERATIONS += [
     )
 ]
 
+# Operators also look at the fleet: compute services, managers, tasks (docs/compute.md).
+_OPERATIONS += ["compute.view_fleet"]
+
 ROLES: dict[str, list[str]] = {
     # identities and scopes in the state store, and their audit log
     IDENTITY_MANAGER: _IDENTITIES,
