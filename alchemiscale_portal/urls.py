@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from compute import views as compute_views
 from identities.admin.scopes import scopes_page
 from operations.glance.dashboard import dashboard_page
 from operations.glance.metrics import metrics_view
@@ -19,6 +20,16 @@ urlpatterns = [
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
     path("admin/identity-scopes/", admin.site.admin_view(scopes_page), name="identity-scopes"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),
+    path("admin/compute/services/", admin.site.admin_view(compute_views.services_page), name="compute-services"),
+    path(
+        "admin/compute/services/<str:identifier>/",
+        admin.site.admin_view(compute_views.service_page),
+        name="compute-service",
+    ),
+    path("admin/compute/managers/", admin.site.admin_view(compute_views.managers_page), name="compute-managers"),
+    path("admin/compute/tasks/", admin.site.admin_view(compute_views.tasks_page), name="compute-tasks"),
+    path("admin/compute/tasks/list/", admin.site.admin_view(compute_views.task_list_page), name="compute-task-list"),
+    path("admin/compute/anomalies/", admin.site.admin_view(compute_views.anomalies_page), name="compute-anomalies"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

@@ -12,12 +12,14 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from compute import queries as compute_queries
 from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
 from operations.models import OperationRun
 from operations.upgrades.neo4j_data import Neo4j44To5Procedure
 from security import roles
+from tests import compute_support
 from tests.backup_support import catalog_row
 
 from .identity_support import graph_fingerprint
@@ -52,6 +54,13 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse(admin + "auth_group_changelist"): SUPERUSER,
         reverse(admin + "axes_accessattempt_changelist"): SUPERUSER,
         reverse("dashboard"): IDENTITY | OPERATIONS,
+        # the fleet (compute/): compute.view_fleet, which operators hold
+        reverse("compute-services"): OPERATIONS,
+        reverse("compute-service", args=["matrix-" + "0" * 32]): OPERATIONS,
+        reverse("compute-managers"): OPERATIONS,
+        reverse("compute-tasks"): OPERATIONS,
+        reverse("compute-task-list") + "?org=acme&campaign=c&project=p&status=waiting": OPERATIONS,
+        reverse("compute-anomalies"): OPERATIONS,
         # staff accounts (security/): the second step, enrolment and step-up are every staff member's own pages
         reverse("two-factor-verify"): STAFF,
         reverse("two-factor-enrol"): STAFF,
@@ -76,6 +85,7 @@ def world(django_user_model):
     # Cancelling a run needs the right to request its kind: a restore only restorers may cancel.
     pending = OperationRun.objects.create(kind="restore", target="matrix", requested_by_label="cli:x")
     backup = catalog_row()
+    compute_support.register_service("matrix-" + "0" * 32, heartbeat=compute_queries.now())
     users = {}
     for name in ROLE_NAMES[1:]:
         user = django_user_model.objects.create_user(
