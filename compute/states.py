@@ -16,6 +16,11 @@ STALE = "stale"
 DENIED = "denied"
 SERVICE_STATES = (ALIVE, STALE, DENIED)
 
+#: alchemiscale's TaskStatusEnum and NetworkStateEnum values; ANY is the portal's word for "whatever the state"
+TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
+NETWORK_STATES = ("active", "inactive", "invalid", "deleted")
+ANY = "any"
+
 MANAGER_OK = "OK"
 MANAGER_ERROR = "ERROR"
 

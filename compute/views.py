@@ -17,9 +17,7 @@ from django.urls import reverse
 from . import present, queries, states
 
 PERMISSION = "compute.view_fleet"
-TASK_STATUSES = ("waiting", "running", "complete", "error", "invalid", "deleted")
-NETWORK_STATES = ("active", "inactive", "invalid", "deleted")
-ANY = "any"
+TASK_STATUSES, NETWORK_STATES, ANY = states.TASK_STATUSES, states.NETWORK_STATES, states.ANY
 
 
 def fleet_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
