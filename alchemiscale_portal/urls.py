@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from compute import action_views as compute_actions
 from compute import views as compute_views
 from identities.admin.scopes import scopes_page
 from operations.glance.dashboard import dashboard_page
@@ -30,6 +31,16 @@ urlpatterns = [
     path("admin/compute/tasks/", admin.site.admin_view(compute_views.tasks_page), name="compute-tasks"),
     path("admin/compute/tasks/list/", admin.site.admin_view(compute_views.task_list_page), name="compute-task-list"),
     path("admin/compute/anomalies/", admin.site.admin_view(compute_views.anomalies_page), name="compute-anomalies"),
+    path(
+        "admin/compute/expire-stale/",
+        admin.site.admin_view(compute_actions.expire_stale_page),
+        name="compute-expire-stale",
+    ),
+    path(
+        "admin/compute/managers/<str:manager_id>/clear-error/",
+        admin.site.admin_view(compute_actions.clear_manager_page),
+        name="compute-clear-manager",
+    ),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

@@ -77,6 +77,22 @@ WITH m, s ORDER BY s.identifier
 RETURN properties(m) AS m, collect(s.identifier) AS services
 """
 
+# What "expire stale registrations now" would change (compute/actions.py acts on exactly these).
+STALE_PREVIEW = """
+MATCH (n:ComputeServiceRegistration)
+WHERE n.heartbeat < $expire_before
+WITH n ORDER BY n.heartbeat
+LIMIT $limit
+OPTIONAL MATCH (n)-[:CLAIMS]->(t:Task {status: $running})
+RETURN n.identifier AS identifier, n.heartbeat AS heartbeat, collect(t._scoped_key) AS tasks
+"""
+
+MANAGER = """
+MATCH (m:ComputeManagerRegistration {name: $name, uuid: $uuid})
+RETURN properties(m) AS m
+LIMIT 1
+"""
+
 SERVICES_BY_STATE = """
 MATCH (s:ComputeServiceRegistration)
 WITH s, size([f IN coalesce(s.failure_times, []) WHERE f > $forgive_after]) AS failures
@@ -293,6 +309,20 @@ def services_by_state(at: dt.datetime | None = None) -> dict[str, int]:
     counts = dict.fromkeys(states.SERVICE_STATES, 0)
     counts.update({r["state"]: r["n"] for r in _records(SERVICES_BY_STATE, params)})
     return counts
+
+
+def stale_preview(*, limit: int = LIMIT, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+    at, _, params = _window(at)
+    found = _records(STALE_PREVIEW, {"expire_before": params["expire_before"], "running": "running", "limit": limit})
+    for row in found:
+        row["heartbeat_age"] = at - row["heartbeat"]
+    return found
+
+
+def manager(manager_id: str) -> dict[str, Any] | None:
+    name, _, manager_uuid = manager_id.rpartition("-")
+    found = _records(MANAGER, {"name": name, "uuid": manager_uuid})
+    return found[0]["m"] if found else None
 
 
 def managers(*, limit: int = LIMIT, sample: int = 20, at: dt.datetime | None = None) -> list[dict[str, Any]]:

@@ -19,7 +19,8 @@ CYPHER = re.compile(r"\b(MATCH|RETURN)\b")
 def cypher_texts() -> list[tuple[str, int, str]]:
     found = []
     for path in sorted(ROOT.rglob("*.py")):
-        if "migrations" in path.parts:
+        # actions.py is the app's one module that writes (its two actions, behind a permission and the step-up)
+        if "migrations" in path.parts or path.name == "actions.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and CYPHER.search(node.value):
