@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from compute import queries
+from compute.models import FleetAuditEntry
 from tests.compute_support import seed_fleet
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +68,16 @@ def test_an_empty_fleet_says_so():
     assert run("services").strip() == "no compute service registered"
     assert run("managers").strip() == "no compute manager registered"
     assert all(a["count"] == 0 for a in json.loads(run("anomalies", "--json")))
+
+
+def test_expire_stale_lists_then_expires_with_yes():
+    fleet = seed_fleet(queries.now())
+    stale, task = fleet["services"]["stale"], fleet["tasks"]["running_stale"]
+    listed = run("expire-stale")
+    assert "would expire" in listed and stale in listed
+    assert FleetAuditEntry.objects.count() == 0 and stale in {s["identifier"] for s in queries.services()}
+    done = json.loads(run("expire-stale", "--yes", "--json"))
+    assert done["removed"] == {stale: [task]}
+    assert stale not in {s["identifier"] for s in queries.services()}
+    assert FleetAuditEntry.objects.get().actor_kind == "cli"
+    assert run("expire-stale", "--yes").strip() == "no registration is stale"

@@ -1,5 +1,6 @@
-"""``manage.py compute services|managers|tasks|anomalies [--json]``: the fleet pages' answers from the same queries
-(compute/queries.py, docs/compute.md)."""
+"""``manage.py compute services|managers|tasks|anomalies|expire-stale [--json]``: the fleet pages' answers from the
+same queries (compute/queries.py), and the expiry of stale registrations from the same action (compute/actions.py;
+docs/compute.md)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compute import present, queries, states
+from compute import actions, present, queries, states
 from compute.states import ANY, NETWORK_STATES, TASK_STATUSES
+from security.actors import Actor
 
 
 class Command(BaseCommand):
     help = "Look at alchemiscale's compute fleet: services, managers, tasks by scope, anomalies (read only)."
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["services", "managers", "tasks", "anomalies"])
+        parser.add_argument("what", choices=["services", "managers", "tasks", "anomalies", "expire-stale"])
+        parser.add_argument("--yes", action="store_true", help="expire-stale: do it (without: only list what would go)")
         parser.add_argument("--json", action="store_true", help="one JSON document instead of lines")
         parser.add_argument("--state", choices=states.SERVICE_STATES, help="services: only those in this state")
         parser.add_argument("--search", help="services: identifier or host contains this")
@@ -34,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=queries.LIMIT)
 
     def handle(self, *args: Any, what: str, **options: Any) -> None:
+        what = what.replace("-", "_")
         found = getattr(self, "_" + what)(options)
         if options["json"]:
             self.stdout.write(json.dumps(present.plain(found), indent=2, sort_keys=True))
@@ -112,3 +116,28 @@ class Command(BaseCommand):
             lines.append(f"{a['title']}: {a['count']}{' or more' if a['capped'] else ''}")
             lines += [f"    {', '.join(f'{k}: {v}' for k, v in s.items())}" for s in a["sample"]]
         return lines
+
+    def _expire_stale(self, options: dict[str, Any]) -> dict[str, Any]:
+        stale = queries.stale_preview(limit=options["limit"])
+        if not options["yes"] or not stale:
+            return {"expired": False, "stale": stale}
+        try:
+            removed = actions.expire_stale([s["identifier"] for s in stale], Actor.command_line())
+        except actions.NothingToDo as exc:
+            raise CommandError(str(exc)) from None
+        return {"expired": True, "stale": stale, "removed": removed}
+
+    def _lines_expire_stale(self, found: dict[str, Any], options: dict[str, Any]) -> list[str]:
+        if not found["stale"]:
+            return ["no registration is stale"]
+        if not found["expired"]:
+            lines = ["would expire (run again with --yes):"]
+            lines += [
+                f"  {s['identifier']}  heartbeat {present.age_text(s['heartbeat_age'])} ago  "
+                f"{len(s['tasks'])} running tasks back to waiting"
+                for s in found["stale"]
+            ]
+            return lines
+        removed = found["removed"]
+        lines = [f"expired {len(removed)} registrations; {sum(map(len, removed.values()))} tasks back to waiting"]
+        return lines + [f"  {identifier}: {', '.join(tasks) or 'no task'}" for identifier, tasks in removed.items()]
