@@ -64,6 +64,7 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse("compute-task-list") + "?org=acme&campaign=c&project=p&status=waiting": OPERATIONS,
         reverse("compute-anomalies"): OPERATIONS,
         reverse("compute-expire-stale"): OPERATIONS,
+        reverse(admin + "compute_fleetauditentry_changelist"): OPERATIONS,
         # staff accounts (security/): the second step, enrolment and step-up are every staff member's own pages
         reverse("two-factor-verify"): STAFF,
         reverse("two-factor-enrol"): STAFF,
