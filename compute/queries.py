@@ -112,13 +112,12 @@ ORDER BY org, campaign, project, status
 LIMIT $limit
 """
 
+# From the scope's networks down (few), not from every task of the store up: Task has no index to start from.
 SCOPE_TASKS = """
-MATCH (t:Task {_org: $org, _campaign: $campaign, _project: $project, status: $status})
-WHERE EXISTS {
-  MATCH (t)-[:PERFORMS]->()<-[:DEPENDS_ON]-(:AlchemicalNetwork)<-[:MARKS]-(nm:NetworkMark)
-  WHERE $network_state IS NULL OR nm.state = $network_state
-}
-WITH t ORDER BY t.priority, t.datetime_created
+MATCH (an:AlchemicalNetwork {_org: $org, _campaign: $campaign, _project: $project})<-[:MARKS]-(nm:NetworkMark)
+WHERE $network_state IS NULL OR nm.state = $network_state
+MATCH (an)-[:DEPENDS_ON]->()<-[:PERFORMS]-(t:Task {status: $status})
+WITH DISTINCT t ORDER BY t.priority, t.datetime_created
 LIMIT $limit
 OPTIONAL MATCH (s:ComputeServiceRegistration)-[c:CLAIMS]->(t)
 OPTIONAL MATCH (t)-[:RESULTS_IN]->(r:ProtocolDAGResultRef {ok: false})
