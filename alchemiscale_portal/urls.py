@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from compute import action_views as compute_actions
+from compute import views as compute_views
 from identities.admin.scopes import scopes_page
 from operations.glance.dashboard import dashboard_page
 from operations.glance.home import home_page
@@ -21,6 +23,26 @@ urlpatterns = [
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
     path("admin/identity-scopes/", admin.site.admin_view(scopes_page), name="identity-scopes"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),
+    path("admin/compute/services/", admin.site.admin_view(compute_views.services_page), name="compute-services"),
+    path(
+        "admin/compute/services/<str:identifier>/",
+        admin.site.admin_view(compute_views.service_page),
+        name="compute-service",
+    ),
+    path("admin/compute/managers/", admin.site.admin_view(compute_views.managers_page), name="compute-managers"),
+    path("admin/compute/tasks/", admin.site.admin_view(compute_views.tasks_page), name="compute-tasks"),
+    path("admin/compute/tasks/list/", admin.site.admin_view(compute_views.task_list_page), name="compute-task-list"),
+    path("admin/compute/anomalies/", admin.site.admin_view(compute_views.anomalies_page), name="compute-anomalies"),
+    path(
+        "admin/compute/expire-stale/",
+        admin.site.admin_view(compute_actions.expire_stale_page),
+        name="compute-expire-stale",
+    ),
+    path(
+        "admin/compute/managers/<str:manager_id>/clear-error/",
+        admin.site.admin_view(compute_actions.clear_manager_page),
+        name="compute-clear-manager",
+    ),
     path("metrics", metrics_view, name="metrics"),
     # Before the admin's own URLs, so it answers for admin:index: the operator's front page.
     path("admin/", admin.site.admin_view(home_page), name="home"),

@@ -15,6 +15,12 @@ def cypher(query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
     return rows
 
 
+def cypher_with_columns(query: str, params: dict[str, Any] | None = None) -> tuple[list[list[Any]], list[str]]:
+    """As :func:`cypher`, with the names of the returned columns."""
+    rows, columns = db.cypher_query(query, params or {})
+    return rows, list(columns or [])
+
+
 def server_version() -> tuple[str, str]:
     """(version, edition) of the Neo4j server behind NEO4J_URL."""
     rows = cypher(

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check --quiet .
 # The settings module insists on a state store; mypy's Django plugin loads it but never connects.
 NEO4J_URL=bolt://127.0.0.1:9 NEO4J_USER=neo4j NEO4J_PASS=unused \
-    .venv/bin/mypy --no-error-summary alchemiscale_portal identities operations security
+    .venv/bin/mypy --no-error-summary alchemiscale_portal identities compute operations security

@@ -45,6 +45,9 @@ _OPERATIONS += [
     )
 ]
 
+# Operators also look after the fleet: compute services, managers, tasks, and the two actions (docs/compute.md).
+_OPERATIONS += ["compute.view_fleet", "compute.manage_fleet", "compute.view_fleetauditentry"]
+
 ROLES: dict[str, list[str]] = {
     # identities and scopes in the state store, and their audit log
     IDENTITY_MANAGER: _IDENTITIES,

@@ -7,17 +7,21 @@ not 403); everything else must be exactly a redirect to the login page or 403, a
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from compute import queries as compute_queries
 from identities import services
 from identities.audit import Actor
 from identities.nodes import KINDS
 from operations.models import OperationRun
 from operations.upgrades.neo4j_data import Neo4j44To5Procedure
 from security import roles
+from tests import compute_support
 from tests.backup_support import catalog_row
 
 from .identity_support import graph_fingerprint
@@ -52,6 +56,15 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse(admin + "auth_group_changelist"): SUPERUSER,
         reverse(admin + "axes_accessattempt_changelist"): SUPERUSER,
         reverse("dashboard"): IDENTITY | OPERATIONS,
+        # the fleet (compute/): compute.view_fleet, which operators hold
+        reverse("compute-services"): OPERATIONS,
+        reverse("compute-service", args=["matrix-" + "0" * 32]): OPERATIONS,
+        reverse("compute-managers"): OPERATIONS,
+        reverse("compute-tasks"): OPERATIONS,
+        reverse("compute-task-list") + "?org=acme&campaign=c&project=p&status=waiting": OPERATIONS,
+        reverse("compute-anomalies"): OPERATIONS,
+        reverse("compute-expire-stale"): OPERATIONS,
+        reverse(admin + "compute_fleetauditentry_changelist"): OPERATIONS,
         # staff accounts (security/): the second step, enrolment and step-up are every staff member's own pages
         reverse("two-factor-verify"): STAFF,
         reverse("two-factor-enrol"): STAFF,
@@ -76,6 +89,12 @@ def world(django_user_model):
     # Cancelling a run needs the right to request its kind: a restore only restorers may cancel.
     pending = OperationRun.objects.create(kind="restore", target="matrix", requested_by_label="cli:x")
     backup = catalog_row()
+    # a stale registration and a manager in ERROR: what the fleet's two actions would change
+    an_hour_ago = compute_queries.now() - datetime.timedelta(hours=1)
+    compute_support.register_service("matrix-" + "0" * 32, heartbeat=an_hour_ago)
+    manager = compute_support.register_manager(
+        "matrix-mgr", last_status_update=an_hour_ago, status="ERROR", detail="x", saturation=None
+    )
     users = {}
     for name in ROLE_NAMES[1:]:
         user = django_user_model.objects.create_user(
@@ -92,7 +111,14 @@ def world(django_user_model):
     # someone with an authenticator, whose devices only a superuser may reset
     enrolled = django_user_model.objects.create_user("enrolled", "enrolled@example.org", "pw-enrolled", is_staff=True)
     TOTPDevice.objects.create(user=enrolled, name="authenticator", confirmed=True)
-    return {"run": run, "pending": pending, "backup": backup, "users": users, "enrolled": enrolled}
+    return {
+        "run": run,
+        "pending": pending,
+        "backup": backup,
+        "users": users,
+        "enrolled": enrolled,
+        "manager": manager,
+    }
 
 
 def client_as(client, world, role):
@@ -139,6 +165,8 @@ def test_refused_state_changes_change_nothing(client, world, role):
         (reverse("admin:operations_backup_restore", args=[world["backup"].pk]), "restore"): DESTRUCTIVE,
         (reverse("admin:operations_upgrade"), "upgrade"): DESTRUCTIVE,
         (reverse("admin:operations_operationrun_cancel", args=[world["pending"].pk]), "cancel"): DESTRUCTIVE,
+        (reverse("compute-expire-stale"), "expire"): OPERATIONS,
+        (reverse("compute-clear-manager", args=[world["manager"]]), "confirm=yes"): OPERATIONS,
     }
     bodies = {
         "confirm=yes": {"confirm": "yes"},
@@ -147,6 +175,7 @@ def test_refused_state_changes_change_nothing(client, world, role):
         "restore": {"confirmation": "neo4j", "database": "neo4j"},
         "upgrade": {"migration": Neo4j44To5Procedure.migration_name, "confirmation": "neo4j"},
         "cancel": {},
+        "expire": {"confirm": "yes", "identifier": ["matrix-" + "0" * 32]},
     }
     actions = [
         (_action(users_url, "delete_action", ["matrix-id"]), IDENTITY),

@@ -16,4 +16,5 @@ from .security import *  # noqa: F403
 from .database import *  # noqa: F403
 from .django import *  # noqa: F403
 from .unattended import *  # noqa: F403
+from .compute import *  # noqa: F403
 # isort: on

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "security",
     "django_neomodel",
     "identities",
+    "compute",
     # celery beat's database scheduler (CELERY_BEAT_SCHEDULER, unattended.py). Operations stays the last app with
     # models: its post_migrate handlers (roles, default schedules) then find every other app's permissions
     # (operations/apps.py). The nested apps after it have no models (docs/architecture.md).
