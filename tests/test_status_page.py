@@ -37,6 +37,7 @@ def test_everything_green(alice_client, celery_worker_process, settings, tmp_pat
         "Celery workers": "green",
         "Backups directory": "green",
         "Operations target": "green",
+        "Operation runs": "green",
         "Compute services": "green",
     }
     assert "Neo4j 5.26" in html and "nodes" in html

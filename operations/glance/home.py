@@ -130,7 +130,7 @@ def _offsite(backup: Backup) -> tuple[str, str]:
 
 
 def next_backup_tile(now: dt.datetime) -> Tile:
-    links = [(reverse("admin:operations_backupschedule_changelist"), "Backup schedules")]
+    links = [(reverse("admin:operations_backupschedule_changelist"), "Edit the schedules")]
     due = next_due_backup(now)
     alive, beat_detail = beat_alive()
     if due is None:

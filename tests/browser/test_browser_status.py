@@ -17,6 +17,7 @@ def test_login_and_status_page(live_server, page, staff_login, celery_worker_pro
         "Celery workers": "green",
         "Backups directory": "green",
         "Operations target": "green",
+        "Operation runs": "green",
         "Compute services": "green",
     }
     assert "Every component is reachable" in page.inner_text("#overall")
