@@ -101,6 +101,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"masked": {"()": "security.redaction.CredentialFormatter"}},
+    # The driver's "defunct connection" line after each restart of Neo4j is expected: INFO, not ERROR.
+    "filters": {"expected_reconnect": {"()": "identities.driver_log.ExpectedReconnect"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "masked", "level": _LOG_LEVEL},
         # Each operation run's log: one row per line (operations/runs/runlog.py), every line whatever PORTAL_LOG_LEVEL.
@@ -109,6 +111,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _LOG_LEVEL},
     "loggers": {
         "neo4j": {"level": "WARNING"},
+        "neo4j.io": {"filters": ["expected_reconnect"]},
         "operations.run": {"handlers": ["run_log"], "level": "INFO"},
     },
 }
