@@ -143,7 +143,9 @@ def open_dump(backup: Backup) -> BinaryIO:
     except FileNotFoundError:
         copied = backup.copies.filter(state=BackupCopy.State.OK).exists()
         where = "; it has an off-site copy (a restore fetches it)" if copied else ""
-        raise OperationFailed(f"The dump {backup.file_name} is not in {target.backup_dir} on this machine{where}") from None
+        raise OperationFailed(
+            f"The dump {backup.file_name} is not in {target.backup_dir} on this machine{where}"
+        ) from None
     except OSError as exc:
         raise OperationFailed(f"{path} cannot be read here: {exc.strerror}") from None
     return stream

@@ -52,5 +52,7 @@ def test_no_download_without_the_right_or_a_recent_proof(backup, bob, alice_clie
 def test_a_dump_that_is_not_here_says_so_and_where_it_is(backup, fake_target, alice_client):
     (fake_target.backup_dir / backup.file_name).unlink()
     response = alice_client.get(reverse("admin:operations_backup_download", args=[backup.pk]), follow=True)
-    assert f"The dump {backup.file_name} is not in {fake_target.backup_dir} on this machine" in response.content.decode()
+    assert (
+        f"The dump {backup.file_name} is not in {fake_target.backup_dir} on this machine" in response.content.decode()
+    )
     assert not LogEntry.objects.exists()
