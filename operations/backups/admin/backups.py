@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -241,7 +242,7 @@ class BackupAdmin(RecordAdmin):
             *super().get_urls(),
         ]
 
-    def download_view(self, request: HttpRequest, backup_id: int) -> HttpResponse:
+    def download_view(self, request: HttpRequest, backup_id: int) -> HttpResponseBase:
         """The dump itself, streamed, to those who may restore and after the step-up: it holds every identity's
         e-mail address and key hash. Each download is in the backup's history (the admin's log)."""
         if not self.has_restore_permission(request):
