@@ -12,6 +12,7 @@ with 503, standing in for a release that does not come up.
 
 from __future__ import annotations
 
+import io
 import socket
 import subprocess
 import urllib.request
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 
 from identities import services as identity_services
@@ -121,7 +123,16 @@ def upgrade(tag: str):
 
 
 @on_docker
-def test_release_upgrade_moves_every_service_and_it_answers(deployment, target):  # noqa: F811
+def test_release_upgrade_moves_every_service_and_it_answers(deployment, target, alice_client):  # noqa: F811
+    page = alice_client.get(reverse("admin:operations_release_upgrade"), {"tag": NEW}).content.decode()
+    assert f"<code>{REPO}:{OLD}</code>" in page and "alchemiscale-strategist" in page
+    assert f"docker exec {settings.DOCKER_PROJECT}_alchemiscale-client-API_1 python3 -c" in page
+    out = io.StringIO()
+    call_command("upgrade-release", NEW, "--plan", stdout=out)
+    assert f"alchemiscale-compute-API: {settings.DOCKER_PROJECT}_alchemiscale-compute-API_1 on {REPO}:{OLD}" in (
+        out.getvalue()
+    )
+    assert f"ALCHEMISCALE_DOCKER_IMAGE={REPO}:{NEW} written to {deployment['env']}" in out.getvalue()
     shown = release_services.overview(NEW)
     assert [s["service"] for s in shown.services] == deployment["services"]
     assert shown.others == [settings.DOCKER_SERVICE]  # Neo4j is left alone

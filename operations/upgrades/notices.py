@@ -115,7 +115,7 @@ def send(
         client_version=client,
         subject=subject.strip(),
         body=body,
-        by=user if user is not None and user.is_authenticated else None,
+        by=user if user is not None and user.is_authenticated else None,  # type: ignore[misc]  # the auth model
         by_label=label,
         recipients=sent,
         failed=failed,

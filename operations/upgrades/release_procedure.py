@@ -19,6 +19,7 @@ recorded as interrupted and left as it is, to be resumed or rolled back (``base.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -46,7 +47,9 @@ def services_of(target: Target) -> ReleaseServices:
 
 
 def env_file() -> ComposeEnvFile:
-    return ComposeEnvFile(settings.COMPOSE_ENV_FILE or None, RELEASE_IMAGE_VARIABLE)
+    return ComposeEnvFile(
+        Path(settings.COMPOSE_ENV_FILE) if settings.COMPOSE_ENV_FILE else None, RELEASE_IMAGE_VARIABLE
+    )
 
 
 def applied_names(target: Target) -> set[str]:

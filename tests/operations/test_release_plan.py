@@ -6,10 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
+from operations.models import OperationRun
+from operations.runs.contract import OperationFailed
 from operations.targets.docker.compose_env import RELEASE_IMAGE_VARIABLE, ComposeEnvFile
 from operations.targets.docker.release_services import health_command
-from operations.upgrades import notices, registry, release
+from operations.upgrades import notices, registry, release, release_services
 
 pytestmark = pytest.mark.unit
 
@@ -107,3 +111,21 @@ def test_the_notice_names_the_release_and_the_client_to_install():
     body = notices.default_body("v0.8.0", "0.8.0")
     assert "release v0.8.0" in body and "alchemiscale-client=0.8.0" in body
     assert "CredentialedUserIdentity" in notices.USERS and "NOT n:CredentialedComputeIdentity" in notices.USERS
+
+
+@pytest.mark.django_db
+def test_staff_without_the_restorers_right_cannot_upgrade_or_notify(client, bob):
+    client.force_login(bob)
+    assert client.get(reverse("admin:operations_release_upgrade")).status_code == 403
+    assert client.post(reverse("admin:operations_release_notice"), {"action": "send"}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        release_services.request_upgrade("v0.8.0", confirmation="v0.8.0", user=bob, label="bob")
+
+
+@pytest.mark.django_db
+def test_an_upgrade_needs_the_tag_typed_again():
+    with pytest.raises(OperationFailed, match="type the tag, 'v0.8.0', to confirm"):
+        release_services.request_upgrade("v0.8.0", confirmation="v0.8", user=None, label="cli:test")
+    with pytest.raises(OperationFailed, match="which release"):
+        release_services.request_upgrade(" ", confirmation=" ", user=None, label="cli:test")
+    assert OperationRun.objects.count() == 0

@@ -185,7 +185,8 @@ class ReleaseServices:
                     code, output = c.exec_run(command)
                     if code == 0:
                         return f"{c.name} answers its healthcheck ({shlex.join(command)}) on {d.image_name(c)}"
-                    last = f"exit {code}: {output.decode(errors='replace').strip()[-300:]}"
+                    said = output.decode(errors="replace").strip().splitlines()
+                    last = f"exit {code}" + (f": {said[-1][-300:]}" if said else "")
                 elif time.monotonic() - began >= SETTLE_SECONDS:
                     return f"{c.name} has kept running for {SETTLE_SECONDS:.0f} s on {d.image_name(c)} (no healthcheck)"
             if time.monotonic() >= deadline:
