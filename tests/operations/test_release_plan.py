@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
@@ -14,6 +15,7 @@ from operations.runs.contract import OperationFailed
 from operations.targets.docker.compose_env import RELEASE_IMAGE_VARIABLE, ComposeEnvFile
 from operations.targets.docker.release_services import health_command
 from operations.upgrades import notices, registry, release, release_services
+from security.roles import RESTORER
 
 pytestmark = pytest.mark.unit
 
@@ -129,3 +131,14 @@ def test_an_upgrade_needs_the_tag_typed_again():
     with pytest.raises(OperationFailed, match="which release"):
         release_services.request_upgrade(" ", confirmation=" ", user=None, label="cli:test")
     assert OperationRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_restorer_opens_the_page_and_the_record(client, django_user_model):
+    rita = django_user_model.objects.create_user("rita", password="rita-password-1", is_staff=True)
+    rita.groups.add(Group.objects.get(name=RESTORER))
+    client.force_login(rita)
+    page = client.get(reverse("admin:operations_release_upgrade"))
+    assert page.status_code == 200 and 'id="release-services"' in page.content.decode()
+    assert client.get(reverse("admin:operations_releaseupgrade_changelist")).status_code == 200
+    assert client.get(reverse("admin:operations_releasenotice_changelist")).status_code == 200
