@@ -26,10 +26,11 @@ from django.urls import reverse
 from identities import services as identity_services
 from identities.audit import Actor
 from identities.nodes import COMPUTE, USER
-from operations.models import Backup, ReleaseNotice, ReleaseUpgrade, RunStatus
+from operations.models import Backup, OperationRun, ReleaseNotice, ReleaseUpgrade, RunStatus
 from operations.runs.engine import execute
 from operations.targets.docker import PROJECT_LABEL, SERVICE_LABEL
 from operations.upgrades import release_services
+from operations.upgrades.release_procedure import services_of
 from tests.docker_fixtures import docker_client
 from tests.operations.conftest import graph_snapshot, seed_graph, target  # noqa: F401  (fixture)
 from tests.operations.test_alerts import smtp  # noqa: F401  (fixture: aiosmtpd on loopback)
@@ -203,3 +204,27 @@ def test_the_notice_reaches_each_user_with_an_email_and_no_compute_identity(smtp
     notice = ReleaseNotice.objects.get()
     assert [r["identifier"] for r in notice.recipients] == ["ada", "bo"]
     assert notice.without_email == ["cy"] and notice.failed == [] and notice.by_label == "alice"
+
+
+@on_docker
+def test_an_interrupted_upgrade_is_put_back_by_its_roll_back(deployment, target):  # noqa: F811
+    """A worker died after moving the client API (the run as recovery leaves it): its roll back puts it back."""
+    run = release_services.request_upgrade(NEW, confirmation=NEW, user=None, label="cli:test", send=False)
+    before = run.params["services"]
+    services_of(target).move("alchemiscale-client-API", f"{REPO}:{NEW}", start=True)
+    OperationRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.INTERRUPTED, state={"release_before": before, "release_moved": ["alchemiscale-client-API"]}
+    )
+    assert release_services.interrupted_runs(target) == [OperationRun.objects.get(pk=run.pk)]
+    follow = release_services.follow_up(run.pk, "rollback", user=None, label="cli:test", send=False)
+    assert [s.name for s in follow.steps.order_by("position")][1:] == [
+        "put every service back on its old image",
+        "wait for the services on their old image",
+        "record the failed attempt",
+    ]
+    done = execute(follow.pk)
+    assert done.status == RunStatus.SUCCEEDED, done.error
+    assert {image for image, _ in images(deployment).values()} == {f"{REPO}:{OLD}"}
+    assert {ping(p) for p in deployment["ports"].values()} == {OLD}
+    assert ReleaseUpgrade.objects.get().outcome == "rolled-back"
+    assert release_services.interrupted_runs(target) == []
