@@ -45,6 +45,7 @@ from .twofactor import record
 DISCOVERY_SECONDS = 3600
 #: what the callback leaves on the request when a sign-in was refused, for the page and the audit list
 REFUSAL_ATTR = "portal_sso_refusal"
+SUBJECT_ATTR = "portal_sso_subject"
 #: the session's note of a single sign-on: {"mfa": the provider said it did multi-factor}
 SESSION_KEY = "portal_sso"
 _USERNAME_CHARS = re.compile(r"[^\w.@+-]")
@@ -274,5 +275,5 @@ class SubjectBackend(OIDCAuthenticationBackend):
         except Refused as exc:
             # The library turns this into a plain None; the callback wants the reason.
             setattr(self.request, REFUSAL_ATTR, str(exc))
-            setattr(self.request, "portal_sso_subject", claims.get("sub", ""))
+            setattr(self.request, SUBJECT_ATTR, claims.get("sub", ""))
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -51,6 +52,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         _enabled()
+        if "oidc_states" not in request.session and "state" in request.GET:
+            return _refused(request, "this sign-in answer belongs to no sign-in started in this browser session")
         try:
             response = super().get(request)
         except SuspiciousOperation:
@@ -62,7 +65,9 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 reason = f"the provider said {request.GET['error']}: {request.GET.get('error_description', '')}"
             if not reason and getattr(self, "user", None) is not None:
                 reason = "the account is disabled"
-            return _refused(request, reason or "the sign-in did not complete", getattr(request, "portal_sso_subject", ""))
+            return _refused(
+                request, reason or "the sign-in did not complete", getattr(request, oidc.SUBJECT_ATTR, "")
+            )
         return response
 
     def login_success(self) -> HttpResponse:
@@ -74,11 +79,18 @@ class CallbackView(OIDCAuthenticationCallbackView):
         request.session[oidc.SESSION_KEY] = {"mfa": bool(sign_in and sign_in.mfa)}
         note = "new account; " if sign_in and sign_in.created else ""
         note += f"provider did multi-factor: {'yes' if sign_in and sign_in.mfa else 'no'}"
-        record(self.user.get_username(), SecurityEvent.Kind.SSO_LOGIN, address=request.META.get("REMOTE_ADDR"), note=note)
+        record(
+            self.user.get_username(), SecurityEvent.Kind.SSO_LOGIN, address=request.META.get("REMOTE_ADDR"), note=note
+        )
         return response
 
 
 def _refused(request: HttpRequest, reason: str, subject: str = "") -> HttpResponse:
+    """Back to the login page with the reason, recorded. Whoever was signed in in this browser is signed out: a
+    sign-in answer that does not hold must not leave a session standing either."""
+    reason = reason.rstrip(".")
+    if request.user.is_authenticated:
+        logout(request)
     record(
         subject or "?",
         SecurityEvent.Kind.SSO_REFUSED,
