@@ -129,3 +129,6 @@ class PortalUserAdmin(StepUpAdmin, UserAdmin):
             f"Two-factor devices reset for {', '.join(names)}: each enrols again at the next login.",
             messages.SUCCESS,
         )
+
+
+from . import oidc_admin  # noqa: E402, F401  (registers the single sign-on identities' page beside these)

@@ -54,6 +54,7 @@ class OIDCSubject(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="security_oidc_subject_unique")]
         verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"

@@ -217,7 +217,7 @@ def sign_in(claims: dict[str, Any], address: str | None):
     if not wanted:
         raise Refused("your groups at the provider no longer give you a role in this portal")
     mfa = provider_did_mfa(claims, settings.OIDC_MFA_AMR, settings.OIDC_MFA_ACR)
-    user.portal_sign_in = SignIn(created, mfa, granted, removed)
+    user.portal_sign_in = SignIn(created, mfa, granted, removed)  # type: ignore[attr-defined]  # for the callback view
     return user
 
 

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from . import twofactor
 from .middleware import SecondFactorMiddleware, _free_paths
 from .oidc import SESSION_KEY
+
+
+def _sso_paths() -> set[str]:
+    # A sign-in answer is judged (and a replayed one refused) whoever holds the session.
+    return {reverse("sso-start"), reverse("sso-callback")}
 
 
 class ProviderMultiFactor:
@@ -37,7 +43,7 @@ class SingleSignOnSecondFactorMiddleware:
                 user.otp_device = ProviderMultiFactor()  # type: ignore[attr-defined]  # django-otp's attribute
             elif (
                 not twofactor.has_second_factor(user)
-                and request.path not in _free_paths()
+                and request.path not in _free_paths() | _sso_paths()
                 and not request.path.startswith("/" + settings.STATIC_URL.lstrip("/"))
             ):
                 return SecondFactorMiddleware._to(request, "two-factor-enrol")

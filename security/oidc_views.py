@@ -65,9 +65,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 reason = f"the provider said {request.GET['error']}: {request.GET.get('error_description', '')}"
             if not reason and getattr(self, "user", None) is not None:
                 reason = "the account is disabled"
-            return _refused(
-                request, reason or "the sign-in did not complete", getattr(request, oidc.SUBJECT_ATTR, "")
-            )
+            return _refused(request, reason or "the sign-in did not complete", getattr(request, oidc.SUBJECT_ATTR, ""))
         return response
 
     def login_success(self) -> HttpResponse:
