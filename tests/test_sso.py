@@ -235,3 +235,4 @@ def test_a_password_login_never_reaches_the_provider(sso_on):
     backend = oidc.SubjectBackend()
     assert backend.authenticate(request, username="ada", password="pw") is None
     assert backend.authenticate(request, nonce=None, password="pw") is None
+    assert not hasattr(request, oidc.REFUSAL_ATTR)  # it never tried: no provider asked, nothing refused
