@@ -143,4 +143,3 @@ class PortalUserAdmin(StepUpAdmin, UserAdmin):
             f"Two-factor devices reset for {', '.join(names)}: each enrols again at the next login.",
             messages.SUCCESS,
         )
-

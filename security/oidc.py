@@ -221,6 +221,12 @@ def sign_in(claims: dict[str, Any], address: str | None):
     return user
 
 
+def not_a_password_attempt(request, credentials: dict | None) -> bool:
+    """django-axes' whitelist: the single sign-on callback's attempts (a nonce, no password) are not counted.
+    Guessing is the provider's to throttle; the portal's callback only takes answers to sign-ins it started."""
+    return bool(credentials) and "nonce" in credentials and "password" not in credentials  # type: ignore[operator]
+
+
 # ---- the authentication backend ------------------------------------------------------------------------------
 class SubjectBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc's backend, answering only the sign-in callback, with the endpoints from discovery and

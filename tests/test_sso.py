@@ -5,6 +5,8 @@ it is off. The whole flow against a real provider is tests/browser/test_browser_
 from __future__ import annotations
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
@@ -14,7 +16,7 @@ from security import oidc
 from security.models import OIDCSubject, SecurityEvent
 from tests.test_production_settings import GOOD_KEY, manage
 from tests.test_settings_parsing import load  # noqa: F401  (fixture: the settings package loaded afresh)
-from tests.two_factor_support import enrol
+from tests.two_factor_support import enrol, make_proof_old
 
 pytestmark = pytest.mark.unit
 
@@ -236,3 +238,24 @@ def test_a_password_login_never_reaches_the_provider(sso_on):
     assert backend.authenticate(request, username="ada", password="pw") is None
     assert backend.authenticate(request, nonce=None, password="pw") is None
     assert not hasattr(request, oidc.REFUSAL_ATTR)  # it never tried: no provider asked, nothing refused
+
+
+@pytest.mark.django_db
+def test_a_refused_sign_in_is_not_counted_as_a_wrong_password(sso_on, client):
+    request = RequestFactory().get(reverse("sso-callback"))  # no code: the backend gives no user
+    assert authenticate(request=request, nonce="n", code_verifier=None) is None
+    assert authenticate(request=request, username="ada", password="wrong") is None
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["ada"]
+
+
+@pytest.mark.django_db
+def test_step_up_offers_signing_in_again_to_linked_accounts_only(sso_on, client, bob):
+    user = oidc.sign_in(claims(groups=["lab-ops"]), None)
+    sso_on.OIDC_TRUST_MFA = True
+    sso_session(client, user, mfa=True)
+    make_proof_old(client)
+    page = client.get(reverse("step-up"), follow=True).content.decode()
+    assert 'id="sso-button"' in page and "again=1" in page
+    client.force_login(bob)  # a local account: the password, no button
+    make_proof_old(client)
+    assert 'id="sso-button"' not in client.get(reverse("step-up")).content.decode()

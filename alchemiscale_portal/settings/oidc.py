@@ -70,3 +70,6 @@ OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
 OIDC_CREATE_USER = True
 LOGIN_REDIRECT_URL_FAILURE = "/admin/login/"
+# A refused sign-in answer is not a guessed password: django-axes must not count it, or a few refusals (people
+# without a role, say) would lock single sign-on for everyone behind the same address (security/oidc.py).
+AXES_WHITELIST_CALLABLE = "security.oidc.not_a_password_attempt"
