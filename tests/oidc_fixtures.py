@@ -72,22 +72,13 @@ def oidc_provider(live_server, tmp_path_factory):
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.oidc_provider.settings", "PROVIDER_DIR": str(directory)}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    python = [sys.executable, "-m"]
-    subprocess.run([*python, "django", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    callback = f"{live_server.url}/admin/sso/callback/"
-    subprocess.run(
-        [*python, "tests.oidc_provider.setup", callback, CLIENT_ID, CLIENT_SECRET, *PEOPLE],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
     port = _free_port()
     provider = Provider(f"http://127.0.0.1:{port}", directory / "directory.json")
     provider.reset()
     log = open(directory / "provider.log", "w")
+    callback = f"{live_server.url}/admin/sso/callback/"
     proc = subprocess.Popen(
-        [*python, "django", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
+        [sys.executable, "-m", "tests.oidc_provider.serve", str(port), callback, CLIENT_ID, CLIENT_SECRET, *PEOPLE],
         cwd=ROOT,
         env=env,
         stdout=log,
