@@ -3,15 +3,20 @@ on loopback, RS256 ID tokens): the first sign-in makes the staff account with th
 for the portal's own second factor; a changed groups claim changes the role at the next sign-in, where the
 provider's trusted multi-factor stands in for the portal's; tokens from another issuer or for another audience, a
 replayed callback (state), a token answering another sign-in attempt (nonce) and an unverified e-mail are refused;
-the local break-glass superuser still signs in with password and code."""
+a step-up is given by signing in again at the provider; the local break-glass superuser still signs in with
+password and code."""
 
 from __future__ import annotations
 
+import time
+from importlib import import_module
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from security import proof
 from security.models import OIDCSubject, SecurityEvent
 from tests.two_factor_support import enrol, fresh_code, key_from_base32
 
@@ -22,10 +27,20 @@ def sign_in_at_provider(page, base: str, name: str) -> None:
     page.get_by_role("link", name="Sign in with the test provider").click()
     if page.url.startswith(base):
         return  # the provider's own session answered at once
+    provider_form(page, name)
+
+
+def provider_form(page, name: str) -> None:
     expect(page.get_by_role("heading", name="Test provider")).to_be_visible()
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password").fill(f"{name}-provider-password")
     page.get_by_role("button", name="Sign in at the provider").click()
+
+
+def session_of(page, base: str):
+    """The portal's session of this browser, as the server keeps it."""
+    key = next(c["value"] for c in page.context.cookies(base) if c["name"] == django_settings.SESSION_COOKIE_NAME)
+    return import_module(django_settings.SESSION_ENGINE).SessionStore(key)
 
 
 def refused(page, words: str) -> None:
@@ -132,6 +147,23 @@ def test_refusals_and_the_break_glass_login(live_server, page, sso, settings, dj
     kinds = SecurityEvent.objects.filter(kind="sso-refused").values_list("note", flat=True)
     assert len(kinds) == 5, list(kinds)
     assert set(grace.groups.values_list("name", flat=True)) == {"operator"}
+
+    # Step-up for a person without the portal's authenticator (the provider's multi-factor trusted): signing in again
+    # at the provider, which is asked to check the person afresh (prompt=login) rather than reuse its session.
+    settings.OIDC_TRUST_MFA = True
+    sso.person("grace", amr=["pwd", "mfa"])
+    sign_in_at_provider(page, base, "grace")
+    expect(page).to_have_url(f"{base}/admin/")
+    session = session_of(page, base)
+    session[proof.PROOF_KEY] = time.time() - 3600  # the last proof an hour old
+    session.save()
+    page.goto(f"{base}/admin/step-up/")
+    expect(page.locator("#step-up-why")).to_be_visible()
+    page.get_by_role("link", name="Sign in with the test provider").click()
+    provider_form(page, "grace")
+    expect(page).to_have_url(f"{base}/admin/")
+    assert time.time() - session_of(page, base)[proof.PROOF_KEY] < 60
+    log_out(page)
 
     # The break-glass superuser: password and code, on the same login page below the button.
     root = django_user_model.objects.create_superuser("root", "root@example.org", "root-password-1")
