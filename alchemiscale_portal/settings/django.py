@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # idle sessions end; a password-only session reaches only the second-factor pages (security/middleware.py)
     "security.middleware.IdleSessionMiddleware",
+    # a single sign-on session: the provider's multi-factor, if trusted, or else the portal's own (security/oidc.py)
+    "security.oidc_middleware.SingleSignOnSecondFactorMiddleware",
     "security.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Neo4j not answering (an operation holds it stopped, or it is down): a 503 saying so, not a traceback.

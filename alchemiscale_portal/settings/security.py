@@ -11,6 +11,8 @@ from .base import PRODUCTION
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # single sign-on (alchemiscale_portal/settings/oidc.py): answers only the sign-in callback, and only when enabled
+    "security.oidc.SubjectBackend",
 ]
 # Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
 # locked out for AXES_COOLOFF_TIME hours (a success before that resets the count).
