@@ -37,6 +37,8 @@ class FakeTarget(Target):
         #: rows of identities.store_diff.READ_IDENTITIES on the live store and on any side store
         self.identities: list[list] = []
         self.side_identities: list[list] = []
+        #: the end of Neo4j's own log, as neo4j_log_tail() gives it
+        self.log = ""
 
     def describe(self) -> str:
         return f"fake Neo4j {self.version}"
@@ -76,6 +78,9 @@ class FakeTarget(Target):
 
     def counts(self) -> tuple[int, int]:
         return self.graph
+
+    def neo4j_log_tail(self) -> str:
+        return self.log
 
     def query(self, cypher: str, params: dict | None = None) -> list[list]:
         self.calls.append(("query", cypher))

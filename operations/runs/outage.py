@@ -40,6 +40,16 @@ def expected_outage(target: str, kind: str) -> float | None:
     return None
 
 
+def expected_duration(target: str, kind: str) -> float | None:
+    """Seconds the last successful ``kind`` run on the target took from start to end (None: no such run)."""
+    run = (
+        OperationRun.objects.filter(target=target, kind=kind, status=RunStatus.SUCCEEDED, started_at__isnull=False)
+        .order_by("-finished_at")
+        .first()
+    )
+    return run.elapsed_seconds() if run is not None else None
+
+
 def outage_seconds(run: OperationRun) -> float | None:
     """How long Neo4j was unavailable in ``run``; None while it still is, or when the run never stopped it."""
     window = run.outage_window()

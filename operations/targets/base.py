@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import abc
 import os
+import re
 import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
@@ -209,6 +211,14 @@ class Target(abc.ABC):
         """Run ``neo4j-admin ARGS`` on the side store ``root`` (a scratch configuration, set up on first use; paths
         under the backups directory as :meth:`admin_path` gives them). Never raises for a non-zero exit."""
         raise TargetError(f"the {self.name} target cannot run neo4j-admin on a side store")
+
+    def neo4j_log_tail(self) -> str:
+        """The end of Neo4j's own log (``neo4j.log``, or the container's output): "" where it cannot be read."""
+        return ""
+
+    def logged_restart(self) -> tuple[float | None, float | None]:
+        """(seconds of Neo4j's last stop, of its last start) as its own log says; None for what it does not say."""
+        return restart_in_log(self.neo4j_log_tail())
 
     def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
         """The rows each of ``statements`` (read-only Cypher, no parameters) returns on the side store ``root``, from
@@ -394,6 +404,26 @@ def initial_password_args(password: str) -> list[str]:
     """``neo4j-admin`` (5.x) arguments setting the initial password; ``--`` first, so that a password beginning with
     ``-`` is not read as an option (docs/facts.md "neo4j-admin")."""
     return ["dbms", "set-initial-password", "--", password]
+
+
+#: how Neo4j's log dates its lines (neo4j.log and the container's output): "2026-12-06 18:04:27.735+0000 INFO  ..."
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}) +INFO +(Starting|Started|Stopping|Stopped)\.")
+
+
+def restart_in_log(text: str) -> tuple[float | None, float | None]:
+    """(the last "Stopping..." to "Stopped." in seconds, the last "Starting..." to "Started.") in Neo4j's log."""
+    began: dict[str, datetime] = {}
+    took: dict[str, float] = {}
+    for line in text.splitlines():
+        match = LOG_LINE.match(line)
+        if match is None:
+            continue
+        at, word = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S.%f%z"), match[2]
+        if word in ("Starting", "Stopping"):
+            began[word] = at
+        elif (first := began.pop("Starting" if word == "Started" else "Stopping", None)) is not None:
+            took[word] = (at - first).total_seconds()
+    return took.get("Stopped"), took.get("Started")
 
 
 #: the two counts every check of a store compares: nodes, relationships

@@ -24,6 +24,9 @@ from .installation import Installation
 from .own_servers import OwnServers
 from .supervisor import Supervisor
 
+#: how much of the end of neo4j.log is read for the last stop and start
+LOG_TAIL_BYTES = 256 << 10
+
 
 class LocalTarget(Target):
     name = LOCAL_TARGET
@@ -249,6 +252,14 @@ class LocalTarget(Target):
     def side_admin(self, root: Path, args: list[str]) -> AdminResult:
         result = self.admin_tool.run(args, self._side_conf(root.resolve()))
         return AdminResult(self.side_admin_command(root, args), result.returncode, result.output)
+
+    def neo4j_log_tail(self) -> str:
+        try:
+            with open(self.installation.directory("logs") / "neo4j.log", "rb") as log:
+                log.seek(max(log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES, 0))
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
         root = root.resolve()
