@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from compute import action_views as compute_actions
@@ -9,6 +9,7 @@ from operations.glance.dashboard import dashboard_page
 from operations.glance.home import home_page
 from operations.glance.metrics import metrics_view
 from operations.glance.status import system_status
+from security import passkey_views
 from security import views as security_views
 
 admin.site.site_header = "alchemiscale portal"
@@ -20,6 +21,8 @@ urlpatterns = [
     path("admin/2fa/verify/", security_views.verify, name="two-factor-verify"),
     path("admin/2fa/enrol/", security_views.enrol, name="two-factor-enrol"),
     path("admin/step-up/", security_views.step_up, name="step-up"),
+    path("admin/2fa/passkeys/", passkey_views.passkeys_page, name="passkeys"),
+    path("admin/2fa/passkeys/api/", include("security.passkey_urls")),
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
     path("admin/identity-scopes/", admin.site.admin_view(scopes_page), name="identity-scopes"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),

@@ -1,5 +1,5 @@
 """The audit list of staff accounts' second factors: enrolment pages opened, enrolments, resets, failed and
-throttled codes."""
+throttled codes, passkeys enrolled, used, renamed and removed."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ class SecurityEvent(models.Model):
         THROTTLED = "throttled", "refused: too many wrong codes"
         RECOVERY_USED = "recovery-used", "recovery code used"
         STEP_UP_FAILED = "step-up-failed", "wrong password at step-up"
+        PASSKEY_ADDED = "passkey-added", "passkey enrolled"
+        PASSKEY_USED = "passkey-used", "passkey used"
+        PASSKEY_RENAMED = "passkey-renamed", "passkey renamed"
+        PASSKEY_REMOVED = "passkey-removed", "passkey removed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True, help_text="whose account")
