@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -147,7 +148,7 @@ def first_recovery_codes(user, address: str | None) -> list[str]:
     security/passkeys.py); returned once. An empty list while a code is left: a set in use is never replaced here
     (enrolling the authenticator again does that)."""
     with transaction.atomic():
-        type(user).objects.select_for_update().filter(pk=user.pk).first()  # one such request per person at a time
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # one such request per person at a time
         if recovery_codes_left(user) or not WebAuthnCredential.objects.filter(user=user, confirmed=True).exists():
             return []
         StaticDevice.objects.filter(user=user).delete()
