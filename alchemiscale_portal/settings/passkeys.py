@@ -1,9 +1,10 @@
 """Passkeys (WebAuthn through django-otp-webauthn, security/passkeys.py): which site the passkeys belong to.
 
-A passkey is bound to a relying-party id (a domain) and answers only pages whose origin lies on it. Both come from
-the environment; the defaults are the names the portal already answers to: in production ``https://`` on every host
-name in PORTAL_ALLOWED_HOSTS (an address or a wildcard cannot carry a passkey), in development make run's
-``http://localhost:8000``. The relying-party id defaults to the first origin's host.
+A passkey is bound to a relying-party id (a domain) and answers only pages whose origin lies in it. Both come from
+the environment; the defaults are the names the portal already answers to: the relying-party id is the first
+origin's host, else the first host name in PORTAL_ALLOWED_HOSTS (an address or a wildcard cannot carry a passkey);
+the origins are ``https://`` on every host name there that the id covers; in development make run's
+``http://localhost:8000``.
 """
 
 from __future__ import annotations
@@ -25,39 +26,55 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _default_origins() -> list[str]:
-    if not PRODUCTION:
-        return ["http://localhost:8000"]
-    names = [h.lstrip(".") for h in ALLOWED_HOSTS if h != "*" and not _is_address(h)]
-    return [f"https://{name}" for name in names if name]
+def _host_names() -> list[str]:
+    return [h.lstrip(".") for h in ALLOWED_HOSTS if h.lstrip(".") and h != "*" and not _is_address(h)]
 
 
-def _checked_origins(origins: list[str]) -> list[str]:
-    if not origins:
+def _lies_in(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def _checked(origin: str) -> str:
+    parts = urlsplit(origin)
+    local = parts.scheme == "http" and parts.hostname == "localhost" and not PRODUCTION
+    if not (parts.scheme == "https" or local) or not parts.hostname or parts.path not in ("", "/"):
         raise ImproperlyConfigured(
-            "PORTAL_WEBAUTHN_ORIGINS must be set: no host name in PORTAL_ALLOWED_HOSTS to default to "
-            "(passkeys need a domain name, not an address), e.g. https://portal.example.org"
+            f"PORTAL_WEBAUTHN_ORIGINS: {origin!r} is not an origin passkeys accept: https://HOST[:PORT] "
+            "(http://localhost:PORT in development only)"
         )
-    for origin in origins:
-        parts = urlsplit(origin)
-        local = parts.scheme == "http" and parts.hostname == "localhost" and not PRODUCTION
-        if not (parts.scheme == "https" or local) or not parts.hostname or parts.path not in ("", "/"):
-            raise ImproperlyConfigured(
-                f"PORTAL_WEBAUTHN_ORIGINS: {origin!r} is not an origin passkeys accept: https://HOST[:PORT] "
-                "(http://localhost:PORT in development only)"
-            )
-    return [origin.rstrip("/") for origin in origins]
+    return origin.rstrip("/")
 
 
-OTP_WEBAUTHN_ALLOWED_ORIGINS = _checked_origins(env_list("PORTAL_WEBAUTHN_ORIGINS", _default_origins()))
-OTP_WEBAUTHN_RP_ID = env_str("PORTAL_WEBAUTHN_RP_ID", urlsplit(OTP_WEBAUTHN_ALLOWED_ORIGINS[0]).hostname or "")
+_given = [_checked(origin) for origin in env_list("PORTAL_WEBAUTHN_ORIGINS", [])]
+_first_host = (
+    urlsplit(_given[0]).hostname if _given else ("localhost" if not PRODUCTION else next(iter(_host_names()), ""))
+)
+OTP_WEBAUTHN_RP_ID = env_str("PORTAL_WEBAUTHN_RP_ID", _first_host or "")
+if not OTP_WEBAUTHN_RP_ID:
+    raise ImproperlyConfigured(
+        "PORTAL_WEBAUTHN_ORIGINS must be set: no host name in PORTAL_ALLOWED_HOSTS to default to "
+        "(passkeys need a domain name, not an address), e.g. https://portal.example.org"
+    )
+if _given:
+    OTP_WEBAUTHN_ALLOWED_ORIGINS = _given
+elif PRODUCTION:
+    # Every name the portal answers to that the relying-party id covers.
+    OTP_WEBAUTHN_ALLOWED_ORIGINS = list(
+        dict.fromkeys(f"https://{h}" for h in _host_names() if _lies_in(h, OTP_WEBAUTHN_RP_ID))
+    )
+else:
+    OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://localhost:8000"]  # make run (scripts/run.sh, PORTAL_PORT)
 for _origin in OTP_WEBAUTHN_ALLOWED_ORIGINS:
-    _host = urlsplit(_origin).hostname or ""
-    if _host != OTP_WEBAUTHN_RP_ID and not _host.endswith("." + OTP_WEBAUTHN_RP_ID):
+    if not _lies_in(urlsplit(_origin).hostname or "", OTP_WEBAUTHN_RP_ID):
         raise ImproperlyConfigured(
             f"PORTAL_WEBAUTHN_RP_ID {OTP_WEBAUTHN_RP_ID!r} must be the host of every origin in "
             f"PORTAL_WEBAUTHN_ORIGINS or a domain it lies in; {_origin!r} is not"
         )
+if not OTP_WEBAUTHN_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured(
+        f"PORTAL_WEBAUTHN_ORIGINS must be set: no name in PORTAL_ALLOWED_HOSTS lies in PORTAL_WEBAUTHN_RP_ID "
+        f"{OTP_WEBAUTHN_RP_ID!r}"
+    )
 # What the browser shows when it asks to create or use a passkey.
 OTP_WEBAUTHN_RP_NAME = env_str("PORTAL_WEBAUTHN_RP_NAME", "alchemiscale portal")
 # A discoverable passkey with user verification (PIN, fingerprint) signs a person in without the password and
