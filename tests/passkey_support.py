@@ -53,34 +53,29 @@ class SoftKey:
         auth_data = self._auth_data(UP | UV | AT, attested)
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
         client_data = self._client_data("webauthn.create", options["challenge"])
-        return {
-            "id": bytes_to_base64url(self.credential_id),
-            "rawId": bytes_to_base64url(self.credential_id),
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": bytes_to_base64url(client_data),
-                "attestationObject": bytes_to_base64url(attestation),
-                "transports": ["internal"],
-            },
-            "clientExtensionResults": {"credProps": {"rk": True}},
-        }
+        response = {"attestationObject": bytes_to_base64url(attestation), "transports": ["internal"]}
+        return self._answer(client_data, response, {"credProps": {"rk": True}})
 
     def get(self, options: dict) -> dict:
         """The answer to authentication options (navigator.credentials.get), the owner verified."""
         client_data = self._client_data("webauthn.get", options["challenge"])
         auth_data = self._auth_data(UP | UV)
         signature = self.private.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+        response = {
+            "authenticatorData": bytes_to_base64url(auth_data),
+            "signature": bytes_to_base64url(signature),
+            "userHandle": bytes_to_base64url(self.user_handle),
+        }
+        return self._answer(client_data, response, {})
+
+    def _answer(self, client_data: bytes, response: dict, extensions: dict) -> dict:
+        """The PublicKeyCredential as the browser's script sends it, in JSON."""
         return {
             "id": bytes_to_base64url(self.credential_id),
             "rawId": bytes_to_base64url(self.credential_id),
             "type": "public-key",
-            "response": {
-                "clientDataJSON": bytes_to_base64url(client_data),
-                "authenticatorData": bytes_to_base64url(auth_data),
-                "signature": bytes_to_base64url(signature),
-                "userHandle": bytes_to_base64url(self.user_handle),
-            },
-            "clientExtensionResults": {},
+            "response": {"clientDataJSON": bytes_to_base64url(client_data), **response},
+            "clientExtensionResults": extensions,
         }
 
 

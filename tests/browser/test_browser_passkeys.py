@@ -11,14 +11,10 @@ server's own name, a loopback address), which browsers treat as a secure origin.
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
-from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from security.models import SecurityEvent
-from tests.backup_support import catalog_row
+from tests.browser.staff import restore_asks_for_step_up
 
 # A platform authenticator that keeps discoverable credentials and checks its owner (PIN or fingerprint) at once.
 KEY_OPTIONS = {
@@ -100,19 +96,8 @@ def test_passkeys_enrol_sign_in_step_up_remove_and_second_step(
     expect(page).to_have_url(f"{base}/admin/operations/backup/")
     expect(page.locator("#user-tools")).to_contain_text("alice")
 
-    # Step-up before a restore: the last proof is older than the setting (shortened to 1 s); the passkey proves it.
-    backup = catalog_row()
-    # The file must be there for the page to offer the restore (it never runs).
-    dump = Path(django_settings.BACKUP_DIR) / backup.file_name
-    dump.parent.mkdir(parents=True, exist_ok=True)
-    dump.write_bytes(b"x")
-    request.addfinalizer(lambda: dump.unlink(missing_ok=True))
-    settings.STEP_UP_SECONDS = 1
-    time.sleep(1.5)
-    page.goto(f"{base}/admin/operations/backup/")
-    page.get_by_role("row").filter(has_text=backup.file_name).get_by_role("link", name="Restore…").click()
-    expect(page.locator("#step-up-why")).to_contain_text(f"To restore from {backup.file_name}, confirm it is you")
-    settings.STEP_UP_SECONDS = 300
+    # Step-up before a restore: the last proof is older than the setting; the passkey proves it.
+    backup = restore_asks_for_step_up(page, base, settings, request)
     page.get_by_role("button", name="Use a passkey").click()
     expect(page.locator("#confirm-restore")).to_be_visible()
     assert page.url.endswith(f"/admin/operations/backup/{backup.pk}/restore/")
