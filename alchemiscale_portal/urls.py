@@ -9,6 +9,7 @@ from operations.glance.dashboard import dashboard_page
 from operations.glance.home import home_page
 from operations.glance.metrics import metrics_view
 from operations.glance.status import system_status
+from security import oidc_views
 from security import passkey_views
 from security import views as security_views
 
@@ -21,6 +22,9 @@ urlpatterns = [
     path("admin/2fa/verify/", security_views.verify, name="two-factor-verify"),
     path("admin/2fa/enrol/", security_views.enrol, name="two-factor-enrol"),
     path("admin/step-up/", security_views.step_up, name="step-up"),
+    # single sign-on (security/oidc_views.py): 404 unless PORTAL_OIDC_ISSUER is set
+    path("admin/sso/start/", oidc_views.start, name="sso-start"),
+    path("admin/sso/callback/", oidc_views.callback, name="sso-callback"),
     path("admin/2fa/passkeys/", passkey_views.passkeys_page, name="passkeys"),
     path("admin/2fa/passkeys/api/", include("security.passkey_urls")),
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),

@@ -73,6 +73,7 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse("step-up"): STAFF,
         reverse("passkeys"): STAFF,
         reverse(admin + "security_securityevent_changelist"): SUPERUSER,
+        reverse(admin + "security_oidcsubject_changelist"): SUPERUSER,
     }
     for kind in ("useridentity", "computeidentity"):
         table[reverse(f"{admin}identities_{kind}_changelist")] = IDENTITY

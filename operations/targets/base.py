@@ -210,10 +210,14 @@ class Target(abc.ABC):
         under the backups directory as :meth:`admin_path` gives them). Never raises for a non-zero exit."""
         raise TargetError(f"the {self.name} target cannot run neo4j-admin on a side store")
 
+    def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
+        """The rows each of ``statements`` (read-only Cypher, no parameters) returns on the side store ``root``, from
+        a scratch server only this process reaches, stopped again before returning."""
+        raise TargetError(f"the {self.name} target cannot read a side store")
+
     def side_counts(self, root: Path) -> tuple[int, int]:
-        """(nodes, relationships) of the side store ``root``, from a scratch server only this process reaches,
-        stopped again before returning."""
-        raise TargetError(f"the {self.name} target cannot count a side store")
+        """(nodes, relationships) of the side store ``root`` (one scratch server start, as :meth:`side_read`)."""
+        return counted(self.side_read(root, list(COUNT_STATEMENTS)))
 
     def stop_side(self, root: Path) -> list[str]:
         """Stop whatever still runs on the side store ``root`` (neo4j-admin, a counting server); what was done."""
@@ -392,12 +396,24 @@ def initial_password_args(password: str) -> list[str]:
     return ["dbms", "set-initial-password", "--", password]
 
 
-def bolt_counts(c: Connection) -> tuple[int, int]:
-    """(nodes, relationships) in the database ``c`` names, over one fresh connection."""
+#: the two counts every check of a store compares: nodes, relationships
+COUNT_STATEMENTS = ("MATCH (n) RETURN count(n)", "MATCH ()-[r]->() RETURN count(r)")
+
+
+def counted(results: list[list[list[Any]]]) -> tuple[int, int]:
+    """(nodes, relationships) from the rows of :data:`COUNT_STATEMENTS` (the first two results)."""
+    return int(results[0][0][0]), int(results[1][0][0])
+
+
+def bolt_read(c: Connection, statements: list[str]) -> list[list[list[Any]]]:
+    """The rows of each statement on the database ``c`` names, over one fresh connection."""
     with neo4j.GraphDatabase.driver(
         c.url, auth=(c.user, c.password), connection_timeout=5, max_connection_lifetime=60
     ) as driver:
         with driver.session(database=c.database) as session:
-            nodes = session.run("MATCH (n) RETURN count(n)").single(strict=True)[0]
-            rels = session.run("MATCH ()-[r]->() RETURN count(r)").single(strict=True)[0]
-    return nodes, rels
+            return [[list(r.values()) for r in session.run(statement)] for statement in statements]
+
+
+def bolt_counts(c: Connection) -> tuple[int, int]:
+    """(nodes, relationships) in the database ``c`` names, over one fresh connection."""
+    return counted(bolt_read(c, list(COUNT_STATEMENTS)))

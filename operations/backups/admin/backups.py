@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -193,6 +194,7 @@ class BackupAdmin(RecordAdmin):
             "may_restore": self.has_restore_permission(request),
             "may_verify": self.has_verify_permission(request),
             "may_copy": offsite.configured(),
+            "may_download": self.has_restore_permission(request),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=extra)
@@ -231,9 +233,32 @@ class BackupAdmin(RecordAdmin):
                 "<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view), name="operations_backup_verify"
             ),
             path("<int:backup_id>/copy/", self.admin_site.admin_view(self.copy_view), name="operations_backup_copy"),
+            path(
+                "<int:backup_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="operations_backup_download",
+            ),
             path("backup-now/", self.admin_site.admin_view(self.backup_now_view), name="operations_backup_now"),
             *super().get_urls(),
         ]
+
+    def download_view(self, request: HttpRequest, backup_id: int) -> HttpResponseBase:
+        """The dump itself, streamed, to those who may restore and after the step-up: it holds every identity's
+        e-mail address and key hash. Each download is in the backup's history (the admin's log)."""
+        if not self.has_restore_permission(request):
+            raise PermissionDenied
+        backup = get_object_or_404(Backup, pk=backup_id)
+        if step_up := proof.require(request, f"download {backup.file_name}"):
+            return step_up
+        try:
+            stream = services.open_dump(backup)
+        except OperationFailed as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect("admin:operations_backup_change", backup.pk)
+        self.log_change(request, backup, f"Downloaded {backup.file_name} ({human_size(backup.size)})")
+        response = FileResponse(stream, as_attachment=True, filename=backup.file_name)
+        response["X-Checksum-SHA256"] = backup.sha256  # the catalog's: check the file against it after
+        return response
 
     def backup_now_view(self, request: HttpRequest) -> HttpResponse:
         """GET: what a backup will do (steps and exact commands); POST: request it."""

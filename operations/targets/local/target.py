@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -249,10 +250,10 @@ class LocalTarget(Target):
         result = self.admin_tool.run(args, self._side_conf(root.resolve()))
         return AdminResult(self.side_admin_command(root, args), result.returncode, result.output)
 
-    def side_counts(self, root: Path) -> tuple[int, int]:
+    def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
         root = root.resolve()
         self._side_conf(root)
-        return self.own_servers.counts(root, f"the side Neo4j in {root}", self.connection.database)
+        return self.own_servers.read(root, f"the side Neo4j in {root}", self.connection.database, statements)
 
     def stop_side(self, root: Path) -> list[str]:
         if not root.exists():
