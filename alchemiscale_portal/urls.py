@@ -9,8 +9,7 @@ from operations.glance.dashboard import dashboard_page
 from operations.glance.home import home_page
 from operations.glance.metrics import metrics_view
 from operations.glance.status import system_status
-from security import oidc_views
-from security import passkey_views
+from security import oidc_views, passkey_views
 from security import views as security_views
 
 admin.site.site_header = "alchemiscale portal"
