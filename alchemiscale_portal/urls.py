@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from compute import action_views as compute_actions
@@ -9,7 +9,7 @@ from operations.glance.dashboard import dashboard_page
 from operations.glance.home import home_page
 from operations.glance.metrics import metrics_view
 from operations.glance.status import system_status
-from security import oidc_views
+from security import oidc_views, passkey_views
 from security import views as security_views
 
 admin.site.site_header = "alchemiscale portal"
@@ -24,6 +24,8 @@ urlpatterns = [
     # single sign-on (security/oidc_views.py): 404 unless PORTAL_OIDC_ISSUER is set
     path("admin/sso/start/", oidc_views.start, name="sso-start"),
     path("admin/sso/callback/", oidc_views.callback, name="sso-callback"),
+    path("admin/2fa/passkeys/", passkey_views.passkeys_page, name="passkeys"),
+    path("admin/2fa/passkeys/api/", include("security.passkey_urls")),
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
     path("admin/identity-scopes/", admin.site.admin_view(scopes_page), name="identity-scopes"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),

@@ -1,5 +1,5 @@
 """The audit list of staff accounts' second factors: enrolment pages opened, enrolments, resets, failed and
-throttled codes."""
+throttled codes, passkeys enrolled, used, renamed and removed."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ class SecurityEvent(models.Model):
         SSO_REFUSED = "sso-refused", "single sign-on refused"
         ROLE_GRANTED = "role-granted", "role granted from the provider's groups"
         ROLE_REMOVED = "role-removed", "role taken away: no longer in the provider's groups"
+        PASSKEY_ADDED = "passkey-added", "passkey enrolled"
+        PASSKEY_USED = "passkey-used", "passkey used"
+        PASSKEY_RENAMED = "passkey-renamed", "passkey renamed"
+        PASSKEY_REMOVED = "passkey-removed", "passkey removed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True, help_text="whose account")

@@ -18,6 +18,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # passkeys (WebAuthn) as django-otp devices (settings/passkeys.py, security/passkeys.py)
+    "django_otp_webauthn",
     "security",
     "django_neomodel",
     "identities",
