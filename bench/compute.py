@@ -190,6 +190,10 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--results", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="leave the seeded fleet in the slot's store")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the fleet a --keep run left (seed only if the store is empty)"
+    )
     args = parser.parse_args()
     if not start_slot("bench-compute.sqlite3"):
         return 2
@@ -201,17 +205,23 @@ def main() -> int:
         from django.core.management import call_command
         from django.test import Client
 
+        from identities import store
         from tests.conftest import create_alchemiscale_constraints
 
         call_command("migrate", verbosity=0)
-        empty_store()
-        create_alchemiscale_constraints()  # what `alchemiscale database init` gives a real store; no index added
-        started = time.perf_counter()
-        ids, _ = seed(args.services, args.tasks, args.results)
-        print(
-            f"seeded {args.services} services, {args.tasks} tasks, {args.results} results "
-            f"in {time.perf_counter() - started:.0f} s"
-        )
+        kept = store.cypher("MATCH (s:ComputeServiceRegistration) RETURN s.identifier ORDER BY s.identifier LIMIT 8")
+        if args.reuse and kept:
+            ids = [row[0] for row in kept]
+            print(f"measuring the fleet a --keep run left: {store.node_count()} nodes")
+        else:
+            empty_store()
+            create_alchemiscale_constraints()  # what `alchemiscale database init` gives a real store; no index added
+            started = time.perf_counter()
+            ids, _ = seed(args.services, args.tasks, args.results)
+            print(
+                f"seeded {args.services} services, {args.tasks} tasks, {args.results} results "
+                f"in {time.perf_counter() - started:.0f} s"
+            )
         user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
             "bench", "bench@example.org", "bench-password-unused"
         )
@@ -248,7 +258,8 @@ def main() -> int:
         for name, _ in pages:
             print(f"{name:24} {cold[name]:8.0f} {statistics.median(warm[name]):10.0f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
-        empty_store()
+        if not args.keep:
+            empty_store()
     finally:
         services("down")
     return 0
