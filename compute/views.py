@@ -148,10 +148,22 @@ def tasks_page(request: HttpRequest) -> HttpResponse:
             )
             for status in TASK_STATUSES
         ]
+    return _by_network_state(request, "tasks.html", "Tasks by scope", rows, network_state, found)
+
+
+def _by_network_state(
+    request: HttpRequest,
+    template: str,
+    title: str,
+    rows: list[dict[str, Any]],
+    network_state: str | None,
+    found: Counted[Any],
+) -> TemplateResponse:
+    """A kept count by task status for networks in one state (tasks by scope, networks)."""
     return _render(
         request,
-        "tasks.html",
-        "Tasks by scope",
+        template,
+        title,
         rows=rows,
         statuses=TASK_STATUSES,
         network_state=network_state or ANY,
@@ -206,16 +218,7 @@ def networks_page(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("unknown network state")
     found = fleetwide.networks_counted(network_state, recount=_recount(request))
     rows = [{**row, "cells": [row["counts"].get(s, 0) for s in TASK_STATUSES]} for row in found.value]
-    return _render(
-        request,
-        "networks.html",
-        "Networks",
-        rows=rows,
-        statuses=TASK_STATUSES,
-        network_state=network_state or ANY,
-        network_states=(*NETWORK_STATES, ANY),
-        **_as_of(request, found),
-    )
+    return _by_network_state(request, "networks.html", "Networks", rows, network_state, found)
 
 
 @fleet_page

@@ -4,10 +4,13 @@ for a few minutes and shown "as of", the history, /metrics, the alerts and the f
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import re
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,6 +57,13 @@ def test_networks_and_throughput(alice_client, fleet):
     assert by_service[services["denied"]] == ["0", "1", "0", "1", "0", "1"]
     assert by_service["acme-c1-p1"] == ["1", "1", "3", "1", "3", "1"]
     assert 'id="throughput-scope"' in html and 'id="throughput-service"' in html and "Counted at" in html
+    # the command answers the same from the same functions
+    out = io.StringIO()
+    call_command("compute", "throughput", "--json", stdout=out)
+    assert {r["key"]: r["day_ok"] for r in json.loads(out.getvalue())} == {"acme-c1-p1": 3}
+    out = io.StringIO()
+    call_command("compute", "networks", "--network-state", "inactive", stdout=out)
+    assert "strategy error  (ValueError: no edges left)" in out.getvalue() and "waiting 2" in out.getvalue()
 
 
 def test_counts_are_kept_shown_as_of_and_counted_again_on_request(alice_client, fleet):
