@@ -8,9 +8,12 @@ Starts the test slot's own Neo4j and Redis (never the dev or a production store)
 shapes of tests/compute_support.py (registrations with heartbeats and failure times, managers, networks with their
 mark, hub and transformation, tasks with PERFORMS and ACTIONS, claims, results with their creator, tracebacks on
 failures), adds alchemiscale's four constraints and no index, then requests each page through Django's test client and
-prints its first (cold) time and the median of the repeats. The issue's size is 1,000,000 tasks and 200,000
-results; seeding that takes long on a 2-core machine, so the defaults are a tenth of it (pass the sizes to go
-further). Everything seeded is removed at the end and the services stopped.
+prints its first (cold) time and the median of the repeats. The pages that count over the whole store keep their
+counts a few minutes (compute/counted.py): their cold time is the count, their median the kept answer, and the
+"recount" rows what a page costs when it counts again. Then the fleet's /metrics figures and one sampler run.
+The issue's size is 1,000,000 tasks and 200,000 results; seeding that takes long on a 2-core machine, so the
+defaults are a tenth of it (pass the sizes to go further). Everything seeded is removed at the end and the services
+stopped, unless ``--keep``: then ``--reuse`` measures the same fleet again without seeding it.
 """
 
 from __future__ import annotations
@@ -243,6 +246,15 @@ def main() -> int:
                 f"/admin/compute/tasks/list/?org={scope[0]}&campaign={scope[1]}&project={scope[2]}&status=error",
             ),
             ("anomalies", "/admin/compute/anomalies/"),
+            ("networks", "/admin/compute/networks/"),
+            ("throughput", "/admin/compute/throughput/"),
+            ("dashboard", "/admin/dashboard/"),
+            ("front page", "/admin/"),
+            # counted again whatever the cache holds: what a page costs when its kept counts have expired
+            ("tasks by scope: recount", "/admin/compute/tasks/?recount=1"),
+            ("anomalies: recount", "/admin/compute/anomalies/?recount=1"),
+            ("networks: recount", "/admin/compute/networks/?recount=1"),
+            ("throughput: recount", "/admin/compute/throughput/?recount=1"),
         ]
 
         def measure(url: str) -> float:
@@ -257,6 +269,19 @@ def main() -> int:
         print(f"{'page':24} {'cold ms':>8} {'median ms':>10}")
         for name, _ in pages:
             print(f"{name:24} {cold[name]:8.0f} {statistics.median(warm[name]):10.0f}")
+        from compute import counted, history, watch
+
+        def timed(job) -> float:
+            began = time.perf_counter()
+            job()
+            return (time.perf_counter() - began) * 1000
+
+        # /metrics' own figures (a scrape also waits about a second for Celery workers: bench/dashboard.py)
+        counted.forget()
+        gauges_cold = timed(watch.gauges)
+        gauges_warm = statistics.median(timed(watch.gauges) for _ in range(args.repeat))
+        print(f"{'/metrics: the fleet':24} {gauges_cold:8.0f} {gauges_warm:10.0f}")
+        print(f"{'sampler run':24} {timed(history.sample):8.0f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         if not args.keep:
             empty_store()

@@ -175,9 +175,9 @@ def describe_broken(task: PeriodicTask, reason: str) -> str:
 
 def ensure_default_schedules(**_kwargs) -> None:
     """post_migrate: the alerts sweep runs every minute, the restore drill looks every hour whether one is due, the
-    fleet is sampled every PORTAL_COMPUTE_SAMPLE_MINUTES, and
-    expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
-    ``identity lock-expired`` for both types every 5 minutes. Created when missing; once there, staff's changes
+    fleet is sampled every PORTAL_COMPUTE_SAMPLE_MINUTES (compute/history.py), and expiry bites without cron.
+    alchemiscale never checks ``expires``, so by default beat runs ``identity lock-expired`` for both types every 5
+    minutes. Created when missing; once there, staff's changes
     (another interval, paused) are kept. Pause it rather than delete it: ``migrate`` creates a missing one again."""
     for name, task, minutes, description in (
         (
