@@ -121,12 +121,23 @@ def _network_state(request: HttpRequest) -> str | None:
     return chosen
 
 
+def by_network_state(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view gets ``network_state`` from ``?network_state=`` (None for any); an unknown one is a 400."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            network_state = _network_state(request)
+        except ValueError:
+            return HttpResponseBadRequest("unknown network state")
+        return view(request, *args, network_state=network_state, **kwargs)
+
+    return wrapped
+
+
 @fleet_page
-def tasks_page(request: HttpRequest) -> HttpResponse:
-    try:
-        network_state = _network_state(request)
-    except ValueError:
-        return HttpResponseBadRequest("unknown network state")
+@by_network_state
+def tasks_page(request: HttpRequest, network_state: str | None) -> HttpResponse:
     found = fleetwide.scope_status(network_state, recount=_recount(request))
     rows = [dict(row) for row in found.value]  # the cached rows stay as they were
     list_url = reverse("compute-task-list")
@@ -173,13 +184,10 @@ def _by_network_state(
 
 
 @fleet_page
-def task_list_page(request: HttpRequest) -> HttpResponse:
+@by_network_state
+def task_list_page(request: HttpRequest, network_state: str | None) -> HttpResponse:
     parts = [request.GET.get(k, "") for k in ("org", "campaign", "project")]
     status = request.GET.get("status", "")
-    try:
-        network_state = _network_state(request)
-    except ValueError:
-        return HttpResponseBadRequest("unknown network state")
     if not all(parts) or status not in TASK_STATUSES:
         return HttpResponseBadRequest("a task list needs org, campaign, project and a task status")
     org, campaign, project = parts
@@ -211,11 +219,8 @@ def anomalies_page(request: HttpRequest) -> HttpResponse:
 
 
 @fleet_page
-def networks_page(request: HttpRequest) -> HttpResponse:
-    try:
-        network_state = _network_state(request)
-    except ValueError:
-        return HttpResponseBadRequest("unknown network state")
+@by_network_state
+def networks_page(request: HttpRequest, network_state: str | None) -> HttpResponse:
     found = fleetwide.networks_counted(network_state, recount=_recount(request))
     rows = [{**row, "cells": [row["counts"].get(s, 0) for s in TASK_STATUSES]} for row in found.value]
     return _by_network_state(request, "networks.html", "Networks", rows, network_state, found)
