@@ -39,6 +39,8 @@ urlpatterns = [
     path("admin/compute/tasks/", admin.site.admin_view(compute_views.tasks_page), name="compute-tasks"),
     path("admin/compute/tasks/list/", admin.site.admin_view(compute_views.task_list_page), name="compute-task-list"),
     path("admin/compute/anomalies/", admin.site.admin_view(compute_views.anomalies_page), name="compute-anomalies"),
+    path("admin/compute/networks/", admin.site.admin_view(compute_views.networks_page), name="compute-networks"),
+    path("admin/compute/throughput/", admin.site.admin_view(compute_views.throughput_page), name="compute-throughput"),
     path(
         "admin/compute/expire-stale/",
         admin.site.admin_view(compute_actions.expire_stale_page),

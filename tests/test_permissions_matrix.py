@@ -65,6 +65,8 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse("compute-tasks"): OPERATIONS,
         reverse("compute-task-list") + "?org=acme&campaign=c&project=p&status=waiting": OPERATIONS,
         reverse("compute-anomalies"): OPERATIONS,
+        reverse("compute-networks"): OPERATIONS,
+        reverse("compute-throughput"): OPERATIONS,
         reverse("compute-expire-stale"): OPERATIONS,
         reverse(admin + "compute_fleetauditentry_changelist"): OPERATIONS,
         # staff accounts (security/): the second step, enrolment and step-up are every staff member's own pages
