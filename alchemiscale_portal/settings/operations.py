@@ -27,6 +27,12 @@ OFFSITE_CONNECT_TIMEOUT = env_int("PORTAL_OFFSITE_CONNECT_TIMEOUT", 15)
 # PORTAL_OFFSITE_MAX_ATTEMPTS times in all (then staff ask again: manage.py copy-backup, the admin).
 OFFSITE_RETRY_MINUTES = env_int("PORTAL_OFFSITE_RETRY_MINUTES", 10)
 OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
+# Client-side encryption with age (docs/offsite-encryption.md): every file that leaves the machine is encrypted to
+# these public keys ("age1..."; one or more, comma-separated: e.g. the team's and an offline escrow key). Empty: copies
+# go in clear. The private key (a file holding "AGE-SECRET-KEY-1..." lines) is needed only where a copy is fetched,
+# verified or restored, never to make one.
+BACKUP_RECIPIENTS = env_list("PORTAL_BACKUP_RECIPIENTS", [])
+BACKUP_IDENTITY_FILE = env_str("PORTAL_BACKUP_IDENTITY_FILE", "")
 
 # A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
 # it falls back to dumping the stopped store when the data directory's file system would keep less than this free.

@@ -26,11 +26,27 @@ from operations.backups.procedures.restore import aside_dir
 from operations.models import OperationRun
 from operations.targets import Target, get_target
 from tests.conftest import worker_database_url
+from tests.sftp_server import SftpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # The PostgreSQL pass of scripts/test.sh tests the portal's database, not the targets again: the local one only.
 TARGET_NAMES = ["local"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["local", "docker"]
 RUN_TIMEOUT = 600
+
+
+@pytest.fixture
+def sftp(tmp_path, settings, monkeypatch) -> Iterator[SftpServer]:
+    """A real OpenSSH SFTP server on loopback (tests/sftp_server.py) as the off-site remote: rclone is given it by
+    RCLONE_CONFIG_OFFSITE_* variables only (an empty config file)."""
+    server = SftpServer(tmp_path / "sftp").start()
+    for name, value in server.rclone_env().items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "rclone.conf").write_text("")
+    monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))
+    settings.OFFSITE_REMOTE = server.remote
+    settings.OFFSITE_CONNECT_TIMEOUT = 3
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=TARGET_NAMES)

@@ -31,19 +31,6 @@ from .conftest import seed_graph
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def sftp(tmp_path, settings, monkeypatch):
-    server = SftpServer(tmp_path / "sftp").start()
-    for name, value in server.rclone_env().items():
-        monkeypatch.setenv(name, value)
-    (tmp_path / "rclone.conf").write_text("")
-    monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))  # only the variables above
-    settings.OFFSITE_REMOTE = server.remote
-    settings.OFFSITE_CONNECT_TIMEOUT = 3
-    yield server
-    server.stop()
-
-
 def _backup(target) -> tuple[OperationRun, Backup]:
     run = engine.execute(services.request_backup(None, label="test", send=False, target=target).pk)
     assert run.status == "succeeded", run.error

@@ -1,0 +1,147 @@
+"""Encrypted, self-describing off-site copies (docs/offsite-encryption.md) against the real OpenSSH SFTP server
+(tests/sftp_server.py) and the real rclone and age (pyrage). No Neo4j needed: catalog rows over a dump-shaped file
+that holds known identifiers and key hashes, and a portal database copy holding a known secret, so the test can grep
+the remote for them.
+"""
+
+import hashlib
+import json
+import os
+
+import pyrage
+import pytest
+
+from operations.backups import encryption, manifest, offsite
+from operations.backups.procedures.dumps import sha256_of
+from operations.models import Backup, BackupCopy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IDENTIFIER = b"drill-user-identifier-7f3a"
+KEY_HASH = b"$2b$12$knownhashknownhashknownhashknownhashknownhashknownhashkn"
+DB_SECRET = b"parked-real-hash-of-a-disabled-identity-91c2"
+
+
+@pytest.fixture
+def keys(tmp_path, settings):
+    team, escrow = pyrage.x25519.Identity.generate(), pyrage.x25519.Identity.generate()
+    identity_file = tmp_path / "backup-identity.txt"
+    identity_file.write_text(f"# team key\n{team}\n")
+    settings.BACKUP_RECIPIENTS = [str(team.to_public()), str(escrow.to_public())]
+    settings.BACKUP_IDENTITY_FILE = ""  # the machine that makes copies needs no private key
+    return {"team": team, "escrow": escrow, "file": identity_file}
+
+
+def _catalogued(backup_dir) -> Backup:
+    dump = backup_dir / "neo4j-20000101-000000.dump"
+    dump.write_bytes(os.urandom(200_000) + IDENTIFIER + KEY_HASH + os.urandom(200_000))
+    db = backup_dir / "neo4j-20000101-000000.portal.sqlite3"
+    db.write_bytes(os.urandom(50_000) + DB_SECRET + os.urandom(1000))
+    return Backup.objects.create(
+        file_name=dump.name,
+        target="local",
+        database="neo4j",
+        size=dump.stat().st_size,
+        sha256=sha256_of(dump),
+        neo4j_version="5.26.12",
+        node_count=50,
+        relationship_count=75,
+        requested_by_label="test",
+        portal_db_file=db.name,
+        portal_db_size=db.stat().st_size,
+        portal_db_sha256=sha256_of(db),
+    )
+
+
+def test_copies_are_encrypted_described_and_need_the_key(tmp_path, settings, keys, sftp):
+    backup_dir = tmp_path / "backups"
+    backup_dir.mkdir()
+    backup = _catalogued(backup_dir)
+    copy = offsite.copy_backup(backup, backup_dir)
+    assert copy.state == BackupCopy.State.OK, copy.error
+    assert copy.path == "local/neo4j-20000101-000000.dump.age"
+    assert copy.recipient_list == settings.BACKUP_RECIPIENTS
+    remote_dir = sftp.root / "backups" / "local"
+    stored = remote_dir / "neo4j-20000101-000000.dump.age"
+    assert sorted(p.name for p in remote_dir.iterdir()) == [
+        "neo4j-20000101-000000.dump.age",
+        "neo4j-20000101-000000.dump.manifest.json",
+        "neo4j-20000101-000000.portal.sqlite3.age",
+    ]
+    assert copy.stored_sha256 == sha256_of(stored) != backup.sha256
+    assert copy.portal_db_sha256 == sha256_of(remote_dir / "neo4j-20000101-000000.portal.sqlite3.age")
+    assert list(backup_dir.iterdir()) == [backup_dir / backup.file_name, backup_dir / backup.portal_db_file]
+
+    # No byte of the dump or the portal database copy is readable on the remote without the key: neither the
+    # identifiers and hashes they hold nor any 64-byte run of them (the manifest names the plain SHA-256 only).
+    plain = (backup_dir / backup.file_name).read_bytes()
+    db_plain = (backup_dir / backup.portal_db_file).read_bytes()
+    runs = [plain[i : i + 64] for i in range(0, len(plain), 4096)] + [db_plain[i : i + 64] for i in (0, 50_000)]
+    for path in remote_dir.iterdir():
+        data = path.read_bytes()
+        for known in (IDENTIFIER, KEY_HASH, DB_SECRET, *runs):
+            assert known not in data, (path.name, known)
+    assert stored.read_bytes().startswith(b"age-encryption.org/v1\n")
+
+    # The manifest says what the file is, without a secret.
+    data = json.loads((remote_dir / "neo4j-20000101-000000.dump.manifest.json").read_text())
+    assert manifest.parse(json.dumps(data).encode(), "neo4j-20000101-000000.dump.manifest.json") == data
+    assert data["plain"] == {"size": backup.size, "sha256": backup.sha256}
+    assert data["stored"]["sha256"] == copy.stored_sha256 and data["stored"]["size"] == stored.stat().st_size
+    assert data["stored"]["md5"] == hashlib.md5(stored.read_bytes()).hexdigest()
+    assert (data["node_count"], data["relationship_count"], data["neo4j_version"]) == (50, 75, "5.26.12")
+    assert data["recipients"] == settings.BACKUP_RECIPIENTS and data["encrypted"] is True
+    assert data["portal_db"]["plain_sha256"] == backup.portal_db_sha256
+    assert data["portal_version"].startswith("operations 0")
+    assert "AGE-SECRET-KEY" not in json.dumps(data)
+
+    # A fetch without the private key fails naming the keys the copy needs, and leaves nothing behind.
+    fetched_dir = tmp_path / "fetched"
+    fetched_dir.mkdir()
+    dest = fetched_dir / backup.file_name
+    with pytest.raises(offsite.CopyError, match="encrypted with age to " + settings.BACKUP_RECIPIENTS[0]):
+        offsite.fetch(backup, dest)
+    other = tmp_path / "other-key.txt"
+    other.write_text(f"{pyrage.x25519.Identity.generate()}\n")
+    settings.BACKUP_IDENTITY_FILE = str(other)
+    with pytest.raises(offsite.CopyError, match="holds the private key.s. of age1.* only"):
+        offsite.fetch(backup, dest)
+    assert list(fetched_dir.iterdir()) == []
+
+    # With the key (the escrow's alone is enough) it is fetched, decrypted as it streams, and checked.
+    escrow_file = tmp_path / "escrow.txt"
+    escrow_file.write_text(f"{keys['escrow']}\n")
+    settings.BACKUP_IDENTITY_FILE = str(escrow_file)
+    assert "(decrypted); SHA-256 " + backup.sha256 in offsite.fetch(backup, dest)
+    assert dest.read_bytes() == plain and list(fetched_dir.iterdir()) == [dest]
+
+    # Rotation: new recipients affect new copies only; the old copy still needs the old keys.
+    new_key = pyrage.x25519.Identity.generate()
+    settings.BACKUP_RECIPIENTS = [str(new_key.to_public())]
+    again = offsite.copy_backup(backup, backup_dir)
+    assert again.pk == copy.pk and "still there" in again.detail and again.recipient_list == copy.recipient_list
+
+
+@pytest.mark.unit
+def test_encryption_streams_and_names_what_it_needs(tmp_path, settings):
+    """Pure age round trip through the hashing wrappers (no remote)."""
+    key = pyrage.x25519.Identity.generate()
+    settings.BACKUP_RECIPIENTS = [str(key.to_public())]
+    source = tmp_path / "plain"
+    source.write_bytes(os.urandom(3 << 20))
+    sealed = encryption.encrypt_file(source, tmp_path / "sealed")
+    assert sealed.plain_sha256 == sha256_of(source) and sealed.plain_size == 3 << 20
+    assert sealed.stored["sha256"] == sha256_of(tmp_path / "sealed") and sealed.stored_size > 3 << 20
+    with pytest.raises(FileExistsError):
+        encryption.encrypt_file(source, tmp_path / "sealed")  # never replaces a file
+    settings.BACKUP_IDENTITY_FILE = str(tmp_path / "missing")
+    with pytest.raises(encryption.KeyProblem, match=f"encrypted with age to {key.to_public()}.* cannot be read"):
+        encryption.load_identities([str(key.to_public())])
+    (tmp_path / "id").write_text(str(key))
+    settings.BACKUP_IDENTITY_FILE = str(tmp_path / "id")
+    with open(tmp_path / "sealed", "rb") as fin, open(tmp_path / "back", "wb") as fout:
+        stored, plain = encryption.decrypt_stream(fin, fout, [str(key.to_public())])
+    assert (stored, plain) == (sealed.stored["sha256"], sealed.plain_sha256)
+    settings.BACKUP_RECIPIENTS = ["age1notakey"]
+    with pytest.raises(encryption.KeyProblem, match="'age1notakey' is not an age public key"):
+        encryption.encrypt_file(source, tmp_path / "sealed2")
