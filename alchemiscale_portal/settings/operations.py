@@ -33,6 +33,9 @@ OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
 # verified or restored, never to make one.
 BACKUP_RECIPIENTS = env_list("PORTAL_BACKUP_RECIPIENTS", [])
 BACKUP_IDENTITY_FILE = env_str("PORTAL_BACKUP_IDENTITY_FILE", "")
+# Every good copy on the remote is re-checked there once in this many days (a rotating part each day: the remote's
+# hash where it offers one, else a read-back); a changed or missing copy is an alert. 0 turns the re-check off.
+OFFSITE_RECHECK_DAYS = env_int("PORTAL_OFFSITE_RECHECK_DAYS", 7)
 
 # A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
 # it falls back to dumping the stopped store when the data directory's file system would keep less than this free.

@@ -12,6 +12,7 @@ class BackupCopy(models.Model):
         PENDING = "pending", "waiting to be copied"
         OK = "ok", "copied, checksum matches"
         FAILED = "failed", "copy failed (retried)"
+        DAMAGED = "damaged", "changed or gone on the remote (found by the re-check)"
 
     backup = models.ForeignKey("operations.Backup", on_delete=models.CASCADE, related_name="copies")
     remote = models.CharField(

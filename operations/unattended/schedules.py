@@ -149,6 +149,7 @@ def pause(schedules, enabled: bool) -> int:
 LOCK_EXPIRED_NAME = "identity lock-expired (user and compute)"
 ALERTS_NAME = "alerts sweep"
 DRILL_NAME = "restore drill"
+RECHECK_NAME = "off-site re-check"
 
 
 def broken_tasks(now: dt.datetime | None = None) -> list[tuple[PeriodicTask, str]]:
@@ -195,6 +196,13 @@ def ensure_default_schedules(**_kwargs) -> None:
             60,
             "verify the newest backup when PORTAL_RESTORE_DRILL_DAYS have passed since the last drill "
             "(docs/verification.md)",
+        ),
+        (
+            RECHECK_NAME,
+            "operations.offsite_recheck",
+            24 * 60,
+            "re-check a rotating part of the off-site copies where they are; a changed or missing copy is an alert "
+            "(docs/offsite-encryption.md)",
         ),
     ):
         if PeriodicTask.objects.filter(task=task).exists():
