@@ -399,10 +399,11 @@ def status(target: str | None = None) -> tuple[bool, str]:
         return True, "off (PORTAL_OFFSITE_REMOTE is empty)"
     target = target or settings.OPERATIONS_TARGET
     copies = BackupCopy.objects.filter(backup__target=target, remote=remote()).select_related("backup")
-    failed = list(copies.filter(state=BackupCopy.State.FAILED).order_by("-backup__created_at")[:1])
-    count = copies.filter(state=BackupCopy.State.FAILED).count()
+    bad = copies.filter(state__in=[BackupCopy.State.FAILED, BackupCopy.State.DAMAGED])
+    failed = list(bad.order_by("-backup__created_at")[:1])
     if failed:
-        return False, f"{count} failed; the newest: {failed[0].backup.file_name}: {describe(failed[0])}"
+        count = bad.count()
+        return False, f"{count} failed or damaged; the newest: {failed[0].backup.file_name}: {describe(failed[0])}"
     newest = copies.filter(state=BackupCopy.State.OK).order_by("-copied_at").first()
     if newest is None:
         return True, f"to {remote()}; nothing copied yet"
@@ -420,6 +421,8 @@ def summary(backup: Backup) -> str:
 def describe(copy: BackupCopy) -> str:
     if copy.state == BackupCopy.State.OK:
         return f"{copy.location} copied {copy.copied_at:%Y-%m-%d %H:%M} UTC, {copy.checksum}"
+    if copy.state == BackupCopy.State.DAMAGED:
+        return f"{copy.location} DAMAGED: {copy.error}; copy it again"
     if copy.state == BackupCopy.State.FAILED:
         again = (
             f"; tried again at {copy.next_attempt_at:%Y-%m-%d %H:%M} UTC"

@@ -57,7 +57,7 @@ def test_copies_are_checked_retried_fetched_for_a_restore_and_pruned(target, sft
     assert "rclone copyto exited with" in copy.error and "connection refused" in copy.error.lower()
     listing = alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "failed"}).content
     assert first.file_name.encode() in listing and b"offsite-failed" in listing
-    assert offsite.status() == (False, f"1 failed; the newest: {first.file_name}: {offsite.describe(copy)}")
+    assert offsite.status() == (False, f"1 failed or damaged; the newest: {first.file_name}: {offsite.describe(copy)}")
     assert first.file_name.encode() not in (
         alice_client.get(reverse("admin:operations_backup_changelist"), {"offsite": "copied"}).content
     )

@@ -7,9 +7,11 @@ the remote for them.
 import hashlib
 import json
 import os
+import shutil
 
 import pyrage
 import pytest
+from django.urls import reverse
 
 from operations.backups import encryption, manifest, offsite
 from operations.backups.procedures.dumps import sha256_of
@@ -145,3 +147,37 @@ def test_encryption_streams_and_names_what_it_needs(tmp_path, settings):
     settings.BACKUP_RECIPIENTS = ["age1notakey"]
     with pytest.raises(encryption.KeyProblem, match="'age1notakey' is not an age public key"):
         encryption.encrypt_file(source, tmp_path / "sealed2")
+
+
+def test_the_admin_page_adopts_the_remote(tmp_path, settings, keys, sftp, alice_client, client, bob):
+    """The page lists what the remote holds from its manifests and adds what matches to the catalog as off-site
+    only; a manifest whose stored bytes differ is refused. Staff without the restore right cannot open it."""
+    backup_dir = tmp_path / "backups"
+    backup_dir.mkdir()
+    backup = _catalogued(backup_dir)
+    assert offsite.copy_backup(backup, backup_dir).state == BackupCopy.State.OK
+    remote_dir = sftp.root / "backups" / "local"
+    # A second manifest whose copy was changed after it was written.
+    other = "neo4j-20000101-000001.dump"
+    shutil.copyfile(remote_dir / f"{backup.file_name}.age", remote_dir / f"{other}.age")
+    with open(remote_dir / f"{other}.age", "r+b") as fh:
+        fh.seek(500)
+        fh.write(b"\x00changed")
+    text = (remote_dir / f"{backup.file_name}.manifest.json").read_text()
+    (remote_dir / f"{other}.manifest.json").write_text(text.replace(backup.file_name, other))
+    Backup.objects.all().delete()
+    settings.OPERATIONS_TARGET = "local"
+
+    url = reverse("admin:operations_backup_adopt")
+    page = alice_client.get(url).content.decode()
+    assert f"{backup.file_name}: can be adopted" in page and f"{other}: REFUSED: " in page
+    assert 'id="adopt-with-portal-db"' in page  # a superuser may put the portal database back too
+    response = alice_client.post(url, {"action": "adopt"})
+    assert response.status_code == 302
+    adopted = Backup.objects.get()
+    assert (adopted.file_name, adopted.purpose, adopted.sha256) == (backup.file_name, "adopted", backup.sha256)
+    copy = adopted.copies.get()
+    assert copy.state == BackupCopy.State.OK and copy.recipient_list == settings.BACKUP_RECIPIENTS
+    client.force_login(bob)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"action": "adopt"}).status_code == 403

@@ -23,6 +23,7 @@ from ...runs.admin import warn_if_no_worker
 from ...runs.contract import OperationBusy, OperationFailed
 from ...targets import get_target
 from .. import offsite, services
+from .adopt import adopt_remote_view
 
 
 class OffsiteFilter(admin.SimpleListFilter):
@@ -232,6 +233,11 @@ class BackupAdmin(RecordAdmin):
             ),
             path("<int:backup_id>/copy/", self.admin_site.admin_view(self.copy_view), name="operations_backup_copy"),
             path("backup-now/", self.admin_site.admin_view(self.backup_now_view), name="operations_backup_now"),
+            path(
+                "adopt-remote/",
+                self.admin_site.admin_view(lambda request: adopt_remote_view(self, request)),
+                name="operations_backup_adopt",
+            ),
             *super().get_urls(),
         ]
 
