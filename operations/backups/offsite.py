@@ -278,6 +278,10 @@ def put_bytes(data: bytes, where: str) -> None:
 def upload(source: Path, where: str, hashes: dict[str, str], catalog_sha256: str) -> tuple[str, str, int]:
     """Copy ``source`` to ``where`` under a temporary name, check it there, then rename it: a copy killed midway
     (its worker killed, the connection lost) never carries the dump's name. (checksum, how checked, size)."""
+    if settings.OFFSITE_LOCK_DAYS > 0:
+        # Object lock: a temporary name would be locked too and never removed; an S3 upload is atomic anyway.
+        rclone("copyto", str(source), where)
+        return check_copy(where, source.stat().st_size, hashes, catalog_sha256)
     partial = f"{where}{PARTIAL}{secrets.token_hex(6)}"
     try:
         rclone("copyto", str(source), partial)
@@ -295,8 +299,8 @@ def upload(source: Path, where: str, hashes: dict[str, str], catalog_sha256: str
 def remove_partials(target_name: str) -> list[str]:
     """Remove the temporary uploads (``<dump>.partial-<random>``) of copies that died midway from the configured
     remote's directory of the target; what was removed. A copy run holds the target, so none is being written."""
-    if not configured():
-        return []
+    if not configured() or settings.OFFSITE_LOCK_DAYS > 0 or prune_remote_is_none():
+        return []  # none are written under object lock; append-only: the lifecycle rule's business
     directory = location(remote(), target_name)
     try:
         listed = json.loads(rclone("lsjson", "--files-only", directory))
@@ -356,21 +360,46 @@ def fetch_file(where: str, dest: Path, plain_sha256: str, recipients: list[str])
         part.unlink(missing_ok=True)
 
 
+#: how remotes word a deletion that object lock (WORM, a retention period, a legal hold) refused
+LOCK_REFUSAL = re.compile(r"AccessDenied|object ?lock|WORM|retention|legal ?hold|locked", re.IGNORECASE)
+
+
+def prune_remote(copy: BackupCopy) -> str | None:
+    """The remote retention deletes the copy through: PORTAL_OFFSITE_PRUNE_REMOTE, the copy's own remote when that
+    is empty, or None when it is "none" (append-only: the bucket's lifecycle rule expires copies)."""
+    chosen = settings.OFFSITE_PRUNE_REMOTE.strip()
+    if chosen.lower() == "none":
+        return None
+    return chosen or copy.remote
+
+
 def delete(copy: BackupCopy) -> str:
     """Remove the copy (its portal database copy and manifest too) from its remote and its row; a file already gone
-    from the remote counts as removed."""
+    from the remote counts as removed. Append-only: nothing is deleted, the row goes and the line says what the
+    bucket's lifecycle should expire. A deletion refused by object lock is expected: the row stays, said so."""
+    remote_ = prune_remote(copy)
+    if remote_ is None:
+        left = ", ".join(location(copy.remote, p) for p in remote_files(copy))
+        copy.delete()
+        return f"append-only (PORTAL_OFFSITE_PRUNE_REMOTE=none): left for the bucket's lifecycle rule to expire: {left}"
     done = []
     for path in remote_files(copy):
-        where = location(copy.remote, path)
+        where = location(remote_, path)
         try:
             rclone("deletefile", where)
             done.append(f"removed {where}")
         except CopyError as exc:
-            if "not found" not in str(exc).lower():
+            if LOCK_REFUSAL.search(str(exc)):
+                return f"{where}: the remote refused the deletion (object lock, as expected): kept, tried again later"
+            if "not found" not in str(exc).lower() and "doesn't exist" not in str(exc).lower():
                 raise
             done.append(f"{where} was already gone")
     copy.delete()
     return "; ".join(done)
+
+
+def prune_remote_is_none() -> bool:
+    return settings.OFFSITE_PRUNE_REMOTE.strip().lower() == "none"
 
 
 def remote_files(copy: BackupCopy) -> list[str]:

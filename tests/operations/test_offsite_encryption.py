@@ -16,12 +16,9 @@ from django.urls import reverse
 from operations.backups import encryption, manifest, offsite
 from operations.backups.procedures.dumps import sha256_of
 from operations.models import Backup, BackupCopy
+from tests.backup_support import DB_SECRET, IDENTIFIER, KEY_HASH, dump_with_secrets
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-IDENTIFIER = b"drill-user-identifier-7f3a"
-KEY_HASH = b"$2b$12$knownhashknownhashknownhashknownhashknownhashknownhashkn"
-DB_SECRET = b"parked-real-hash-of-a-disabled-identity-91c2"
 
 
 @pytest.fixture
@@ -34,31 +31,10 @@ def keys(tmp_path, settings):
     return {"team": team, "escrow": escrow, "file": identity_file}
 
 
-def _catalogued(backup_dir) -> Backup:
-    dump = backup_dir / "neo4j-20000101-000000.dump"
-    dump.write_bytes(os.urandom(200_000) + IDENTIFIER + KEY_HASH + os.urandom(200_000))
-    db = backup_dir / "neo4j-20000101-000000.portal.sqlite3"
-    db.write_bytes(os.urandom(50_000) + DB_SECRET + os.urandom(1000))
-    return Backup.objects.create(
-        file_name=dump.name,
-        target="local",
-        database="neo4j",
-        size=dump.stat().st_size,
-        sha256=sha256_of(dump),
-        neo4j_version="5.26.12",
-        node_count=50,
-        relationship_count=75,
-        requested_by_label="test",
-        portal_db_file=db.name,
-        portal_db_size=db.stat().st_size,
-        portal_db_sha256=sha256_of(db),
-    )
-
-
 def test_copies_are_encrypted_described_and_need_the_key(tmp_path, settings, keys, sftp):
     backup_dir = tmp_path / "backups"
     backup_dir.mkdir()
-    backup = _catalogued(backup_dir)
+    backup = dump_with_secrets(backup_dir)
     copy = offsite.copy_backup(backup, backup_dir)
     assert copy.state == BackupCopy.State.OK, copy.error
     assert copy.path == "local/neo4j-20000101-000000.dump.age"
@@ -154,7 +130,7 @@ def test_the_admin_page_adopts_the_remote(tmp_path, settings, keys, sftp, alice_
     only; a manifest whose stored bytes differ is refused. Staff without the restore right cannot open it."""
     backup_dir = tmp_path / "backups"
     backup_dir.mkdir()
-    backup = _catalogued(backup_dir)
+    backup = dump_with_secrets(backup_dir)
     assert offsite.copy_backup(backup, backup_dir).state == BackupCopy.State.OK
     remote_dir = sftp.root / "backups" / "local"
     # A second manifest whose copy was changed after it was written.
