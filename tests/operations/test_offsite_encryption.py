@@ -13,9 +13,10 @@ import pyrage
 import pytest
 from django.urls import reverse
 
-from operations.backups import encryption, manifest, offsite
+from operations.backups import encryption, manifest, offsite, recheck
 from operations.backups.procedures.dumps import sha256_of
-from operations.models import Backup, BackupCopy
+from operations.models import Alert, Backup, BackupCopy
+from operations.unattended import alerts
 from tests.backup_support import DB_SECRET, IDENTIFIER, KEY_HASH, dump_with_secrets
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,6 +99,24 @@ def test_copies_are_encrypted_described_and_need_the_key(tmp_path, settings, key
     settings.BACKUP_RECIPIENTS = [str(new_key.to_public())]
     again = offsite.copy_backup(backup, backup_dir)
     assert again.pk == copy.pk and "still there" in again.detail and again.recipient_list == copy.recipient_list
+
+    # The re-check: as copied, then a byte flipped on the remote is found (the remote's SHA-1 differs), the copy is
+    # damaged and no longer fetched, and the alerts sweep opens an alert; a new copy resolves it.
+    settings.OFFSITE_RECHECK_DAYS = 1
+    assert recheck.recheck_due() == f"{copy.location}: as copied"
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 3] ^= 0x10
+    stored.write_bytes(bytes(data))
+    assert f"{copy.location}: DAMAGED: " in recheck.recheck_due()
+    copy.refresh_from_db()
+    assert copy.state == BackupCopy.State.DAMAGED and offsite.status()[0] is False
+    alerts.sweep()
+    assert Alert.objects.get(key=f"offsite:{copy.pk}", resolved_at__isnull=True).kind == "offsite"
+    with pytest.raises(offsite.CopyError, match="has no off-site copy to fetch"):
+        offsite.fetch(backup, fetched_dir / "again.dump")
+    assert offsite.copy_backup(backup, backup_dir).state == BackupCopy.State.OK
+    alerts.sweep()
+    assert Alert.objects.get(key=f"offsite:{copy.pk}").resolved_at is not None
 
 
 @pytest.mark.unit
