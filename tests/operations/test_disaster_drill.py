@@ -1,11 +1,12 @@
 """The portal host is gone (docs/offsite-encryption.md): a disaster drill against the real local Neo4j, the real
 OpenSSH SFTP server (tests/sftp_server.py), rclone and age.
 
-One scenario, one backup: it is copied off-site encrypted (the worker holds no private key); then the portal's
-database, its backups directory and its run state are deleted and the store is changed. A fresh install lists the
-remote from its manifests, refuses a manifest whose bytes do not match, adopts the backup as off-site only, puts the
-portal's database back from its copy, restores the newest backup, and Neo4j holds exactly the graph of that backup;
-the audit log and the parked keys are back. Without the key the restore fails naming it. The monthly off-site drill
+One scenario, one backup: it is copied off-site encrypted (the worker holds no private key) to SFTP and to an S3
+bucket under object lock (moto's server, tests/s3_server.py); then the portal's database, its backups directory and
+its run state are deleted and the store is changed. A fresh install lists the remotes from their manifests, refuses a
+manifest whose bytes do not match, adopts the backup as off-site only, puts the portal's database back from its copy
+on S3, restores the newest backup, and Neo4j holds exactly the graph of that backup; the audit log and the parked
+keys are back. Without the key the restore fails naming it. The monthly off-site drill
 verifies the copy in a scratch store, and a byte flipped on the remote is found by the re-check and alerted.
 """
 
@@ -18,10 +19,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from identities.models import AuditEntry, ParkedKey
-from operations.backups import recheck, services
+from operations.backups import offsite, recheck, services
 from operations.models import Alert, Backup, BackupCopy, OperationRun
 from operations.runs import engine
 from operations.unattended import alerts, drills
+from tests.s3_server import REMOTE as S3_REMOTE
 
 from .conftest import graph_snapshot, seed_graph
 
@@ -33,7 +35,7 @@ def _run(run: OperationRun) -> OperationRun:
 
 
 @pytest.mark.parametrize("target", ["local"], indirect=True)
-def test_the_portal_host_is_gone(target, sftp, settings, tmp_path):
+def test_the_portal_host_is_gone(target, sftp, s3, settings, tmp_path):
     settings.OPERATIONS_QUEUE = f"nobody-listens-{os.getpid()}"  # runs are carried out here, not by a worker
     settings.OPERATIONS_TARGET = "local"
     key = pyrage.x25519.Identity.generate()
@@ -61,8 +63,17 @@ def test_the_portal_host_is_gone(target, sftp, settings, tmp_path):
     remote_dir = sftp.root / "backups" / "local"
     stored = remote_dir / f"{backup.file_name}.age"
     assert stored.is_file() and (remote_dir / f"{backup.portal_db_file}.age").is_file()
-    for path in remote_dir.iterdir():  # the remote holds no identifier or hash in clear
-        data = path.read_bytes()
+    # The same backup to the S3 bucket under object lock.
+    sftp_remote, s3_remote = settings.OFFSITE_REMOTE, f"{S3_REMOTE}:locked"
+    settings.OFFSITE_REMOTE, settings.OFFSITE_LOCK_DAYS = s3_remote, 1
+    assert offsite.copy_backup(backup, target.backup_dir).state == BackupCopy.State.OK
+    bucket = s3.client()
+    stored_objects = [
+        bucket.get_object(Bucket="locked", Key=v["Key"])["Body"].read()
+        for v in bucket.list_object_versions(Bucket="locked")["Versions"]
+    ]
+    assert len(stored_objects) == 3
+    for data in [p.read_bytes() for p in remote_dir.iterdir()] + stored_objects:  # no identifier or hash in clear
         assert b"drill-user-1" not in data and b"$2b$12$" not in data and b"left the project" not in data
 
     # A manifest whose bytes do not match is refused: a stray copy of another dump under a manifest that lies.
@@ -83,7 +94,7 @@ def test_the_portal_host_is_gone(target, sftp, settings, tmp_path):
 
     # A fresh install lists the remote from its manifests alone.
     out = io.StringIO()
-    call_command("adopt-remote", "--dry-run", stdout=out)
+    call_command("adopt-remote", "--dry-run", "--remote", sftp_remote, stdout=out)
     listed = out.getvalue()
     assert f"{backup.file_name}: can be adopted" in listed and f"encrypted to {key.to_public()}" in listed
     assert f"{liar}: REFUSED: " in listed and "has 12 bytes" not in listed and "its manifest says 12" in listed
@@ -113,6 +124,10 @@ def test_the_portal_host_is_gone(target, sftp, settings, tmp_path):
     assert ParkedKey.objects.get().hashed_key == "$2b$12$" + "r" * 53
     restored_row = Backup.objects.get(file_name=backup.file_name)
     assert restored_row.purpose == "requested" and restored_row.copies.get().state == BackupCopy.State.OK
+    out = io.StringIO()
+    call_command("adopt_remote", "--remote", sftp_remote, stdout=out)  # the SFTP copy is recorded too
+    assert f"{backup.file_name}: already in the catalog; its off-site copy recorded" in out.getvalue()
+    assert restored_row.copies.filter(state=BackupCopy.State.OK).count() == 2
 
     restore = _run(services.request_restore(restored_row, "neo4j", None, label="test", send=False))
     assert restore.status == "succeeded", restore.error
@@ -128,8 +143,8 @@ def test_the_portal_host_is_gone(target, sftp, settings, tmp_path):
     assert drill.status == "succeeded", drill.error and drill.params.get("from_offsite") is True
 
     # A byte flipped on the remote: the re-check finds it, the copy is damaged, and the alerts sweep says so.
-    newest = Backup.objects.filter(copies__state="ok").order_by("-created_at").first()
-    copy = newest.copies.get()
+    settings.OFFSITE_REMOTE, settings.OFFSITE_LOCK_DAYS = sftp_remote, 0
+    copy = BackupCopy.objects.get(remote=sftp_remote, backup__file_name=backup.file_name)
     on_remote = sftp.root / "backups" / copy.path
     data = bytearray(on_remote.read_bytes())
     data[len(data) // 2] ^= 1
@@ -141,4 +156,4 @@ def test_the_portal_host_is_gone(target, sftp, settings, tmp_path):
     assert copy.state == BackupCopy.State.DAMAGED
     alerts.sweep()
     alert = Alert.objects.get(key=f"offsite:{copy.pk}", resolved_at__isnull=True)
-    assert alert.kind == "offsite" and newest.file_name in alert.subject
+    assert alert.kind == "offsite" and backup.file_name in alert.subject

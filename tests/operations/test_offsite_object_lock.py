@@ -12,7 +12,7 @@ from django.utils import timezone
 from operations.backups import offsite, retention
 from operations.models import BackupCopy, RetentionPolicy
 from tests.backup_support import IDENTIFIER, KEY_HASH, dump_with_secrets
-from tests.s3_server import REMOTE, S3Server
+from tests.s3_server import REMOTE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,21 +28,14 @@ exec rclone "$@"
 
 
 @pytest.fixture
-def s3(tmp_path, settings, monkeypatch):
-    server = S3Server(tmp_path / "s3").start()
-    server.bucket("locked", lock_days=1)
-    for name, value in server.rclone_env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)  # rclone's S3 client refuses a CA bundle with its transport
-    (tmp_path / "rclone.conf").write_text("")
-    monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))
+def locked(s3, settings):
+    """The copies go to the object-lock bucket of the S3 server, encrypted."""
     settings.OFFSITE_REMOTE, settings.OFFSITE_LOCK_DAYS, settings.OFFSITE_CONNECT_TIMEOUT = f"{REMOTE}:locked", 1, 3
     settings.BACKUP_RECIPIENTS = [str(pyrage.x25519.Identity.generate().to_public())]
-    yield server
-    server.stop()
+    return s3
 
 
-def test_copies_to_a_locked_bucket_are_never_erased_by_the_portal(tmp_path, settings, s3):
+def test_copies_to_a_locked_bucket_are_never_erased_by_the_portal(tmp_path, settings, locked):
     backup_dir = tmp_path / "backups"
     backup_dir.mkdir()
     older = dump_with_secrets(backup_dir, "neo4j-20000101-000000.dump")
@@ -50,7 +43,7 @@ def test_copies_to_a_locked_bucket_are_never_erased_by_the_portal(tmp_path, sett
     copies = [offsite.copy_backup(b, backup_dir) for b in (older, newer)]
     assert [c.state for c in copies] == [BackupCopy.State.OK] * 2
     assert copies[0].checksum.startswith("md5:")  # S3's ETag of a one-part upload
-    client = s3.client()
+    client = locked.client()
     keys = sorted(v["Key"] for v in client.list_object_versions(Bucket="locked")["Versions"])
     # Written straight to their names (a locked temporary name could never be removed), encrypted, with manifests.
     assert keys == sorted(
