@@ -11,6 +11,7 @@ verifies the copy in a scratch store, and a byte flipped on the remote is found 
 """
 
 import io
+import json
 import os
 import shutil
 
@@ -140,7 +141,15 @@ def test_the_portal_host_is_gone(target, sftp, s3, settings, tmp_path):
     said = drills.drill_if_due()
     assert "off-site: requested drill #" in said, said
     drill = _run(OperationRun.objects.get(kind="verify", status="pending"))
-    assert drill.status == "succeeded", drill.error and drill.params.get("from_offsite") is True
+    assert drill.status == "succeeded", drill.error
+    assert drill.params.get("from_offsite") is True
+    # Its verdict reaches the manifests on the remote, for the next install that adopts them.
+    drilled = Backup.objects.get(pk=drill.params["backup_ids"][0])
+    manifest_file = next(remote_dir.glob(f"{drilled.file_name}.manifest.json"), None)
+    on_s3 = s3.client().get_object(Bucket="locked", Key=f"local/{drilled.file_name}.manifest.json")["Body"].read()
+    assert json.loads(on_s3)["verification"]["result"] == "ok"
+    if manifest_file is not None:
+        assert json.loads(manifest_file.read_text())["verification"]["result"] == "ok"
 
     # A byte flipped on the remote: the re-check finds it, the copy is damaged, and the alerts sweep says so.
     settings.OFFSITE_REMOTE, settings.OFFSITE_LOCK_DAYS = sftp_remote, 0

@@ -24,7 +24,7 @@ from django.utils import timezone
 from operations.models import Backup, BackupCopy, StepStatus
 from operations.runs.contract import OperationFailed, Procedure, RunContext, Step
 
-from .. import offsite
+from .. import offsite, remote_manifest
 from . import dumps
 
 
@@ -323,7 +323,8 @@ class VerifyProcedure(Procedure):
         Backup.objects.filter(pk=backup_id).update(
             verified_at=timezone.now(), verification=outcome, verification_detail=detail, verified_by_run=ctx.run
         )
-        return f"{outcome}: {detail}"
+        manifests = remote_manifest.refresh_verification(Backup.objects.get(pk=backup_id))
+        return "\n".join([f"{outcome}: {detail}", *manifests])
 
     def sum_up(self, ctx: RunContext) -> str:
         failures = ctx.state.get("failures", {})
