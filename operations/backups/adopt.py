@@ -196,39 +196,47 @@ def put_back_portal_db(remote: str, target: str, found: list[Found], work_dir: P
     if item is None:
         raise offsite.CopyError(f"{offsite.location(remote, target)} holds no portal database copy that checks out")
     db_block = item.data["portal_db"]
-    work_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(mode=0o700, parents=True)
     dest = work_dir / db_block["plain_file"]
-    dest.unlink(missing_ok=True)
-    offsite.fetch_file(
-        offsite.location(remote, f"{target}/{db_block['file']}"),
-        dest,
-        db_block["plain_sha256"],
-        item.data.get("recipients") or [],
-    )
+    try:  # the decrypted copy holds staff password hashes: never left lying, whatever happens
+        offsite.fetch_file(
+            offsite.location(remote, f"{target}/{db_block['file']}"),
+            dest,
+            db_block["plain_sha256"],
+            item.data.get("recipients") or [],
+        )
+        replace_portal_db(dest)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return f"the portal's database is now the copy taken with {item.file} ({item.data['created']})"
+
+
+def replace_portal_db(copy: Path) -> None:
+    """Replace the portal's database with ``copy`` (SQLite: SQLite's backup API into the live file; PostgreSQL:
+    pg_restore over it). CopyError when pg_restore fails."""
     db = connections["default"].settings_dict
     connections.close_all()
     if engine_kind(db) == "sqlite":
-        with sqlite3.connect(dest) as source, sqlite3.connect(db["NAME"]) as live:
+        with sqlite3.connect(copy) as source, sqlite3.connect(db["NAME"]) as live:
             source.backup(live)  # the whole database, page by page, under the destination's write lock
-    else:
-        pg_dump = shutil.which(settings.PG_DUMP) or settings.PG_DUMP
-        # A conninfo string without dbname: libpq takes the database from PGDATABASE (pg_environment), never
-        # parsing the name itself as a connection string.
-        command = [
-            str(Path(pg_dump).with_name("pg_restore")),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-password",
-            "--dbname=application_name=alchemiscale-portal-adopt",
-            *pg_connection_args(db),
-            str(dest),
-        ]
-        proc = subprocess.run(command, capture_output=True, text=True, env=pg_environment(db), timeout=3600)
-        if proc.returncode != 0:
-            raise offsite.CopyError(f"pg_restore exited with {proc.returncode}: {proc.stderr.strip()[-500:]}")
-    dest.unlink(missing_ok=True)
-    return f"the portal's database is now the copy taken with {item.file} ({item.data['created']})"
+        return
+    pg_dump = shutil.which(settings.PG_DUMP) or settings.PG_DUMP
+    # A conninfo string without dbname: libpq takes the database from PGDATABASE (pg_environment), never parsing
+    # the name itself as a connection string.
+    command = [
+        str(Path(pg_dump).with_name("pg_restore")),
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--no-password",
+        "--dbname=application_name=alchemiscale-portal-adopt",
+        *pg_connection_args(db),
+        str(copy),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, env=pg_environment(db), timeout=3600)
+    if proc.returncode != 0:
+        raise offsite.CopyError(f"pg_restore exited with {proc.returncode}: {proc.stderr.strip()[-500:]}")
 
 
 def recover(remote: str, target: str, work_dir: Path, *, portal_db: bool = False, dry_run: bool = False) -> list[str]:

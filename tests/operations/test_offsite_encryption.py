@@ -13,7 +13,7 @@ import pyrage
 import pytest
 from django.urls import reverse
 
-from operations.backups import encryption, manifest, offsite, recheck
+from operations.backups import encryption, manifest, offsite, recheck, system_checks
 from operations.backups.procedures.dumps import sha256_of
 from operations.models import Alert, Backup, BackupCopy
 from operations.unattended import alerts
@@ -176,3 +176,15 @@ def test_the_admin_page_adopts_the_remote(tmp_path, settings, keys, sftp, alice_
     client.force_login(bob)
     assert client.get(url).status_code == 403
     assert client.post(url, {"action": "adopt"}).status_code == 403
+
+
+@pytest.mark.unit
+def test_the_system_checks_say_when_copies_would_fail_or_go_in_clear(settings):
+    settings.OFFSITE_REMOTE, settings.BACKUP_RECIPIENTS = "offsite:backups", ["age1notakey"]
+    (error,) = system_checks.offsite_encryption(None)
+    assert error.id == "operations.E010" and "'age1notakey' is not an age public key" in error.msg
+    settings.BACKUP_RECIPIENTS = []
+    (warning,) = system_checks.offsite_encryption(None)
+    assert warning.id == "operations.W010" and "in clear" in warning.msg
+    settings.BACKUP_RECIPIENTS = [str(pyrage.x25519.Identity.generate().to_public())]
+    assert system_checks.offsite_encryption(None) == []
