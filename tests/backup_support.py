@@ -36,16 +36,12 @@ def dump_with_secrets(backup_dir: Path, name: str = "neo4j-20000101-000000.dump"
     dump.write_bytes(os.urandom(200_000) + IDENTIFIER + KEY_HASH + os.urandom(200_000))
     db = backup_dir / name.replace(".dump", ".portal.sqlite3")
     db.write_bytes(os.urandom(50_000) + DB_SECRET + os.urandom(1000))
-    return Backup.objects.create(
+    return catalog_row(
         file_name=dump.name,
-        target="local",
-        database="neo4j",
         size=dump.stat().st_size,
         sha256=sha256_of(dump),
-        neo4j_version="5.26.12",
         node_count=50,
         relationship_count=75,
-        requested_by_label="test",
         portal_db_file=db.name,
         portal_db_size=db.stat().st_size,
         portal_db_sha256=sha256_of(db),

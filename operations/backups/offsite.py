@@ -449,7 +449,12 @@ def summary(backup: Backup) -> str:
 
 def describe(copy: BackupCopy) -> str:
     if copy.state == BackupCopy.State.OK:
-        return f"{copy.location} copied {copy.copied_at:%Y-%m-%d %H:%M} UTC, {copy.checksum}"
+        sealed = (
+            f"; encrypted with age to {', '.join(copy.recipient_list)} (stored SHA-256 {copy.stored_sha256})"
+            if copy.recipients
+            else ""
+        )
+        return f"{copy.location} copied {copy.copied_at:%Y-%m-%d %H:%M} UTC, {copy.checksum}{sealed}"
     if copy.state == BackupCopy.State.DAMAGED:
         return f"{copy.location} DAMAGED: {copy.error}; copy it again"
     if copy.state == BackupCopy.State.FAILED:

@@ -40,6 +40,7 @@ def test_copies_are_encrypted_described_and_need_the_key(tmp_path, settings, key
     assert copy.state == BackupCopy.State.OK, copy.error
     assert copy.path == "local/neo4j-20000101-000000.dump.age"
     assert copy.recipient_list == settings.BACKUP_RECIPIENTS
+    assert f"encrypted with age to {', '.join(settings.BACKUP_RECIPIENTS)} (stored SHA-256 " in offsite.summary(backup)
     remote_dir = sftp.root / "backups" / "local"
     stored = remote_dir / "neo4j-20000101-000000.dump.age"
     assert sorted(p.name for p in remote_dir.iterdir()) == [
