@@ -52,6 +52,7 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse(admin + "operations_backup_now"): OPERATIONS,
         reverse(admin + "operations_backup_changelist"): OPERATIONS,
         reverse(admin + "operations_backup_restore", args=[backup_id]): DESTRUCTIVE,
+        reverse(admin + "operations_backup_adopt"): DESTRUCTIVE,
         reverse(admin + "operations_upgrade"): DESTRUCTIVE,
         reverse(admin + "operations_appliedmigration_changelist"): OPERATIONS,
         reverse(admin + "auth_user_changelist"): SUPERUSER,

@@ -27,6 +27,23 @@ OFFSITE_CONNECT_TIMEOUT = env_int("PORTAL_OFFSITE_CONNECT_TIMEOUT", 15)
 # PORTAL_OFFSITE_MAX_ATTEMPTS times in all (then staff ask again: manage.py copy-backup, the admin).
 OFFSITE_RETRY_MINUTES = env_int("PORTAL_OFFSITE_RETRY_MINUTES", 10)
 OFFSITE_MAX_ATTEMPTS = env_int("PORTAL_OFFSITE_MAX_ATTEMPTS", 12)
+# Client-side encryption with age (docs/offsite-encryption.md): every file that leaves the machine is encrypted to
+# these public keys ("age1..."; one or more, comma-separated: e.g. the team's and an offline escrow key). Empty: copies
+# go in clear. The private key (a file holding "AGE-SECRET-KEY-1..." lines) is needed only where a copy is fetched,
+# verified or restored, never to make one.
+BACKUP_RECIPIENTS = env_list("PORTAL_BACKUP_RECIPIENTS", [])
+BACKUP_IDENTITY_FILE = env_str("PORTAL_BACKUP_IDENTITY_FILE", "")
+# Every good copy on the remote is re-checked there once in this many days (a rotating part each day: the remote's
+# hash where it offers one, else a read-back); a changed or missing copy is an alert. 0 turns the re-check off.
+OFFSITE_RECHECK_DAYS = env_int("PORTAL_OFFSITE_RECHECK_DAYS", 7)
+# Writers cannot erase history (docs/offsite-encryption.md): retention's remote deletions go through this remote
+# (another rclone remote on the same storage, with credentials that may delete), or "none": append-only, the portal
+# deletes nothing off-site and lists what the bucket's own lifecycle rule should expire. Empty: the copies' remote.
+OFFSITE_PRUNE_REMOTE = env_str("PORTAL_OFFSITE_PRUNE_REMOTE", "")
+# An S3 bucket with object lock: its default retention in days. Copies are written straight to their name (an S3
+# upload appears whole or not at all; a locked temporary name could never be removed), the portal never asks to
+# delete a copy younger than this, and a refused deletion is expected rather than a failure. 0: no object lock.
+OFFSITE_LOCK_DAYS = env_int("PORTAL_OFFSITE_LOCK_DAYS", 0)
 
 # A backup copies the stopped store to a snapshot beside it and dumps that once Neo4j runs again (docs/outage.md);
 # it falls back to dumping the stopped store when the data directory's file system would keep less than this free.

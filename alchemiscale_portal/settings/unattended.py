@@ -31,3 +31,6 @@ ALERT_WEBHOOK_ALLOW_HOSTS = env_list("PORTAL_ALERT_WEBHOOK_ALLOW_HOSTS", [])
 # Restore drills (docs/verification.md): beat has the newest backup verified in a scratch Neo4j every this many days
 # (0: never).
 RESTORE_DRILL_DAYS = env_int("PORTAL_RESTORE_DRILL_DAYS", 7)
+# The off-site drill: the newest backup's off-site copy fetched (decrypted) and verified in a scratch Neo4j every so
+# many days (needs PORTAL_BACKUP_IDENTITY_FILE on the worker for encrypted copies); 0 turns it off.
+OFFSITE_DRILL_DAYS = env_int("PORTAL_OFFSITE_DRILL_DAYS", 30)

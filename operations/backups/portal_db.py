@@ -147,6 +147,12 @@ def pg_environment(db: dict[str, Any]) -> dict[str, str]:
 def pg_dump_command(db: dict[str, Any], dest: Path, pg_dump: str) -> list[str]:
     args = [pg_dump, "--format=custom", "--no-password", f"--file={dest}"]
     args += [f"--exclude-table-data={table}" for table in LEFT_OUT_TABLES]
+    return args + pg_connection_args(db)
+
+
+def pg_connection_args(db: dict[str, Any]) -> list[str]:
+    """Host, port and user for a PostgreSQL client program (the database and password go in the environment)."""
+    args = []
     if db.get("HOST"):
         args.append(f"--host={db['HOST']}")
     if db.get("PORT"):

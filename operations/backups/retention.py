@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from operations.models import ACTIVE_STATUSES, Backup, BackupCopy, OperationRun, RetentionPolicy
@@ -168,10 +169,12 @@ def decide_copies(
     now: dt.datetime,
     *,
     in_use: dict[int, int] | None = None,
+    lock_days: int = 0,
 ) -> list[CopyVerdict]:
     """Keep or remove each off-site copy, by the off-site policy: the newest N copies, and every copy of a backup
-    younger than N days; the newest copy and the copy of a backup a run uses always stay. Copies that are not (yet)
-    good go with their backup only, never by this policy."""
+    younger than N days; the newest copy, the copy of a backup a run uses and a copy inside the remote's object
+    lock window (``lock_days`` from its copy) always stay. Copies that are not (yet) good go with their backup only,
+    never by this policy."""
     in_use = in_use or {}
     good = sorted(
         (c for c in copies if c.state == BackupCopy.State.OK),
@@ -187,6 +190,8 @@ def decide_copies(
             reasons.append(f"its backup is used by run #{in_use[copy.backup_id]}")
         if rank <= policy.offsite_keep_last:
             reasons.append(f"one of the newest {policy.offsite_keep_last} off-site")
+        if lock_days and copy.copied_at and now - copy.copied_at < dt.timedelta(days=lock_days):
+            reasons.append(f"inside the remote's object lock window ({lock_days} days from its copy)")
         age = now - copy.backup.created_at
         if policy.offsite_keep_days and age < dt.timedelta(days=policy.offsite_keep_days):
             reasons.append(f"younger than {policy.offsite_keep_days} days")
@@ -212,6 +217,7 @@ def decide_copies_for(target_name: str, now: dt.datetime | None = None) -> list[
         RetentionPolicy.current(),
         now or timezone.now(),
         in_use=backups_in_use(),
+        lock_days=settings.OFFSITE_LOCK_DAYS,
     )
 
 

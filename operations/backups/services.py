@@ -99,14 +99,22 @@ def _one_target_of(backups, verb: str) -> tuple[list[Backup], str]:
 
 
 def request_verify(
-    backups, user: AbstractUser | AnonymousUser | None = None, *, label: str | None = None, send: bool = True
+    backups,
+    user: AbstractUser | AnonymousUser | None = None,
+    *,
+    label: str | None = None,
+    send: bool = True,
+    from_offsite: bool = False,
 ) -> OperationRun:
     """Queue one run verifying ``backups`` (one or several, of one target, in the order given) in a scratch Neo4j
     (docs/verification.md); it needs the right to request backups, and takes the target's one active run."""
     if not can_back_up(user):
         raise PermissionDenied("verifying a backup needs the right to request backups")
     backups, target = _one_target_of(backups, "verify")
-    procedure = VerifyProcedure(get_target(target), {"backup_ids": [b.pk for b in backups]})
+    params: dict = {"backup_ids": [b.pk for b in backups]}
+    if from_offsite:  # the off-site copies, fetched into the scratch directory, instead of the local dumps
+        params["from_offsite"] = True
+    procedure = VerifyProcedure(get_target(target), params)
     return request(procedure, user=user, label=label_for(user, label), send=send)
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from ..targets import LocalTarget, TargetError, default_connection
+from . import encryption
 
 
 def _neo4j_data_dir() -> Path | None:
@@ -44,3 +45,24 @@ def backups_beside_the_store(app_configs, **kwargs) -> list[CheckMessage]:
             id="operations.W001",
         )
     ]
+
+
+@register("operations")
+def offsite_encryption(app_configs, **kwargs) -> list[CheckMessage]:
+    """Recipients that are not age public keys make every copy fail: say so at start, not at the first backup. A
+    remote without recipients works, in clear: advice."""
+    try:
+        encryption.parse_recipients(encryption.recipient_strings())
+    except encryption.KeyProblem as exc:
+        return [Error(str(exc), hint="docs/offsite-encryption.md", id="operations.E010")]
+    if settings.OFFSITE_REMOTE.strip() and not encryption.enabled():
+        return [
+            Warning(
+                "Off-site copies go in clear: PORTAL_BACKUP_RECIPIENTS is empty.",
+                hint="The dumps hold every identity's e-mail and key hash; whoever reads the remote reads them. Set "
+                "PORTAL_BACKUP_RECIPIENTS to age public keys (the portal database copy is sent only encrypted); "
+                "docs/offsite-encryption.md.",
+                id="operations.W010",
+            )
+        ]
+    return []

@@ -30,6 +30,7 @@ class Backup(models.Model):
         REQUESTED = "requested", "requested by staff"
         SAFETY = "safety", "safety copy taken before a restore"
         FOUND = "found", "found in the backups directory without a catalog row"
+        ADOPTED = "adopted", "adopted from an off-site remote's manifest"
 
     class Procedure(models.TextChoices):
         """How the dump was taken (docs/outage.md, docs/snapshot-backups.md)."""

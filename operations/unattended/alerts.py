@@ -27,7 +27,7 @@ from identities import store
 from identities.nodes import KINDS
 from operations import registries
 from operations.humanize import human_seconds, human_size
-from operations.models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy, RunStatus
+from operations.models import Alert, AlertSettings, Backup, BackupCopy, OperationRun, RetentionPolicy, RunStatus
 from operations.runs import overdue
 from operations.unattended import webhooks
 from operations.unattended.schedules import broken_tasks, describe_broken
@@ -228,6 +228,23 @@ def _registered(
     return lambda: [Problem(f.key, kind, f.subject, f.message) for f in source(now)]
 
 
+def offsite_problems() -> list[Problem]:
+    """Off-site copies the re-check found changed or gone (operations/backups/recheck.py); cleared when the copy is
+    made again or found right."""
+    damaged = BackupCopy.objects.filter(state=BackupCopy.State.DAMAGED).select_related("backup")
+    return [
+        Problem(
+            f"offsite:{copy.pk}",
+            Alert.Kind.OFFSITE,
+            f"off-site copy of {copy.backup.file_name} changed or gone",
+            f"{copy.error}\n\nA restore no longer fetches this copy. Make it again: 'Copy off-site' on the backup's "
+            f"page or manage.py copy-backup {copy.backup.file_name} (needs the dump here), and find out what "
+            f"changed the remote.",
+        )
+        for copy in damaged.order_by("pk")
+    ]
+
+
 #: what beat checks on its own, with no worker (a frozen worker cannot report itself)
 WATCHDOG_KINDS = frozenset({Alert.Kind.NEO4J_DOWN, Alert.Kind.OVERDUE})
 
@@ -249,6 +266,7 @@ def current_problems(
         (Alert.Kind.NEO4J_DOWN, lambda: neo4j_problems(now)),
         (Alert.Kind.OVERDUE, lambda: overdue_problems(now)),
         *((kind, _registered(kind, source, now)) for kind, source in registries.alert_sources().items()),
+        (Alert.Kind.OFFSITE, offsite_problems),
     ):
         if only is not None and kind not in only:
             continue

@@ -15,8 +15,8 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from operations.backups import services
-from operations.models import Backup, OperationRun, RunStatus
+from operations.backups import offsite, services
+from operations.models import Backup, BackupCopy, OperationRun, RunStatus
 from operations.runs import contract
 from security.actors import Actor
 
@@ -24,14 +24,23 @@ LABEL = Actor.drill().label
 BAD = (RunStatus.FAILED, RunStatus.ERRORED, RunStatus.INTERRUPTED)
 
 
-def last_drill(target: str | None = None) -> OperationRun | None:
-    return (
+def last_drill(target: str | None = None, offsite: bool = False) -> OperationRun | None:
+    """The newest drill (the local dump's, or with ``offsite`` the off-site copy's) on the target."""
+    runs = (
         OperationRun.objects.filter(
             kind="verify", requested_by_label=LABEL, target=target or settings.OPERATIONS_TARGET
         )
         .exclude(status=RunStatus.CANCELLED)
         .order_by("-requested_at", "-pk")
-        .first()
+    )
+    # SQLite cannot search JSON: the few drill runs are read in Python.
+    return next(
+        (
+            r
+            for r in runs.only("pk", "params", "status", "requested_at", "error")
+            if bool((r.params or {}).get("from_offsite")) == offsite
+        ),
+        None,
     )
 
 
@@ -45,7 +54,46 @@ def newest_backup(target: str | None = None) -> Backup | None:
 
 
 def drill_if_due(now: dt.datetime | None = None) -> str:
-    """Request a verify run of the newest backup when a drill is due; what was done, in words."""
+    """Request a verify run of the newest backup when a drill is due, else of the newest off-site copy when the
+    off-site drill is; what was done, in words."""
+    local = local_drill_if_due(now)
+    if local.startswith("requested") or not offsite.configured():
+        return local
+    return f"{local}; off-site: {offsite_drill_if_due(now)}"
+
+
+def offsite_drill_if_due(now: dt.datetime | None = None) -> str:
+    """Every ``PORTAL_OFFSITE_DRILL_DAYS``: fetch the newest good off-site copy into a scratch store and verify it
+    there (the restore path of a lost host, short of replacing the live store)."""
+    days = settings.OFFSITE_DRILL_DAYS
+    if days <= 0:
+        return "off-site drills are off (PORTAL_OFFSITE_DRILL_DAYS=0)"
+    now = now or timezone.now()
+    last = last_drill(offsite=True)
+    if last is not None and now - last.requested_at < dt.timedelta(days=days):
+        return f"not due: the last off-site drill was #{last.pk} at {last.requested_at:%Y-%m-%d %H:%M} UTC"
+    backup = (
+        Backup.objects.filter(target=settings.OPERATIONS_TARGET, copies__state=BackupCopy.State.OK)
+        .exclude(neo4j_version__startswith="4.")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if backup is None:
+        return "no off-site copy to drill on"
+    return request_drill(backup, from_offsite=True)
+
+
+def request_drill(backup: Backup, *, from_offsite: bool = False) -> str:
+    try:
+        run = services.request_verify(backup, None, label=LABEL, from_offsite=from_offsite)
+    except contract.OperationBusy as exc:
+        return f"skipped (tried again within the hour): {exc}"
+    except Exception as exc:
+        return f"not requested: {exc}"
+    return f"requested drill #{run.pk}: verify {'the off-site copy of ' if from_offsite else ''}{backup.file_name}"
+
+
+def local_drill_if_due(now: dt.datetime | None = None) -> str:
 
     days = settings.RESTORE_DRILL_DAYS
     if days <= 0:
@@ -57,13 +105,7 @@ def drill_if_due(now: dt.datetime | None = None) -> str:
     backup = newest_backup()
     if backup is None:
         return "no backup to drill on"
-    try:
-        run = services.request_verify(backup, None, label=LABEL)
-    except contract.OperationBusy as exc:
-        return f"skipped (tried again within the hour): {exc}"
-    except Exception as exc:
-        return f"not requested: {exc}"
-    return f"requested drill #{run.pk}: verify {backup.file_name}"
+    return request_drill(backup)
 
 
 def drill_status() -> tuple[bool, str]:

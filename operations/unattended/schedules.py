@@ -151,6 +151,7 @@ LOCK_EXPIRED_NAME = "identity lock-expired (user and compute)"
 ALERTS_NAME = "alerts sweep"
 DRILL_NAME = "restore drill"
 FLEET_SAMPLE_NAME = "fleet sample"
+RECHECK_NAME = "off-site re-check"
 
 
 def broken_tasks(now: dt.datetime | None = None) -> list[tuple[PeriodicTask, str]]:
@@ -204,6 +205,13 @@ def ensure_default_schedules(**_kwargs) -> None:
             "compute.sample_fleet",
             settings.COMPUTE_SAMPLE_MINUTES,
             "count the compute fleet for its pages and its 30-day history (docs/compute.md)",
+        ),
+        (
+            RECHECK_NAME,
+            "operations.offsite_recheck",
+            24 * 60,
+            "re-check a rotating part of the off-site copies where they are; a changed or missing copy is an alert "
+            "(docs/offsite-encryption.md)",
         ),
     ):
         if PeriodicTask.objects.filter(task=task).exists():

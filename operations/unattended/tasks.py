@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from operations.backups.recheck import recheck_due
+
 from .alerts import sweep
 from .drills import drill_if_due
 from .schedules import fire
@@ -14,6 +16,12 @@ from .schedules import fire
 def restore_drill() -> str:
     """Verify the newest backup when a drill is due (drills.py); beat runs it every hour."""
     return drill_if_due()
+
+
+@shared_task(name="operations.offsite_recheck")
+def offsite_recheck() -> str:
+    """Re-check this day's share of the off-site copies where they are (operations/backups/recheck.py)."""
+    return recheck_due()
 
 
 @shared_task(name="operations.scheduled_backup")

@@ -26,11 +26,44 @@ from operations.backups.procedures.restore import aside_dir
 from operations.models import OperationRun
 from operations.targets import Target, get_target
 from tests.conftest import worker_database_url
+from tests.s3_server import S3Server
+from tests.sftp_server import SftpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # The PostgreSQL pass of scripts/test.sh tests the portal's database, not the targets again: the local one only.
 TARGET_NAMES = ["local"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["local", "docker"]
 RUN_TIMEOUT = 600
+
+
+@pytest.fixture
+def sftp(tmp_path, settings, monkeypatch) -> Iterator[SftpServer]:
+    """A real OpenSSH SFTP server on loopback (tests/sftp_server.py) as the off-site remote: rclone is given it by
+    RCLONE_CONFIG_OFFSITE_* variables only (an empty config file)."""
+    server = SftpServer(tmp_path / "sftp").start()
+    for name, value in server.rclone_env().items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "rclone.conf").write_text("")
+    monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))
+    settings.OFFSITE_REMOTE = server.remote
+    settings.OFFSITE_CONNECT_TIMEOUT = 3
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(tmp_path, monkeypatch) -> Iterator[S3Server]:
+    """A real S3-protocol server on loopback (moto's, tests/s3_server.py) with a bucket "locked" under object lock
+    (COMPLIANCE, one day), as rclone's remote ``s3lock:``; the test chooses which remote the copies go to."""
+    server = S3Server(tmp_path / "s3").start()
+    server.bucket("locked", lock_days=1)
+    for name, value in server.rclone_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)  # rclone's S3 client refuses a CA bundle with its transport
+    if not os.environ.get("RCLONE_CONFIG"):
+        (tmp_path / "rclone.conf").write_text("")
+        monkeypatch.setenv("RCLONE_CONFIG", str(tmp_path / "rclone.conf"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=TARGET_NAMES)

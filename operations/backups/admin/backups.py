@@ -26,6 +26,7 @@ from ...runs.contract import OperationBusy, OperationFailed
 from ...targets import get_target
 from .. import offsite, services
 from ..procedures.outage import outage_words
+from .adopt import adopt_remote_view
 
 
 class OffsiteFilter(admin.SimpleListFilter):
@@ -241,6 +242,11 @@ class BackupAdmin(RecordAdmin):
                 name="operations_backup_download",
             ),
             path("backup-now/", self.admin_site.admin_view(self.backup_now_view), name="operations_backup_now"),
+            path(
+                "adopt-remote/",
+                self.admin_site.admin_view(lambda request: adopt_remote_view(self, request)),
+                name="operations_backup_adopt",
+            ),
             *super().get_urls(),
         ]
 

@@ -26,19 +26,23 @@ def copy_one(ctx: RunContext, backup: Backup) -> str:
     return f"copied to {copy.location}: {copy.checksum}\n{copy.detail}"
 
 
-def copy_after_backup(ctx: RunContext) -> str:
-    """The backup's last step: copy the dump just catalogued (a failure leaves the backup good; beat retries)."""
+def copy_after_backup(ctx: RunContext, state_key: str = "backup_id") -> str:
+    """The backup's last step (and the restore's safety backup's): copy the dump just catalogued (a failure leaves
+    the backup good; beat retries)."""
     if not offsite.configured():
         return "off-site copies are off (PORTAL_OFFSITE_REMOTE is empty)"
-    return copy_one(ctx, Backup.objects.get(pk=ctx.state["backup_id"]))
+    if state_key not in ctx.state:
+        return "no backup was catalogued: nothing to copy"
+    return copy_one(ctx, Backup.objects.get(pk=ctx.state[state_key]))
 
 
-def copy_step() -> Step:
+def copy_step(state_key: str = "backup_id", prefix: str = "") -> Step:
     return Step(
-        "copy off-site",
-        copy_after_backup,
-        "copy the dump with rclone to PORTAL_OFFSITE_REMOTE/<target>/<file> and check the copy's checksum; if this "
-        "fails the backup still stands, the copy is marked failed and tried again later",
+        f"{prefix}copy off-site",
+        functools.partial(copy_after_backup, state_key=state_key),
+        "copy the dump (encrypted with age to PORTAL_BACKUP_RECIPIENTS when set, with the portal database copy "
+        "beside it) and its manifest with rclone to PORTAL_OFFSITE_REMOTE/<target>/ and check each copy's checksum; "
+        "if this fails the backup still stands, the copy is marked failed and tried again later",
         required=False,
     )
 

@@ -30,6 +30,7 @@ from security.actors import Actor
 
 from .. import offsite
 from . import dumps, outage
+from .copy import copy_step
 
 
 def aside_dir(target: Target) -> Path:
@@ -161,6 +162,7 @@ class RestoreProcedure(Procedure):
                 f"link the dump to {t.backup_dir}/neo4j-<UTC date-time>.dump, checksum, catalog it",
             ),
             dumps.portal_db_step(t, prefix="safety backup: "),
+            copy_step("safety_backup_id", prefix="safety backup: "),
             Step(
                 "discard the set-aside data",
                 self.discard_aside,

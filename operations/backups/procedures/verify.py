@@ -21,9 +21,10 @@ import shutil
 
 from django.utils import timezone
 
-from operations.models import Backup, StepStatus
+from operations.models import Backup, BackupCopy, StepStatus
 from operations.runs.contract import OperationFailed, Procedure, RunContext, Step
 
+from .. import offsite, remote_manifest
 from . import dumps
 
 
@@ -35,6 +36,12 @@ class VerifyProcedure(Procedure):
     @property
     def backup_ids(self) -> list[int]:
         return [int(i) for i in self.params.get("backup_ids", [])]
+
+    @property
+    def from_offsite(self) -> bool:
+        """Verify the off-site copy instead of the local dump: fetched (and decrypted) into the scratch directory,
+        the monthly off-site drill (docs/offsite-encryption.md)."""
+        return bool(self.params.get("from_offsite"))
 
     def backups(self) -> list[Backup]:
         found = {b.pk: b for b in Backup.objects.filter(pk__in=self.backup_ids, target=self.target.name)}
@@ -52,6 +59,8 @@ class VerifyProcedure(Procedure):
                 backup.path_in(self.target.backup_dir)
             except ValueError as exc:
                 raise OperationFailed(str(exc)) from None
+            if self.from_offsite and not backup.copies.filter(state=BackupCopy.State.OK).exists():
+                raise OperationFailed(f"backup {backup.file_name} has no good off-site copy to verify")
             if backup.neo4j_version.startswith("4."):
                 raise OperationFailed(
                     f"backup {backup.file_name} was made by Neo4j {backup.neo4j_version}: only "
@@ -100,6 +109,14 @@ class VerifyProcedure(Procedure):
             p = f"{names.get(backup_id, f'#{backup_id}')}: "
             steps += [
                 Step(
+                    p + "fetch the off-site copy",
+                    bound(self.fetch),
+                    f"download its off-site copy with rclone into {self.staged()} (a scratch directory), decrypting "
+                    f"it when it is encrypted; its SHA-256 must equal the catalog's",
+                    required=False,
+                )
+                if self.from_offsite
+                else Step(
                     p + "re-hash the dump",
                     bound(self.rehash),
                     "the file's size and SHA-256 equal the catalog's; "
@@ -206,6 +223,19 @@ class VerifyProcedure(Procedure):
             shutil.copyfile(path, staged)  # a file system without hard links
         return f"{path}: {size} bytes, SHA-256 {actual} as in the catalog\nstaged as {staged}"
 
+    def fetch(self, ctx: RunContext, backup_id: int) -> str:
+        backup = self._backup(ctx, backup_id)
+        self.remove_scratch(ctx)
+        staged = self.staged()
+        staged.parent.mkdir(parents=True)
+        (self.target.scratch_dir() / "report").mkdir()
+        try:
+            return offsite.fetch(backup, staged)
+        except offsite.CopyError as exc:
+            raise self._fail(
+                ctx, backup_id, f"the off-site copy of {backup.file_name} cannot be fetched: {exc}"
+            ) from None
+
     def _admin(self, ctx: RunContext, backup_id: int, args: list[str], what: str) -> str:
         ctx.log("$ " + " ".join(self.target.scratch_admin_command(args)))
         try:
@@ -282,7 +312,7 @@ class VerifyProcedure(Procedure):
                 ctx.remember(failures={**ctx.state.get("failures", {}), str(backup_id): failure})
         if failure is None:
             outcome = Backup.Verification.OK
-            detail = (
+            detail = ("the off-site copy fetched; " if self.from_offsite else "") + (
                 "SHA-256 as in the catalog; loaded into a scratch store; consistency check passed; "
                 + ctx.state.get("notes", {}).get(str(backup_id), "")
             )
@@ -293,7 +323,8 @@ class VerifyProcedure(Procedure):
         Backup.objects.filter(pk=backup_id).update(
             verified_at=timezone.now(), verification=outcome, verification_detail=detail, verified_by_run=ctx.run
         )
-        return f"{outcome}: {detail}"
+        manifests = remote_manifest.refresh_verification(Backup.objects.get(pk=backup_id))
+        return "\n".join([f"{outcome}: {detail}", *manifests])
 
     def sum_up(self, ctx: RunContext) -> str:
         failures = ctx.state.get("failures", {})
