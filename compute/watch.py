@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from operations.models import Alert
 from operations.registries import Finding, Gauge
 
 from . import fleetwide, queries
 
-ALERT_KIND = "compute"
+ALERT_KIND = Alert.Kind.COMPUTE
 
 
 def gauges() -> list[Gauge]:

@@ -46,6 +46,8 @@ class Alert(models.Model):
         NEO4J_DOWN = "neo4j-down", "Neo4j does not answer"
         OVERDUE = "overdue", "a run or an outage past its expected length"
         OFFSITE = "offsite", "an off-site copy changed or gone"
+        # registered by the compute app (compute/watch.py) through operations/registries.py
+        COMPUTE = "compute", "the compute fleet needs attention"
 
     key = models.CharField(max_length=300, help_text="which problem: one open alert per key")
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
