@@ -28,6 +28,11 @@ class MigrationProcedure(Procedure):
     changes_store = True
     migration_name: ClassVar[str]
 
+    @classmethod
+    def target_release(cls) -> str:
+        """The Neo4j release the migration moves to (empty when it does not change Neo4j)."""
+        return ""
+
     # -- prechecks ------------------------------------------------------------------------------------------
     def check_versions(self) -> list[str]:
         """Problems with the versions (empty when the migration applies to the store as it is)."""
