@@ -33,7 +33,15 @@ def java_binary() -> tuple[str | None, str]:
 
 
 def major_of(java: str) -> int | None:
-    """The major version ``java -version`` reports (1.8 is 8), None when it does not run."""
+    """The Java's major version (1.8 is 8), None when it does not run: from the ``release`` file of the JDK or JRE
+    it belongs to (cheap: the upgrade page asks on every view), else from what ``java -version`` reports."""
+    release = Path(os.path.realpath(java)).parent.parent / "release"
+    try:
+        found = re.search(r'^JAVA_VERSION="(\d+)(?:\.(\d+))?', release.read_text(), re.MULTILINE)
+    except OSError:
+        found = None
+    if found:
+        return _major(found)
     try:
         proc = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
@@ -41,6 +49,10 @@ def major_of(java: str) -> int | None:
     found = VERSION_LINE.search(proc.stderr + proc.stdout)
     if proc.returncode != 0 or not found:
         return None
+    return _major(found)
+
+
+def _major(found: re.Match) -> int:
     first = int(found.group(1))
     return int(found.group(2) or 0) if first == 1 else first
 
