@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.store_upgrade_run import portal_env, run_upgrade  # noqa: E402
+from bench.store_upgrade_run import portal_env, portal_for, run_upgrade  # noqa: E402
 
 
 def main() -> int:
@@ -29,11 +29,12 @@ def main() -> int:
     from tests.neo4j44 import LocalStore44
 
     store = LocalStore44(work)
+    portal_for(store, work)
     t0 = time.monotonic()
     store.create()
     print(f"4.4 store from the fixture (init, load, start): {time.monotonic() - t0:6.1f} s")
     try:
-        run_upgrade(store, work, "neo4j-4.4-to-5")
+        run_upgrade("neo4j-4.4-to-5")
     finally:
         store.remove()
     return 0

@@ -16,7 +16,6 @@ step and the total. Figures, not assertions.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.store_upgrade_run import portal_env, run_upgrade  # noqa: E402
+from bench.store_upgrade_run import portal_env, portal_for, run_upgrade  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -36,13 +35,18 @@ def main(argv: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-forward-"))
     portal_env(work)
     # Imported once the environment above is set: the settings read it.
-    from devtools.local_neo4j import fetch
-    from tests.conftest import ALCHEMISCALE_CONSTRAINTS
-    from tests.neo4j518 import LocalStore518
+    from devtools.local_neo4j import NEO4J_VERSION, fetch
+    from tests.neo4j44 import LocalStore44
 
     name = "neo4j-5.18-to-5.26" if args.start.startswith("5.18") else "neo4j-5.26-to-2025"
-    store = LocalStore518(work)
+    store = LocalStore44(work)
     store.instance.version = args.start
+    portal_for(store, work)
+    from django.conf import settings  # set up by portal_for
+
+    from tests.conftest import ALCHEMISCALE_CONSTRAINTS  # needs the apps ready
+
+    fetch(settings.NEO4J_2025_VERSION if "2025" in name else NEO4J_VERSION)
     t0 = time.monotonic()
     store.instance.init(store.password)
     store.instance.start()
@@ -54,9 +58,8 @@ def main(argv: list[str]) -> int:
         {"n": args.nodes},
     )
     print(f"Neo4j {args.start} store (init, start, {2 * args.nodes} nodes): {time.monotonic() - t0:6.1f} s")
-    fetch(os.environ.get("PORTAL_NEO4J_2025_VERSION", "2025.12.1") if "2025" in name else store.to_version)
     try:
-        run = run_upgrade(store, work, name)
+        run = run_upgrade(name)
         if run.status == "succeeded":
             print(f"after: {store.query('MATCH (n) RETURN count(n)')[0][0]} nodes on Neo4j {store.version()}")
     finally:

@@ -15,10 +15,9 @@ def portal_env(work: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
 
 
-def run_upgrade(store, work: Path, name: str):
-    """Point the portal's local target at ``store``'s instance, set Django up, run migration ``name`` here and print
-    one line per step; returns the run."""
-    # Imported once the environment is set: the settings read it, and the run machinery needs the apps.
+def portal_for(store, work: Path) -> None:
+    """Point the portal's local target at ``store``'s instance (made, not yet created) and set Django up."""
+    # Imported once the environment is set: the settings read it.
     from devtools.local_neo4j import portal_settings
 
     os.environ.update(
@@ -35,6 +34,11 @@ def run_upgrade(store, work: Path, name: str):
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def run_upgrade(name: str):
+    """Run migration ``name`` in this process (after ``portal_for``) and print one line per step; the run."""
+    # The run machinery needs the apps, ready only after portal_for.
     from operations.runs.engine import execute
     from operations.upgrades import services
 
