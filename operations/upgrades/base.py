@@ -110,6 +110,19 @@ class MigrationProcedure(Procedure):
             raise OperationFailed("; ".join(problems))
         return "the migration applies and is not yet applied"
 
+    def record_outcome_of_failure(self, ctx: RunContext, details: dict[str, Any]) -> str:
+        """The failure steps' record: ``rolled-back`` for a roll-back run, else ``failed``."""
+        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
+        record = records.record(
+            ctx,
+            self.migration_name,
+            outcome,
+            neo4j_before=ctx.state.get("neo4j_version", ""),
+            neo4j_after=self.target.neo4j_version(),
+            details=details,
+        )
+        return f"recorded as {outcome} (#{record.pk})"
+
     def rollback_steps(self) -> list[Step]:
         """The steps that undo an interrupted run (by default: its failure steps)."""
         return [dataclasses.replace(s, when="ok") for s in self.steps_for_run() if s.when == "failure"]

@@ -183,16 +183,7 @@ class Neo4jSwitchProcedure(MigrationProcedure):
 
     def record_failed(self, ctx: RunContext) -> str:
         failed = [s.name for s in ctx.run.steps.filter(status="failed")]
-        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
-        record = records.record(
-            ctx,
-            self.migration_name,
-            outcome,
-            neo4j_before=ctx.state.get("neo4j_version", ""),
-            neo4j_after=self.target.neo4j_version(),
-            details={"failed_steps": failed},
-        )
-        return f"recorded as {outcome} (#{record.pk})"
+        return self.record_outcome_of_failure(ctx, {"failed_steps": failed})
 
     def recover(self, ctx: RunContext) -> list[str]:
         """The worker died mid-run. Before the data was set aside, the old version is simply started again; after,
