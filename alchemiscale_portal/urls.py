@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from compute import action_views as compute_actions
@@ -9,6 +9,7 @@ from operations.glance.dashboard import dashboard_page
 from operations.glance.home import home_page
 from operations.glance.metrics import metrics_view
 from operations.glance.status import system_status
+from security import oidc_views, passkey_views
 from security import views as security_views
 
 admin.site.site_header = "alchemiscale portal"
@@ -20,6 +21,11 @@ urlpatterns = [
     path("admin/2fa/verify/", security_views.verify, name="two-factor-verify"),
     path("admin/2fa/enrol/", security_views.enrol, name="two-factor-enrol"),
     path("admin/step-up/", security_views.step_up, name="step-up"),
+    # single sign-on (security/oidc_views.py): 404 unless PORTAL_OIDC_ISSUER is set
+    path("admin/sso/start/", oidc_views.start, name="sso-start"),
+    path("admin/sso/callback/", oidc_views.callback, name="sso-callback"),
+    path("admin/2fa/passkeys/", passkey_views.passkeys_page, name="passkeys"),
+    path("admin/2fa/passkeys/api/", include("security.passkey_urls")),
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),
     path("admin/identity-scopes/", admin.site.admin_view(scopes_page), name="identity-scopes"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_page), name="dashboard"),
@@ -33,6 +39,8 @@ urlpatterns = [
     path("admin/compute/tasks/", admin.site.admin_view(compute_views.tasks_page), name="compute-tasks"),
     path("admin/compute/tasks/list/", admin.site.admin_view(compute_views.task_list_page), name="compute-task-list"),
     path("admin/compute/anomalies/", admin.site.admin_view(compute_views.anomalies_page), name="compute-anomalies"),
+    path("admin/compute/networks/", admin.site.admin_view(compute_views.networks_page), name="compute-networks"),
+    path("admin/compute/throughput/", admin.site.admin_view(compute_views.throughput_page), name="compute-throughput"),
     path(
         "admin/compute/expire-stale/",
         admin.site.admin_view(compute_actions.expire_stale_page),

@@ -8,9 +8,12 @@ Starts the test slot's own Neo4j and Redis (never the dev or a production store)
 shapes of tests/compute_support.py (registrations with heartbeats and failure times, managers, networks with their
 mark, hub and transformation, tasks with PERFORMS and ACTIONS, claims, results with their creator, tracebacks on
 failures), adds alchemiscale's four constraints and no index, then requests each page through Django's test client and
-prints its first (cold) time and the median of the repeats. The issue's size is 1,000,000 tasks and 200,000
-results; seeding that takes long on a 2-core machine, so the defaults are a tenth of it (pass the sizes to go
-further). Everything seeded is removed at the end and the services stopped.
+prints its first (cold) time and the median of the repeats. The pages that count over the whole store keep their
+counts a few minutes (compute/counted.py): their cold time is the count, their median the kept answer, and the
+"recount" rows what a page costs when it counts again. Then the fleet's /metrics figures and one sampler run.
+The issue's size is 1,000,000 tasks and 200,000 results; seeding that takes long on a 2-core machine, so the
+defaults are a tenth of it (pass the sizes to go further). Everything seeded is removed at the end and the services
+stopped, unless ``--keep``: then ``--reuse`` measures the same fleet again without seeding it.
 """
 
 from __future__ import annotations
@@ -190,6 +193,10 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--results", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="leave the seeded fleet in the slot's store")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the fleet a --keep run left (seed only if the store is empty)"
+    )
     args = parser.parse_args()
     if not start_slot("bench-compute.sqlite3"):
         return 2
@@ -201,17 +208,23 @@ def main() -> int:
         from django.core.management import call_command
         from django.test import Client
 
+        from identities import store
         from tests.conftest import create_alchemiscale_constraints
 
         call_command("migrate", verbosity=0)
-        empty_store()
-        create_alchemiscale_constraints()  # what `alchemiscale database init` gives a real store; no index added
-        started = time.perf_counter()
-        ids, _ = seed(args.services, args.tasks, args.results)
-        print(
-            f"seeded {args.services} services, {args.tasks} tasks, {args.results} results "
-            f"in {time.perf_counter() - started:.0f} s"
-        )
+        kept = store.cypher("MATCH (s:ComputeServiceRegistration) RETURN s.identifier ORDER BY s.identifier LIMIT 8")
+        if args.reuse and kept:
+            ids = [row[0] for row in kept]
+            print(f"measuring the fleet a --keep run left: {store.node_count()} nodes")
+        else:
+            empty_store()
+            create_alchemiscale_constraints()  # what `alchemiscale database init` gives a real store; no index added
+            started = time.perf_counter()
+            ids, _ = seed(args.services, args.tasks, args.results)
+            print(
+                f"seeded {args.services} services, {args.tasks} tasks, {args.results} results "
+                f"in {time.perf_counter() - started:.0f} s"
+            )
         user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
             "bench", "bench@example.org", "bench-password-unused"
         )
@@ -233,6 +246,15 @@ def main() -> int:
                 f"/admin/compute/tasks/list/?org={scope[0]}&campaign={scope[1]}&project={scope[2]}&status=error",
             ),
             ("anomalies", "/admin/compute/anomalies/"),
+            ("networks", "/admin/compute/networks/"),
+            ("throughput", "/admin/compute/throughput/"),
+            ("dashboard", "/admin/dashboard/"),
+            ("front page", "/admin/"),
+            # counted again whatever the cache holds: what a page costs when its kept counts have expired
+            ("tasks by scope: recount", "/admin/compute/tasks/?recount=1"),
+            ("anomalies: recount", "/admin/compute/anomalies/?recount=1"),
+            ("networks: recount", "/admin/compute/networks/?recount=1"),
+            ("throughput: recount", "/admin/compute/throughput/?recount=1"),
         ]
 
         def measure(url: str) -> float:
@@ -247,8 +269,22 @@ def main() -> int:
         print(f"{'page':24} {'cold ms':>8} {'median ms':>10}")
         for name, _ in pages:
             print(f"{name:24} {cold[name]:8.0f} {statistics.median(warm[name]):10.0f}")
+        from compute import counted, history, watch
+
+        def timed(job) -> float:
+            began = time.perf_counter()
+            job()
+            return (time.perf_counter() - began) * 1000
+
+        # /metrics' own figures (a scrape also waits about a second for Celery workers: bench/dashboard.py)
+        counted.forget()
+        gauges_cold = timed(watch.gauges)
+        gauges_warm = statistics.median(timed(watch.gauges) for _ in range(args.repeat))
+        print(f"{'/metrics: the fleet':24} {gauges_cold:8.0f} {gauges_warm:10.0f}")
+        print(f"{'sampler run':24} {timed(history.sample):8.0f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
-        empty_store()
+        if not args.keep:
+            empty_store()
     finally:
         services("down")
     return 0

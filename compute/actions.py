@@ -19,18 +19,31 @@ from typing import Any
 from identities import store
 from security.actors import Actor
 
-from . import queries, states
+from . import counted, queries, states
 from .models import FleetAuditEntry
 
+# As alchemiscale 0.8's expire_registrations where the store is of that line (it holds TaskProvenance, or the task
+# its datetime_status_changed): the status change is dated and its reason cleared, and the service's open attempt
+# is closed as expired. Before 0.8 neither exists and only the status changes, as that release does.
 EXPIRE_STALE = """
 MATCH (n:ComputeServiceRegistration)
 WHERE n.identifier IN $identifiers AND n.heartbeat < $expire_before
 OPTIONAL MATCH (n)-[:CLAIMS]->(t:Task {status: $running})
-SET t.status = $waiting
-WITH n, n.identifier AS identifier, collect(t._scoped_key) AS tasks
+SET t.datetime_status_changed = CASE WHEN $dated OR t.datetime_status_changed IS NOT NULL THEN $now
+                                     ELSE t.datetime_status_changed END,
+    t.reason = null,
+    t.status = $waiting
+WITH n, t
+OPTIONAL MATCH (t)<-[:PROVENANCE_OF]-(tp:TaskProvenance {compute_service_id: n.identifier})
+WHERE tp.datetime_end IS NULL
+SET tp.outcome = $expired, tp.datetime_end = $now
+WITH n, n.identifier AS identifier, collect(DISTINCT t._scoped_key) AS tasks
 DETACH DELETE n
 RETURN identifier, tasks
 """
+
+#: a store of alchemiscale 0.8 or later: it holds a TaskProvenance (a label count: Neo4j keeps it, nothing is read)
+HOLDS_PROVENANCE = "MATCH (tp:TaskProvenance) RETURN count(tp) > 0 AS found"
 
 CLEAR_MANAGER_ERROR = """
 MATCH (cmr:ComputeManagerRegistration {name: $name, uuid: $uuid, status: $error})
@@ -52,11 +65,15 @@ def expire_stale(identifiers: list[str], actor: Actor, *, at: dt.datetime | None
         "expire_before": queries.limits().expire_before(at),
         "running": "running",
         "waiting": "waiting",
+        "expired": "expired",
+        "now": at,
+        "dated": bool(store.cypher(HOLDS_PROVENANCE)[0][0]),
     }
     # One auto-committed statement in Neo4j, then the audit row: the portal's database cannot share Neo4j's
     # transaction, and a write that did not happen must not be recorded.
     rows, _ = store.cypher_with_columns(EXPIRE_STALE, params)
     removed = {identifier: tasks for identifier, tasks in rows}
+    counted.forget()  # the kept counts (stale claims, tasks by status) no longer hold
     if not removed:
         raise NothingToDo("none of these registrations is stale any more; nothing was changed")
     FleetAuditEntry.objects.create(
@@ -74,6 +91,7 @@ def clear_manager_error(manager_id: str, actor: Actor) -> dict[str, Any]:
     name, _, manager_uuid = manager_id.rpartition("-")
     params = {"name": name, "uuid": manager_uuid, "error": states.MANAGER_ERROR}
     rows, _ = store.cypher_with_columns(CLEAR_MANAGER_ERROR, params)
+    counted.forget()
     if not rows:
         raise NothingToDo(f"no manager {manager_id} in ERROR; nothing was changed")
     before = queries.native(rows[0][0])

@@ -1,8 +1,8 @@
 from django.apps import AppConfig
 
-from operations import checks
+from operations import checks, registries
 
-from . import status
+from . import status, watch
 
 
 class ComputeConfig(AppConfig):
@@ -12,3 +12,5 @@ class ComputeConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register("Compute services", status.check_fleet, order=60)
+        registries.register_metrics("compute", watch.gauges)
+        registries.register_alerts(watch.ALERT_KIND, watch.findings)

@@ -41,3 +41,25 @@ class FleetAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"
+
+
+class FleetSample(models.Model):
+    """The fleet's figures at one moment, taken every few minutes by the sampler (compute/history.py) and kept for
+    ``PORTAL_COMPUTE_HISTORY_DAYS`` (30): the dashboard's charts of tasks by status and throughput over time."""
+
+    at = models.DateTimeField(db_index=True)
+    #: {status: count} over every task of the store
+    tasks = models.JSONField(default=dict)
+    #: {alive|stale|denied: count}
+    services = models.JSONField(default=dict)
+    #: results uploaded within the hour before ``at``
+    results_ok = models.PositiveIntegerField(default=0)
+    results_failed = models.PositiveIntegerField(default=0)
+    stale_claims = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"fleet at {self.at:%Y-%m-%d %H:%M}"

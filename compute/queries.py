@@ -101,18 +101,23 @@ RETURN CASE WHEN s.heartbeat < $expire_before THEN 'stale'
             ELSE 'alive' END AS state, count(s) AS n
 """
 
-# As alchemiscale's own status per scope: task -> transformation <- network <- mark, a task counted once.
+# As alchemiscale's own status per scope: task -> transformation <- network <- mark, a task counted once. A task
+# performs exactly one transformation, so counting the distinct transformations' tasks counts each task once without
+# holding a million tasks for DISTINCT.
 SCOPE_STATUS = """
 MATCH (nm:NetworkMark)-[:MARKS]->(an:AlchemicalNetwork)
 WHERE $network_state IS NULL OR nm.state = $network_state
-MATCH (an)-[:DEPENDS_ON]->(tf)<-[:PERFORMS]-(t:Task)
-WITH DISTINCT t
+MATCH (an)-[:DEPENDS_ON]->(tf)
+WITH DISTINCT tf
+MATCH (tf)<-[:PERFORMS]-(t:Task)
 RETURN t._org AS org, t._campaign AS campaign, t._project AS project, t.status AS status, count(t) AS n
 ORDER BY org, campaign, project, status
 LIMIT $limit
 """
 
-# From the scope's networks down (few), not from every task of the store up: Task has no index to start from.
+# From the scope's networks down (few), not from every task of the store up: Task has no index to start from. What
+# alchemiscale 0.8 adds (t.datetime_status_changed, t.reason, TaskProvenance attempts) is read where the store holds
+# it and is null where it does not: no version is asked.
 SCOPE_TASKS = """
 MATCH (an:AlchemicalNetwork {_org: $org, _campaign: $campaign, _project: $project})<-[:MARKS]-(nm:NetworkMark)
 WHERE $network_state IS NULL OR nm.state = $network_state
@@ -124,9 +129,14 @@ OPTIONAL MATCH (t)-[:RESULTS_IN]->(r:ProtocolDAGResultRef {ok: false})
 WITH t, s, c, r ORDER BY r.datetime_created DESC
 WITH t, s, c, collect(r)[0] AS last
 OPTIONAL MATCH (tb:Tracebacks)-[:DETAILS]->(last)
+OPTIONAL MATCH (tp:TaskProvenance)-[:PROVENANCE_OF]->(t)
+WITH t, s, c, last, tb, tp ORDER BY tp.datetime_claimed DESC
+WITH t, s, c, last, tb, collect(tp) AS attempts
 RETURN t._scoped_key AS task, t.status AS status, t.priority AS priority, t.datetime_created AS created,
        s.identifier AS claimant, c.claimed AS claimed,
-       last.datetime_created AS failed_at, last.creator AS failed_on, tb.tracebacks AS tracebacks
+       last.datetime_created AS failed_at, last.creator AS failed_on, tb.tracebacks AS tracebacks,
+       t.datetime_status_changed AS status_changed, t.reason AS reason,
+       size(attempts) AS attempts, properties(attempts[0]) AS attempt
 ORDER BY t.priority, t.datetime_created
 """
 
@@ -230,7 +240,7 @@ def native(value: Any) -> Any:
     return value
 
 
-def _records(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def records(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     rows, columns = store.cypher_with_columns(query, params)
     return [{c: native(v) for c, v in zip(columns, row)} for row in rows]
 
@@ -289,15 +299,15 @@ def services(
         "manager": manager or None,
         "limit": limit,
     }
-    return [_service(r["s"], at, lim, claims=r["claims"]) for r in _records(services_query(order, descending), params)]
+    return [_service(r["s"], at, lim, claims=r["claims"]) for r in records(services_query(order, descending), params)]
 
 
 def service(identifier: str, *, limit: int = LIMIT, at: dt.datetime | None = None) -> dict[str, Any] | None:
     at, lim, _ = _window(at)
-    found = _records(SERVICE, {"identifier": identifier})
+    found = records(SERVICE, {"identifier": identifier})
     if not found:
         return None
-    claims = _records(SERVICE_CLAIMS, {"identifier": identifier, "limit": limit})
+    claims = records(SERVICE_CLAIMS, {"identifier": identifier, "limit": limit})
     for claim in claims:
         claim["claim_age"] = at - claim["claimed"] if claim["claimed"] else None
     return _service(found[0]["s"], at, lim, managed_by=found[0]["managed_by"], claims=len(claims), claimed=claims)
@@ -306,13 +316,13 @@ def service(identifier: str, *, limit: int = LIMIT, at: dt.datetime | None = Non
 def services_by_state(at: dt.datetime | None = None) -> dict[str, int]:
     _, _, params = _window(at)
     counts = dict.fromkeys(states.SERVICE_STATES, 0)
-    counts.update({r["state"]: r["n"] for r in _records(SERVICES_BY_STATE, params)})
+    counts.update({r["state"]: r["n"] for r in records(SERVICES_BY_STATE, params)})
     return counts
 
 
 def stale_preview(*, limit: int = LIMIT, at: dt.datetime | None = None) -> list[dict[str, Any]]:
     at, _, params = _window(at)
-    found = _records(STALE_PREVIEW, {"expire_before": params["expire_before"], "running": "running", "limit": limit})
+    found = records(STALE_PREVIEW, {"expire_before": params["expire_before"], "running": "running", "limit": limit})
     for row in found:
         row["heartbeat_age"] = at - row["heartbeat"]
     return found
@@ -320,14 +330,14 @@ def stale_preview(*, limit: int = LIMIT, at: dt.datetime | None = None) -> list[
 
 def manager(manager_id: str) -> dict[str, Any] | None:
     name, _, manager_uuid = manager_id.rpartition("-")
-    found = _records(MANAGER, {"name": name, "uuid": manager_uuid})
+    found = records(MANAGER, {"name": name, "uuid": manager_uuid})
     return found[0]["m"] if found else None
 
 
 def managers(*, limit: int = LIMIT, sample: int = 20, at: dt.datetime | None = None) -> list[dict[str, Any]]:
     at, lim, _ = _window(at)
     found = []
-    for r in _records(MANAGERS, {"error": states.MANAGER_ERROR, "limit": limit}):
+    for r in records(MANAGERS, {"error": states.MANAGER_ERROR, "limit": limit}):
         m = r["m"]
         found.append(
             {
@@ -351,7 +361,7 @@ def managers(*, limit: int = LIMIT, sample: int = 20, at: dt.datetime | None = N
 def scope_status(network_state: str | None = "active", *, limit: int = 1000) -> list[dict[str, Any]]:
     """One row per scope: its task counts by status, for networks in ``network_state`` (None: any state)."""
     rows: dict[str, dict[str, Any]] = {}
-    for r in _records(SCOPE_STATUS, {"network_state": network_state, "limit": limit}):
+    for r in records(SCOPE_STATUS, {"network_state": network_state, "limit": limit}):
         scope = f"{r['org']}-{r['campaign']}-{r['project']}"
         row = rows.setdefault(
             scope, {"scope": scope, "org": r["org"], "campaign": r["campaign"], "project": r["project"], "counts": {}}
@@ -381,10 +391,11 @@ def scope_tasks(
         "network_state": network_state,
         "limit": limit,
     }
-    found = _records(SCOPE_TASKS, params)
+    found = records(SCOPE_TASKS, params)
     for t in found:
         t["age"] = at - t["created"] if t["created"] else None
         t["claim_age"] = at - t["claimed"] if t["claimed"] else None
+        t["status_age"] = at - t["status_changed"] if t["status_changed"] else None
     return found
 
 
@@ -402,22 +413,25 @@ def anomaly_params(at: dt.datetime | None = None, *, sample: int = 5, cap: int =
     }
 
 
+def anomaly(a: Anomaly, params: dict[str, Any]) -> dict[str, Any]:
+    """Run one anomaly's Cypher with the parameters it uses (of ``params``, from :func:`anomaly_params`)."""
+    used = {k: v for k, v in params.items() if "$" + k in a.cypher}
+    record = records(a.cypher, used)[0]
+    return {
+        "name": a.name,
+        "title": a.title,
+        "why": a.why,
+        "count": record["n"],
+        "capped": record["n"] >= params["cap"],
+        "sample": record["sample"],
+        "cypher": a.cypher.strip(),
+        "params": used,
+    }
+
+
+ANOMALY = {a.name: a for a in ANOMALIES}
+
+
 def anomalies(at: dt.datetime | None = None, *, sample: int = 5, cap: int = ANOMALY_CAP) -> list[dict[str, Any]]:
     params = anomaly_params(at, sample=sample, cap=cap)
-    found = []
-    for a in ANOMALIES:
-        used = {k: v for k, v in params.items() if "$" + k in a.cypher}
-        record = _records(a.cypher, used)[0]
-        found.append(
-            {
-                "name": a.name,
-                "title": a.title,
-                "why": a.why,
-                "count": record["n"],
-                "capped": record["n"] >= cap,
-                "sample": record["sample"],
-                "cypher": a.cypher.strip(),
-                "params": used,
-            }
-        )
-    return found
+    return [anomaly(a, params) for a in ANOMALIES]

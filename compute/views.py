@@ -14,7 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from . import present, queries, states
+from . import fleetwide, present, queries, states
+from .counted import Counted
 
 PERMISSION = "compute.view_fleet"
 TASK_STATUSES, NETWORK_STATES, ANY = states.TASK_STATUSES, states.NETWORK_STATES, states.ANY
@@ -36,6 +37,20 @@ def _render(request: HttpRequest, template: str, title: str, **context: Any) -> 
         f"admin/compute/{template}",
         {**admin.site.each_context(request), "title": title, "limit": queries.LIMIT, **context},
     )
+
+
+def _as_of(request: HttpRequest, found: Counted[Any]) -> dict[str, Any]:
+    """What the page says about when its counts were made, and the link that counts again."""
+    keep = {k: v for k, v in request.GET.items() if k != "recount"}
+    return {
+        "as_of": found.as_of,
+        "as_of_age": present.age_text(found.age(queries.now())),
+        "recount_url": "?" + urlencode({**keep, "recount": "1"}),
+    }
+
+
+def _recount(request: HttpRequest) -> bool:
+    return request.GET.get("recount") == "1"
 
 
 def _with_ages(rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
@@ -106,13 +121,25 @@ def _network_state(request: HttpRequest) -> str | None:
     return chosen
 
 
+def by_network_state(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view gets ``network_state`` from ``?network_state=`` (None for any); an unknown one is a 400."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            network_state = _network_state(request)
+        except ValueError:
+            return HttpResponseBadRequest("unknown network state")
+        return view(request, *args, network_state=network_state, **kwargs)
+
+    return wrapped
+
+
 @fleet_page
-def tasks_page(request: HttpRequest) -> HttpResponse:
-    try:
-        network_state = _network_state(request)
-    except ValueError:
-        return HttpResponseBadRequest("unknown network state")
-    rows = queries.scope_status(network_state)
+@by_network_state
+def tasks_page(request: HttpRequest, network_state: str | None) -> HttpResponse:
+    found = fleetwide.scope_status(network_state, recount=_recount(request))
+    rows = [dict(row) for row in found.value]  # the cached rows stay as they were
     list_url = reverse("compute-task-list")
     for row in rows:
         row["cells"] = [
@@ -132,30 +159,43 @@ def tasks_page(request: HttpRequest) -> HttpResponse:
             )
             for status in TASK_STATUSES
         ]
+    return _by_network_state(request, "tasks.html", "Tasks by scope", rows, network_state, found)
+
+
+def _by_network_state(
+    request: HttpRequest,
+    template: str,
+    title: str,
+    rows: list[dict[str, Any]],
+    network_state: str | None,
+    found: Counted[Any],
+) -> TemplateResponse:
+    """A kept count by task status for networks in one state (tasks by scope, networks)."""
     return _render(
         request,
-        "tasks.html",
-        "Tasks by scope",
+        template,
+        title,
         rows=rows,
         statuses=TASK_STATUSES,
         network_state=network_state or ANY,
         network_states=(*NETWORK_STATES, ANY),
+        **_as_of(request, found),
     )
 
 
 @fleet_page
-def task_list_page(request: HttpRequest) -> HttpResponse:
+@by_network_state
+def task_list_page(request: HttpRequest, network_state: str | None) -> HttpResponse:
     parts = [request.GET.get(k, "") for k in ("org", "campaign", "project")]
     status = request.GET.get("status", "")
-    try:
-        network_state = _network_state(request)
-    except ValueError:
-        return HttpResponseBadRequest("unknown network state")
     if not all(parts) or status not in TASK_STATUSES:
         return HttpResponseBadRequest("a task list needs org, campaign, project and a task status")
     org, campaign, project = parts
     rows = _with_ages(
-        queries.scope_tasks(org, campaign, project, status, network_state=network_state), "age", "claim_age"
+        queries.scope_tasks(org, campaign, project, status, network_state=network_state),
+        "age",
+        "claim_age",
+        "status_age",
     )
     scope = "-".join(parts)
     return _render(
@@ -171,7 +211,33 @@ def task_list_page(request: HttpRequest) -> HttpResponse:
 
 @fleet_page
 def anomalies_page(request: HttpRequest) -> HttpResponse:
-    found = queries.anomalies()
-    for a in found:
-        a["params_text"] = present.plain(a["params"])
-    return _render(request, "anomalies.html", "Compute anomalies", rows=found, cap=queries.ANOMALY_CAP)
+    found = fleetwide.anomalies(recount=_recount(request))
+    rows = [{**a, "params_text": present.plain(a["params"])} for a in found.value]
+    return _render(
+        request, "anomalies.html", "Compute anomalies", rows=rows, cap=queries.ANOMALY_CAP, **_as_of(request, found)
+    )
+
+
+@fleet_page
+@by_network_state
+def networks_page(request: HttpRequest, network_state: str | None) -> HttpResponse:
+    found = fleetwide.networks_counted(network_state, recount=_recount(request))
+    rows = [{**row, "cells": [row["counts"].get(s, 0) for s in TASK_STATUSES]} for row in found.value]
+    return _by_network_state(request, "networks.html", "Networks", rows, network_state, found)
+
+
+@fleet_page
+def throughput_page(request: HttpRequest) -> HttpResponse:
+    recount = _recount(request)
+    by_service = fleetwide.throughput_counted("service", recount=recount)
+    by_scope = fleetwide.throughput_counted("scope", recount=recount)
+    return _render(
+        request,
+        "throughput.html",
+        "Throughput",
+        by_service=by_service.value,
+        by_scope=by_scope.value,
+        totals=fleetwide.throughput_totals(by_scope.value),
+        windows=[name for name, _ in fleetwide.WINDOWS],
+        **_as_of(request, min(by_service, by_scope, key=lambda c: c.as_of)),
+    )

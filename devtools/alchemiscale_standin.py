@@ -1,4 +1,5 @@
-"""STAND-IN for ``alchemiscale database migrate v03-to-v04`` — not alchemiscale, and not shipped to operators.
+"""STAND-IN for ``alchemiscale database migrate v03-to-v04`` (and, for the release upgrade's tests, for ``alchemiscale
+api``, ``compute api`` and ``strategist``) — not alchemiscale, and not shipped to operators.
 
 alchemiscale cannot be installed on the project's machines (its ``gufe`` dependency is not on PyPI), so the
 portal's tests drive the schema migration through this command instead. It takes the same arguments and
@@ -33,8 +34,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.server
+import json
 import os
+import signal
 import sys
+import time
 from typing import Any
 
 COMPLETED = "Migration completed without errors."
@@ -94,7 +99,60 @@ def migrate_v03_to_v04(driver: Any, database: str) -> int:
         return session.execute_write(work)
 
 
+#: what the stand-in's services answer on /ping, as alchemiscale's client and compute APIs do
+PING_ANSWERS = {"api": {"api": "AlchemiscaleAPI"}, "compute": {"api": "AlchemiscaleComputeAPI"}}
+#: baked into the stand-in images by ``scripts/standin_image.py --tag T [--unhealthy]``: the release the image plays,
+#: and a deliberately broken release whose APIs answer /ping with 503 (for the release upgrade's failure test)
+VERSION_VARIABLE = "ALCHEMISCALE_STANDIN_VERSION"
+UNHEALTHY_VARIABLE = "ALCHEMISCALE_STANDIN_UNHEALTHY"
+
+
+def serve(which: str, argv: list[str]) -> int:
+    """STAND-IN for ``alchemiscale api`` / ``alchemiscale compute api``: answers ``GET /ping`` as they do (503 in an
+    image built ``--unhealthy``), and says which stand-in release it is in the ``X-Standin-Version`` header."""
+    parser = argparse.ArgumentParser(prog=f"alchemiscale-standin {which}")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1840 if which == "api" else 1841)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    healthy = os.environ.get(UNHEALTHY_VARIABLE) != "1"
+    version = os.environ.get(VERSION_VARIABLE, "")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/ping" and healthy
+            body = json.dumps(PING_ANSWERS[which] if ok else {"detail": "unavailable"}).encode()
+            self.send_response(200 if ok else (503 if self.path == "/ping" else 404))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Standin-Version", version)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1 in a container ignores SIGTERM without a handler
+    print(f"stand-in for alchemiscale {which} {version} on {args.host}:{args.port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def strategist(argv: list[str]) -> int:
+    """STAND-IN for ``alchemiscale strategist``: a long-running process with no endpoint, until stopped."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"stand-in for alchemiscale strategist {os.environ.get(VERSION_VARIABLE, '')}", flush=True)
+    while True:
+        time.sleep(3600)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["api"]:
+        return serve("api", argv[1:])
+    if argv[:2] == ["compute", "api"]:
+        return serve("compute", argv[2:])
+    if argv[:1] == ["strategist"]:
+        return strategist(argv[1:])
     parser = argparse.ArgumentParser(prog="alchemiscale-standin", description=__doc__.splitlines()[0])
     parser.add_argument("group", choices=["database"])
     parser.add_argument("command", choices=["migrate"])

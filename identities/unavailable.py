@@ -1,7 +1,8 @@
 """When Neo4j (the state store) does not answer: the driver's errors that say so, and the words to say instead.
 
 Every page and command that reads Neo4j ends with these words when the driver says the server cannot be reached
-(``ServiceUnavailable``, ``SessionExpired``). Who knows *why* it does not answer (an operation run holding it
+(``ServiceUnavailable``, ``SessionExpired``), or that it answers but its database is not online yet
+(``DatabaseUnavailable``: Bolt opens a moment before the store does while Neo4j starts). Who knows *why* it does not answer (an operation run holding it
 stopped) lives in a higher layer: the run machinery registers its explainer here in its ``AppConfig.ready()``
 (:func:`set_explainer`), and the 503 page (operations/runs/unavailable.py) renders the same words.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DatabaseUnavailable, ServiceUnavailable, SessionExpired
 
-UNAVAILABLE = (ServiceUnavailable, SessionExpired)
+UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
 
 #: (the words, what holds Neo4j down or None); replaced by whoever knows more
 Explainer = Callable[[], tuple[str, Any]]

@@ -2,6 +2,8 @@
 """Build the test STAND-IN for the ``alchemiscale-server`` image: ``alchemiscale-server-standin:v0.4.0``.
 
     python3 scripts/standin_image.py build    build (or confirm) the image; prints its tag
+    python3 scripts/standin_image.py build --tag v0.8.0 [--unhealthy]
+                                              another release of the stand-in (the release upgrade's tests)
     python3 scripts/standin_image.py hash     print the recipe hash the image is labelled with
 
 The Docker target runs alchemiscale's schema migration the way the operations guide does, ``docker run ...
@@ -48,7 +50,11 @@ from neo4j_image import (  # noqa: E402
     import_image,
 )
 
-from devtools.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG  # noqa: E402
+from devtools.alchemiscale_standin import IMAGE_LABEL, IMAGE_TAG, UNHEALTHY_VARIABLE, VERSION_VARIABLE  # noqa: E402
+
+#: the stand-in's repository; ``--tag`` builds another release of it (the release upgrade's tests use two, and one
+#: built ``--unhealthy`` whose APIs fail their health check)
+REPOSITORY = IMAGE_TAG.rpartition(":")[0]
 
 STANDIN = ROOT / "devtools" / "alchemiscale_standin.py"
 PACKAGES = PYTHON_BASE_PACKAGES  # more than the stand-in needs, but the same cached base as the deployment check
@@ -127,11 +133,12 @@ def recipe_hash(found: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def build(force: bool = False) -> str:
+def build(force: bool = False, tag: str = IMAGE_TAG.rpartition(":")[2], unhealthy: bool = False) -> str:
+    image = f"{REPOSITORY}:{tag}"
     found = driver_files()
-    want = recipe_hash(found)
-    if not force and existing_hash(IMAGE_TAG) == want:
-        return IMAGE_TAG
+    want = recipe_hash(found) + ("-unhealthy" if unhealthy else "")
+    if not force and existing_hash(image) == want:
+        return image
     rootfs = base_rootfs(SUITE, PACKAGES)
     # The driver is copied as files, not installed: the image's Python must be the virtualenv's version.
     if not (rootfs / "usr" / "bin" / f"python{found['python']}").exists():
@@ -146,24 +153,30 @@ def build(force: bool = False) -> str:
         "ENV LANG=C.UTF-8",
         f"WORKDIR {HOME}",
         "USER 65534:65534",
+        f"ENV {VERSION_VARIABLE}={tag}",
+        *([f"ENV {UNHEALTHY_VARIABLE}=1"] if unhealthy else []),
         f"LABEL {HASH_LABEL}={want} {IMAGE_LABEL}=devtools/alchemiscale_standin.py "
-        f"org.opencontainers.image.version=0.4.0-standin",
+        f"org.opencontainers.image.version={tag.lstrip('v')}-standin",
         f'ENTRYPOINT ["python3", "{HOME}/{STANDIN.name}"]',
         'CMD ["--help"]',
     ]
-    import_image(rootfs, overlay(found), [IMAGE_TAG], changes)
-    return IMAGE_TAG
+    import_image(rootfs, overlay(found), [image], changes)
+    return image
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["build", "hash"])
     parser.add_argument("--force", action="store_true", help="rebuild even when the labelled hash matches")
+    parser.add_argument(
+        "--tag", default=IMAGE_TAG.rpartition(":")[2], help=f"the release it plays (default: {IMAGE_TAG})"
+    )
+    parser.add_argument("--unhealthy", action="store_true", help="its APIs answer /ping with 503 (a broken release)")
     args = parser.parse_args(argv)
     return command_line(
         args.command,
         hash_of=lambda: recipe_hash(driver_files()),
-        build=lambda: build(force=args.force),
+        build=lambda: build(force=args.force, tag=args.tag, unhealthy=args.unhealthy),
         what="stand-in image",
     )
 

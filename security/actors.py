@@ -43,6 +43,18 @@ class Actor:
     def retry(cls, what: str) -> Actor:
         return cls(RETRY, what)
 
+    @classmethod
+    def from_label(cls, label: str) -> Actor:
+        """The actor a run's ``requested_by_label`` names (the inverse of :attr:`label`)."""
+        if label == DRILL:
+            return cls.drill()
+        if label.endswith("-retry"):
+            return cls.retry(label.removesuffix("-retry"))
+        kind, colon, name = label.partition(":")
+        if colon and kind in (CLI, SCHEDULE):
+            return cls(kind, name)
+        return cls(STAFF, label)
+
     @property
     def label(self) -> str:
         if self.kind == STAFF:

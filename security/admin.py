@@ -15,7 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import proof, twofactor
-from .models import SecurityEvent
+from .models import OIDCSubject, SecurityEvent
 
 for model in (TOTPDevice, StaticDevice):
     try:
@@ -24,12 +24,8 @@ for model in (TOTPDevice, StaticDevice):
         pass
 
 
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "username", "kind", "actor", "address", "note")
-    list_filter = ("kind", "at")
-    search_fields = ("username", "actor", "note")
-    date_hierarchy = "at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record written by the service functions only: listed and opened, never added, changed or deleted here."""
 
     def has_add_permission(self, request):
         return False
@@ -39,6 +35,24 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "username", "kind", "actor", "address", "note")
+    list_filter = ("kind", "at")
+    search_fields = ("username", "actor", "note")
+    date_hierarchy = "at"
+
+
+@admin.register(OIDCSubject)
+class OIDCSubjectAdmin(ReadOnlyAdmin):
+    """Who is linked to which single sign-on identity (security/oidc.py). To stop a person signing in, deactivate
+    the user or take them out of the provider's groups."""
+
+    list_display = ("user", "subject", "issuer", "created", "last_login")
+    search_fields = ("user__username", "subject")
+    list_select_related = ("user",)
 
 
 class StepUpAdmin(admin.ModelAdmin):

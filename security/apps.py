@@ -14,3 +14,7 @@ class SecurityConfig(AppConfig):
 
         # Advice for production only, so `check --deploy` gives it, as it gives Django's own security advice.
         register(staff_account_advice, Tags.security, deploy=True)
+        # single sign-on: PORTAL_OIDC_ROLE_MAP names only roles that exist
+        from . import oidc  # uses the models, importable only once the apps are ready
+
+        register(oidc.role_map_errors, Tags.security)

@@ -89,9 +89,20 @@ class IdleSessionMiddleware:
 
 
 def _free_paths() -> set[str]:
+    # The passkey page and endpoints: a passkey is given (or, as the first second factor, enrolled) from a session
+    # the password alone opened; their views refuse the rest (security/passkey_views.py).
+    passkey_endpoints = (
+        "registration-begin",
+        "registration-complete",
+        "authentication-begin",
+        "authentication-complete",
+    )
     return {
         reverse("two-factor-verify"),
         reverse("two-factor-enrol"),
+        reverse("passkeys"),
+        *(reverse(f"otp_webauthn:credential-{name}") for name in passkey_endpoints),
+        reverse("otp_webauthn:js-i18n-catalog"),
         reverse("admin:logout"),
         reverse("admin:login"),
     }

@@ -48,13 +48,16 @@ _OPERATIONS += [
 # Operators also look after the fleet: compute services, managers, tasks, and the two actions (docs/compute.md).
 _OPERATIONS += ["compute.view_fleet", "compute.manage_fleet", "compute.view_fleetauditentry"]
 
+# Restorers also move alchemiscale to another release and tell its users (docs/upgrades.md): the records of both.
+_RELEASES = ["operations.view_releaseupgrade", "operations.view_releasenotice"]
+
 ROLES: dict[str, list[str]] = {
     # identities and scopes in the state store, and their audit log
     IDENTITY_MANAGER: _IDENTITIES,
     # sees operation runs and backups, may request a backup (not destructive)
     OPERATOR: _OPERATIONS,
     # an operator who may also replace the store: restore a backup, run store migrations
-    RESTORER: _OPERATIONS + ["operations.restore_backup", "operations.run_store_migration"],
+    RESTORER: _OPERATIONS + ["operations.restore_backup", "operations.run_store_migration"] + _RELEASES,
 }
 
 

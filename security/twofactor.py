@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from .models import SecurityEvent
 
@@ -141,6 +143,20 @@ def recovery_hash(code: str) -> str:
     return base64.b32encode(digest).decode("ascii")[:16]
 
 
+def first_recovery_codes(user, address: str | None) -> list[str]:
+    """Recovery codes for a person with passkeys and no recovery code left (or none ever: passkeys only,
+    security/passkeys.py); returned once. An empty list while a code is left: a set in use is never replaced here
+    (enrolling the authenticator again does that)."""
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # one such request per person at a time
+        if recovery_codes_left(user) or not WebAuthnCredential.objects.filter(user=user, confirmed=True).exists():
+            return []
+        StaticDevice.objects.filter(user=user).delete()
+        codes = _new_recovery_codes(user)
+        record(user.get_username(), SecurityEvent.Kind.ENROLLED, address=address, note="recovery codes beside passkeys")
+    return codes
+
+
 def _new_recovery_codes(user) -> list[str]:
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
@@ -186,10 +202,12 @@ def recovery_codes_left(user) -> int:
 
 # ---- reset -------------------------------------------------------------------------------------------------
 def reset_devices(user, actor: str, address: str | None = None) -> int:
-    """Remove every device of the person: they enrol again at their next login (if 2FA is required)."""
+    """Remove every device of the person, passkeys included: they enrol again at their next login (if 2FA is
+    required)."""
     with transaction.atomic():
-        count = TOTPDevice.objects.filter(user=user).count() + StaticDevice.objects.filter(user=user).count()
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        count = 0
+        for model in (TOTPDevice, StaticDevice, WebAuthnCredential):
+            count += model.objects.filter(user=user).count()
+            model.objects.filter(user=user).delete()
         record(user.get_username(), SecurityEvent.Kind.RESET, actor=actor, address=address)
     return count

@@ -166,6 +166,9 @@ def step_up(request: HttpRequest) -> HttpResponse:
     user = request.user
     stash = request.session.get(proof.STASH_KEY) or {"url": reverse("admin:index"), "method": "GET", "what": ""}
     with_code = twofactor.has_second_factor(user)
+    if request.method == "GET" and proof.STASH_KEY in request.session and proof.is_recent(request):
+        # Proven meanwhile (a passkey on this page: its script comes back here): on to what was asked for.
+        return _continue(request, stash)
     form = (CodeForm if with_code else PasswordForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if with_code:
@@ -183,15 +186,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
                     user.get_username(), twofactor.SecurityEvent.Kind.STEP_UP_FAILED, address=_address(request)
                 )
         if ok:
-            request.session.pop(proof.STASH_KEY, None)
-            if stash["method"] != "POST":
-                return HttpResponseRedirect(stash["url"])
-            fields = [(name, value) for name, values in stash.get("post", {}).items() for value in values]
-            return TemplateResponse(
-                request,
-                "security/step_up_continue.html",
-                _context(request, "Confirmed: continue", stash=stash, fields=fields),
-            )
+            return _continue(request, stash)
         form.add_error(None, message)
     return TemplateResponse(
         request,
@@ -205,6 +200,19 @@ def step_up(request: HttpRequest) -> HttpResponse:
             minutes=round(settings.STEP_UP_SECONDS / 60),
             back=reverse("admin:index"),
         ),
+    )
+
+
+def _continue(request: HttpRequest, stash: dict) -> HttpResponse:
+    """After the proof: a GET goes on to its page; a POST is shown as a form to send again."""
+    request.session.pop(proof.STASH_KEY, None)
+    if stash["method"] != "POST":
+        return HttpResponseRedirect(stash["url"])
+    fields = [(name, value) for name, values in stash.get("post", {}).items() for value in values]
+    return TemplateResponse(
+        request,
+        "security/step_up_continue.html",
+        _context(request, "Confirmed: continue", stash=stash, fields=fields),
     )
 
 

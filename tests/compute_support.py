@@ -179,6 +179,35 @@ def claim(identifier: str, task: str, claimed: dt.datetime) -> None:
     )
 
 
+def claim_v08(identifier: str, task: str, claimed: dt.datetime) -> None:
+    """alchemiscale 0.8's claim (its ``CLAIM_QUERY``): as :func:`claim`, plus the attempt's ``TaskProvenance`` with
+    what the registration says (absent properties stay absent) and the status change dated and its reason cleared."""
+    store.cypher(
+        "MATCH (t:Task {_scoped_key: $task}) WHERE NOT (t)<-[:CLAIMS]-(:ComputeServiceRegistration) "
+        "WITH t MATCH (csreg:ComputeServiceRegistration {identifier: $identifier}) "
+        "CREATE (t)<-[cl:CLAIMS {claimed: datetime($datetimestr)}]-(csreg) "
+        "CREATE (tp:TaskProvenance {compute_service_id: $identifier, hostname: csreg.hostname, "
+        "manager_name: csreg.manager_name, datetime_claimed: datetime($datetimestr), _org: t._org, "
+        "_campaign: t._campaign, _project: t._project}) "
+        "CREATE (tp)-[:PROVENANCE_OF]->(t) "
+        "SET t.datetime_status_changed = CASE WHEN t.status = 'running' THEN t.datetime_status_changed "
+        "ELSE datetime($datetimestr) END, t.reason = CASE WHEN t.status = 'running' THEN t.reason ELSE null END, "
+        "t.status = 'running'",
+        {"task": task, "identifier": identifier, "datetimestr": claimed.astimezone(UTC).isoformat()},
+    )
+
+
+def set_status_v08(task: str, status: str, at: dt.datetime, reason: str | None = None) -> None:
+    """alchemiscale 0.8's status write (``_status_write``): the change dated, the reason set or cleared."""
+    store.cypher(
+        "MATCH (t:Task {_scoped_key: $task}) "
+        "SET t.datetime_status_changed = CASE WHEN t.status = $status THEN t.datetime_status_changed "
+        "ELSE datetime($statuschange_time) END, "
+        "t.reason = CASE WHEN t.status = $status THEN t.reason ELSE $reason END, t.status = $status",
+        {"task": task, "status": status, "statuschange_time": at.astimezone(UTC).isoformat(), "reason": reason},
+    )
+
+
 def add_result(task: str, *, ok: bool, creator: str, created: dt.datetime, tracebacks: list[str] | None = None) -> str:
     """``set_task_result`` (a ProtocolDAGResultRef, RESULTS_IN) and, for a failure, ``add_..._tracebacks``. The task's
     status is the caller's: tests also need the states alchemiscale leaves behind when something went wrong."""

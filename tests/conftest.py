@@ -23,6 +23,7 @@ from django.core.cache import cache
 from identities import store
 from tests.docker_fixtures import docker_neo4j, docker_neo4j_container  # noqa: F401  (fixtures)
 from tests.fake_target import fake_target  # noqa: F401  (fixture)
+from tests.oidc_fixtures import oidc_provider, sso  # noqa: F401  (fixtures: the test OpenID Connect provider)
 
 ROOT = Path(__file__).resolve().parent.parent
 

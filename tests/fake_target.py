@@ -13,8 +13,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from identities.store_diff import READ_IDENTITIES
 from operations.targets import TARGETS, AdminResult, Connection, Target
 from operations.targets.alchemiscale_cli import AlchemiscaleCli
+from operations.targets.base import COUNT_STATEMENTS
 
 CONNECTION = Connection(url="bolt://127.0.0.1:9", user="neo4j", password="fake-target-password", database="neo4j")
 
@@ -32,6 +34,11 @@ class FakeTarget(Target):
         #: what admin() does: called with the arguments, returns (exit code, output); default success, no output
         self.on_admin: Callable[[list[str]], tuple[int, str]] = lambda args: (0, "")
         self.calls: list[tuple[str, ...]] = []
+        #: rows of identities.store_diff.READ_IDENTITIES on the live store and on any side store
+        self.identities: list[list] = []
+        self.side_identities: list[list] = []
+        #: the end of Neo4j's own log, as neo4j_log_tail() gives it
+        self.log = ""
 
     def describe(self) -> str:
         return f"fake Neo4j {self.version}"
@@ -72,6 +79,15 @@ class FakeTarget(Target):
     def counts(self) -> tuple[int, int]:
         return self.graph
 
+    def neo4j_log_tail(self) -> str:
+        return self.log
+
+    def query(self, cypher: str, params: dict | None = None) -> list[list]:
+        self.calls.append(("query", cypher))
+        if cypher == READ_IDENTITIES:
+            return self.identities
+        raise AssertionError(f"the stand-in answers no other query: {cypher}")
+
     # Side stores (the snapshot a backup dumps, the staging a restore loads): neo4j-admin with a scratch
     # configuration, recorded and answered like admin().
     def side_admin_command(self, root: Path, args: list[str]) -> list[str]:
@@ -91,9 +107,11 @@ class FakeTarget(Target):
         code, output = self.on_admin(args)
         return AdminResult(self.scratch_admin_command(args), code, output)
 
-    def side_counts(self, root: Path) -> tuple[int, int]:
+    def side_read(self, root: Path, statements: list[str]) -> list[list[list]]:
+        """The graph's counts for the count statements, the side identities for READ_IDENTITIES."""
         self.calls.append(("side_counts", str(root)))
-        return self.graph
+        answers = {COUNT_STATEMENTS[0]: [[self.graph[0]]], COUNT_STATEMENTS[1]: [[self.graph[1]]]}
+        return [answers[s] if s in answers else self.side_identities for s in statements]
 
     def fix_ownership(self, paths: list[Path]) -> str:
         self.calls.append(("fix_ownership", *map(str, paths)))

@@ -42,14 +42,17 @@ def test_fresh_instance(alice_client):
         "newest-backup",
         "next-backup",
         "alerts",
+        "fleet",
     ]
     assert "no backup of" in tile(html, "newest-backup") and tile_state(html, "newest-backup") == "bad"
     assert '<li class="bad">alerts go to: nobody</li>' in tile(html, "alerts")
     assert '<p class="headline ok">none open</p>' in tile(html, "alerts")  # the red line says what is wrong
     assert '<p class="headline bad">no backup of' in tile(html, "newest-backup")
     assert tile_state(html, "alerts") == "bad"
+    # An empty store: no service, nothing stuck, no sample yet.
+    assert "0 alive, 0 stale, 0 denied" in tile(html, "fleet") and tile_state(html, "fleet") == "ok"
     # Every tile links somewhere that answers.
-    for key in ("health", "newest-backup", "next-backup", "alerts"):
+    for key in ("health", "newest-backup", "next-backup", "alerts", "fleet"):
         for url in tile_links(html, key):
             assert alice_client.get(url.replace("&amp;", "&"), follow=True).status_code == 200, url
     # The portal's pages come before the models, the libraries' models only under "Advanced", no "View site".
@@ -65,6 +68,7 @@ def test_staff_see_only_their_tiles_and_no_advanced(client, bob):
     html = client.get(HOME).content.decode()
     assert 'id="health-tile"' in html
     assert "newest-backup-tile" not in html and "alerts-tile" not in html and "next-backup-tile" not in html
+    assert "fleet-tile" not in html
     assert "advanced-apps" not in html
     bob.user_permissions.add(Permission.objects.get(codename="view_backup"))
     html = client.get(HOME).content.decode()

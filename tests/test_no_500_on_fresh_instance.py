@@ -46,7 +46,9 @@ def test_no_admin_page_answers_500_on_a_fresh_instance(alice_client):
     assert not OperationRun.objects.exists() and not Backup.objects.exists()
     urls = admin_urls()
     assert len(urls) > 40 and "/admin/dashboard/" in urls and "/admin/status/" in urls
+    assert {"/admin/compute/networks/", "/admin/compute/throughput/"} <= set(urls)
     alice_client.raise_request_exception = False  # a 500 is counted, not raised, so one run names every bad page
     answers = {url: alice_client.get(url).status_code for url in urls}
     assert {url: code for url, code in answers.items() if code >= 500} == {}
     assert answers["/admin/"] == 200 and answers["/admin/dashboard/"] == 200
+    assert answers["/admin/compute/networks/"] == 200 and answers["/admin/compute/throughput/"] == 200

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from compute import queries as compute_queries
 from identities import services
@@ -25,6 +26,7 @@ from tests import compute_support
 from tests.backup_support import catalog_row
 
 from .identity_support import graph_fingerprint
+from .passkey_support import passkey_row
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -63,13 +65,17 @@ def pages(run_id: int, backup_id: int) -> dict[str, set[str]]:
         reverse("compute-tasks"): OPERATIONS,
         reverse("compute-task-list") + "?org=acme&campaign=c&project=p&status=waiting": OPERATIONS,
         reverse("compute-anomalies"): OPERATIONS,
+        reverse("compute-networks"): OPERATIONS,
+        reverse("compute-throughput"): OPERATIONS,
         reverse("compute-expire-stale"): OPERATIONS,
         reverse(admin + "compute_fleetauditentry_changelist"): OPERATIONS,
         # staff accounts (security/): the second step, enrolment and step-up are every staff member's own pages
         reverse("two-factor-verify"): STAFF,
         reverse("two-factor-enrol"): STAFF,
         reverse("step-up"): STAFF,
+        reverse("passkeys"): STAFF,
         reverse(admin + "security_securityevent_changelist"): SUPERUSER,
+        reverse(admin + "security_oidcsubject_changelist"): SUPERUSER,
     }
     for kind in ("useridentity", "computeidentity"):
         table[reverse(f"{admin}identities_{kind}_changelist")] = IDENTITY
@@ -111,12 +117,14 @@ def world(django_user_model):
     # someone with an authenticator, whose devices only a superuser may reset
     enrolled = django_user_model.objects.create_user("enrolled", "enrolled@example.org", "pw-enrolled", is_staff=True)
     TOTPDevice.objects.create(user=enrolled, name="authenticator", confirmed=True)
+    passkey = passkey_row(enrolled)
     return {
         "run": run,
         "pending": pending,
         "backup": backup,
         "users": users,
         "enrolled": enrolled,
+        "passkey": passkey,
         "manager": manager,
     }
 
@@ -167,6 +175,9 @@ def test_refused_state_changes_change_nothing(client, world, role):
         (reverse("admin:operations_operationrun_cancel", args=[world["pending"].pk]), "cancel"): DESTRUCTIVE,
         (reverse("compute-expire-stale"), "expire"): OPERATIONS,
         (reverse("compute-clear-manager", args=[world["manager"]]), "confirm=yes"): OPERATIONS,
+        # staff may start enrolling a passkey of their own; a stranger's passkey nobody removes (below)
+        (reverse("otp_webauthn:credential-registration-begin"), "backup"): STAFF,
+        (reverse("passkeys"), "remove-passkey"): STAFF,
     }
     bodies = {
         "confirm=yes": {"confirm": "yes"},
@@ -176,6 +187,7 @@ def test_refused_state_changes_change_nothing(client, world, role):
         "upgrade": {"migration": Neo4j44To5Procedure.migration_name, "confirmation": "neo4j"},
         "cancel": {},
         "expire": {"confirm": "yes", "identifier": ["matrix-" + "0" * 32]},
+        "remove-passkey": {"action": "remove", "passkey": str(world["passkey"].pk)},
     }
     actions = [
         (_action(users_url, "delete_action", ["matrix-id"]), IDENTITY),
@@ -194,14 +206,27 @@ def test_refused_state_changes_change_nothing(client, world, role):
         if role in allowed:
             continue  # what allowed roles get is tested with each feature; here: the refusals
         graph, runs = graph_fingerprint(), OperationRun.objects.count()
-        devices = TOTPDevice.objects.count()
+        devices = TOTPDevice.objects.count() + WebAuthnCredential.objects.count()
         response = client_as(client, world, role).post(url, data)
         assert refused(response), f"{role} POST {url} {data.get('action', '')}: {response.status_code}"
         assert graph_fingerprint() == graph, f"{role} POST {url} changed the graph"
         assert OperationRun.objects.count() == runs, f"{role} POST {url} queued an operation"
-        assert TOTPDevice.objects.count() == devices, f"{role} POST {url} reset two-factor devices"
+        assert TOTPDevice.objects.count() + WebAuthnCredential.objects.count() == devices, (
+            f"{role} POST {url} reset two-factor devices"
+        )
         world["pending"].refresh_from_db()
         assert world["pending"].status == "pending", f"{role} POST {url} cancelled a restore"
+
+
+def test_a_passkey_is_removed_by_its_owner_only(client, world):
+    """Staff remove only passkeys of their own: another person's id changes nothing, whatever the role (one world
+    for all roles: the page reads only the portal's database)."""
+    for role in ROLE_NAMES:
+        response = client_as(client, world, role).post(
+            reverse("passkeys"), {"action": "remove", "passkey": str(world["passkey"].pk)}
+        )
+        assert response.status_code == 302, role
+        assert WebAuthnCredential.objects.filter(pk=world["passkey"].pk).exists(), role
 
 
 def test_csrf_is_enforced_on_state_changes(world):
@@ -217,19 +242,30 @@ def test_csrf_is_enforced_on_state_changes(world):
     assert graph_fingerprint() == graph and OperationRun.objects.count() == runs
 
 
-@pytest.mark.parametrize("required", [False, True], ids=["2fa-optional", "2fa-required"])
-def test_without_the_second_factor_no_page_opens(client, world, settings, required):
-    """A superuser who gave only the password: with an authenticator enrolled, every page sends to the second step;
-    where 2FA is required, a superuser without one is sent to enrolment. Only those pages (and logout) open."""
+@pytest.mark.parametrize(
+    "required,device",
+    [(False, "totp"), (False, "passkey"), (True, None)],
+    ids=["2fa-optional", "passkey", "2fa-required"],
+)
+def test_without_the_second_factor_no_page_opens(client, world, settings, required, device):
+    """A superuser who gave only the password: with an authenticator or a passkey enrolled, every page sends to the
+    second step (the Passkeys page too); where 2FA is required, a superuser without one is sent to enrolment. Only
+    those pages, the Passkeys page to enrol one instead (and logout) open."""
     settings.REQUIRE_2FA = required
     superuser = world["users"]["superuser"]
-    if not required:
+    if device == "totp":
         TOTPDevice.objects.create(user=superuser, name="authenticator", confirmed=True)
+    elif device == "passkey":
+        passkey_row(superuser)
     expected = reverse("two-factor-enrol" if required else "two-factor-verify")
     client.post(reverse("admin:login"), {"username": "superuser", "password": "pw-superuser"})
+    if required:
+        assert client.get(reverse("passkeys")).status_code == 200
     wrong = []
     for url in pages(world["run"].pk, world["backup"].pk):
-        if url in (reverse("two-factor-verify"), reverse("two-factor-enrol")):
+        if url in (reverse("two-factor-verify"), reverse("two-factor-enrol")) or (
+            required and url == reverse("passkeys")
+        ):
             continue
         response = client.get(url)
         if not (response.status_code == 302 and response.url.startswith(expected)):

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from operations.backups import portal_db
 from security import twofactor
 
+from .passkey_support import passkey_row
 from .two_factor_support import enrol, password_login
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
@@ -69,6 +70,7 @@ def test_the_sqlite_copy_holds_no_session_lockout_secret_or_recovery_code(client
     if connection.vendor != "sqlite":
         pytest.skip("the PostgreSQL copy: tests/operations/test_portal_db_copy.py")
     key, codes = enrol(alice)
+    passkey_row(alice)
     totp_hex = TOTPDevice.objects.get(user=alice).key
     password_login(client)
     session_keys = list(Session.objects.values_list("session_key", flat=True))
@@ -90,6 +92,7 @@ def test_the_sqlite_copy_holds_no_session_lockout_secret_or_recovery_code(client
                 "axes_accessfailurelog",
                 "axes_accesslog",
                 "otp_totp_totpdevice",
+                "django_otp_webauthn_webauthncredential",
                 "auth_user",
                 "otp_static_statictoken",
                 "security_securityevent",
@@ -97,6 +100,7 @@ def test_the_sqlite_copy_holds_no_session_lockout_secret_or_recovery_code(client
         }
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert counted["django_session"] == counted["otp_totp_totpdevice"] == 0
+    assert counted["django_otp_webauthn_webauthncredential"] == 0  # a removed passkey must not come back
     assert counted["axes_accessattempt"] == counted["axes_accessfailurelog"] == counted["axes_accesslog"] == 0
     # what the copy is for stays: the accounts, the (hashed) recovery codes, the audit list
     assert counted["auth_user"] == 2 and counted["otp_static_statictoken"] == 10 and counted["security_securityevent"]

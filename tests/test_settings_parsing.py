@@ -170,3 +170,46 @@ def test_env_readers(monkeypatch, tmp_path):
     assert portal_env.env_str("PORTAL_X") == "from-file"
     monkeypatch.setenv("PORTAL_Y", "a, b,,c ")
     assert portal_env.env_list("PORTAL_Y", []) == ["a", "b", "c"]
+
+
+def test_passkey_relying_party_defaults(load):
+    s = load()
+    assert (s.OTP_WEBAUTHN_RP_ID, s.OTP_WEBAUTHN_ALLOWED_ORIGINS) == ("localhost", ["http://localhost:8000"])
+    assert s.OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN is True
+    production = {"PORTAL_MODE": "production", "PORTAL_SECRET_KEY": "k" * 40}
+    # addresses and names outside the relying party's domain cannot carry its passkeys
+    s = load(**production, PORTAL_ALLOWED_HOSTS="127.0.0.1,portal.example.org,.portal.example.org,other.example.net")
+    assert s.OTP_WEBAUTHN_RP_ID == "portal.example.org"
+    assert s.OTP_WEBAUTHN_ALLOWED_ORIGINS == ["https://portal.example.org"]
+    s = load(**production, PORTAL_ALLOWED_HOSTS="a.example.org", PORTAL_WEBAUTHN_ORIGINS="https://a.example.org:8443/")
+    assert s.OTP_WEBAUTHN_ALLOWED_ORIGINS == ["https://a.example.org:8443"] and s.OTP_WEBAUTHN_RP_ID == "a.example.org"
+    s = load(
+        **production,
+        PORTAL_WEBAUTHN_ORIGINS="https://a.example.org,https://b.example.org",
+        PORTAL_WEBAUTHN_RP_ID="example.org",
+        PORTAL_PASSKEY_SIGN_IN="false",
+    )
+    assert s.OTP_WEBAUTHN_RP_ID == "example.org" and s.OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN is False
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"PORTAL_ALLOWED_HOSTS": "127.0.0.1,*"}, "PORTAL_WEBAUTHN_ORIGINS must be set"),
+        ({"PORTAL_WEBAUTHN_ORIGINS": "http://portal.example.org"}, "is not an origin passkeys accept"),
+        ({"PORTAL_WEBAUTHN_ORIGINS": "http://localhost:8000"}, "is not an origin passkeys accept"),
+        ({"PORTAL_WEBAUTHN_ORIGINS": "https://portal.example.org/admin/"}, "is not an origin passkeys accept"),
+        (
+            {"PORTAL_WEBAUTHN_ORIGINS": "https://portal.example.org", "PORTAL_WEBAUTHN_RP_ID": "example.net"},
+            "must be the host of every origin",
+        ),
+        ({"PORTAL_ALLOWED_HOSTS": "a.example.org", "PORTAL_WEBAUTHN_RP_ID": "b.example.org"}, "lies in"),
+    ],
+)
+def test_passkey_relying_party_refusals_in_production(load, env, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        load(
+            PORTAL_MODE="production",
+            PORTAL_SECRET_KEY="k" * 40,
+            **{"PORTAL_ALLOWED_HOSTS": "portal.example.org", **env},
+        )

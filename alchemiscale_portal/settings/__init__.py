@@ -13,6 +13,8 @@ from .store import *  # noqa: F403
 from .broker import *  # noqa: F403
 from .operations import *  # noqa: F403
 from .security import *  # noqa: F403
+from .oidc import *  # noqa: F403
+from .passkeys import *  # noqa: F403
 from .database import *  # noqa: F403
 from .django import *  # noqa: F403
 from .unattended import *  # noqa: F403

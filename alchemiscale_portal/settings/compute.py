@@ -17,3 +17,9 @@ ALCHEMISCALE_COMPUTE_API_MANAGER_EXPIRE_SECONDS = env_int("ALCHEMISCALE_COMPUTE_
 ALCHEMISCALE_COMPUTE_API_MANAGER_EXPIRE_SECONDS_ERROR = env_int(
     "ALCHEMISCALE_COMPUTE_API_MANAGER_EXPIRE_SECONDS_ERROR", 86400
 )
+
+# The portal's own: how long a count over the whole store (tasks by scope, anomalies, throughput) is kept in the cache
+# and shown "as of" its time (compute/counted.py), and how often the fleet's history is sampled, how long kept.
+COMPUTE_COUNTS_SECONDS = env_int("PORTAL_COMPUTE_COUNTS_SECONDS", 150)
+COMPUTE_SAMPLE_MINUTES = env_int("PORTAL_COMPUTE_SAMPLE_MINUTES", 2)
+COMPUTE_HISTORY_DAYS = env_int("PORTAL_COMPUTE_HISTORY_DAYS", 30)

@@ -18,6 +18,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # passkeys (WebAuthn) as django-otp devices (settings/passkeys.py, security/passkeys.py)
+    "django_otp_webauthn",
     "security",
     "django_neomodel",
     "identities",
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # idle sessions end; a password-only session reaches only the second-factor pages (security/middleware.py)
     "security.middleware.IdleSessionMiddleware",
+    # a single sign-on session: the provider's multi-factor, if trusted, or else the portal's own (security/oidc.py)
+    "security.oidc_middleware.SingleSignOnSecondFactorMiddleware",
     "security.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Neo4j not answering (an operation holds it stopped, or it is down): a 503 saying so, not a traceback.
@@ -101,6 +105,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"masked": {"()": "security.redaction.CredentialFormatter"}},
+    # The driver's "defunct connection" line after each restart of Neo4j is expected: INFO, not ERROR.
+    "filters": {"expected_reconnect": {"()": "identities.driver_log.ExpectedReconnect"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "masked", "level": _LOG_LEVEL},
         # Each operation run's log: one row per line (operations/runs/runlog.py), every line whatever PORTAL_LOG_LEVEL.
@@ -109,6 +115,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _LOG_LEVEL},
     "loggers": {
         "neo4j": {"level": "WARNING"},
+        "neo4j.io": {"filters": ["expected_reconnect"]},
         "operations.run": {"handlers": ["run_log"], "level": "INFO"},
     },
 }

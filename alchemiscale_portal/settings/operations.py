@@ -115,6 +115,14 @@ ALCHEMISCALE_IMAGE = env_str("PORTAL_ALCHEMISCALE_IMAGE", "ghcr.io/openforcefiel
 DOCKER_DB_NETWORK = env_str("PORTAL_DOCKER_DB_NETWORK", "")
 # The deployment's compose .env: a Neo4j version switch rewrites its NEO4J_DOCKER_IMAGE line (unset: staff are told).
 COMPOSE_ENV_FILE = env_str("PORTAL_COMPOSE_ENV_FILE", "")
+# alchemiscale's own services a release upgrade moves onto the new image (operations/upgrades/release.py), found by
+# their compose labels in PORTAL_DOCKER_PROJECT; the names of alchemiscale's docker-compose.yml by default. How long
+# each may take to answer its healthcheck on the new image before every service is put back on the old one.
+ALCHEMISCALE_SERVICES = env_list(
+    "PORTAL_ALCHEMISCALE_SERVICES",
+    ["alchemiscale-client-API", "alchemiscale-compute-API", "alchemiscale-strategist", "alchemiscale-db-init"],
+)
+RELEASE_HEALTH_TIMEOUT = env_int("PORTAL_RELEASE_HEALTH_TIMEOUT", 180)
 
 # ---- store migrations (operations/upgrades/) --------------------------------------------------------------
 # The command that runs alchemiscale's own schema migrations (`<cli> database migrate v03-to-v04`) on the local

@@ -11,6 +11,10 @@ from .base import PRODUCTION
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # single sign-on (alchemiscale_portal/settings/oidc.py): answers only the sign-in callback, and only when enabled
+    "security.oidc.SubjectBackend",
+    # signs in with a passkey alone (settings/passkeys.py, PORTAL_PASSKEY_SIGN_IN)
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 # Login throttling: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
 # locked out for AXES_COOLOFF_TIME hours (a success before that resets the count).

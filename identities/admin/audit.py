@@ -7,12 +7,13 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from identities.audit import in_words
 from identities.models import AuditEntry
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("at", "actor", "actor_kind", "action", "identity_kind", "identifier", "change_summary")
+    list_display = ("when", "who", "what", "note")
     list_filter = ("action", "identity_kind", "actor_kind", "at")
     search_fields = ("identifier", "actor")
     search_help_text = "Finds entries whose identifier or actor contains the text."
@@ -20,10 +21,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["at", "actor", "actor_kind", "action", "identity_kind", "identifier"]}),
+        (None, {"fields": ["what", "at", "actor", "actor_kind", "action", "identity_kind", "identifier"]}),
         ("Change", {"fields": ["before_shown", "after_shown", "note"]}),
     ]
     readonly_fields = (
+        "what",
         "at",
         "actor",
         "actor_kind",
@@ -56,11 +58,14 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def after_shown(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.after, indent=2, sort_keys=True))
 
-    @admin.display(description="change")
-    def change_summary(self, obj):
-        before, after = obj.before or {}, obj.after or {}
-        parts = []
-        for name in sorted(set(before) | set(after)):
-            if before.get(name) != after.get(name):
-                parts.append(f"{name}: {before.get(name)!r} → {after.get(name)!r}")
-        return "; ".join(parts) or obj.note[:80]
+    @admin.display(description="when (UTC)", ordering="at")
+    def when(self, obj):
+        return f"{obj.at:%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="who", ordering="actor")
+    def who(self, obj):
+        return obj.actor if obj.actor_kind == AuditEntry.ActorKind.STAFF else f"{obj.actor} (command line)"
+
+    @admin.display(description="what")
+    def what(self, obj):
+        return in_words(obj)

@@ -48,7 +48,8 @@ _LIBPQ_ENV = {
 # back is a complete database): sessions (a session id is a login), django-axes' attempts and lockouts (failed
 # usernames and addresses; a copy put back would bring old lockouts back), and the TOTP authenticators, whose
 # secrets django-otp keeps in clear (after a copy is put back everybody enrols a new authenticator; recovery codes
-# stay, stored hashed: docs/security.md). Order matters for the foreign key of attempt expirations.
+# stay, stored hashed: docs/security.md), and the passkeys. Order matters for the foreign keys (attempt
+# expirations, passkey attestations).
 LEFT_OUT_TABLES = (
     "django_session",
     "axes_accessattemptexpiration",
@@ -56,6 +57,9 @@ LEFT_OUT_TABLES = (
     "axes_accessfailurelog",
     "axes_accesslog",
     "otp_totp_totpdevice",
+    # a copy put back must not bring back a passkey removed since (a lost key)
+    "django_otp_webauthn_webauthnattestation",
+    "django_otp_webauthn_webauthncredential",
 )
 
 

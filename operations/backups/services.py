@@ -8,7 +8,7 @@ decide and carry out; only this one requests runs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -129,6 +129,26 @@ def store_counts(target: Target | None = None) -> tuple[int, int] | None:
         return target.counts()
     except Exception:
         return None
+
+
+def open_dump(backup: Backup) -> BinaryIO:
+    """The backup's dump, open for reading (a download); OperationFailed with what to do when it is not here."""
+    target = get_target(backup.target)
+    try:
+        path = backup.path_in(target.backup_dir)
+    except ValueError as exc:
+        raise OperationFailed(str(exc)) from None
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        copied = backup.copies.filter(state=BackupCopy.State.OK).exists()
+        where = "; it has an off-site copy (a restore fetches it)" if copied else ""
+        raise OperationFailed(
+            f"The dump {backup.file_name} is not in {target.backup_dir} on this machine{where}"
+        ) from None
+    except OSError as exc:
+        raise OperationFailed(f"{path} cannot be read here: {exc.strerror}") from None
+    return stream
 
 
 def request_prune(user: User = None, *, label: str | None = None, send: bool = True, target=None) -> OperationRun:

@@ -1,4 +1,4 @@
-"""The dashboard (``/admin/dashboard/``): backups, runs and identities at a glance, each part shown only to staff
+"""The dashboard (``/admin/dashboard/``): backups, runs, identities and the compute fleet at a glance, each part shown only to staff
 who may see its subject, every chart followed by its numbers as a table (docs/dashboard.md)."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from django.template.response import TemplateResponse
 
 from operations.models import RunStatus
 
-from . import charts, figures
+from . import charts, figures, fleet
 
 PERMISSIONS = {
     "backups": "operations.view_backup",
     "runs": "operations.view_operationrun",
     "identities": "identities.view_identity",
+    "fleet": fleet.PERMISSION,
 }
 
 
@@ -34,6 +35,8 @@ def dashboard_page(request: HttpRequest) -> TemplateResponse:
         context.update(_runs())
     if "identities" in parts:
         context.update(_identities())
+    if "fleet" in parts:
+        context.update(fleet.fleet_context())
     return TemplateResponse(request, "admin/dashboard.html", context)
 
 

@@ -20,6 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from compute import fleetwide
+from compute import queries as fleet_queries
+from compute.models import FleetSample
+
 from .. import checks
 from ..backups import offsite
 from ..models import Alert, AlertSettings, Backup, BackupCopy, RetentionPolicy
@@ -72,6 +76,8 @@ def tiles(user, now: dt.datetime | None = None) -> list[Tile]:
         shown.append(next_backup_tile(now))
     if user.has_perm("operations.view_alert"):
         shown.append(alerts_tile(can_configure=user.has_perm("operations.view_alertsettings")))
+    if user.has_perm("compute.view_fleet"):
+        shown.append(fleet_tile())
     return shown
 
 
@@ -161,3 +167,34 @@ def alerts_tile(*, can_configure: bool) -> Tile:
         links.append((reverse("admin:operations_alertsettings_changelist"), "Where alerts go"))
     headline = "none open" if not count else f"{count} open"
     return Tile("alerts", "Alerts", headline, "bad" if count or not channels else "ok", lines, links)
+
+
+def fleet_tile() -> Tile:
+    """The compute fleet: services by state now, the kept anomaly counts (compute/fleetwide.py) and the tasks of the
+    newest history sample: nothing here counts every task."""
+    links = [
+        (reverse("compute-services"), "Compute services"),
+        (reverse("compute-anomalies"), "Anomalies"),
+        (reverse("compute-tasks"), "Tasks by scope"),
+    ]
+    try:
+        by_state = fleet_queries.services_by_state()
+        found = {a["name"]: a for a in fleetwide.anomalies().value}
+    except Exception as exc:  # the store down is the tile's news, not the front page's error
+        return Tile("fleet", "Compute fleet", "the state store does not answer", "bad", [("bad", f"{exc}")], links)
+    lines = [
+        (
+            "bad" if found["stale_claims"]["count"] else "ok",
+            f"{found['stale_claims']['count']} claims held by stale services",
+        ),
+        ("bad" if found["managers_error"]["count"] else "ok", f"{found['managers_error']['count']} managers in ERROR"),
+    ]
+    if found["waiting_with_result"]["count"]:
+        lines.append(("warn", f"{found['waiting_with_result']['count']} waiting tasks already hold a good result"))
+    sample = FleetSample.objects.order_by("-at").first()
+    if sample is not None:
+        tasks = ", ".join(f"{n} {status}" for status, n in sample.tasks.items() if n)
+        lines.append(("ok", f"tasks at {sample.at:%H:%M} UTC: {tasks or 'none'}"))
+    worst = "bad" if any(s == "bad" for s, _ in lines) else "warn" if any(s == "warn" for s, _ in lines) else "ok"
+    headline = f"{by_state['alive']} alive, {by_state['stale']} stale, {by_state['denied']} denied"
+    return Tile("fleet", "Compute fleet", headline, worst, lines, links)

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from operations import registries
 from operations.unattended.beat import beat_alive, heartbeat
 
 from . import figures
@@ -37,6 +38,7 @@ class PortalCollector:
         yield from self._runs()
         yield from self._identities()
         yield from self._workers()
+        yield from self._registered()
         scrape = _gauge("scrape_duration_seconds", "Time taken to read these figures")
         scrape.add_metric([], time.perf_counter() - started)
         yield scrape
@@ -122,6 +124,23 @@ class PortalCollector:
         if beat is not None:
             age.add_metric([], beat["age"])
         yield age
+
+    def _registered(self):
+        """The gauges other apps registered (operations/registries.py); one that cannot be read says so."""
+        up = _gauge("source_up", "1 when a registered source of figures could be read", ["source"])
+        for name, source in registries.metric_sources().items():
+            try:
+                gauges = source()
+            except Exception:  # one source down must not take the others with it
+                up.add_metric([name], 0)
+                continue
+            up.add_metric([name], 1)
+            for gauge in gauges:
+                family = _gauge(gauge.name, gauge.help, list(gauge.labels))
+                for labels, value in gauge.samples:
+                    family.add_metric(list(labels), value)
+                yield family
+        yield up
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)

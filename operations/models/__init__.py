@@ -2,6 +2,7 @@ from .alerts import Alert, AlertSettings
 from .applied_migrations import AppliedMigration, MigrationOutcome
 from .backups import Backup
 from .copies import BackupCopy
+from .releases import ReleaseNotice, ReleaseOutcome, ReleaseUpgrade
 from .retention import RetentionPolicy
 from .runs import (
     ACTIVE_STATUSES,
@@ -30,4 +31,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "BackupSchedule",
     "RetentionPolicy",
+    "ReleaseNotice",
+    "ReleaseOutcome",
+    "ReleaseUpgrade",
 ]

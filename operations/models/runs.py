@@ -7,6 +7,7 @@ The runner (``operations/runs/engine.py``) is the only writer while a run is act
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -127,9 +128,42 @@ class OperationRun(models.Model):
                 k = step.position
         return k, len(steps)
 
+    def outage_window(self) -> tuple[datetime, datetime | None] | None:
+        """(when Neo4j became unavailable, when it answered again or None while it still does not) for a run that
+        stopped it; None for a run that never did. The runner records both in the run's state."""
+        started, ended = self.state.get("outage_started"), self.state.get("outage_ended")
+        if not started:
+            return None
+        return datetime.fromisoformat(started), datetime.fromisoformat(ended) if ended else None
+
+    def outage(self) -> dict[str, Any] | None:
+        """The outage as the run page shows it: its window, its length so far, whether it is going on now."""
+        window = self.outage_window()
+        if window is None:
+            return None
+        started, ended = window
+        live = ended is None and not self.is_terminal
+        until = ended or (timezone.now() if live else None)
+        return {
+            "started": started.isoformat(),
+            "ended": ended.isoformat() if ended else None,
+            "seconds": (until - started).total_seconds() if until else None,
+            "live": live,
+        }
+
     def progress(self) -> dict[str, Any]:
-        """What the run page polls: status, step k of n, elapsed time, steps and the log."""
+        """What the run page polls: status, step k of n and how many are over, elapsed time, the outage, steps and
+        the log."""
         k, n = self.current_position()
+        now, window = timezone.now(), self.outage_window()
+        steps = []
+        for step in self.steps.all():
+            row = step.as_dict()
+            began, over = step.started_at, step.finished_at or (now if step.status == StepStatus.RUNNING else None)
+            row["seconds"] = (over - began).total_seconds() if began and over else None
+            # The step ran while Neo4j was unavailable (at least in part): the outage's window on the timeline.
+            row["in_outage"] = bool(window and began and began < (window[1] or now) and (over or now) > window[0])
+            steps.append(row)
         return {
             "id": self.pk,
             "kind": self.kind,
@@ -137,10 +171,12 @@ class OperationRun(models.Model):
             "terminal": self.is_terminal,
             "step": k,
             "steps_total": n,
+            "steps_over": sum(s["status"] not in (StepStatus.PENDING, StepStatus.RUNNING) for s in steps),
             "elapsed_seconds": self.elapsed_seconds(),
             "waiting_seconds": self.waiting_seconds(),
+            "outage": self.outage(),
             "error": self.error,
-            "steps": [s.as_dict() for s in self.steps.all()],
+            "steps": steps,
             "log": self.log,
         }
 

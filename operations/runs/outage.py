@@ -9,7 +9,6 @@ end when the portal's database refuses writes meanwhile). The "state store unava
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -41,8 +40,19 @@ def expected_outage(target: str, kind: str) -> float | None:
     return None
 
 
+def expected_duration(target: str, kind: str) -> float | None:
+    """Seconds the last successful ``kind`` run on the target took from start to end (None: no such run)."""
+    run = (
+        OperationRun.objects.filter(target=target, kind=kind, status=RunStatus.SUCCEEDED, started_at__isnull=False)
+        .order_by("-finished_at")
+        .first()
+    )
+    return run.elapsed_seconds() if run is not None else None
+
+
 def outage_seconds(run: OperationRun) -> float | None:
-    started, ended = run.state.get("outage_started"), run.state.get("outage_ended")
-    if not started or not ended:
+    """How long Neo4j was unavailable in ``run``; None while it still is, or when the run never stopped it."""
+    window = run.outage_window()
+    if window is None or window[1] is None:
         return None
-    return (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    return (window[1] - window[0]).total_seconds()

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import abc
 import os
+import re
 import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
@@ -215,10 +217,22 @@ class Target(abc.ABC):
         under the backups directory as :meth:`admin_path` gives them). Never raises for a non-zero exit."""
         raise TargetError(f"the {self.name} target cannot run neo4j-admin on a side store")
 
+    def neo4j_log_tail(self) -> str:
+        """The end of Neo4j's own log (``neo4j.log``, or the container's output): "" where it cannot be read."""
+        return ""
+
+    def logged_restart(self) -> tuple[float | None, float | None]:
+        """(seconds of Neo4j's last stop, of its last start) as its own log says; None for what it does not say."""
+        return restart_in_log(self.neo4j_log_tail())
+
+    def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
+        """The rows each of ``statements`` (read-only Cypher, no parameters) returns on the side store ``root``, from
+        a scratch server only this process reaches, stopped again before returning."""
+        raise TargetError(f"the {self.name} target cannot read a side store")
+
     def side_counts(self, root: Path) -> tuple[int, int]:
-        """(nodes, relationships) of the side store ``root``, from a scratch server only this process reaches,
-        stopped again before returning."""
-        raise TargetError(f"the {self.name} target cannot count a side store")
+        """(nodes, relationships) of the side store ``root`` (one scratch server start, as :meth:`side_read`)."""
+        return counted(self.side_read(root, list(COUNT_STATEMENTS)))
 
     def stop_side(self, root: Path) -> list[str]:
         """Stop whatever still runs on the side store ``root`` (neo4j-admin, a counting server); what was done."""
@@ -397,12 +411,44 @@ def initial_password_args(password: str) -> list[str]:
     return ["dbms", "set-initial-password", "--", password]
 
 
-def bolt_counts(c: Connection) -> tuple[int, int]:
-    """(nodes, relationships) in the database ``c`` names, over one fresh connection."""
+#: how Neo4j's log dates its lines (neo4j.log and the container's output): "2026-12-06 18:04:27.735+0000 INFO  ..."
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}) +INFO +(Starting|Started|Stopping|Stopped)\.")
+
+
+def restart_in_log(text: str) -> tuple[float | None, float | None]:
+    """(the last "Stopping..." to "Stopped." in seconds, the last "Starting..." to "Started.") in Neo4j's log."""
+    began: dict[str, datetime] = {}
+    took: dict[str, float] = {}
+    for line in text.splitlines():
+        match = LOG_LINE.match(line)
+        if match is None:
+            continue
+        at, word = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S.%f%z"), match[2]
+        if word in ("Starting", "Stopping"):
+            began[word] = at
+        elif (first := began.pop("Starting" if word == "Started" else "Stopping", None)) is not None:
+            took[word] = (at - first).total_seconds()
+    return took.get("Stopped"), took.get("Started")
+
+
+#: the two counts every check of a store compares: nodes, relationships
+COUNT_STATEMENTS = ("MATCH (n) RETURN count(n)", "MATCH ()-[r]->() RETURN count(r)")
+
+
+def counted(results: list[list[list[Any]]]) -> tuple[int, int]:
+    """(nodes, relationships) from the rows of :data:`COUNT_STATEMENTS` (the first two results)."""
+    return int(results[0][0][0]), int(results[1][0][0])
+
+
+def bolt_read(c: Connection, statements: list[str]) -> list[list[list[Any]]]:
+    """The rows of each statement on the database ``c`` names, over one fresh connection."""
     with neo4j.GraphDatabase.driver(
         c.url, auth=(c.user, c.password), connection_timeout=5, max_connection_lifetime=60
     ) as driver:
         with driver.session(database=c.database) as session:
-            nodes = session.run("MATCH (n) RETURN count(n)").single(strict=True)[0]
-            rels = session.run("MATCH ()-[r]->() RETURN count(r)").single(strict=True)[0]
-    return nodes, rels
+            return [[list(r.values()) for r in session.run(statement)] for statement in statements]
+
+
+def bolt_counts(c: Connection) -> tuple[int, int]:
+    """(nodes, relationships) in the database ``c`` names, over one fresh connection."""
+    return counted(bolt_read(c, list(COUNT_STATEMENTS)))

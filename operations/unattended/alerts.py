@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from identities import store
 from identities.nodes import KINDS
+from operations import registries
 from operations.humanize import human_seconds, human_size
 from operations.models import Alert, AlertSettings, Backup, OperationRun, RetentionPolicy, RunStatus
 from operations.runs import overdue
@@ -220,6 +221,13 @@ def overdue_problems(now: dt.datetime) -> list[Problem]:
     ]
 
 
+def _registered(
+    kind: str, source: Callable[[dt.datetime], list[registries.Finding]], now: dt.datetime
+) -> Callable[[], list[Problem]]:
+    """The problems of an alert source another app registered (operations/registries.py)."""
+    return lambda: [Problem(f.key, kind, f.subject, f.message) for f in source(now)]
+
+
 #: what beat checks on its own, with no worker (a frozen worker cannot report itself)
 WATCHDOG_KINDS = frozenset({Alert.Kind.NEO4J_DOWN, Alert.Kind.OVERDUE})
 
@@ -240,6 +248,7 @@ def current_problems(
         (Alert.Kind.SCHEDULE, lambda: schedule_problems(now)),
         (Alert.Kind.NEO4J_DOWN, lambda: neo4j_problems(now)),
         (Alert.Kind.OVERDUE, lambda: overdue_problems(now)),
+        *((kind, _registered(kind, source, now)) for kind, source in registries.alert_sources().items()),
     ):
         if only is not None and kind not in only:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -149,6 +150,7 @@ def pause(schedules, enabled: bool) -> int:
 LOCK_EXPIRED_NAME = "identity lock-expired (user and compute)"
 ALERTS_NAME = "alerts sweep"
 DRILL_NAME = "restore drill"
+FLEET_SAMPLE_NAME = "fleet sample"
 
 
 def broken_tasks(now: dt.datetime | None = None) -> list[tuple[PeriodicTask, str]]:
@@ -172,9 +174,10 @@ def describe_broken(task: PeriodicTask, reason: str) -> str:
 
 
 def ensure_default_schedules(**_kwargs) -> None:
-    """post_migrate: the alerts sweep runs every minute, the restore drill looks every hour whether one is due, and
-    expiry bites without cron. alchemiscale never checks ``expires``, so by default beat runs
-    ``identity lock-expired`` for both types every 5 minutes. Created when missing; once there, staff's changes
+    """post_migrate: the alerts sweep runs every minute, the restore drill looks every hour whether one is due, the
+    fleet is sampled every PORTAL_COMPUTE_SAMPLE_MINUTES (compute/history.py), and expiry bites without cron.
+    alchemiscale never checks ``expires``, so by default beat runs ``identity lock-expired`` for both types every 5
+    minutes. Created when missing; once there, staff's changes
     (another interval, paused) are kept. Pause it rather than delete it: ``migrate`` creates a missing one again."""
     for name, task, minutes, description in (
         (
@@ -195,6 +198,12 @@ def ensure_default_schedules(**_kwargs) -> None:
             60,
             "verify the newest backup when PORTAL_RESTORE_DRILL_DAYS have passed since the last drill "
             "(docs/verification.md)",
+        ),
+        (
+            FLEET_SAMPLE_NAME,
+            "compute.sample_fleet",
+            settings.COMPUTE_SAMPLE_MINUTES,
+            "count the compute fleet for its pages and its 30-day history (docs/compute.md)",
         ),
     ):
         if PeriodicTask.objects.filter(task=task).exists():

@@ -95,3 +95,6 @@ class AppliedMigrationAdmin(RecordAdmin):
             follow_up = services.resume if action == "resume" else services.roll_back
             return follow_up(run_id, user=request.user, label=label, target=target)
         raise OperationFailed(f"unknown action {action!r}")
+
+
+from . import release_admin  # noqa: E402, F401  (release upgrades and users' notices: registered on import)

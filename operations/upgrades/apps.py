@@ -12,5 +12,7 @@ class UpgradesConfig(AppConfig):
         # The migrations' procedures use models, so they are imported once the apps are ready.
         from ..runs import registry as procedures
         from . import registry
+        from .release_procedure import ReleaseUpgradeProcedure
 
         procedures.register(*(m.procedure for m in registry.MIGRATIONS))
+        procedures.register(ReleaseUpgradeProcedure)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
+from django.conf import settings as django_settings
 from playwright.sync_api import Page, expect
+
+from operations.models import Backup
+from tests.backup_support import catalog_row
 
 KEY = re.compile(r"[0-9a-f]{64}")
 
@@ -51,3 +57,21 @@ def confirm_operation(page: Page, link: str, button: str) -> None:
     """Click an operation on the identity's page (Rotate key, Disable, Enable) and confirm it on the next page."""
     page.locator("ul.object-tools").get_by_role("link", name=link, exact=True).click()
     page.get_by_role("button", name=button, exact=True).click()
+
+
+def restore_asks_for_step_up(page: Page, base_url: str, settings, request) -> Backup:
+    """Open a backup's restore page with a last proof older than the step-up setting (shortened to 1 s instead of
+    waiting 5 minutes): the step-up page must ask first. The backup is a catalog row whose dump file exists (the
+    page offers the restore only then), removed after the test. The setting is back to 5 minutes on return."""
+    backup = catalog_row()
+    dump = Path(django_settings.BACKUP_DIR) / backup.file_name
+    dump.parent.mkdir(parents=True, exist_ok=True)
+    dump.write_bytes(b"x")
+    request.addfinalizer(lambda: dump.unlink(missing_ok=True))
+    settings.STEP_UP_SECONDS = 1
+    time.sleep(1.5)
+    page.goto(f"{base_url}/admin/operations/backup/")
+    page.get_by_role("row").filter(has_text=backup.file_name).get_by_role("link", name="Restore…").click()
+    expect(page.locator("#step-up-why")).to_contain_text(f"To restore from {backup.file_name}, confirm it is you")
+    settings.STEP_UP_SECONDS = 300
+    return backup

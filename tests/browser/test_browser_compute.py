@@ -1,5 +1,6 @@
 """The fleet in a real browser: from the admin's front page to the services, a stale service's claims, the task
-counts down to a failed task's traceback, the anomalies, and the expiry of the stale registration."""
+counts down to a failed task's traceback, the anomalies, networks and throughput, and the expiry of the stale
+registration."""
 
 from playwright.sync_api import expect
 
@@ -29,6 +30,15 @@ def test_fleet_pages_and_expiry(live_server, page, staff_login):
 
     page.click("#fleet-nav >> text=Anomalies")
     expect(page.locator("#anomaly-stale_claims h2")).to_contain_text("Claims held by stale services: 1")
+    expect(page.locator("p.as-of")).to_contain_text("Counted at")
+
+    page.click("#fleet-nav >> text=Networks")
+    network = fleet["networks"]["active"].key
+    expect(page.locator(f'tr.network-row[data-network="{network}"] td.strategy')).to_have_text("awake")
+    page.click("#fleet-nav >> text=Throughput")
+    expect(
+        page.locator(f'#throughput-service tr.throughput-row[data-key="{fleet["services"]["alive"]}"]')
+    ).to_be_visible()
 
     page.click("#fleet-nav >> text=Services")
     page.click("#expire-stale")
@@ -36,3 +46,6 @@ def test_fleet_pages_and_expiry(live_server, page, staff_login):
     page.click("text=Expire these 1 registrations")
     expect(page.locator(".messagelist")).to_contain_text("1 stale registrations expired; 1 tasks back to waiting")
     assert store.cypher("MATCH (t:Task {_scoped_key: $t}) RETURN t.status", {"t": task}) == [["waiting"]]
+    # the kept counts went with the write: the anomaly is gone at once
+    page.click("#fleet-nav >> text=Anomalies")
+    expect(page.locator("#anomaly-stale_claims h2")).to_contain_text("Claims held by stale services: 0")

@@ -9,15 +9,13 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
 
-from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from operations.models import OperationRun
 from operations.runs import requests as run_requests
 from security.models import SecurityEvent
-from tests.backup_support import catalog_row
+from tests.browser.staff import restore_asks_for_step_up
 from tests.two_factor_support import fresh_code, key_from_base32, wrong_code
 
 
@@ -91,19 +89,8 @@ def test_enrol_log_in_throttle_recovery_and_step_up_before_a_restore(
     expect(page.get_by_text("Recovery code used; 8 left.")).to_be_visible()
     assert SecurityEvent.objects.filter(username="alice", kind="recovery-used").count() == 2
 
-    # Step-up: the last proof is older than the setting (shortened to 1 s here instead of waiting 5 minutes).
-    backup = catalog_row()
-    # The file must be there for the page to offer the restore (it never runs: see below).
-    dump = Path(django_settings.BACKUP_DIR) / backup.file_name
-    dump.parent.mkdir(parents=True, exist_ok=True)
-    dump.write_bytes(b"x")
-    request.addfinalizer(lambda: dump.unlink(missing_ok=True))
-    settings.STEP_UP_SECONDS = 1
-    time.sleep(1.5)
-    page.goto(f"{base}/admin/operations/backup/")
-    page.get_by_role("row").filter(has_text=backup.file_name).get_by_role("link", name="Restore…").click()
-    expect(page.locator("#step-up-why")).to_contain_text(f"To restore from {backup.file_name}, confirm it is you")
-    settings.STEP_UP_SECONDS = 300
+    # Step-up: the last proof is older than the setting; the restore never runs (see below).
+    backup = restore_asks_for_step_up(page, base, settings, request)
     page.get_by_label("Code").fill(wrong_code(key))
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#step-up-error")).to_have_text("Wrong code.")

@@ -59,6 +59,9 @@ def test_expire_stale_lists_then_does_exactly_that(operator_client, fleet):
     assert response.status_code == 302 and response.url == reverse("compute-services")
     assert not registered(stale) and registered(late) and registered(alive)
     assert status_of(task) == "waiting"
+    # a store before 0.8 (no TaskProvenance) gets no status time: only the status changes, as that release does
+    keys = store.cypher("MATCH (t:Task {_scoped_key: $t}) RETURN keys(t)", {"t": task})[0][0]
+    assert "datetime_status_changed" not in keys and "reason" not in keys
     assert all(status_of(t) == "running" for t in fleet["tasks"]["running_alive"])
     entry = FleetAuditEntry.objects.get()
     assert (entry.actor, entry.action) == ("op", "expire-stale")

@@ -109,6 +109,8 @@ def test_only_holders_of_view_fleet_open_the_pages_and_nothing_changes(client, d
         reverse("compute-tasks"),
         reverse("compute-task-list") + "?org=acme&campaign=c1&project=p1&status=running",
         reverse("compute-anomalies"),
+        reverse("compute-networks"),
+        reverse("compute-throughput"),
     ]
     before = graph_fingerprint()
     operator = django_user_model.objects.create_user("op", "op@example.org", "pw-op", is_staff=True)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.urls import reverse
 
 from identities import inventory
+from identities.models import AuditEntry
 from operations.backups.procedures.dumps import in_progress_dir, sha256_of
 from operations.backups.procedures.restore import aside_dir
 from operations.models import Backup, OperationRun
@@ -99,6 +100,8 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     target.query("MATCH (n:AlchemicalNetwork) SET n.weight = -1")
     seed_graph(target, "after", n=7)
     target.query("CREATE (:GufeTokenizable {_scoped_key: 'k-gone', _org: 'gone', _campaign: 'c', _project: 'p'})")
+    target.query("MATCH (n:CredentialedUserIdentity {identifier: 'before-user-5'}) SET n.scopes = n.scopes + 'a-b-c'")
+    target.query("MATCH (n:CredentialedUserIdentity {identifier: 'before-user-6'}) SET n.hashed_key = 'rotated'")
     changed = graph_snapshot(target)
     assert changed != backed_up
 
@@ -109,12 +112,13 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
         reverse("admin:operations_backup_restore", args=[backup.pk]), {"confirmation": target.connection.database}
     )
     refused = wait_for(OperationRun.objects.get(kind="restore"))
-    assert refused.status == "failed" and "check the staged store" in refused.error
+    assert refused.status == "failed" and "check the staged store" in refused.error, refused.error
     assert (
         f"the catalog says {backup.node_count + 1}" in refused.error and "live store was not touched" in refused.error
     )
     assert refused.steps.get(name="stop Neo4j").status == "skipped" and "outage_started" not in refused.state
     assert graph_snapshot(target) == changed and not target.staging_dir().exists()
+    assert not AuditEntry.objects.exists()  # a refused restore changed no identity
     if pid_before is not None:
         assert target.pid() == pid_before
     Backup.objects.filter(pk=backup.pk).update(node_count=backup.node_count)
@@ -151,6 +155,22 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     assert not aside_dir(target).exists() and not in_progress_dir(target).exists()
     steps = {s.name: s.status for s in restore.steps.all()}
     assert steps["roll back"] == "skipped" and steps["verify"] == "ok"
+    # Who came back, went or changed: said before the outage (from the staged store), then one audit entry each.
+    staged_words = restore.steps.get(name="check the staged store").output
+    assert "10 identities will change:" in staged_words and "- user before-user-3 comes back" in staged_words
+    assert "- user before-user-5: scope a-b-c goes" in staged_words and "- user after-user-7 goes" in staged_words
+    entries = {e.identifier: e for e in AuditEntry.objects.all()}
+    assert sorted(entries) == sorted(
+        ["before-user-3", "before-user-5", "before-user-6"] + [f"after-user-{i}" for i in range(1, 8)]
+    )
+    assert {e.actor for e in entries.values()} == {"alice"} and {e.actor_kind for e in entries.values()} == {"staff"}
+    assert entries["before-user-3"].action == "add" and entries["after-user-2"].action == "remove"
+    assert entries["before-user-5"].action == "set-scopes" and "a-b-c" in entries["before-user-5"].before["scopes"]
+    assert (
+        entries["before-user-6"].action == "rotate-key" and entries["before-user-6"].after["key"] == "as in the backup"
+    )
+    assert all(backup.file_name in e.note and f"run #{restore.pk}" in e.note for e in entries.values())
+    assert "rotated" not in str([(e.before, e.after) for e in entries.values()])  # never a key hash
     # The outage was the stop, the renames and the start; the load, the checks and the safety dump ran outside it.
     assert restore.state["outage_started"] and restore.state["outage_ended"]
     assert not target.staging_dir().exists() and not target.snapshot_dir().exists()

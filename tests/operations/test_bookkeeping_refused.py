@@ -26,6 +26,7 @@ from operations.models import OperationRun, RunLogLine
 from operations.runs import engine, recovery, unavailable
 from operations.runs import requests as run_requests
 from operations.runs.contract import RunContext
+from scripts.postgres import profile_server
 
 # Holds the database named by argv[1] with the statements of argv[2] (the write lock, or a read transaction) until
 # its stdin closes: another process, as the web server is to the worker.
@@ -260,6 +261,64 @@ def test_neo4j_comes_back_while_the_portal_database_is_locked_and_the_run_ends_r
     assert not OperationRun.objects.filter(target="local", status__in=["pending", "running"]).exists()
     assert _lock_holder(target) is None
     assert not target.snapshot_dir().exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("target", ["local"], indirect=True)
+def test_neo4j_comes_back_while_postgresql_is_unreachable_and_the_run_ends_recorded(target, monkeypatch):
+    """The PostgreSQL pass: the portal's PostgreSQL server is stopped (every connection refused) from the moment the
+    backup's outage begins until Neo4j has answered again for a while; then it is started again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass stops its own server")
+    server, _ = profile_server("test")
+    assert server.running(), "the PostgreSQL pass's server is not where scripts/postgres.py keeps it"
+    monkeypatch.setattr(engine, "FIRST_PAUSE", 0.5, raising=False)
+    monkeypatch.setattr(run_requests, "enqueue", lambda run: None)
+    outage_began = threading.Event()
+    real_stop = dumps.stop
+
+    def stop_then_unplug(ctx):
+        out = real_stop(ctx)
+        server.stop()
+        outage_began.set()
+        return out
+
+    monkeypatch.setattr(dumps, "stop", stop_then_unplug)
+    run = services.request_backup(label="test")
+    worker = threading.Thread(target=_execute_and_close, args=(run.pk,))
+    worker.start()
+    try:
+        assert outage_began.wait(300)
+        began = time.monotonic()
+        while not target.is_up() or not _answers(target):
+            assert time.monotonic() - began < 120, "Neo4j did not come back while PostgreSQL was unreachable"
+            time.sleep(0.2)
+        back_after = time.monotonic() - began
+        time.sleep(3)  # unreachable for longer still: the run waits to record its end
+        assert worker.is_alive()
+    finally:
+        server.start()
+        connection.close()  # this thread's connection died with the server
+        worker.join(300)
+    assert not worker.is_alive()
+    run.refresh_from_db()
+    print(f"Neo4j answered {back_after:.1f} s after the outage began, PostgreSQL down meanwhile")
+    assert run.status == "errored" and "the portal's database refused a write" in run.error, run.error
+    statuses = _statuses(run)
+    assert statuses["stop Neo4j"] == "ok" and statuses["start Neo4j"] == "ok", statuses
+    assert run.state["outage_started"] and run.state["outage_ended"]
+    assert not OperationRun.objects.filter(target="local", status__in=["pending", "running"]).exists()
+    assert _lock_holder(target) is None
+    assert not target.snapshot_dir().exists()
+
+
+def _execute_and_close(run_id: int) -> None:
+    """The run, as a worker's thread does it, closing the thread's own connection afterwards."""
+    try:
+        engine.execute(run_id)
+    finally:
+        connection.close()
 
 
 def _answers(target) -> bool:

@@ -55,7 +55,7 @@ def test_restore_interrupted_after_the_swap_gets_previous_data_back(target, monk
     # Dies between the swap and the start: the live directories hold the staged store, the previous ones are aside.
     monkeypatch.setattr(RestoreProcedure, "start_restored", _die)
     run = _restore_until_death(target, backup)
-    assert "step 8 of 16 (start Neo4j)" in run.error and "started Neo4j on the previous data" in run.error
+    assert "step 8 of 17 (start Neo4j)" in run.error and "started Neo4j on the previous data" in run.error
     assert "removed the loaded" in run.error and "moved" in run.error
     assert target.is_up() and graph_snapshot(target) == before
     assert not aside_dir(target).exists() and not target.staging_dir().exists()
@@ -76,7 +76,7 @@ def test_restore_interrupted_after_the_swap_gets_previous_data_back(target, monk
     assert real_swap_in is not None
     monkeypatch.setattr(type(target), "swap_in", swap_only_the_store)
     run = _restore_until_death(target, backup)
-    assert "step 7 of 16 (swap the stores)" in run.error and "started Neo4j on the previous data" in run.error
+    assert "step 7 of 17 (swap the stores)" in run.error and "started Neo4j on the previous data" in run.error
     assert target.is_up() and graph_snapshot(target) == before
     assert not aside_dir(target).exists() and not target.staging_dir().exists()
     assert Backup.objects.filter(purpose=Backup.Purpose.SAFETY).count() == 0

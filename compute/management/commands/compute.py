@@ -1,4 +1,4 @@
-"""``manage.py compute services|managers|tasks|anomalies|expire-stale [--json]``: the fleet pages' answers from the
+"""``manage.py compute services|managers|tasks|networks|throughput|anomalies|expire-stale [--json]``: the fleet pages' answers from the
 same queries (compute/queries.py), and the expiry of stale registrations from the same action (compute/actions.py;
 docs/compute.md)."""
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compute import actions, present, queries, states
+from compute import actions, fleetwide, present, queries, states
 from compute.states import ANY, NETWORK_STATES, TASK_STATUSES
 from security.actors import Actor
 
@@ -18,7 +18,9 @@ class Command(BaseCommand):
     help = "Look at alchemiscale's compute fleet: services, managers, tasks by scope, anomalies (read only)."
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["services", "managers", "tasks", "anomalies", "expire-stale"])
+        parser.add_argument(
+            "what", choices=["services", "managers", "tasks", "networks", "throughput", "anomalies", "expire-stale"]
+        )
         parser.add_argument("--yes", action="store_true", help="expire-stale: do it (without: only list what would go)")
         parser.add_argument("--json", action="store_true", help="one JSON document instead of lines")
         parser.add_argument("--state", choices=states.SERVICE_STATES, help="services: only those in this state")
@@ -30,10 +32,16 @@ class Command(BaseCommand):
             help=f"services: one of {', '.join(queries.SERVICE_ORDER)}; --sort=-KEY descends",
         )
         parser.add_argument(
-            "--network-state", default="active", choices=(*NETWORK_STATES, ANY), help="tasks: networks in this state"
+            "--network-state",
+            default="active",
+            choices=(*NETWORK_STATES, ANY),
+            help="tasks, networks: networks in this state",
         )
         parser.add_argument("--scope", help="tasks: list the tasks of this org-campaign-project (with --status)")
         parser.add_argument("--status", choices=TASK_STATUSES, help="tasks: with --scope, the status to list")
+        parser.add_argument(
+            "--by", choices=("scope", "service"), default="scope", help="throughput: per scope or per compute service"
+        )
         parser.add_argument("--limit", type=int, default=queries.LIMIT)
 
     def handle(self, *args: Any, what: str, **options: Any) -> None:
@@ -106,6 +114,31 @@ class Command(BaseCommand):
             f"{row['scope']:<30} " + " ".join(f"{row['counts'].get(s, 0):>8}" for s in TASK_STATUSES) for row in found
         ]
         return lines
+
+    # The command counts afresh each time (the pages keep their counts a few minutes: compute/counted.py).
+    def _networks(self, options: dict[str, Any]) -> list[dict[str, Any]]:
+        network_state = None if options["network_state"] == ANY else options["network_state"]
+        return fleetwide.networks(network_state, limit=options["limit"])
+
+    def _lines_networks(self, found: list[dict[str, Any]], options: dict[str, Any]) -> list[str]:
+        return [
+            f"{n['network']}  {n['state']}  weight {n['weight']}  "
+            + " ".join(f"{s} {n['counts'].get(s, 0)}" for s in TASK_STATUSES)
+            + f"  strategy {n['strategy_status'] or '-'}"
+            + (f"  ({n['strategy_exception']})" if n["strategy_exception"] else "")
+            for n in found
+        ] or ["no network in this state"]
+
+    def _throughput(self, options: dict[str, Any]) -> list[dict[str, Any]]:
+        return fleetwide.throughput(options["by"], limit=options["limit"])
+
+    def _lines_throughput(self, found: list[dict[str, Any]], options: dict[str, Any]) -> list[str]:
+        lines = [f"{options['by']:<40} {'hour ok/failed':>16} {'day ok/failed':>16} {'week ok/failed':>16}"]
+        lines += [
+            f"{r['key']:<40} " + " ".join(f"{r[w + '_ok']:>9}/{r[w + '_failed']:<6}" for w, _ in fleetwide.WINDOWS)
+            for r in found
+        ]
+        return lines if found else ["no result uploaded in the last week"]
 
     def _anomalies(self, options: dict[str, Any]) -> list[dict[str, Any]]:
         return queries.anomalies()

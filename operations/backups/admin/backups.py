@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,13 +17,15 @@ from security import proof
 from security.actors import Actor
 
 from ...admin.records import RecordAdmin, run_link
-from ...humanize import human_size
+from ...humanize import human_seconds, human_size
 from ...models import Backup, BackupCopy
+from ...runs import outage as run_outage
 from ...runs import requests as run_requests
 from ...runs.admin import warn_if_no_worker
 from ...runs.contract import OperationBusy, OperationFailed
 from ...targets import get_target
 from .. import offsite, services
+from ..procedures.outage import outage_words
 
 
 class OffsiteFilter(admin.SimpleListFilter):
@@ -193,6 +196,7 @@ class BackupAdmin(RecordAdmin):
             "may_restore": self.has_restore_permission(request),
             "may_verify": self.has_verify_permission(request),
             "may_copy": offsite.configured(),
+            "may_download": self.has_restore_permission(request),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=extra)
@@ -231,9 +235,32 @@ class BackupAdmin(RecordAdmin):
                 "<int:backup_id>/verify/", self.admin_site.admin_view(self.verify_view), name="operations_backup_verify"
             ),
             path("<int:backup_id>/copy/", self.admin_site.admin_view(self.copy_view), name="operations_backup_copy"),
+            path(
+                "<int:backup_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="operations_backup_download",
+            ),
             path("backup-now/", self.admin_site.admin_view(self.backup_now_view), name="operations_backup_now"),
             *super().get_urls(),
         ]
+
+    def download_view(self, request: HttpRequest, backup_id: int) -> HttpResponseBase:
+        """The dump itself, streamed, to those who may restore and after the step-up: it holds every identity's
+        e-mail address and key hash. Each download is in the backup's history (the admin's log)."""
+        if not self.has_restore_permission(request):
+            raise PermissionDenied
+        backup = get_object_or_404(Backup, pk=backup_id)
+        if step_up := proof.require(request, f"download {backup.file_name}"):
+            return step_up
+        try:
+            stream = services.open_dump(backup)
+        except OperationFailed as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect("admin:operations_backup_change", backup.pk)
+        self.log_change(request, backup, f"Downloaded {backup.file_name} ({human_size(backup.size)})")
+        response = FileResponse(stream, as_attachment=True, filename=backup.file_name)
+        response["X-Checksum-SHA256"] = backup.sha256  # the catalog's: check the file against it after
+        return response
 
     def backup_now_view(self, request: HttpRequest) -> HttpResponse:
         """GET: what a backup will do (steps and exact commands); POST: request it."""
@@ -254,7 +281,7 @@ class BackupAdmin(RecordAdmin):
             "opts": self.model._meta,
             "title": "Back up the state store now",
             "plan": plan,
-            "outage": _outage_headline(plan),
+            "outage": _outage_headline(plan, "backup", get_target()),
             "active": run_requests.active_run(),
             "no_worker": run_requests.no_worker_warning(),
         }
@@ -293,6 +320,7 @@ class BackupAdmin(RecordAdmin):
             "database": target.connection.database,
             "current": services.store_counts(target),
             "plan": plan,
+            "outage": _outage_headline(plan, "restore", target) if plan else "",
             "error": error,
             "active": run_requests.active_run(target.name),
             "no_worker": run_requests.no_worker_warning(),
@@ -305,16 +333,25 @@ class BackupAdmin(RecordAdmin):
         )
 
 
-def _outage_headline(plan: list[dict]) -> str:
-    """What the plan means for Neo4j's availability, in one sentence, from its own step descriptions."""
+def _outage_headline(plan: list[dict], kind: str, target) -> str:
+    """What the plan means for Neo4j's availability, in one sentence from its own step descriptions, and how long
+    the whole run takes as the last one of its kind did."""
     words = " ".join(step["description"] for step in plan)
     if "NO OUTAGE" in words:
-        return "Neo4j keeps running throughout: the store is copied from an atomic snapshot."
-    begins = next((s for s in plan if "THE OUTAGE BEGINS" in s["description"]), None)
-    if begins is None:
-        return "Neo4j is unavailable while the store is dumped (stopped, dumped, started again)."
-    expected = begins["description"].rpartition("(expected: ")[2].rstrip(")")
-    return (
-        f"Neo4j is unavailable only from step {begins['position']} ({begins['name']}) until it is started again: "
-        f"expected {expected}."
-    )
+        headline = "Neo4j keeps running throughout: the store is copied from an atomic snapshot."
+    elif (begins := next((s for s in plan if "THE OUTAGE BEGINS" in s["description"]), None)) is None:
+        first = run_outage.expected_outage(target.name, kind) is None
+        headline = (
+            f"Neo4j will be unavailable while the store is dumped (stopped, dumped, started again): "
+            f"{outage_words(target, kind)}{', plus the time the dump takes' if first else ''}."
+        )
+    else:
+        expected = begins["description"].rpartition("(expected: ")[2].rstrip(")")
+        headline = (
+            f"Neo4j will be unavailable from step {begins['position']} ({begins['name']}) until it is started "
+            f"again: {expected}."
+        )
+    took = run_outage.expected_duration(target.name, kind)
+    if took is None:
+        return f"{headline} The whole run's length is not known yet: this is the first {kind} here."
+    return f"{headline} The whole run takes about {human_seconds(took)}, as the last {kind} did."

@@ -50,10 +50,22 @@ def snapshot_room(target: Target) -> tuple[bool, str]:
 
 
 def outage_words(target: Target, kind: str) -> str:
+    """How long Neo4j is expected to be unavailable in a ``kind`` run: as in the last such run; before the first,
+    at least one restart of this Neo4j as its own log timed its last stop and start."""
     seconds = expected_outage(target.name, kind)
-    if seconds is None:
-        return "about one restart of Neo4j (the last successful run to go by is missing)"
-    return f"about {seconds:.0f} s, as in the last {kind}"
+    if seconds is not None:
+        return f"about {seconds:.0f} s, as in the last {kind}"
+    try:
+        stop, start = target.logged_restart()
+    except Exception:  # the log is a guide only: a preview never fails for it
+        stop, start = None, None
+    if start is None:
+        return f"about one restart of Neo4j (no earlier {kind} to go by, and Neo4j's log does not time its last start)"
+    stopped = f"stop {stop:.1f} s, " if stop is not None else ""
+    return (
+        f"about {(stop or 0) + start:.0f} s or a little more: one restart of this Neo4j as its log timed the last "
+        f"({stopped}start {start:.1f} s); no earlier {kind} to go by"
+    )
 
 
 def side_admin(ctx: RunContext, root: Path, args: list[str], failure: str) -> AdminResult:

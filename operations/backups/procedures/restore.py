@@ -5,6 +5,10 @@ relationship counts are checked against the catalog there; only then is Neo4j st
 swapped by rename (the live ones into the set-aside store, the staged ones into their place) and Neo4j started.
 Rollback is the swap back. The set-aside data is the safety copy: once Neo4j answers on the restored store it is
 dumped offline and catalogued as the safety backup, and only then removed.
+
+The scratch server that counts the staged store also lists its identities; compared with the live store's, the
+run says before the outage which identities come back, go or change, and once the restored store stands the
+identity audit log gets one entry per identity changed, in the name of whoever asked for the restore.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from identities import store_diff
 from operations.humanize import human_size
 from operations.models import Backup, BackupCopy
 from operations.runs import outage as run_outage
 from operations.runs.contract import OperationFailed, Procedure, RunContext, Step
 from operations.targets import Target
+from operations.targets.base import COUNT_STATEMENTS, counted
+from security.actors import Actor
 
 from .. import offsite
 from . import dumps, outage
@@ -120,7 +127,8 @@ class RestoreProcedure(Procedure):
                 "check the staged store",
                 self.check_staged,
                 "while Neo4j serves: a scratch server on the staged store (loopback only, stopped after) counts "
-                "nodes and relationships; they must equal the catalog's, else the live store is left untouched",
+                "nodes and relationships; they must equal the catalog's, else the live store is left untouched. "
+                "It also lists the staged identities: which come back, go or change against the live store",
             ),
             Step(
                 "stop Neo4j",
@@ -134,6 +142,12 @@ class RestoreProcedure(Procedure):
                 "THE OUTAGE ENDS: start the server on the restored store and wait until Bolt answers",
             ),
             Step("verify", self.verify, "node and relationship counts equal the catalog's"),
+            Step(
+                "record the identities' changes",
+                self.audit_identities,
+                "one identity audit entry per identity that came back, went or changed, by whoever asked for the "
+                "restore",
+            ),
             Step(
                 "safety backup: dump the set-aside data",
                 self.dump_aside,
@@ -236,20 +250,24 @@ class RestoreProcedure(Procedure):
 
     def check_staged(self, ctx: RunContext) -> str:
         backup = self.backup
-        nodes, rels = self.target.side_counts(self.target.staging_dir())
+        staged = self.target.side_read(self.target.staging_dir(), [*COUNT_STATEMENTS, store_diff.READ_IDENTITIES])
+        nodes, rels = counted(staged)
+        changes = store_diff.compare(self.target.query(store_diff.READ_IDENTITIES), staged[2])
+        ctx.remember(identity_changes=[c.as_dict() for c in changes])
+        who = identity_words(changes)
         if backup.node_count is None or backup.relationship_count is None:
             ctx.log(
                 f"the catalog has no counts for {backup.file_name} (Neo4j was stopped when it was made); "
                 f"only checked that a server starts on it",
                 "warning",
             )
-            return f"the staged store: {nodes} nodes, {rels} relationships (nothing to compare with)"
+            return f"the staged store: {nodes} nodes, {rels} relationships (nothing to compare with)\n{who}"
         if (nodes, rels) != (backup.node_count, backup.relationship_count):
             raise OperationFailed(
                 f"the staged store has {nodes} nodes and {rels} relationships; the catalog says "
                 f"{backup.node_count} and {backup.relationship_count}. The live store was not touched"
             )
-        return f"the staged store: {nodes} nodes and {rels} relationships, as in the catalog"
+        return f"the staged store: {nodes} nodes and {rels} relationships, as in the catalog\n{who}"
 
     def stop(self, ctx: RunContext) -> str:
         run_outage.began(ctx)
@@ -288,6 +306,13 @@ class RestoreProcedure(Procedure):
             )
         ctx.remember(verified=True)
         return f"{nodes} nodes and {rels} relationships, as in the catalog"
+
+    def audit_identities(self, ctx: RunContext) -> str:
+        changes = [store_diff.IdentityChange.from_dict(d) for d in ctx.state.get("identity_changes", [])]
+        run = ctx.run
+        actor = Actor.staff(run.requested_by) if run.requested_by else Actor.from_label(run.requested_by_label)
+        store_diff.record_restore(actor, changes, note=f"restore of {self.backup.file_name} (run #{run.pk})")
+        return identity_words(changes, done=True)
 
     def dump_aside(self, ctx: RunContext) -> str:
         return outage.dump_side(ctx, aside_dir(self.target))
@@ -382,3 +407,11 @@ class RestoreProcedure(Procedure):
             ctx.state["was_running"] = True
         done += outage.clear_side(t, t.staging_dir())
         return done + super().recover(ctx)
+
+
+def identity_words(changes: list[store_diff.IdentityChange], done: bool = False) -> str:
+    """The identities a restore changes (or changed), one line each."""
+    if not changes:
+        return "no identity comes back, goes or changes" if not done else "no identity changed: nothing to record"
+    head = f"{len(changes)} identit{'y' if len(changes) == 1 else 'ies'} " + ("changed:" if done else "will change:")
+    return "\n".join([head, *(f"- {c.words()}" for c in changes)])

@@ -17,6 +17,14 @@
     text("step-k", data.step);
     text("step-n", data.steps_total);
     text("elapsed", data.elapsed_seconds === null ? "not started" : Math.round(data.elapsed_seconds) + " s");
+    const bar = document.getElementById("progress-bar");
+    bar.max = data.steps_total; bar.value = data.steps_over;
+    bar.textContent = data.steps_over + " of " + data.steps_total + " steps over";
+    const outage = document.getElementById("outage"), o = data.outage;
+    outage.style.display = o ? "" : "none";
+    outage.className = o && o.live ? "errornote" : "";
+    if (o && o.live) outage.textContent = "Neo4j is unavailable now, for " + Math.round(o.seconds) + " s so far: this run stopped it and starts it again.";
+    else if (o && o.ended) outage.textContent = "Neo4j was unavailable for " + Math.round(o.seconds) + " s during this run.";
     const pending = document.getElementById("pending-note");
     if (pending && data.status !== "pending") location.reload();
     else if (pending) text("waiting-seconds", Math.round(data.waiting_seconds));
@@ -26,6 +34,8 @@
       const row = document.querySelector('#steps tr[data-position="' + step.position + '"]');
       if (!row) continue;
       row.querySelector(".step-status").textContent = step.status;
+      row.querySelector(".step-took").textContent = step.seconds === null ? "" : step.seconds.toFixed(1) + " s";
+      row.classList.toggle("in-outage", step.in_outage);
       const out = row.querySelector(".step-output");
       if (out.textContent !== step.output) { out.textContent = step.output; out.scrollTop = out.scrollHeight; }
     }

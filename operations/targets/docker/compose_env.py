@@ -38,11 +38,17 @@ def replace_file(path: Path, text: str) -> None:
         raise
 
 
-class ComposeEnvFile:
-    """The deployment's ``.env`` at ``path`` (PORTAL_COMPOSE_ENV_FILE), or None: staff are told what to set."""
+#: the compose variable naming alchemiscale-server's image (every alchemiscale service of its docker-compose.yml)
+RELEASE_IMAGE_VARIABLE = "ALCHEMISCALE_DOCKER_IMAGE"
 
-    def __init__(self, path: Path | None):
+
+class ComposeEnvFile:
+    """The deployment's ``.env`` at ``path`` (PORTAL_COMPOSE_ENV_FILE), or None: staff are told what to set.
+    ``variable`` is the line kept in step: Neo4j's image by default, alchemiscale's for a release upgrade."""
+
+    def __init__(self, path: Path | None, variable: str = IMAGE_VARIABLE):
         self.path = Path(path) if path else None
+        self.variable = variable
 
     def problems(self) -> list[str]:
         """Why the file cannot be rewritten (empty when it can, or when none is configured)."""
@@ -50,16 +56,16 @@ class ComposeEnvFile:
         if path and not (path.is_file() and os.access(path.parent, os.W_OK)):
             return [
                 f"PORTAL_COMPOSE_ENV_FILE names {path}, which is not a file in a directory the "
-                f"portal can write; the switch must update its {IMAGE_VARIABLE} line"
+                f"portal can write; the switch must update its {self.variable} line"
             ]
         return []
 
     def plan(self, image: str) -> str:
         """What happens to the ``.env`` line when the container becomes ``image`` (or what staff must do)."""
         if self.path:
-            return f"{IMAGE_VARIABLE}={image} written to {self.path}"
+            return f"{self.variable}={image} written to {self.path}"
         return (
-            f"set {IMAGE_VARIABLE}={image} in the deployment's .env by hand (PORTAL_COMPOSE_ENV_FILE is not "
+            f"set {self.variable}={image} in the deployment's .env by hand (PORTAL_COMPOSE_ENV_FILE is not "
             f"set), or the next docker-compose up may re-create the container on another image than {image}"
         )
 
@@ -72,10 +78,10 @@ class ComposeEnvFile:
             text = path.read_text()
         except OSError as exc:
             raise TargetError(f"reading {path} (PORTAL_COMPOSE_ENV_FILE) failed: {exc}") from None
-        pattern = re.compile(rf"^(\s*(?:export\s+)?){IMAGE_VARIABLE}\s*=.*$", re.MULTILINE)
-        new, count = pattern.subn(lambda m: f"{m.group(1)}{IMAGE_VARIABLE}={image}", text)
+        pattern = re.compile(rf"^(\s*(?:export\s+)?){re.escape(self.variable)}\s*=.*$", re.MULTILINE)
+        new, count = pattern.subn(lambda m: f"{m.group(1)}{self.variable}={image}", text)
         if count == 0:
-            new = text + ("" if text.endswith("\n") or not text else "\n") + f"{IMAGE_VARIABLE}={image}\n"
+            new = text + ("" if text.endswith("\n") or not text else "\n") + f"{self.variable}={image}\n"
         if new != text:
             try:
                 replace_file(path, new)

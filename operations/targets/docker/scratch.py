@@ -13,7 +13,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..base import AdminResult, TargetError
+from ..base import COUNT_STATEMENTS, AdminResult, TargetError, counted
 from .compose_env import IMAGE_VARIABLE
 from .discovery import CONTAINER_DATA_DIR
 from .jobs import JOB_LABEL, Jobs, remove_job
@@ -21,9 +21,10 @@ from .sdk import docker
 
 SCRATCH_MOUNT = PurePosixPath("/scratch")
 
-COUNT_SCRIPT = (
-    'body=\'{"statements":[{"statement":"MATCH (n) RETURN count(n)"},'
-    '{"statement":"MATCH ()-[r]->() RETURN count(r)"}]}\'; '
+# Inside the scratch container (no network, no curl): POST the JSON body $2 to the HTTP API's transaction endpoint
+# of database $1 with bash's /dev/tcp, print the answer. ${#body} counts characters: the body is kept ASCII.
+READ_SCRIPT = (
+    'body="$2"; '
     'exec 3<>/dev/tcp/127.0.0.1/7474 || exit 7; '
     'printf "POST /db/%s/tx/commit HTTP/1.0\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\n'
     'Accept: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n%s" "$1" "${#body}" "$body" >&3; cat <&3'
@@ -82,7 +83,12 @@ class Scratch:
         return AdminResult(command=self.admin_command(args), returncode=returncode, output=output)
 
     def counts(self, database: str, start_timeout: float) -> tuple[int, int]:
-        """(nodes, relationships) of ``database`` in the scratch store, from a scratch Neo4j started for it."""
+        """(nodes, relationships) of ``database`` in the scratch store."""
+        return counted(self.read(database, list(COUNT_STATEMENTS), start_timeout))
+
+    def read(self, database: str, statements: list[str], start_timeout: float) -> list[list[list[Any]]]:
+        """The rows of each statement on ``database`` in the scratch store, from a scratch Neo4j started for it."""
+        request = json.dumps({"statements": [{"statement": s} for s in statements]}, ensure_ascii=True)
         spec = self.ready()
         client = self.jobs.discovery.client()
         try:
@@ -106,14 +112,13 @@ class Scratch:
                 job.reload()
                 if job.status not in ("created", "running"):
                     raise TargetError(f"the scratch Neo4j exited: {job.logs(tail=15).decode(errors='replace')}")
-                code, out = job.exec_run(["bash", "-c", COUNT_SCRIPT, "count", database])
+                code, out = job.exec_run(["bash", "-c", READ_SCRIPT, "read", database, request])
                 text = out.decode(errors="replace")
                 body = text.partition("\r\n\r\n")[2]
                 if code == 0 and body.startswith("{"):
                     answer = json.loads(body)
                     if not answer.get("errors"):
-                        nodes, rels = (r["data"][0]["row"][0] for r in answer["results"])
-                        return int(nodes), int(rels)
+                        return [[d["row"] for d in r["data"]] for r in answer["results"]]
                     last = str(answer["errors"])
                 else:
                     last = text.strip()[-300:]

@@ -212,8 +212,14 @@ class DockerTarget(Target):
     def side_admin(self, root: Path, args: list[str]) -> AdminResult:
         return SideStore(self.jobs, root).admin(args)
 
-    def side_counts(self, root: Path) -> tuple[int, int]:
-        return SideStore(self.jobs, root).counts(self.connection.database, self.start_timeout)
+    def neo4j_log_tail(self) -> str:
+        try:
+            return self.discovery.container().logs(tail=3000).decode(errors="replace")
+        except Exception:  # no engine, no container: nothing to measure by
+            return ""
+
+    def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
+        return SideStore(self.jobs, root).read(self.connection.database, statements, self.start_timeout)
 
     def stop_side(self, root: Path) -> list[str]:
         # One run at a time holds the target, so every one-off container of it is that run's.

@@ -15,9 +15,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from ...processes import pid_alive
-from ..base import Connection, TargetError, bolt_counts, initial_password_args
+from ..base import COUNT_STATEMENTS, Connection, TargetError, bolt_read, counted, initial_password_args
 from .admin import ADMIN_MARKER, AdminTool
 from .installation import Installation, read_conf
 
@@ -92,7 +93,11 @@ class OwnServers:
         return int(address.rsplit(":", 1)[-1])
 
     def counts(self, home: Path, what: str, database: str) -> tuple[int, int]:
-        """(nodes, relationships) of ``database`` in the store of the portal's own Neo4j on ``home``, from
+        """(nodes, relationships) of ``database`` in the store of the portal's own Neo4j on ``home``."""
+        return counted(self.read(home, what, database, list(COUNT_STATEMENTS)))
+
+    def read(self, home: Path, what: str, database: str, statements: list[str]) -> list[list[list[Any]]]:
+        """The rows of each statement on ``database`` in the store of the portal's own Neo4j on ``home``, from
         ``bin/neo4j console`` with that configuration, which only this process reaches and which is stopped again
         before returning."""
         conf = home / "conf"
@@ -121,7 +126,7 @@ class OwnServers:
             deadline = time.monotonic() + self.timeout
             while True:
                 try:
-                    return bolt_counts(Connection(url, "neo4j", password, database))
+                    return bolt_read(Connection(url, "neo4j", password, database), statements)
                 except Exception as exc:  # the database may still be coming online after the start
                     if server.poll() is not None:
                         tail = start_failure(logs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -23,6 +24,9 @@ from .admin import AdminTool
 from .installation import Installation
 from .own_servers import OwnServers
 from .supervisor import Supervisor
+
+#: how much of the end of neo4j.log is read for the last stop and start
+LOG_TAIL_BYTES = 256 << 10
 
 
 class LocalTarget(Target):
@@ -253,10 +257,18 @@ class LocalTarget(Target):
         result = self.admin_tool.run(args, self._side_conf(root.resolve()))
         return AdminResult(self.side_admin_command(root, args), result.returncode, result.output)
 
-    def side_counts(self, root: Path) -> tuple[int, int]:
+    def neo4j_log_tail(self) -> str:
+        try:
+            with open(self.installation.directory("logs") / "neo4j.log", "rb") as log:
+                log.seek(max(log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES, 0))
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def side_read(self, root: Path, statements: list[str]) -> list[list[list[Any]]]:
         root = root.resolve()
         self._side_conf(root)
-        return self.own_servers.counts(root, f"the side Neo4j in {root}", self.connection.database)
+        return self.own_servers.read(root, f"the side Neo4j in {root}", self.connection.database, statements)
 
     def stop_side(self, root: Path) -> list[str]:
         if not root.exists():
