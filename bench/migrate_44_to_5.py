@@ -11,7 +11,6 @@ SQLite database; prints one line per step and the total. Figures, not assertions
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -20,45 +19,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.store_upgrade_run import portal_env, portal_for, run_upgrade  # noqa: E402
+
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-migrate-"))
-    os.environ["PORTAL_DATA_DIR"] = str(work)
-    os.environ["DATABASE_URL"] = f"sqlite:///{work / 'portal.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alchemiscale_portal.settings")
-    from devtools.local_neo4j import portal_settings
+    portal_env(work)
+    # Imported once the environment above is set: the settings read it.
     from tests.neo4j44 import LocalStore44
 
     store = LocalStore44(work)
+    portal_for(store, work)
     t0 = time.monotonic()
     store.create()
     print(f"4.4 store from the fixture (init, load, start): {time.monotonic() - t0:6.1f} s")
-    os.environ.update(
-        {
-            "NEO4J_URL": store.url,
-            "NEO4J_USER": "neo4j",
-            "NEO4J_PASS": store.password,
-            **portal_settings(store.instance.home),
-            "PORTAL_BACKUP_DIR": str(work / "backups"),
-        }
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from operations.runs.engine import execute
-    from operations.upgrades import services
-
     try:
-        t0 = time.monotonic()
-        name = "neo4j-4.4-to-5"
-        run = execute(services.request_migration(name, confirmation=name, user=None, label="bench").pk)
-        total = time.monotonic() - t0
-        for step in run.steps.all():
-            took = (step.finished_at - step.started_at).total_seconds() if step.finished_at and step.started_at else 0
-            print(f"  {step.position:>2}. {step.name:<38} {step.status:<8} {took:6.1f} s")
-        print(f"migration {run.status}: {total:.1f} s in all")
+        run_upgrade("neo4j-4.4-to-5")
     finally:
         store.remove()
     return 0

@@ -73,6 +73,16 @@ BOLT_QUIET_PERIOD_44 = "unsupported.dbms.bolt.netty_server_shutdown_quiet_period
 ADMIN_MAIN = "org.neo4j.cli.AdminTool"
 
 
+def is_calendar(version: str) -> bool:
+    """Neo4j 2025.x and later (calendar versions) need Java 21 or newer and start from another entry point."""
+    return int(version.split(".")[0]) >= 2025
+
+
+def server_main(version: str) -> str:
+    """The server's main class: 2025.x renamed it (the jar's META-INF/services/org.neo4j.server.startup.EntryPoint)."""
+    return "org.neo4j.server.Neo4jCommunity" if is_calendar(version) else SERVER_MAIN
+
+
 def is_44(version: str) -> bool:
     """Neo4j 4.4 differs from 5.x in its Java (11), its config keys (``dbms.*``) and neo4j-admin's syntax."""
     return version.startswith("4.")
@@ -124,6 +134,14 @@ def java_for(version: str) -> str:
     """The Java that runs ``version``: 11 for 4.4 (fetched by devtools/java11.py), the installed 17 for 5.x."""
     if is_44(version):
         return str(java11.ensure())
+    if is_calendar(version):
+        # As Neo4j's own scripts do, and as the portal's Java precheck (operations/targets/local/java.py) reads it.
+        home = os.environ.get("JAVA_HOME")
+        if not home:
+            raise Neo4jError(
+                f"Neo4j {version} needs Java 21 or newer: set JAVA_HOME to one (e.g. /usr/lib/jvm/temurin-25-jdk-amd64)"
+            )
+        return str(Path(home) / "bin" / "java")
     java = shutil.which("java")
     if java is None:
         raise Neo4jError("java is not installed (Neo4j 5.26 needs Java 17: apt-get install openjdk-17-jre-headless)")
@@ -146,9 +164,11 @@ def class_archive(version: str, kind: str, java: str) -> Path:
 
 
 def _dependencies(version: str) -> str:
-    """The distribution's assembly pom where Maven Central has it; for releases without one (5.18.x), the server
+    """The distribution's assembly pom where Maven Central has a usable one; for the others (5.18.x, 2025.x), the server
     module and the Community edition module (the server entry point), which bring the same jars."""
-    if version.startswith("5.18."):
+    # 2025.x's assembly pom also names modules Maven Central does not serve (neo4j-push-to-cloud,
+    # neo4j-genai-plugin, cypher-shell), so its jars are gathered the same way.
+    if version.startswith("5.18.") or is_calendar(version):
         artifacts = [("org.neo4j.app", "neo4j-server", "jar"), ("org.neo4j", "neo4j", "jar")]
     else:
         artifacts = [("org.neo4j.assembly", "neo4j-community-standalone", "pom")]
@@ -337,7 +357,15 @@ class Neo4jInstance:
         home = os.environ.get("NEO4J_HOME") or str(self.home)
         conf = os.environ.get("NEO4J_CONF") or str(self.conf_dir)
         java = self.java()
-        cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *self.jvm_flags(java, "server"), "-cp", f"{self.lib}/*", SERVER_MAIN]
+        cmd = [
+            java,
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            *self.jvm_flags(java, "server"),
+            "-cp",
+            f"{self.lib}/*",
+            server_main(self.version),
+        ]
         os.execv(cmd[0], [*cmd, f"--home-dir={home}", f"--config-dir={conf}"])
 
     def exec_admin(self, args: list[str]) -> None:
@@ -455,7 +483,7 @@ class Neo4jInstance:
             *self.jvm_flags(java, "server", archive_to),
             "-cp",
             f"{self.lib}/*",
-            SERVER_MAIN,
+            server_main(self.version),
             f"--home-dir={self.home}",
             f"--config-dir={self.conf_dir}",
         ]

@@ -5,7 +5,7 @@
     python3 scripts/neo4j_image.py hash  [--version V]   print the recipe hash the image is labelled with
 
 ``V`` is a Neo4j release (default the portal's 5.26 release; ``4.4.44`` for the 4.4 image the store migration starts
-from) or a release line (``5.26``, ``4.4``: the portal's release of that line). The tags are ``neo4j:<V>`` and
+from; ``5.18.1`` for the 5.18 one the upgrade to 5.26 starts from) or a release line (``5.26``, ``4.4``: the portal's release of that line). The tags are ``neo4j:<V>`` and
 ``neo4j:<major.minor>``.
 
 No registry is reachable from this project's machines, so the official image cannot be pulled. This one is laid out
@@ -182,8 +182,17 @@ class Line:
         self.suite, self.java, self.setting_prefix, self.https = suite, java, setting_prefix, https
         self.extra, self.heap_keys, self.set_initial_password = extra, heap_keys, set_initial_password
 
-    def base_conf(self) -> str:
-        return BASE_CONF.format(home=NEO4J_HOME, prefix=self.setting_prefix, https=self.https, extra=self.extra)
+    def base_conf(self, lib: Path) -> str:
+        extra = without_usage_report(self.extra, lib)
+        return BASE_CONF.format(home=NEO4J_HOME, prefix=self.setting_prefix, https=self.https, extra=extra)
+
+
+def without_usage_report(text: str, lib: Path) -> str:
+    """``text`` without its usage-report line when the jar set has no usage-report module (5.18.1's, gathered from
+    its server module): a 5.x server refuses to start on a setting that no module declares."""
+    if list(lib.glob("neo4j-udc-*.jar")):
+        return text
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("dbms.usage_report."))
 
 
 LINES = {
@@ -362,9 +371,9 @@ def neo4j_overlay(version: str) -> Path:
         overlay / "startup" / "docker-entrypoint.sh",
         ENTRYPOINT.replace("@SET_INITIAL_PASSWORD@", line.set_initial_password),
     )
-    (overlay / "startup" / "neo4j.conf.base").write_text(line.base_conf())
+    (overlay / "startup" / "neo4j.conf.base").write_text(line.base_conf(lib))
     (home / "conf").mkdir()
-    (home / "conf" / "neo4j.conf").write_text(line.base_conf())
+    (home / "conf" / "neo4j.conf").write_text(line.base_conf(lib))
     for name in ("conf", "data", "logs", "run", "import", "plugins"):
         (home / name).mkdir(exist_ok=True)
         # Any USER_ID:GROUP_ID the deployment picks must be able to write these (data is normally a bind mount).
@@ -403,19 +412,22 @@ def class_archives(rootfs: Path, overlay: Path, version: str) -> None:
     conf = f"{NEO4J_HOME}/conf-archives"
     (home / "conf-archives").mkdir()
     (home / "conf-archives" / "neo4j.conf").write_text(
-        "".join(
-            f"{line}\n"
-            for line in (
-                f"server.directories.data={NEO4J_HOME}/data",
-                f"server.directories.logs={NEO4J_HOME}/logs",
-                f"server.directories.run={NEO4J_HOME}/run",
-                "server.default_listen_address=127.0.0.1",
-                f"server.http.listen_address=127.0.0.1:{http}",
-                f"server.bolt.listen_address=127.0.0.1:{bolt}",
-                "server.https.enabled=false",
-                "dbms.security.auth_enabled=false",
-                "dbms.usage_report.enabled=false",
-            )
+        without_usage_report(
+            "".join(
+                f"{line}\n"
+                for line in (
+                    f"server.directories.data={NEO4J_HOME}/data",
+                    f"server.directories.logs={NEO4J_HOME}/logs",
+                    f"server.directories.run={NEO4J_HOME}/run",
+                    "server.default_listen_address=127.0.0.1",
+                    f"server.http.listen_address=127.0.0.1:{http}",
+                    f"server.bolt.listen_address=127.0.0.1:{bolt}",
+                    "server.https.enabled=false",
+                    "dbms.security.auth_enabled=false",
+                    "dbms.usage_report.enabled=false",
+                )
+            ),
+            home / "lib",
         )
     )
     classpath = image_classpath(home / "lib", NEO4J_HOME)

@@ -51,6 +51,8 @@ export "$docker_host"
 python3 scripts/neo4j_image.py build > /dev/null
 # ... and a Neo4j 4.4 one, the version the store migration's Docker tests start from.
 python3 scripts/neo4j_image.py build --version 4.4 > /dev/null
+# ... and a Neo4j 5.18 one (alchemiscale's compose default), the version the upgrade to 5.26 starts from.
+python3 scripts/neo4j_image.py build --version 5.18.1 > /dev/null
 python3 scripts/standin_image.py build > /dev/null  # the STAND-IN for alchemiscale-server's image (see the script)
 set -a
 . "$state/services.env"

@@ -18,6 +18,7 @@ it without touching the rest of the suite's store. What the tests need is the sm
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shlex
@@ -74,6 +75,19 @@ def everything(url: str, password: str) -> dict[str, Any]:
         "relationships": sorted((a, t, b, sorted((p, plain(v)) for p, v in props.items())) for a, t, b, props in rels),
         "constraints": sorted(r[0] for r in query(url, password, "SHOW CONSTRAINTS YIELD name RETURN name")),
     }
+
+
+def with_damage(steps: list, name: str, damage) -> list:
+    """``steps`` with ``damage(ctx)`` done just before the step ``name`` runs: a real failure made to happen midway
+    through a real store upgrade."""
+    i = next(i for i, s in enumerate(steps) if s.name == name)
+    original = steps[i].run
+
+    def damage_then_run(ctx):
+        damage(ctx)
+        return original(ctx)
+
+    return [*steps[:i], dataclasses.replace(steps[i], run=damage_then_run), *steps[i + 1 :]]
 
 
 class Store44:
@@ -181,26 +195,25 @@ class DockerStore44(Store44):
         self.env_file = tmp_path / "compose" / ".env"
         self.initial: dict[str, Any] = {}
 
-    def create(self) -> None:
-        from tests.docker_fixtures import (
-            DATA_GID,
-            DATA_UID,
-            IMAGE_44,
-            create_compose_neo4j,
-            docker_client,
-            remove_deployment,
-        )
+    #: the version the deployment starts from, and its image
+    from_version = NEO4J_44_VERSION
 
-        client = docker_client()
-        remove_deployment(client, self.project)
-        self.data_dir.mkdir()
-        os.chown(self.data_dir, DATA_UID, DATA_GID)
+    @property
+    def image(self) -> str:
+        from tests.docker_fixtures import tags_for
+
+        return tags_for(self.from_version)[1]
+
+    def load_data(self, client) -> None:
+        """Fill the data directory before the first start: the 4.4 fixture dump, with 4.4's own load syntax
+        (docs/facts.md), in a one-off container of the image."""
+        from tests.docker_fixtures import DATA_GID, DATA_UID
+
         dump_dir = self.tmp_path / "fixture"
         dump_dir.mkdir()
         shutil.copy(FIXTURE_44, dump_dir / "neo4j.dump")
-        # 4.4's own load syntax (docs/facts.md), in a one-off container of the image, before the first start.
         client.containers.run(
-            IMAGE_44,
+            self.image,
             ["neo4j-admin", "load", "--from=/fixture/neo4j.dump", "--database=neo4j", "--force"],
             user=f"{DATA_UID}:{DATA_GID}",
             network_mode="none",
@@ -211,9 +224,18 @@ class DockerStore44(Store44):
                 str(dump_dir): {"bind": "/fixture", "mode": "ro"},
             },
         )
+
+    def create(self) -> None:
+        from tests.docker_fixtures import DATA_GID, DATA_UID, create_compose_neo4j, docker_client, remove_deployment
+
+        client = docker_client()
+        remove_deployment(client, self.project)
+        self.data_dir.mkdir()
+        os.chown(self.data_dir, DATA_UID, DATA_GID)
+        self.load_data(client)
         self.env_file.parent.mkdir()
         self.env_file.write_text(
-            f"# alchemiscale-server\nNEO4J_USER=neo4j\nNEO4J_DOCKER_IMAGE={IMAGE_44}\n"
+            f"# alchemiscale-server\nNEO4J_USER=neo4j\nNEO4J_DOCKER_IMAGE={self.image}\n"
             f"NEO4J_DATA_STORE={self.data_dir}\n"
         )
         self.env_file.chmod(0o640)
@@ -221,14 +243,14 @@ class DockerStore44(Store44):
             client,
             project=self.project,
             service="neo4j",
-            image=IMAGE_44,
+            image=self.image,
             data_dir=self.data_dir,
             password=self.password,
             bolt_port=BOLT_PORT,
             http_port=HTTP_PORT,
             heap="384m",
             pagecache="64m",
-            version=NEO4J_44_VERSION,
+            version=self.from_version,
         )
         self.target().wait_for_bolt()
         self.initial = self.deployment()

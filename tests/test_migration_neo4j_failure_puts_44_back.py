@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 
 import pytest
@@ -15,7 +14,7 @@ from operations.runs.registry import PROCEDURES
 from operations.runs.requests import request
 from operations.targets import get_target
 from operations.upgrades.neo4j_data import Neo4j44To5Procedure, aside_dir
-from tests.neo4j44 import store44  # noqa: F401  (fixture)
+from tests.neo4j44 import store44, with_damage  # noqa: F401  (fixture)
 
 
 class DamagedStoreMigration(Neo4j44To5Procedure):
@@ -25,16 +24,11 @@ class DamagedStoreMigration(Neo4j44To5Procedure):
     kind = "neo4j-4.4-to-5-damaged"
 
     def steps_for_run(self):
-        steps = super().steps_for_run()
-        i = next(i for i, s in enumerate(steps) if s.name == "migrate the store format")
-        original = steps[i].run
-
-        def damage_then_migrate(ctx):
-            shutil.rmtree(self.target.data_dir / "databases" / "neo4j")
-            return original(ctx)
-
-        steps[i] = dataclasses.replace(steps[i], run=damage_then_migrate)
-        return steps
+        return with_damage(
+            super().steps_for_run(),
+            "migrate the store format",
+            lambda ctx: shutil.rmtree(self.target.data_dir / "databases" / "neo4j"),
+        )
 
 
 @pytest.mark.django_db

@@ -77,6 +77,18 @@ if not re.fullmatch(r"5\.\d+\.\d+", NEO4J_MIGRATION_VERSION):
     raise ImproperlyConfigured(
         f"PORTAL_NEO4J_MIGRATION_VERSION must be a Neo4j 5 release such as 5.18.1, got {NEO4J_MIGRATION_VERSION!r}"
     )
+# The releases the Neo4j forward upgrades move to (operations/upgrades/neo4j_forward.py): 5.26 LTS, through which
+# every upgrade from an earlier 5.x passes, then a 2025.x release (it needs Java 21 or newer).
+NEO4J_LTS_VERSION = env_str("PORTAL_NEO4J_LTS_VERSION", "5.26.12")
+if not re.fullmatch(r"5\.26\.\d+", NEO4J_LTS_VERSION):
+    raise ImproperlyConfigured(
+        f"PORTAL_NEO4J_LTS_VERSION must be a Neo4j 5.26 release such as 5.26.12, got {NEO4J_LTS_VERSION!r}"
+    )
+NEO4J_2025_VERSION = env_str("PORTAL_NEO4J_2025_VERSION", "2025.12.1")
+if not re.fullmatch(r"2025\.\d\d\.\d+", NEO4J_2025_VERSION):
+    raise ImproperlyConfigured(
+        f"PORTAL_NEO4J_2025_VERSION must be a Neo4j 2025.x release such as 2025.12.1, got {NEO4J_2025_VERSION!r}"
+    )
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")

@@ -123,6 +123,11 @@ class Target(abc.ABC):
         """
         raise TargetError(f"the {self.name} target cannot switch its Neo4j version")
 
+    def check_java(self, version: str) -> list[str]:
+        """Problems with the Java Neo4j ``version`` would run on (2025.x needs 21 or newer); empty where the target
+        brings its own Java with each version (a Docker image)."""
+        return []
+
     def version_follow_up(self, version: str) -> str:
         """What staff still have to do by hand after a switch to ``version`` (empty: nothing)."""
         return ""

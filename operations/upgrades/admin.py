@@ -19,7 +19,7 @@ from operations.runs.requests import active_run, no_worker_warning
 from operations.targets import get_target
 from security import proof
 
-from . import registry, services
+from . import registry, services, versions
 from .services import can_migrate
 
 
@@ -67,6 +67,8 @@ class AppliedMigrationAdmin(RecordAdmin):
             "target": target,
             "neo4j_version": version,
             "migrations": registry.overview(target),
+            "path": registry.upgrade_path(target, version),
+            "newest": versions.newest(registry.hops()),
             "interrupted": services.interrupted_runs(target),
             "active": active_run(target.name),
             "no_worker": no_worker_warning(),

@@ -136,16 +136,7 @@ class AlchemiscaleV03ToV04Procedure(MigrationProcedure):
         return f"recorded as applied (#{record.pk}); {before['unmarked']} NetworkMark(s) added"
 
     def record_failed(self, ctx: RunContext) -> str:
-        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
-        record = records.record(
-            ctx,
-            self.migration_name,
-            outcome,
-            neo4j_before=ctx.state.get("neo4j_version", ""),
-            neo4j_after=self.target.neo4j_version(),
-            details=self._cli_details(ctx),
-        )
-        return f"recorded as {outcome} (#{record.pk})"
+        return self.record_outcome_of_failure(ctx, self._cli_details(ctx))
 
     def _cli_details(self, ctx: RunContext) -> dict:
         """What the record keeps of alchemiscale's run: the command, whether it was the stand-in, its output."""

@@ -28,6 +28,11 @@ class MigrationProcedure(Procedure):
     changes_store = True
     migration_name: ClassVar[str]
 
+    @classmethod
+    def target_release(cls) -> str:
+        """The Neo4j release the migration moves to (empty when it does not change Neo4j)."""
+        return ""
+
     # -- prechecks ------------------------------------------------------------------------------------------
     def check_versions(self) -> list[str]:
         """Problems with the versions (empty when the migration applies to the store as it is)."""
@@ -104,6 +109,19 @@ class MigrationProcedure(Procedure):
         if problems:
             raise OperationFailed("; ".join(problems))
         return "the migration applies and is not yet applied"
+
+    def record_outcome_of_failure(self, ctx: RunContext, details: dict[str, Any]) -> str:
+        """The failure steps' record: ``rolled-back`` for a roll-back run, else ``failed``."""
+        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
+        record = records.record(
+            ctx,
+            self.migration_name,
+            outcome,
+            neo4j_before=ctx.state.get("neo4j_version", ""),
+            neo4j_after=self.target.neo4j_version(),
+            details=details,
+        )
+        return f"recorded as {outcome} (#{record.pk})"
 
     def rollback_steps(self) -> list[Step]:
         """The steps that undo an interrupted run (by default: its failure steps)."""

@@ -22,17 +22,15 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
 
 from operations.backups.procedures import dumps
-from operations.humanize import human_size
 from operations.runs.contract import OperationFailed, RunContext, Step
 
 from ..models import Backup
 from ..targets import Target
 from ..targets.base import initial_password_args
-from . import records, snapshot
-from .base import MigrationProcedure
+from . import neo4j_switch, snapshot
+from .neo4j_switch import Neo4jSwitchProcedure
 
 
 def to_version() -> str:
@@ -65,44 +63,39 @@ def migrate_args(target: Target) -> list[str]:
 
 
 def check_args(target: Target) -> list[str]:
-    return ["database", "check", target.connection.database]
+    return neo4j_switch.check_args(target.connection.database)
 
 
 MASKED = "********"
 
 
-class Neo4j44To5Procedure(MigrationProcedure):
+class Neo4j44To5Procedure(Neo4jSwitchProcedure):
     kind = "neo4j-4.4-to-5"
     title = "Migrate the state store from Neo4j 4.4 to Neo4j 5"
     # Not the 5.x release: that is a setting, and a store migrated once is not migrated again whichever it was.
     migration_name = "neo4j-4.4-to-5"
+    from_label = "4.4"
+    # The dump is usually far smaller than the store, but the loaded 5.x store is about the store's size.
+    disk_factor = 1
+
+    @classmethod
+    def target_release(cls) -> str:
+        return to_version()
+
+    def new_version(self) -> str:
+        return to_version()
+
+    def aside_dir(self) -> Path:
+        return aside_dir(self.target)
 
     def check_versions(self) -> list[str]:
         version = self.target.neo4j_version()
         if not version.startswith("4.4"):
             return [f"the store runs Neo4j {version}, not 4.4; this migration does not apply"]
-        if aside_dir(self.target).exists():
-            return [
-                f"{aside_dir(self.target)} exists (a 4.4 data directory set aside by an earlier attempt); "
-                f"move it away after checking it is not needed"
-            ]
-        return []
+        return self.check_aside_free()
 
     def check_new_version(self) -> list[str]:
         return self.target.check_neo4j_version(to_version())
-
-    def check_free_disk(self) -> list[str]:
-        target = self.target
-        need = dumps._tree_size(target.database_dirs())
-        probe = target.backup_dir if target.backup_dir.exists() else target.backup_dir.parent
-        free = shutil.disk_usage(probe).free
-        # The dump is usually far smaller than the store, but the loaded 5.x store is about the store's size.
-        if free < need:
-            return [
-                f"{probe} has {human_size(free)} free; the safety dump and the migrated store need up to "
-                f"{human_size(need)}"
-            ]
-        return []
 
     def steps_for_run(self) -> list[Step]:
         t, db = self.target, self.target.connection.database
@@ -148,7 +141,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 f"move {t.data_dir} to {aside_dir(t)} (kept until someone removes it) and start from an "
                 f"empty data directory",
             ),
-            Step(f"switch to Neo4j {version}", self.switch_to_5, t.switch_description(version)),
+            Step(f"switch to Neo4j {version}", self.switch_to_new, t.switch_description(version)),
             Step(
                 f"load with Neo4j {version}",
                 self.load,
@@ -174,7 +167,7 @@ class Neo4j44To5Procedure(MigrationProcedure):
                 "the migrated store must pass neo4j-admin's check",
                 commands=[admin(check_args(t))],
             ),
-            Step(f"start Neo4j {version}", self.start_5, "start and wait until Bolt answers"),
+            Step(f"start Neo4j {version}", self.start_new, "start and wait until Bolt answers"),
             Step(
                 "verify against the 4.4 store",
                 self.verify,
@@ -190,34 +183,12 @@ class Neo4j44To5Procedure(MigrationProcedure):
             ),
             Step(
                 "start Neo4j 4.4 again",
-                self.start_44_again,
+                self.start_old_again,
                 "after a failure: start 4.4 if it was running and check it holds what it held",
                 when="failure",
             ),
             Step("record the failed attempt", self.record_failed, "the applied-migrations record", when="failure"),
         ]
-
-    # -- steps --------------------------------------------------------------------------------------------------
-    def record_before(self, ctx: RunContext) -> str:
-        target = self.target
-        if not target.is_up():
-            raise OperationFailed(
-                "Neo4j 4.4 is not running: start it so the migration can record what the store "
-                "holds and verify the migrated store against it"
-            )
-        target.wait_for_bolt()
-        before = snapshot.take(target)
-        ctx.remember(
-            was_running=True,
-            neo4j_version=target.neo4j_version(),
-            nodes=before["nodes"],
-            relationships=before["relationships"],
-            before=before,
-        )
-        return (
-            f"Neo4j {target.neo4j_version()}: {before['nodes']} nodes, {before['relationships']} relationships; "
-            f"{len(before['sample'])} nodes sampled"
-        )
 
     def name_safety_dump(self, ctx: RunContext) -> str:
         target = self.target
@@ -242,10 +213,6 @@ class Neo4j44To5Procedure(MigrationProcedure):
         data.mkdir(mode=st.st_mode & 0o7777)
         os.chown(data, st.st_uid, st.st_gid)
         return f"{data} -> {aside}; {data} is empty"
-
-    def switch_to_5(self, ctx: RunContext) -> str:
-        ctx.remember(switched=True)
-        return self.target.use_neo4j_version(to_version())
 
     def load(self, ctx: RunContext) -> str:
         ctx.admin(load_args(self.target), f"loading the 4.4 dump with Neo4j {to_version()} failed")
@@ -274,111 +241,5 @@ class Neo4j44To5Procedure(MigrationProcedure):
     def fix_ownership(self, ctx: RunContext) -> str:
         return self.target.fix_ownership([self.target.data_dir])
 
-    def consistency_check(self, ctx: RunContext) -> str:
-        ctx.admin(check_args(self.target), "the migrated store failed the consistency check")
-        return "consistent"
-
-    def start_5(self, ctx: RunContext) -> str:
-        self.target.start()
-        return f"Neo4j {self.target.neo4j_version()} is up and answers over Bolt"
-
-    def verify(self, ctx: RunContext) -> str:
-        after = snapshot.take(self.target)
-        ctx.remember(after_counts=[after["nodes"], after["relationships"]])
-        problems = snapshot.differences(ctx.state["before"], after)
-        if problems:
-            raise OperationFailed("the migrated store differs from the 4.4 store: " + "; ".join(problems[:10]))
-        return (
-            f"{after['nodes']} nodes and {after['relationships']} relationships, as in 4.4; "
-            f"{len(after['sample'])} sampled nodes identical"
-        )
-
-    def record_applied(self, ctx: RunContext) -> str:
-        staging = staging_dir(self.target)
-        shutil.rmtree(staging, ignore_errors=True)
-        record = records.record(
-            ctx,
-            self.migration_name,
-            "applied",
-            neo4j_before=ctx.state["neo4j_version"],
-            neo4j_after=self.target.neo4j_version(),
-            details={
-                "nodes": ctx.state["nodes"],
-                "relationships": ctx.state["relationships"],
-                "safety_backup": ctx.state.get("file_name"),
-                "set_aside": ctx.state.get("aside"),
-            },
-        )
-        follow_up = self.target.version_follow_up(to_version())
-        return (
-            f"recorded as applied (#{record.pk}). The 4.4 data directory is kept at {ctx.state.get('aside')} "
-            f"and the safety dump at {self.target.backup_dir / ctx.state['file_name']}; remove them when the "
-            f"new store has proved itself" + (f". To do: {follow_up}" if follow_up else "")
-        )
-
-    # -- failure / roll back --------------------------------------------------------------------------------------
-    def put_back(self, ctx: RunContext) -> str:
-        target, done = self.target, []
-        aside = ctx.state.get("aside")
-        if aside and Path(aside).exists():
-            if target.is_up():
-                target.stop()
-                done.append(f"Neo4j {target.neo4j_version()} stopped")
-            failed = target.data_dir.with_name(
-                f"{target.data_dir.name}.failed-{to_version()}-{timezone.now():%Y%m%d-%H%M%S}"
-            )
-            if target.data_dir.exists():
-                target.data_dir.rename(failed)
-                done.append(f"the {to_version()} data directory moved to {failed}")
-            Path(aside).rename(target.data_dir)
-            ctx.remember(aside=None)
-            done.append(f"{aside} moved back to {target.data_dir}")
-        if ctx.state.get("switched"):
-            done.append(f"switched back: {target.use_neo4j_version(ctx.state['neo4j_version'])}")
-            ctx.remember(switched=False)
-        return "; ".join(done) or "nothing had been changed on disk"
-
-    def start_44_again(self, ctx: RunContext) -> str:
-        if not ctx.state.get("was_running"):
-            return "Neo4j 4.4 was not running before; left stopped"
-        target = self.target
-        target.start()
-        nodes, rels = target.counts()
-        if (nodes, rels) != (ctx.state["nodes"], ctx.state["relationships"]):
-            raise OperationFailed(
-                f"Neo4j 4.4 is up again but holds {nodes} nodes and {rels} relationships, not "
-                f"{ctx.state['nodes']} and {ctx.state['relationships']}; restore the safety dump"
-            )
-        return f"Neo4j {target.neo4j_version()} is up with its {nodes} nodes and {rels} relationships"
-
-    def record_failed(self, ctx: RunContext) -> str:
-        failed = [s.name for s in ctx.run.steps.filter(status="failed")]
-        outcome = "rolled-back" if self.params.get("rollback_of") else "failed"
-        record = records.record(
-            ctx,
-            self.migration_name,
-            outcome,
-            neo4j_before=ctx.state.get("neo4j_version", ""),
-            neo4j_after=self.target.neo4j_version(),
-            details={"failed_steps": failed},
-        )
-        return f"recorded as {outcome} (#{record.pk})"
-
-    def recover(self, ctx: RunContext) -> list[str]:
-        """The worker died mid-run. Before the data was set aside, 4.4 is simply started again; after, nothing is
-        moved behind staff's back: the run is recorded as interrupted, to be resumed or rolled back."""
-        if not ctx.state.get("aside") and not ctx.state.get("switched"):
-            return dumps.clear_in_progress(ctx) + super().recover(ctx)
-        # An orphaned neo4j-admin (load, migrate) must not go on writing behind staff's back.
-        done = self.target.stop_admin()
-        records.record(
-            ctx,
-            self.migration_name,
-            "interrupted",
-            neo4j_before=ctx.state.get("neo4j_version", ""),
-            neo4j_after=self.target.neo4j_version(),
-            details={"set_aside": ctx.state.get("aside")},
-        )
-        return done + [
-            f"left as it was (4.4 data at {ctx.state.get('aside')}); resume or roll back from the upgrade page"
-        ]
+    def tidy_up(self) -> None:
+        shutil.rmtree(staging_dir(self.target), ignore_errors=True)

@@ -16,10 +16,11 @@ from operations.runs.contract import OperationFailed
 from operations.runs.requests import plan, queue_for
 
 from ..targets import Target, get_target
-from . import records
+from . import records, versions
 from .alchemiscale_schema import AlchemiscaleV03ToV04Procedure
 from .base import MigrationProcedure
 from .neo4j_data import Neo4j44To5Procedure
+from .neo4j_forward import Neo4j5To526Procedure, Neo4j526To2025Procedure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +59,31 @@ MIGRATIONS: list[Migration] = [
         alchemiscale_from="0.3",
         alchemiscale_to="0.4",
         guide="Migrate schema from alchemiscale 0.3 to 0.4: a NetworkMark for each AlchemicalNetwork",
+    ),
+]
+
+# Neo4j forward (neo4j_forward.py): every upgrade from before 5.26 passes through 5.26 LTS, then 2025.x.
+MIGRATIONS += [
+    Migration(
+        Neo4j5To526Procedure.migration_name,
+        Neo4j5To526Procedure.title,
+        Neo4j5To526Procedure,
+        neo4j_from="5",
+        neo4j_to="5.26",
+        alchemiscale_from="0.4+",
+        alchemiscale_to="0.4+",
+        guide="Neo4j's maintainers: every upgrade from a release before 5.26 passes through 5.26 LTS (the release "
+        "PORTAL_NEO4J_LTS_VERSION names); in place, the old data directory kept",
+    ),
+    Migration(
+        Neo4j526To2025Procedure.migration_name,
+        Neo4j526To2025Procedure.title,
+        Neo4j526To2025Procedure,
+        neo4j_from="5.26",
+        neo4j_to="2025",
+        alchemiscale_from="0.4+",
+        alchemiscale_to="0.4+",
+        guide="From 5.26 LTS to the 2025.x release PORTAL_NEO4J_2025_VERSION names; it needs Java 21 or newer",
     ),
 ]
 
@@ -126,3 +152,22 @@ def _status_on_worker(payload: dict[str, Any]) -> dict[str, Any]:
         "prechecks": [[c.name, c.ok, c.detail] for c in found.prechecks],
         "steps": found.steps,
     }
+
+
+def hops() -> list[versions.Hop]:
+    """The registered migrations that change the Neo4j version, in order (``versions.py``)."""
+    return [
+        versions.Hop(m.name, m.neo4j_from, m.neo4j_to, m.procedure.target_release() or m.neo4j_to)
+        for m in MIGRATIONS
+        if m.neo4j_from != m.neo4j_to
+    ]
+
+
+def upgrade_path(target: Target, current: str) -> list[versions.PathStep]:
+    """The Neo4j upgrade path for ``target`` at version ``current`` (empty when the version is not known)."""
+    try:
+        versions.parse(current)
+    except ValueError:
+        return []
+    done = [h.name for h in hops() if records.applied(h.name, target.name) is not None]
+    return versions.path(current, hops(), done)

@@ -19,6 +19,7 @@ from ...target_names import LOCAL_TARGET
 from ..alchemiscale_cli import AlchemiscaleCli, LocalAlchemiscaleCli
 from ..base import AdminResult, Connection, Target, TargetError
 from ..common import command_text
+from . import java
 from .admin import AdminTool
 from .installation import Installation
 from .own_servers import OwnServers
@@ -184,6 +185,9 @@ class LocalTarget(Target):
                 f"Neo4j {now}, not {version}"
             )
         return f"{self.describe()} ({proc.stdout.strip()[-300:] or 'switched'})"
+
+    def check_java(self, version: str) -> list[str]:
+        return java.problems(version)
 
     def admin_command_for(self, version: str, args: list[str]) -> list[str]:
         return self.admin_command(args)  # the same neo4j-admin path, once the switch made it that version's

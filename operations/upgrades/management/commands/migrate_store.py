@@ -10,11 +10,14 @@ from operations.runs.follow import carry_out, print_plan
 from operations.runs.requests import cli_label
 from operations.targets import get_target
 
-from ... import registry, services
+from ... import registry, services, versions
 
 
 class Command(BaseCommand):
-    help = "Migrate the alchemiscale state store: Neo4j 4.4 to 5.26 (data), alchemiscale v0.3 to v0.4 (schema)."
+    help = (
+        "Migrate the alchemiscale state store: Neo4j 4.4 to 5 (data), alchemiscale v0.3 to v0.4 (schema), Neo4j "
+        "5.x to 5.26 LTS and 5.26 to 2025.x; --list shows the Neo4j upgrade path."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name", nargs="?", help=f"the migration: {', '.join(registry.BY_NAME)}")
@@ -58,8 +61,20 @@ class Command(BaseCommand):
         self.stdout.write(f"requested {run.kind} run #{run.pk} on {run.target}")
         carry_out(run, self.stdout, self.stderr, here=opts["here"], wait=True, timeout=opts["timeout"])
 
+    def show_path(self, target) -> None:
+        try:
+            current = target.neo4j_version()
+        except Exception as exc:  # shown, not raised: the listing must help when the target is broken
+            self.stdout.write(f"Neo4j upgrade path: unknown, the store's version cannot be read ({exc})")
+            return
+        self.stdout.write(f"Neo4j upgrade path: {current} -> {versions.newest(registry.hops())}")
+        for i, step in enumerate(registry.upgrade_path(target, current), 1):
+            hop = step.hop
+            self.stdout.write(f"  {i}. {hop.name}: Neo4j {hop.neo4j_from} -> {hop.release} [{step.state}]")
+
     def show(self, target, plan: bool, only: str | None = None) -> None:
         self.stdout.write(f"target {target.name}: {target.describe()}")
+        self.show_path(target)
         for st in registry.overview(target):
             if only and st.migration.name != only:
                 continue
