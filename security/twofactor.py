@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 from dataclasses import dataclass
 
 import segno
@@ -84,7 +85,21 @@ def normalise(code: str) -> str:
 
 
 def pretty(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+#: recovery codes are written down and typed back: no 0/o, 1/l/i to mistake for each other (31 characters)
+RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+#: 10 characters of it: 49.5 bits
+RECOVERY_LENGTH = 10
+#: what a person may type for a character the alphabet left out; codes made before it (base32: a-z, 2-7) still
+#: hold o, l and i, and never 0 or 1, so this reading is right for old and new codes alike
+_TYPED_FOR = str.maketrans("01", "ol")
+
+
+def new_recovery_code() -> str:
+    return "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
 
 
 @dataclass
@@ -136,10 +151,11 @@ def recovery_hash(code: str) -> str:
     """What the database keeps of a recovery code: an HMAC-SHA256 keyed with PORTAL_SECRET_KEY, in base32 capitals
     cut to the 16 characters django-otp's token column holds (80 bits).
 
-    Keyed rather than a plain hash: a code has only 40 bits, so anyone holding a copy of the database (the copy
-    beside every backup) could try them all against a plain hash; the key is not in the database. Capitals, so a
-    stored hash never equals a code as typed (always lower case after normalise())."""
-    digest = salted_hmac("security.recovery-code", normalise(code), algorithm="sha256").digest()
+    Keyed rather than a plain hash: a code has only about 50 bits (40 for the older ones), so anyone holding a copy
+    of the database (the copy beside every backup) could try them all against a plain hash; the key is not in the
+    database. Capitals, so a stored hash never equals a code as typed (always lower case after normalise()). A 0 or
+    1 typed reads as o or l (see _TYPED_FOR)."""
+    digest = salted_hmac("security.recovery-code", normalise(code).translate(_TYPED_FOR), algorithm="sha256").digest()
     return base64.b32encode(digest).decode("ascii")[:16]
 
 
@@ -159,7 +175,7 @@ def first_recovery_codes(user, address: str | None) -> list[str]:
 
 def _new_recovery_codes(user) -> list[str]:
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create([StaticToken(device=static, token=recovery_hash(c)) for c in codes])
     return [pretty(c) for c in codes]
 
