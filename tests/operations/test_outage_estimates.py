@@ -25,6 +25,23 @@ LOG = """2026-12-06 18:04:20.102+0000 INFO  Logging config in use: File '/var/li
 """
 
 
+def past_backup(took: float, outage: tuple[float, float]) -> OperationRun:
+    """A backup on the stand-in that succeeded, taking ``took`` s, Neo4j unavailable from ``outage[0]`` to
+    ``outage[1]`` s after its start."""
+    began = timezone.now() - dt.timedelta(seconds=took + 60)
+    return OperationRun.objects.create(
+        kind="backup",
+        target="fake",
+        status="succeeded",
+        requested_by_label="cli:x",
+        started_at=began,
+        finished_at=began + dt.timedelta(seconds=took),
+        state={
+            f"outage_{k}": (began + dt.timedelta(seconds=s)).isoformat() for k, s in zip(("started", "ended"), outage)
+        },
+    )
+
+
 def test_the_last_stop_and_start_as_neo4j_logged_them():
     assert restart_in_log(LOG) == (pytest.approx(0.311), pytest.approx(6.5))
     assert restart_in_log(LOG.rsplit("2026-12-06 18:05:07", 1)[0]) == (pytest.approx(0.311), pytest.approx(4.635))
@@ -40,19 +57,7 @@ def test_before_the_first_run_the_log_then_the_last_run(fake_target):
     )
     fake_target.log = ""
     assert outage_words(fake_target, "backup").startswith("about one restart of Neo4j (no earlier backup to go by")
-    began = timezone.now() - dt.timedelta(seconds=100)
-    OperationRun.objects.create(
-        kind="backup",
-        target="fake",
-        status="succeeded",
-        requested_by_label="cli:x",
-        started_at=began,
-        finished_at=began + dt.timedelta(seconds=95),
-        state={
-            "outage_started": (began + dt.timedelta(seconds=3)).isoformat(),
-            "outage_ended": (began + dt.timedelta(seconds=15)).isoformat(),
-        },
-    )
+    past_backup(took=95, outage=(3, 15))
     assert outage_words(fake_target, "backup") == "about 12 s, as in the last backup"
 
 
@@ -64,16 +69,7 @@ def test_the_back_up_now_page_opens_with_both_numbers(fake_target, settings, ali
     assert "Neo4j will be unavailable while the store is dumped" in html and "about 7 s or a little more" in html
     assert "plus the time the dump takes" in html
     assert "The whole run&#x27;s length is not known yet: this is the first backup here." in html
-    began = timezone.now() - dt.timedelta(minutes=5)
-    OperationRun.objects.create(
-        kind="backup",
-        target="fake",
-        status="succeeded",
-        requested_by_label="cli:x",
-        started_at=began,
-        finished_at=began + dt.timedelta(seconds=185),
-        state={"outage_started": began.isoformat(), "outage_ended": (began + dt.timedelta(seconds=9)).isoformat()},
-    )
+    past_backup(took=185, outage=(0, 9))
     html = alice_client.get(reverse("admin:operations_backup_now")).content.decode()
     assert (
         "about 9 s, as in the last backup" in html
