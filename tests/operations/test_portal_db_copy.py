@@ -114,6 +114,11 @@ def test_postgresql_copy_leaves_out_sessions_lockouts_and_authenticator_secrets(
             "CREATE TABLE axes_accessfailurelog (id integer PRIMARY KEY, username text)",
             "CREATE TABLE otp_totp_totpdevice (id integer PRIMARY KEY, user_id integer, key varchar(80) NOT NULL)",
             "CREATE TABLE otp_static_statictoken (id integer PRIMARY KEY, token varchar(16) NOT NULL)",
+            "CREATE TABLE django_otp_webauthn_webauthncredential "
+            "(id integer PRIMARY KEY, user_id integer, public_key text NOT NULL)",
+            "CREATE TABLE django_otp_webauthn_webauthnattestation "
+            "(id integer PRIMARY KEY, credential_id integer REFERENCES django_otp_webauthn_webauthncredential (id), "
+            "data text NOT NULL)",
         ]:
             conn.execute(statement)
         conn.execute("INSERT INTO auth_user VALUES (1, 'alice')")
@@ -124,6 +129,8 @@ def test_postgresql_copy_leaves_out_sessions_lockouts_and_authenticator_secrets(
         conn.execute("INSERT INTO axes_accessfailurelog VALUES (1, 'failed-bob')")
         conn.execute("INSERT INTO otp_totp_totpdevice VALUES (1, 1, %s)", [totp_key])
         conn.execute("INSERT INTO otp_static_statictoken VALUES (1, 'HASHEDRECOVERY23')")
+        conn.execute("INSERT INTO django_otp_webauthn_webauthncredential VALUES (1, 1, 'passkey-public-key')")
+        conn.execute("INSERT INTO django_otp_webauthn_webauthnattestation VALUES (1, 1, 'passkey-attestation')")
     backups = tmp_path / "backups"
     backups.mkdir()
 
@@ -134,7 +141,16 @@ def test_postgresql_copy_leaves_out_sessions_lockouts_and_authenticator_secrets(
     ).stdout
     for table in portal_db.LEFT_OUT_TABLES:
         assert f"CREATE TABLE public.{table} " in script, table
-    for secret in (session_key, totp_key, "logged-in-as-alice", "locked-out-bob", "logged-bob", "failed-bob"):
+    for secret in (
+        session_key,
+        totp_key,
+        "logged-in-as-alice",
+        "locked-out-bob",
+        "logged-bob",
+        "failed-bob",
+        "passkey-public-key",
+        "passkey-attestation",
+    ):
         assert secret not in script, secret
     assert "alice" in script and "HASHEDRECOVERY23" in script  # everything else is kept
     assert "left out: the rows of django_session" in copy.detail
