@@ -93,7 +93,11 @@ def test_backup_change_restore_gives_back_the_backed_up_graph(target, alice_clie
     _assert_portal_db_copy(target, backup)
     _assert_owner_only(target.backup_dir, before)
     listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
-    assert backup.portal_db_file in listing
+    assert backup.file_name in listing and reverse("admin:operations_backup_restore", args=[backup.pk]) in listing
+    assert (
+        backup.portal_db_file
+        in alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
+    )
 
     # Change the data every way: remove, add, modify.
     target.query("MATCH (n:CredentialedUserIdentity) WHERE n.identifier ENDS WITH '-user-3' DETACH DELETE n")

@@ -53,7 +53,13 @@ def test_back_up_now_previews_the_exact_commands(alice_client, target):
     # The dump is of the snapshot, with a scratch configuration, after Neo4j is back; the outage is stated.
     assert " ".join(target.side_admin_command(target.snapshot_dir(), dump_args(target))) in html
     assert "stop Neo4j" in html and "start Neo4j" in html and "copy the store to a snapshot" in html
-    assert "THE OUTAGE BEGINS" in html and "expected: about one restart" in html
+    # No backup yet: the expectation is a restart of this Neo4j as its own log timed the last one (neo4j.log); the
+    # Docker test image's container prints no such lines, so there it says that the log does not time it.
+    assert "THE OUTAGE BEGINS" in html
+    if target.name == "local":
+        assert "or a little more: one restart of this Neo4j as its log timed the last" in html
+    else:
+        assert "about one restart of Neo4j (no earlier backup to go by, and Neo4j&#x27;s log does not time" in html
 
 
 def test_back_up_now_records_a_run_and_a_second_is_refused(alice_client, target):
@@ -109,16 +115,14 @@ def test_restore_action_goes_to_the_confirmation_page(client, carol, backup):
     assert response.url == reverse("admin:operations_backup_restore", args=[backup.pk])
 
 
-def test_backup_list_and_page_show_the_portal_database_copy(alice_client, backup):
-    listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
-    assert "Portal database copy" in listing and "none (see the run&#x27;s log)" in listing
+def test_the_backup_page_shows_the_portal_database_copy(alice_client, backup):
+    page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
+    assert "Portal database copy" in page and "none (see the run&#x27;s log)" in page
     Backup.objects.filter(pk=backup.pk).update(
         portal_db_file="neo4j-20240101-000000.portal.sqlite3", portal_db_size=3 << 20, portal_db_sha256="b" * 64
     )
-    listing = alice_client.get(reverse("admin:operations_backup_changelist")).content.decode()
-    assert "neo4j-20240101-000000.portal.sqlite3 (3.0 MiB)" in listing
     page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
-    assert "neo4j-20240101-000000.portal.sqlite3" in page and "b" * 64 in page
+    assert "neo4j-20240101-000000.portal.sqlite3 (3.0 MiB)" in page and "b" * 64 in page
 
 
 @pytest.mark.unit
