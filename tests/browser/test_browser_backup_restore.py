@@ -1,5 +1,7 @@
-"""Back up from "Back up now" and watch the run page's live progress reach success, change the data, restore it
-through the typed confirmation page and read the operation log: the data in Neo4j is back as it was backed up.
+"""The operator's journey at 1366x900: back up from "Back up now" and watch the run page's live progress reach
+success, change the data, find the backup in the catalog (no horizontal scrolling), restore it through the typed
+confirmation page, read the operation log, and see in the identity audit log who came back and who went: the data
+in Neo4j is back as it was backed up. Screenshots of each stage under test-artefacts/.
 
 One backup and one restore in all (each restarts Neo4j), with the real Celery worker.
 """
@@ -8,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from operations.models import Backup, OperationRun
+from tests.browser.conftest import ARTEFACTS
 from tests.operations.conftest import (
     RUN_TIMEOUT,
     graph_snapshot,
@@ -38,6 +41,7 @@ def watch_run_succeed(page, run: OperationRun) -> None:
 def test_backup_then_restore_from_the_pages(
     live_server, page, staff_login, celery_worker_process, target, browser_errors
 ):
+    page.set_viewport_size({"width": 1366, "height": 900})  # the laptop screen the console is made to fit
     seed_graph(target, "before")
     backed_up = graph_snapshot(target)
     staff_login()
@@ -64,7 +68,12 @@ def test_backup_then_restore_from_the_pages(
 
     page.get_by_role("link", name="Home").click()
     page.get_by_role("link", name="Backups and restore").click()
-    page.get_by_role("row").filter(has_text=backup.file_name).get_by_role("link", name="Restore…").click()
+    row = page.get_by_role("row").filter(has_text=backup.file_name)
+    expect(row).to_contain_text("ago")
+    assert no_horizontal_scroll(page), "the catalog is wider than a 1366 px screen"
+    page.screenshot(path=str(ARTEFACTS / "journey-1-catalog.png"), full_page=True)
+    row.get_by_role("link", name="Restore…").click()
+    expect(page.locator("#outage-headline")).to_contain_text("Neo4j will be unavailable")
     expect(page.locator("#current-state")).to_contain_text(f"{nodes} nodes and {rels} relationships")
     database = target.connection.database
 
@@ -91,3 +100,20 @@ def test_backup_then_restore_from_the_pages(
     announced = [line.split(f" of {len(steps)}: ", 1)[1] for line in log if f" of {len(steps)}: " in line]
     assert announced == [s.name for s in steps if s.status == "ok"]
     assert log[-1].endswith("restore succeeded")
+    staged = page.locator("#steps tr").filter(has_text="check the staged store").locator(".step-output")
+    expect(staged).to_contain_text("user before-user-3 comes back")
+    page.screenshot(path=str(ARTEFACTS / "journey-2-restore-run.png"), full_page=True)
+
+    # Who came back and who went, in the identity audit log, in the restorer's name.
+    page.get_by_role("link", name="Home").click()
+    page.get_by_role("link", name="Identity audit log").first.click()
+    results = page.locator("#result_list")
+    expect(results).to_contain_text("added user before-user-3")
+    expect(results).to_contain_text("removed user after-user-1")
+    expect(results.get_by_role("row").filter(has_text="before-user-3")).to_contain_text("alice")
+    assert no_horizontal_scroll(page), "the audit log is wider than a 1366 px screen"
+    page.screenshot(path=str(ARTEFACTS / "journey-3-audit-log.png"), full_page=True)
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
