@@ -40,8 +40,6 @@ import threading
 import time
 from pathlib import Path
 
-from operations.backups import services
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -321,6 +319,7 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
 
     from alchemiscale_portal.celery import app
+    from operations.backups import services  # after django.setup(): the services import the models
     from operations.backups.procedures.dumps import dump_args, in_progress_dir
     from operations.backups.procedures.restore import load_args
     from operations.models import Backup
