@@ -13,7 +13,7 @@ def human_size(n: float) -> str:
 
 
 def human_seconds(seconds: float) -> str:
-    """Seconds for people: 42 s, 3 min 5 s, 2 h 10 min."""
+    """Seconds for people: 42 s, 3 min 5 s, 2 h 10 min, 3 d 4 h."""
     seconds = max(0.0, float(seconds))
     if seconds < 60:
         return f"{seconds:.0f} s"
@@ -21,4 +21,7 @@ def human_seconds(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timesince, timeuntil
+from django.utils.timesince import timeuntil
 
 from compute import fleetwide
 from compute import queries as fleet_queries
@@ -26,6 +26,7 @@ from compute.models import FleetSample
 
 from .. import checks
 from ..backups import offsite
+from ..humanize import human_seconds
 from ..models import Alert, AlertSettings, Backup, BackupCopy, RetentionPolicy
 from ..unattended import alerts
 from ..unattended.beat import beat_alive
@@ -111,7 +112,8 @@ def newest_backup_tile(now: dt.datetime) -> Tile:
     ]
     links.insert(0, (reverse("admin:operations_backup_change", args=[newest.pk]), "This backup"))
     worst = "bad" if any(s == "bad" for s, _ in lines) else "warn" if any(s == "warn" for s, _ in lines) else "ok"
-    return Tile("newest-backup", "Newest backup", f"{timesince(newest.created_at, now)} ago", worst, lines, links)
+    age = human_seconds((now - newest.created_at).total_seconds())
+    return Tile("newest-backup", "Newest backup", f"{age} ago", worst, lines, links)
 
 
 def _verification(backup: Backup) -> tuple[str, str]:

@@ -103,6 +103,8 @@ def test_backup_then_restore_from_the_pages(
     staged = page.locator("#steps tr").filter(has_text="check the staged store").locator(".step-output")
     expect(staged).to_contain_text("user before-user-3 comes back")
     page.screenshot(path=str(ARTEFACTS / "journey-2-restore-run.png"), full_page=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTEFACTS / "tour-2-restore-run.png"))  # the README's, as a screen shows it
 
     # Who came back and who went, in the identity audit log, in the restorer's name.
     page.get_by_role("link", name="Home").click()
@@ -113,6 +115,9 @@ def test_backup_then_restore_from_the_pages(
     expect(results.get_by_role("row").filter(has_text="before-user-3")).to_contain_text("alice")
     assert no_horizontal_scroll(page), "the audit log is wider than a 1366 px screen"
     page.screenshot(path=str(ARTEFACTS / "journey-3-audit-log.png"), full_page=True)
+    page.get_by_role("link", name="Home").click()
+    expect(page.locator("#newest-backup-tile")).to_contain_text("never verified")
+    page.screenshot(path=str(ARTEFACTS / "tour-1-home.png"))
 
 
 def no_horizontal_scroll(page) -> bool:
