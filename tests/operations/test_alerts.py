@@ -208,3 +208,27 @@ def test_a_failed_delivery_is_recorded_and_retried(smtp, quiet, settings):
     assert "interrupted" in smtp.subjects()[0]
     alerts.sweep()
     assert len(smtp.messages) == 1
+
+
+def test_send_a_test_alert_from_the_settings_page(smtp, webhook, alice_client, bob):
+    """*Send a test alert* on the alert settings page: with nowhere to send, says so in red; with a recipient and a
+    webhook, one message on each and each channel's answer shown; a GET or staff who may not change the settings
+    send nothing."""
+    send = reverse("admin:operations_alertsettings_send_test")
+    settings_page = reverse("admin:operations_alertsettings_change", args=[AlertSettings.current().pk])
+    assert 'id="send-test-alert"' in alice_client.get(settings_page).content.decode()
+    answer = alice_client.post(send, follow=True)
+    assert answer.redirect_chain[-1][0] == settings_page
+    text = html.unescape(answer.content.decode())
+    assert "Test alert not sent by none: no recipient and no webhook: alerts reach nobody" in text
+    posts, url = webhook
+    row = AlertSettings.current()
+    row.recipients, row.webhook_url = "ops@example.org", url
+    row.save()
+    text = html.unescape(alice_client.post(send, follow=True).content.decode())
+    assert "Test alert sent by email to ops@example.org." in text and "Test alert sent by webhook to " in text
+    assert smtp.subjects() == ["[alchemiscale-portal] test alert"] and len(posts) == 1
+    alice_client.get(send)
+    alice_client.force_login(bob)
+    assert alice_client.post(send).status_code == 403
+    assert len(smtp.messages) == 1 and len(posts) == 1

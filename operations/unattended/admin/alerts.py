@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -94,6 +98,27 @@ class AlertSettingsAdmin(SingletonAdmin):
     form = AlertSettingsForm
     fields = ["recipients", "webhook_url", "remove_webhook", "min_free_mib", "expiring_within_days", "effective"]
     readonly_fields = ["effective"]
+    change_form_template = "admin/operations/alertsettings/change_form.html"
+
+    def get_urls(self):
+        send = self.admin_site.admin_view(self.send_test_view)
+        return [path("send-test/", send, name="operations_alertsettings_send_test"), *super().get_urls()]
+
+    def send_test_view(self, request: HttpRequest) -> HttpResponse:
+        """*Send a test alert*: a message on every channel now (as `manage.py check-alerts --test`), each channel's
+        answer shown; saved settings only, so save a change first."""
+        if request.method != "POST":
+            return redirect("admin:operations_alertsettings_changelist")
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        for answer in alerts.send_test():
+            to = f" to {answer['to']}" if answer["to"] else ""
+            if answer["ok"]:
+                self.message_user(request, f"Test alert sent by {answer['channel']}{to}.", messages.SUCCESS)
+            else:
+                text = f"Test alert not sent by {answer['channel']}{to}: {answer['error']}"
+                self.message_user(request, text, messages.ERROR)
+        return redirect("admin:operations_alertsettings_changelist")
 
     @admin.display(description="alerts go to")
     def effective(self, row: AlertSettings) -> str:
