@@ -88,6 +88,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times on every page as 2026-12-06 21:54:03 UTC (alchemiscale_portal/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["alchemiscale_portal.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("PORTAL_STATIC_ROOT", str(DATA_DIR / "static")))

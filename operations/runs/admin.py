@@ -8,9 +8,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from ..admin.records import RecordAdmin
+from ..humanize import human_seconds
 from ..models import OperationRun
 from . import registry
 from . import requests as run_requests
@@ -24,10 +26,9 @@ class OperationRunAdmin(RecordAdmin):
         "kind",
         "status_badge",
         "target",
-        "requested_by_label",
+        "requester",
         "requested_at",
-        "started_at",
-        "finished_at",
+        "took",
         "progress_summary",
     )
     list_display_links = ("id", "kind")
@@ -52,6 +53,18 @@ class OperationRunAdmin(RecordAdmin):
     def get_queryset(self, request: HttpRequest):
         # The progress column reads each run's steps: fetched for the whole page in one query, not one per row.
         return super().get_queryset(request).prefetch_related("steps")
+
+    @admin.display(description="requested by", ordering="requested_by_label")
+    def requester(self, run: OperationRun) -> str:
+        return run.requested_by_label
+
+    @admin.display(description="took")
+    def took(self, run: OperationRun) -> str:
+        if run.started_at is None:
+            return "not started"
+        if run.finished_at is None:
+            return f"running for {human_seconds((timezone.now() - run.started_at).total_seconds())}"
+        return human_seconds((run.finished_at - run.started_at).total_seconds())
 
     @admin.display(description="progress")
     def progress_summary(self, run: OperationRun) -> str:

@@ -1,5 +1,7 @@
 """The operations pages in the admin: links, previews, permissions, the run page and its JSON feed."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -122,7 +124,23 @@ def test_the_backup_page_shows_the_portal_database_copy(alice_client, backup):
         portal_db_file="neo4j-20240101-000000.portal.sqlite3", portal_db_size=3 << 20, portal_db_sha256="b" * 64
     )
     page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
-    assert "neo4j-20240101-000000.portal.sqlite3 (3.0 MiB)" in page and "b" * 64 in page
+    assert "neo4j-20240101-000000.portal.sqlite3 (3.0 MiB; SHA-256 <code>" + "b" * 64 in page
+
+
+def test_the_backup_page_says_each_fact_once_in_words(alice_client, backup):
+    """No field names for labels ("Sha256", "Requested by label"), no fact twice, sizes and times for people."""
+    page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
+    labels = re.findall(r"<label[^>]*>([^<]*):</label>", page)
+    assert labels == [
+        "File", "Made", "Size", "SHA-256", "Contents", "Neo4j version", "Database", "Purpose", "Procedure",
+        "Requested by", "Made by", "Verification", "What it found", "Last restore drill", "Off-site copies",
+        "Portal database copy",
+    ]  # fmt: skip
+    assert page.count("a" * 64) == 1 and "Missing since" not in page
+    assert "4 B (4 bytes)" in page and "10 nodes, 5 relationships" in page and re.search(r" UTC \(\d+ s ago\)", page)
+    Backup.objects.filter(pk=backup.pk).update(missing_since=timezone.now())
+    page = alice_client.get(reverse("admin:operations_backup_change", args=[backup.pk])).content.decode()
+    assert "<label>Missing since:</label>" in page
 
 
 @pytest.mark.unit

@@ -65,12 +65,82 @@ class BackupAdmin(RecordAdmin):
     list_filter = ("verification", OffsiteFilter, "purpose", "procedure", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected", "verify_selected", "copy_selected"]
+    # A backup's own page: each fact once, in words (the list above keeps the short forms).
+    facts = ["file", "made", "size_in_full", "sha256_display", "contents", "neo4j_version", "where", "purpose"]
+    fieldsets = [
+        (None, {"fields": [*facts, "procedure_words", "requested", "run_link", "missing_since"]}),
+        ("Verification", {"fields": ["verification_summary", "verification_found", "last_drill"]}),
+        ("Off-site", {"fields": ["offsite_copies"]}),
+        ("The portal's own database", {"fields": ["portal_db_copy"]}),
+    ]
     readonly_fields = [f.name for f in Backup._meta.fields] + [
+        "file",
+        "procedure_words",
+        "made",
+        "size_in_full",
+        "sha256_display",
+        "contents",
+        "where",
+        "requested",
+        "run_link",
         "portal_db_copy",
-        "verified",
+        "verification_summary",
+        "verification_found",
         "last_drill",
         "offsite_copies",
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is None or obj.missing_since is not None:
+            return self.fieldsets
+        main, *rest = self.fieldsets
+        return [(None, {"fields": [f for f in main[1]["fields"] if f != "missing_since"]}), *rest]
+
+    @admin.display(description="file")
+    def file(self, backup: Backup) -> str:
+        return backup.file_name
+
+    @admin.display(description="procedure")
+    def procedure_words(self, backup: Backup) -> str:
+        return backup.get_procedure_display()
+
+    @admin.display(description="made")
+    def made(self, backup: Backup) -> str:
+        age = human_seconds((timezone.now() - backup.created_at).total_seconds())
+        return f"{backup.created_at:%Y-%m-%d %H:%M:%S} UTC ({age} ago)"
+
+    @admin.display(description="size")
+    def size_in_full(self, backup: Backup) -> str:
+        return f"{human_size(backup.size)} ({backup.size:,} bytes)"
+
+    @admin.display(description="SHA-256")
+    def sha256_display(self, backup: Backup) -> str:
+        return format_html("<code>{}</code>", backup.sha256)
+
+    @admin.display(description="contents")
+    def contents(self, backup: Backup) -> str:
+        if backup.node_count is None:
+            return "not counted"
+        return f"{backup.node_count:,} nodes, {backup.relationship_count or 0:,} relationships"
+
+    @admin.display(description="database")
+    def where(self, backup: Backup) -> str:
+        return f"database {backup.database} on the {backup.target} target"
+
+    @admin.display(description="requested by")
+    def requested(self, backup: Backup) -> str:
+        return backup.requested_by.get_username() if backup.requested_by else backup.requested_by_label
+
+    @admin.display(description="what it found")
+    def verification_found(self, backup: Backup) -> str:
+        return backup.verification_detail or "-"
+
+    @admin.display(description="verification")
+    def verification_summary(self, backup: Backup) -> str:
+        if backup.verification == Backup.Verification.NEVER:
+            return "never verified"
+        by = format_html(" by {}", run_link(backup.verified_by_run_id)) if backup.verified_by_run_id else ""
+        return format_html("{}{}", self.verified(backup), by)
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("copies")
@@ -162,7 +232,7 @@ class BackupAdmin(RecordAdmin):
             colour,
             backup.verification_detail,
             backup.get_verification_display(),
-            f"{backup.verified_at:%Y-%m-%d %H:%M}",
+            f"{backup.verified_at:%Y-%m-%d %H:%M} UTC" if backup.verified_at else "",
         )
 
     @admin.display(description="last restore drill")
@@ -210,7 +280,8 @@ class BackupAdmin(RecordAdmin):
         """Beside the dump: a copy of the portal's own database; how to put one back is in the README."""
         if not backup.portal_db_file:
             return "none (see the run's log)"
-        return f"{backup.portal_db_file} ({human_size(backup.portal_db_size or 0)})"
+        size = human_size(backup.portal_db_size or 0)
+        return format_html("{} ({}; SHA-256 <code>{}</code>)", backup.portal_db_file, size, backup.portal_db_sha256)
 
     @admin.display(description="made by")
     def run_link(self, backup: Backup) -> str:
