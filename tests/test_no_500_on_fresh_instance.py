@@ -8,6 +8,7 @@ The URLs are found, not listed: a model or page added later is covered without t
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin
@@ -92,3 +93,16 @@ def test_no_admin_page_answers_500_with_data_in_it(alice_client):
     answers = {url: alice_client.get(url).status_code for url in sorted(urls)}
     assert {url: code for url, code in answers.items() if code >= 500} == {}
     assert len(answers) > 80 and answers["/admin/"] == 200 and answers["/admin/dashboard/"] == 200
+
+
+def test_settings_pages_label_their_fields_in_words(alice_client):
+    """The settings staff edit say what each field means, not the field's name ("Min free mib", "Webhook url")."""
+    labels = []
+    for model in ("alertsettings", "retentionpolicy"):
+        page = alice_client.get(reverse(f"admin:operations_{model}_changelist"), follow=True).content.decode()
+        labels += re.findall(r"<label[^>]*>([^<]*?):?</label>", page)
+    page = alice_client.get(reverse("admin:operations_backupschedule_add")).content.decode()
+    labels += re.findall(r"<label[^>]*>([^<]*?):?</label>", page)
+    assert {"Minimum free space (MiB)", "Webhook URL", "Keep safety backups at least (hours)"} <= set(labels)
+    raw = {"Min free mib", "Webhook url", "Safety min age hours", "Stale after hours", "Offsite keep last"}
+    assert raw & set(labels) == set()

@@ -40,6 +40,15 @@ class RetentionPolicyAdmin(SingletonAdmin):
         "preview",
     ]
     readonly_fields = ["preview"]
+    labels = {
+        "safety_min_age_hours": "Keep safety backups at least (hours)",
+        "stale_after_hours": "Alert when no backup for (hours)",
+        "offsite_keep_last": "Off-site: keep last",
+        "offsite_keep_days": "Off-site: keep days",
+    }
+
+    def get_form(self, request, obj=None, **kwargs):
+        return super().get_form(request, obj, labels=self.labels, **kwargs)
 
     @admin.display(description="a prune now would")
     def preview(self, policy: RetentionPolicy) -> str:

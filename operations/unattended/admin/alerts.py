@@ -64,6 +64,11 @@ class AlertSettingsForm(forms.ModelForm):
     class Meta:
         model = AlertSettings
         fields = ["recipients", "webhook_url", "min_free_mib", "expiring_within_days"]
+        labels = {
+            "webhook_url": "Webhook URL",
+            "min_free_mib": "Minimum free space (MiB)",
+            "expiring_within_days": "Warn of identities expiring within (days)",
+        }
         # The URL is a credential (Slack's secret is its path): not sent back to the page once saved.
         widgets = {"webhook_url": forms.PasswordInput(render_value=False, attrs={"size": 60})}
 

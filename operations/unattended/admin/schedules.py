@@ -30,6 +30,10 @@ class BackupScheduleAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     actions = ["pause_selected", "resume_selected"]
     readonly_fields = ("last_fired_at", "last_outcome", "due_since", "history_display")
+
+    def get_form(self, request, obj=None, **kwargs):
+        return super().get_form(request, obj, labels={"prune_after": "Prune after each backup"}, **kwargs)
+
     fieldsets = [
         (None, {"fields": ["name", "enabled", "prune_after"]}),
         (
