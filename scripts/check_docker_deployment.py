@@ -178,7 +178,7 @@ class Deployment:
         return sh([*self.compose(self.portal_project), *args], env=self.compose_env, **kw)
 
     def manage(self, *args: str, **kw) -> subprocess.CompletedProcess:
-        """``manage.py`` in the running portal-web container, as the README tells staff to run it."""
+        """``manage.py`` in the running portal-web container, as docs/deploying.md tells staff to run it."""
         return self.portal("exec", "-T", "portal-web", "python", "manage.py", *args, **kw)
 
 

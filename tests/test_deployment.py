@@ -1,4 +1,4 @@
-"""The deployment staff run (README "Deploying beside alchemiscale-server with Docker"), for real, in the suite.
+"""The deployment staff run (docs/deploying.md), for real, in the suite.
 
 ``scripts/check_docker_deployment.py`` brings up a stand-in alchemiscale-server Neo4j and the portal's
 ``deploy/docker-compose.yml`` (web, worker, Redis, built from the ``Dockerfile``) with docker-compose on the suite's

@@ -83,7 +83,7 @@ def test_postgresql_copy_restores_into_a_fresh_database_and_over_a_changed_one(p
     # Into a fresh database ...
     subprocess.run([pg_restore, *connect, "--dbname=fresh", str(copy.path)], env=env, check=True, capture_output=True)
     assert _rows(f"{postgres['url']}/fresh") == ROWS
-    # ... and the README's way, over the portal's database after it changed.
+    # ... and as docs/portal-database-backup.md says, over the portal's database after it changed.
     with psycopg.connect(url) as conn:
         conn.execute("DELETE FROM audit_entry WHERE id = 1")
         conn.execute("UPDATE audit_entry SET what = 'changed'")

@@ -1,5 +1,5 @@
 """A queue per target (PORTAL_OPERATIONS_QUEUES): each target's run goes to the worker that consumes its queue, the
-one on the machine that can reach that target (README "More than one machine"), and to no other worker."""
+one on the machine that can reach that target (docs/deploying.md, "More than one machine"), and to no other worker."""
 
 import os
 import shutil

@@ -277,7 +277,7 @@ class BackupAdmin(RecordAdmin):
 
     @admin.display(description="portal database copy")
     def portal_db_copy(self, backup: Backup) -> str:
-        """Beside the dump: a copy of the portal's own database; how to put one back is in the README."""
+        """Beside the dump: a copy of the portal's own database; how to put one back: docs/portal-database-backup.md."""
         if not backup.portal_db_file:
             return "none (see the run's log)"
         size = human_size(backup.portal_db_size or 0)
