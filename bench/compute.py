@@ -269,6 +269,7 @@ def main() -> int:
         print(f"{'page':24} {'cold ms':>8} {'median ms':>10}")
         for name, _ in pages:
             print(f"{name:24} {cold[name]:8.0f} {statistics.median(warm[name]):10.0f}")
+        # Imported here: these need the Django apps, which are set up only once the portal's settings are chosen.
         from compute import counted, history, watch
 
         def timed(job) -> float:
