@@ -55,6 +55,8 @@ RETURN key, hour_ok, hour_failed, day_ok, day_failed, week_ok, week_failed
 """
 THROUGHPUT_BY_SERVICE = _THROUGHPUT.format(key="coalesce(r.creator, '(unknown)')")
 THROUGHPUT_BY_SCOPE = _THROUGHPUT.format(key="r._org + '-' + r._campaign + '-' + r._project")
+# The instance's totals: every result of the week in one row (the tables above stop at LIMIT rows).
+THROUGHPUT_ALL = _THROUGHPUT.format(key="'all'")
 
 # Every task of the store by status (for /metrics and the history): a scan of Task, nothing else.
 TASKS_BY_STATUS = """
@@ -80,16 +82,20 @@ def throughput_params(at: dt.datetime) -> dict[str, str]:
     return {name: (at - length).isoformat() for name, length in WINDOWS}
 
 
-def throughput(by: str, at: dt.datetime | None = None, *, limit: int = queries.LIMIT) -> list[dict[str, Any]]:
-    """Results uploaded in the last hour / day / week, ok and failed, per service (``by="service"``) or scope."""
-    query = {"service": THROUGHPUT_BY_SERVICE, "scope": THROUGHPUT_BY_SCOPE}[by]
-    return queries.records(query, {**throughput_params(at or queries.now()), "limit": limit})
+def throughput(by: str, at: dt.datetime | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Results uploaded in the last hour / day / week, ok and failed, per service (``by="service"``) or scope, at
+    most ``limit`` rows (``queries.LIMIT``), busiest first; ``by="all"``: the one row of the instance's totals."""
+    query = {"service": THROUGHPUT_BY_SERVICE, "scope": THROUGHPUT_BY_SCOPE, "all": THROUGHPUT_ALL}[by]
+    bound = queries.LIMIT if limit is None else limit
+    return queries.records(query, {**throughput_params(at or queries.now()), "limit": bound})
 
 
-def throughput_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """The column sums of a throughput table (per scope covers every result: its sum is the instance's)."""
+def throughput_totals(at: dt.datetime | None = None) -> dict[str, int]:
+    """Every result of the week, hour / day / week, ok and failed, counted over the whole store (not the sum of a
+    table that stops at ``LIMIT`` scopes); zeros when there is none."""
+    rows = throughput("all", at)
     columns = [f"{w}_{o}" for w, _ in WINDOWS for o in ("ok", "failed")]
-    return {c: sum(r[c] for r in rows) for c in columns}
+    return {c: rows[0][c] if rows else 0 for c in columns}
 
 
 def tasks_by_status() -> dict[str, int]:
@@ -117,6 +123,10 @@ def anomalies(*, recount: bool = False) -> Counted[list[dict[str, Any]]]:
 
 def throughput_counted(by: str, *, recount: bool = False) -> Counted[list[dict[str, Any]]]:
     return counted.counted("throughput", {"by": by}, lambda: throughput(by), recount=recount)
+
+
+def throughput_totals_counted(*, recount: bool = False) -> Counted[dict[str, int]]:
+    return counted.counted("throughput_totals", {}, throughput_totals, recount=recount)
 
 
 def tasks_by_status_counted(*, recount: bool = False) -> Counted[dict[str, int]]:

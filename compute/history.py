@@ -19,13 +19,13 @@ def sample(at: dt.datetime | None = None) -> FleetSample:
     """Count now (whatever the cache holds), keep the answers for the pages, write one sample, prune old ones."""
     at = at or queries.now()
     tasks = fleetwide.tasks_by_status_counted(recount=True).value
-    by_scope = fleetwide.throughput_counted("scope", recount=True).value
+    fleetwide.throughput_counted("scope", recount=True)
     fleetwide.throughput_counted("service", recount=True)
+    totals = fleetwide.throughput_totals_counted(recount=True).value
     found = {a["name"]: a["count"] for a in fleetwide.anomalies(recount=True).value}
     # what the pages open first, counted here so that an operator seldom waits for it
     fleetwide.scope_status("active", recount=True)
     fleetwide.networks_counted("active", recount=True)
-    totals = fleetwide.throughput_totals(by_scope)
     row = FleetSample.objects.create(
         at=at,
         tasks=tasks,

@@ -237,7 +237,7 @@ def throughput_page(request: HttpRequest) -> HttpResponse:
         "Throughput",
         by_service=by_service.value,
         by_scope=by_scope.value,
-        totals=fleetwide.throughput_totals(by_scope.value),
+        totals=fleetwide.throughput_totals_counted(recount=recount).value,
         windows=[name for name, _ in fleetwide.WINDOWS],
         **_as_of(request, min(by_service, by_scope, key=lambda c: c.as_of)),
     )

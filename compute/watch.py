@@ -21,7 +21,7 @@ def gauges() -> list[Gauge]:
     tasks = fleetwide.tasks_by_status_counted()
     anomalies = fleetwide.anomalies()
     found = {a["name"]: a["count"] for a in anomalies.value}
-    totals = fleetwide.throughput_totals(fleetwide.throughput_counted("scope").value)
+    totals = fleetwide.throughput_totals_counted().value
     now = queries.now()
     return [
         Gauge(

@@ -23,7 +23,7 @@ def fleet_context(now: dt.datetime | None = None) -> dict:
     shown = rows[:CHART_SCOPES]
     context: dict = {
         "fleet_throughput": rows,
-        "fleet_totals": fleetwide.throughput_totals(rows),
+        "fleet_totals": fleetwide.throughput_totals_counted().value,
         "fleet_windows": [name for name, _ in fleetwide.WINDOWS],
         "fleet_as_of": by_scope.as_of,
         "fleet_as_of_age": present.age_text(by_scope.age(now)),

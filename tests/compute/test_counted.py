@@ -85,21 +85,6 @@ def test_throughput_windows_compare_with_the_text_alchemiscale_writes():
     assert not windows["hour"] <= (T0 - dt.timedelta(minutes=61)).isoformat()
 
 
-def test_throughput_totals_sum_each_column():
-    rows = [
-        {"hour_ok": 1, "hour_failed": 0, "day_ok": 2, "day_failed": 1, "week_ok": 5, "week_failed": 1},
-        {"hour_ok": 0, "hour_failed": 2, "day_ok": 0, "day_failed": 2, "week_ok": 3, "week_failed": 2},
-    ]
-    assert fleetwide.throughput_totals(rows) == {
-        "hour_ok": 1,
-        "hour_failed": 2,
-        "day_ok": 2,
-        "day_failed": 3,
-        "week_ok": 8,
-        "week_failed": 3,
-    }
-
-
 def test_the_fleet_fills_the_registries_and_the_sweep_reads_them():
     assert registries.metric_sources()["compute"] is watch.gauges
     assert registries.alert_sources()[watch.ALERT_KIND] is watch.findings

@@ -20,7 +20,7 @@ from compute.models import FleetSample
 from operations.models import Alert
 from operations.unattended import alerts
 from security.actors import Actor
-from tests.compute_support import create_tasks, seed_fleet
+from tests.compute_support import add_result, create_tasks, seed_fleet
 from tests.test_metrics import TOKEN, scrape
 
 from .test_pages import rows
@@ -64,6 +64,26 @@ def test_networks_and_throughput(alice_client, fleet):
     out = io.StringIO()
     call_command("compute", "networks", "--network-state", "inactive", stdout=out)
     assert "strategy error  (ValueError: no edges left)" in out.getvalue() and "waiting 2" in out.getvalue()
+
+
+def test_totals_count_every_result_when_the_tables_stop_at_the_limit(
+    alice_client, client, fleet, settings, monkeypatch
+):
+    """The totals row, /metrics and the history count the whole store, not the sum of a per-scope
+    table cut at ``LIMIT`` rows (here 1, with results in two scopes)."""
+    inactive = fleet["networks"]["inactive"]
+    add_result(fleet["tasks"]["running_inactive"], ok=True, creator=fleet["services"]["alive"], created=queries.now())
+    monkeypatch.setattr(queries, "LIMIT", 1)
+    page = alice_client.get(reverse("compute-throughput") + "?recount=1")
+    by_scope = page.content.decode().split('id="throughput-scope"', 1)[1]
+    assert re.findall(r'data-key="([^"]+)"', by_scope.split("</table>", 1)[0]) == ["acme-c1-p1"]
+    total = cells(re.search(r'<tr class="throughput-total">(.*?)</tr>', by_scope, re.S).group(1))
+    assert total == ["2", "1", "4", "1", "4", "1"]  # acme-c1-p1's 1/1, 3/1, 3/1 and acme-c2-p2's one just now
+    assert inactive.scope == "acme-c2-p2"
+    assert (history.sample().results_ok, FleetSample.objects.latest("at").results_failed) == (2, 1)
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED = TOKEN, []
+    samples = scrape(client)
+    assert samples[("alchemiscale_portal_compute_results_last_hour", (("outcome", "ok"),))] == 2
 
 
 def test_counts_are_kept_shown_as_of_and_counted_again_on_request(alice_client, fleet):
