@@ -1,5 +1,6 @@
-"""The two-factor audit log (read-only), the superuser's "reset two-factor devices" action on staff users, and
-step-up before every change to staff accounts, groups (with their permissions) and second factors.
+"""The sign-in audit log (read-only: second factors, passkeys, single sign-on, step-ups), the superuser's "reset
+two-factor devices" action on staff users, and step-up before every change to staff accounts, groups (with their
+permissions) and second factors.
 
 django-otp's own device pages are taken out of the admin: they show secrets and would let devices be edited
 without the audit list knowing."""

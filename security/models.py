@@ -38,8 +38,8 @@ class SecurityEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         default_permissions = ("view",)
-        verbose_name = "two-factor audit entry"
-        verbose_name_plural = "two-factor audit log"
+        verbose_name = "sign-in audit entry"
+        verbose_name_plural = "sign-in audit log"
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username}: {self.get_kind_display()}"

@@ -1,6 +1,6 @@
 """A new enrolment secret per visit of the enrolment page (issue 26): before a person has enrolled, the password
 alone opens that page, so a secret seen there earlier must be void once the person opens it; each visit is in the
-two-factor audit list."""
+sign-in audit log."""
 
 from __future__ import annotations
 
