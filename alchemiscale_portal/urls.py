@@ -24,6 +24,8 @@ urlpatterns = [
     # single sign-on (security/oidc_views.py): 404 unless PORTAL_OIDC_ISSUER is set
     path("admin/sso/start/", oidc_views.start, name="sso-start"),
     path("admin/sso/callback/", oidc_views.callback, name="sso-callback"),
+    # the admin's log out, also at the provider for those who signed in there (before the admin's own URL)
+    path("admin/logout/", oidc_views.log_out),
     path("admin/2fa/passkeys/", passkey_views.passkeys_page, name="passkeys"),
     path("admin/2fa/passkeys/api/", include("security.passkey_urls")),
     path("admin/status/", admin.site.admin_view(system_status), name="system-status"),

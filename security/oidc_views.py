@@ -1,10 +1,13 @@
-"""The two pages of a single sign-on: the start (to the provider) and the callback (back from it). Thin over
-mozilla-django-oidc's views and security/oidc.py; both answer 404 while PORTAL_OIDC_ISSUER is unset."""
+"""The pages of a single sign-on: the start (to the provider), the callback (back from it), and the admin's log out,
+which also ends the provider's session of a person who signed in there. Thin over mozilla-django-oidc's views and
+security/oidc.py; the start and the callback answer 404 while PORTAL_OIDC_ISSUER is unset."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from . import oidc, proof
+from .middleware import origin
 from .models import SecurityEvent
 from .twofactor import record
 
@@ -98,6 +102,35 @@ def _refused(request: HttpRequest, reason: str, subject: str = "") -> HttpRespon
     )
     messages.error(request, f"Single sign-on refused: {reason}.")
     return HttpResponseRedirect(reverse("admin:login"))
+
+
+#: where mozilla-django-oidc keeps the ID token of the sign-in (OIDC_STORE_ID_TOKEN): the provider's logout needs it
+ID_TOKEN_KEY = "oidc_id_token"
+
+
+def log_out(request: HttpRequest) -> HttpResponse:
+    """The admin's own log out (POST, CSRF-checked by it); for a person who signed in through the provider, then on
+    to the provider's end-session endpoint (OpenID Connect RP-Initiated Logout), so that the next *Sign in with*
+    asks who it is instead of signing the same person straight back in; the provider sends the browser back to the
+    login page. Without the endpoint in the provider's discovery document, or with PORTAL_OIDC_LOGOUT_AT_PROVIDER
+    off, the portal's session alone ends, as for everyone else."""
+    id_token = request.session.get(ID_TOKEN_KEY) if request.method == "POST" else None
+    response = admin.site.logout(request)
+    if not (id_token and settings.OIDC_ENABLED and settings.OIDC_LOGOUT_AT_PROVIDER) or request.user.is_authenticated:
+        return response
+    try:
+        end_session = oidc.endpoint("end_session_endpoint")
+    except oidc.Refused:
+        return response
+    back = request.build_absolute_uri(reverse("admin:login"))
+    query = {"id_token_hint": id_token, "client_id": settings.OIDC_RP_CLIENT_ID, "post_logout_redirect_uri": back}
+    url = f"{end_session}?{urlencode(query)}"
+    if origin(end_session) != origin(settings.OIDC_ISSUER):
+        # Another origin than the one the pages' form-action allows: the browser would block the redirect, so the
+        # "logged out" page offers the provider's logout as a link instead.
+        response.context_data = {**(response.context_data or {}), "provider_logout_url": url}  # type: ignore[union-attr]
+        return response
+    return HttpResponseRedirect(url)
 
 
 start = never_cache(StartView.as_view())

@@ -259,3 +259,47 @@ def test_step_up_offers_signing_in_again_to_linked_accounts_only(sso_on, client,
     client.force_login(bob)  # a local account: the password, no button
     make_proof_old(client)
     assert 'id="sso-button"' not in client.get(reverse("step-up")).content.decode()
+
+
+@pytest.mark.django_db
+def test_log_out_goes_on_to_the_provider_or_offers_it(sso_on, client):
+    """A person who signed in at the provider is sent on to its end-session endpoint with the ID token as the hint
+    and the login page to come back to, and the pages' form-action allows the provider's origin; an endpoint on
+    another origin is offered as a link; with PORTAL_OIDC_LOGOUT_AT_PROVIDER off, or for a password login, only the
+    portal's session ends."""
+    from django.core.cache import cache
+
+    sso_on.OIDC_TRUST_MFA = True
+    sso_on.OIDC_DISCOVERY_URL = ISSUER + "/.well-known/openid-configuration"
+    user = oidc.sign_in(claims(groups=["lab-ops"]), None)
+
+    def signed_in(end_session: str | None) -> None:
+        cache.set(
+            "portal-oidc-discovery:" + sso_on.OIDC_DISCOVERY_URL,
+            {"issuer": ISSUER, "end_session_endpoint": end_session},
+        )
+        sso_session(client, user, mfa=True)
+        session = client.session
+        session["oidc_id_token"] = "the.id.token"
+        session.save()
+
+    signed_in(ISSUER + "/protocol/openid-connect/logout")
+    page = client.get(reverse("admin:index"))
+    assert "form-action 'self' https://login.lab.example.org;" in page["Content-Security-Policy"]
+    answer = client.post(reverse("admin:logout"))
+    assert answer.status_code == 302 and answer.url.startswith(ISSUER + "/protocol/openid-connect/logout?")
+    assert "id_token_hint=the.id.token" in answer.url and "client_id=alchemiscale-portal" in answer.url
+    assert "post_logout_redirect_uri=http%3A%2F%2Ftestserver%2Fadmin%2Flogin%2F" in answer.url
+    assert "_auth_user_id" not in client.session
+
+    signed_in("https://sso-logout.example.org/end")
+    answer = client.post(reverse("admin:logout"))
+    assert answer.status_code == 200 and "_auth_user_id" not in client.session
+    assert 'href="https://sso-logout.example.org/end?id_token_hint=the.id.token' in answer.content.decode()
+
+    sso_on.OIDC_LOGOUT_AT_PROVIDER = False
+    signed_in(ISSUER + "/protocol/openid-connect/logout")
+    assert "form-action 'self';" in client.get(reverse("admin:index"))["Content-Security-Policy"]
+    answer = client.post(reverse("admin:logout"))
+    assert answer.status_code == 200 and b"You are logged out of the portal." in answer.content
+    assert b"provider-logout" not in answer.content

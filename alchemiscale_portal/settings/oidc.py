@@ -32,6 +32,8 @@ OIDC_TRUST_MFA = env_bool("PORTAL_OIDC_TRUST_MFA", False)
 OIDC_MFA_AMR = env_list("PORTAL_OIDC_MFA_AMR", ["mfa"])
 OIDC_MFA_ACR = env_list("PORTAL_OIDC_MFA_ACR", [])
 OIDC_TIMEOUT = env_int("PORTAL_OIDC_TIMEOUT_SECONDS", 10)
+# Logging out of the portal also ends the provider's session (when its discovery names an end_session_endpoint).
+OIDC_LOGOUT_AT_PROVIDER = env_bool("PORTAL_OIDC_LOGOUT_AT_PROVIDER", True)
 
 
 def _role_map(raw: list[str]) -> dict[str, list[str]]:
@@ -69,6 +71,8 @@ OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
 OIDC_CREATE_USER = True
+# The ID token stays in the (server-side) session: the provider's logout wants it back as id_token_hint.
+OIDC_STORE_ID_TOKEN = True
 LOGIN_REDIRECT_URL_FAILURE = "/admin/login/"
 # A refused sign-in answer is not a guessed password: django-axes must not count it, or a few refusals (people
 # without a role, say) would lock single sign-on for everyone behind the same address (security/oidc.py).

@@ -48,9 +48,12 @@ def refused(page, words: str) -> None:
     assert urlsplit(page.url).path == "/admin/login/"
 
 
-def log_out(page) -> None:
+def log_out(page, base: str) -> None:
+    """The admin's *Log out*: for a person who signed in at the provider, through the provider's logout (its session
+    ends too) and back to the portal's login page."""
     page.locator("#logout-form").get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("heading", name="Logged out")).to_be_visible()
+    expect(page).to_have_url(f"{base}/admin/login/")
+    expect(page.locator("#sso-button")).to_be_visible()
 
 
 def test_first_sign_in_makes_the_account_and_groups_move_the_role(live_server, page, sso, settings):
@@ -77,13 +80,14 @@ def test_first_sign_in_makes_the_account_and_groups_move_the_role(live_server, p
     page.get_by_role("button", name="Confirm").click()
     page.get_by_role("link", name="I have saved them").click()
     expect(page).to_have_url(f"{base}/admin/")
-    log_out(page)
+    log_out(page, base)
 
     # The groups changed at the provider, which now says it did multi-factor, and the portal trusts that: the role
     # follows the groups, and no code is asked.
     sso.person("ada", groups=["alchemiscale-ops"], amr=["pwd", "mfa"])
     settings.OIDC_TRUST_MFA = True
-    sign_in_at_provider(page, base, "ada")
+    page.get_by_role("link", name="Sign in with the test provider").click()
+    provider_form(page, "ada")  # asked again: the log out ended the provider's session too
     expect(page).to_have_url(f"{base}/admin/")
     assert set(ada.groups.values_list("name", flat=True)) == {"operator"}
     assert get_user_model().objects.filter(oidc_subjects__isnull=False).count() == 1
@@ -95,7 +99,7 @@ def test_first_sign_in_makes_the_account_and_groups_move_the_role(live_server, p
 
     # No mapped group left: the role is taken away and the sign-in refused.
     sso.person("ada", groups=["unrelated"])
-    log_out(page)
+    log_out(page, base)
     sign_in_at_provider(page, base, "ada")
     refused(page, "your groups at the provider no longer give you a role")
     assert not ada.groups.exists()
@@ -163,7 +167,7 @@ def test_refusals_and_the_break_glass_login(live_server, page, sso, settings, dj
     provider_form(page, "grace")
     expect(page).to_have_url(f"{base}/admin/")
     assert time.time() - session_of(page, base)[proof.PROOF_KEY] < 60
-    log_out(page)
+    log_out(page, base)
 
     # The break-glass superuser: password and code, on the same login page below the button.
     root = django_user_model.objects.create_superuser("root", "root@example.org", "root-password-1")

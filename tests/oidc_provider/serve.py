@@ -26,6 +26,8 @@ Application.objects.update_or_create(
         "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
         "algorithm": Application.RS256_ALGORITHM,
         "redirect_uris": redirect_uri,
+        # after the provider's logout, back to the portal's login page
+        "post_logout_redirect_uris": redirect_uri.replace("/sso/callback/", "/login/"),
         "skip_authorization": True,
     },
 )

@@ -44,4 +44,8 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"openid": "OpenID Connect", "email": "e-mail", "profile": "profile", "groups": "groups"},
     # The portal always sends PKCE; optional here so one test can turn it off and reach the nonce check alone.
     "PKCE_REQUIRED": False,
+    # The portal's log out ends this provider's session too (end_session_endpoint), without a question when the ID
+    # token it hands back is the signed-in person's.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
 }
