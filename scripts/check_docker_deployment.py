@@ -403,6 +403,20 @@ def backup_through_portal(dep: Deployment) -> dict:
     return {"returncode": proc.returncode, "output": output, "worker_task_lines": ran}
 
 
+def release_overview_through_portal(dep: Deployment) -> dict:
+    """``manage.py upgrade-release`` (the release page's overview) in portal-web, which has no Docker socket: its
+    worker looks at alchemiscale's containers and answers (here the stand-in runs Neo4j alone: the four services are
+    "not found", Neo4j "left alone")."""
+    proc = dep.manage("upgrade-release", check=False, timeout=180)
+    output = (proc.stdout + proc.stderr).strip()
+    log(f"manage.py upgrade-release in portal-web ({proc.returncode}): {output}")
+    # With a tag: the prechecks and the plan, also the worker's (they fail here: no alchemiscale service to move).
+    planned = dep.manage("upgrade-release", "v9.9.9", "--plan", check=False, timeout=180)
+    plan = (planned.stdout + planned.stderr).strip()
+    log(f"manage.py upgrade-release v9.9.9 --plan in portal-web ({planned.returncode}): {plan}")
+    return {"returncode": proc.returncode, "output": output, "plan_returncode": planned.returncode, "plan": plan}
+
+
 def look_at_results(dep: Deployment) -> dict:
     """The backups directory on disk, the Neo4j container (found by its compose labels) and the identity."""
     dumps = [
@@ -601,6 +615,9 @@ def findings(dep: Deployment, report: dict) -> list[str]:
             f"manage.py backup in portal-web did not succeed ({backup.get('returncode')}): "
             f"{backup.get('output', '')[-2000:]}"
         )
+    release = report.get("release")
+    if release is not None and (release.get("returncode") != 0 or "left alone: neo4j" not in release.get("output", "")):
+        wrong.append(f"the release overview in portal-web did not come from its worker: {release}")
     if backup and not backup.get("worker_task_lines"):
         wrong.append("the portal-worker container's log shows no finished operations.run_operation task")
     res = report.get("results") or {}
@@ -698,6 +715,8 @@ def main(argv: list[str]) -> int:
         with timed(timings, "backup through the portal container"):
             report["backup"] = backup_through_portal(dep)
         report["results"] = look_at_results(dep)
+        with timed(timings, "release overview through the portal container"):
+            report["release"] = release_overview_through_portal(dep)
         with timed(timings, "redis restart"):
             report["redis"] = redis_keeps_data(dep)
         with timed(timings, "healthchecks"):

@@ -111,6 +111,16 @@ def test_the_check_passes(deployment: Outcome):
     assert deployment.proc.returncode == 0 and deployment.report["findings"] == [], deployment.why()
 
 
+def test_the_release_overview_in_portal_web_comes_from_its_worker(deployment: Outcome):
+    """portal-web has no Docker socket: `manage.py upgrade-release` (the release page's overview) is answered by the
+    worker, which finds the stand-in's Neo4j and none of alchemiscale's four services."""
+    release = deployment.report["release"]
+    assert release["returncode"] == 0 and "left alone: neo4j" in release["output"], release
+    assert "not found: " in release["output"], release
+    # with a tag, the prechecks come from the worker too, and name what is missing
+    assert "[FAIL]" in release["plan"] and "Docker target" not in release["plan"], release
+
+
 def test_portal_web_answers_with_its_login_page_and_static_files(deployment: Outcome):
     web = deployment.report.get("web") or {}
     assert web.get("login_status") == 200 and web.get("login_form"), deployment.why()

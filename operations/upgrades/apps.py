@@ -11,7 +11,7 @@ class UpgradesConfig(AppConfig):
     def ready(self) -> None:
         # The migrations' procedures use models, so they are imported once the apps are ready.
         from ..runs import registry as procedures
-        from . import registry
+        from . import registry, release_services  # noqa: F401  (release_services: registers its worker call)
         from .release_procedure import ReleaseUpgradeProcedure
 
         procedures.register(*(m.procedure for m in registry.MIGRATIONS))

@@ -28,7 +28,7 @@ from operations.backups.procedures import BackupProcedure
 from operations.runs.contract import RunContext, Step
 
 from ..models import AppliedMigration, ReleaseOutcome, ReleaseUpgrade
-from ..targets import Target, TargetError
+from ..targets import Target, TargetError, via_worker
 from ..targets.docker import DockerTarget
 from ..targets.docker.compose_env import RELEASE_IMAGE_VARIABLE, ComposeEnvFile
 from ..targets.docker.release_services import ReleaseServices
@@ -69,6 +69,8 @@ class ReleaseUpgradeProcedure(MigrationProcedure):
             return
         # Decided once, when requested, and kept in the run's parameters: the worker plans the same steps.
         self.params.setdefault("tag", "")
+        if via_worker():
+            return  # this process does not reach the Docker engine: the worker decides, from the tag alone
         self.params.update(services=[], missing=[], from_tag="", to_image="", migrations=[])
         try:
             found, missing = services_of(target).found()

@@ -13,8 +13,9 @@ from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 
 from operations.checks import Check
+from operations.runs import worker_calls
 from operations.runs.contract import OperationFailed
-from operations.runs.requests import plan, request
+from operations.runs.requests import plan, queue_for, request
 
 from ..models import OperationRun, ReleaseUpgrade, RunStatus
 from ..targets import Target, TargetError, get_target
@@ -53,7 +54,22 @@ class ReleaseOverview:
 
 
 def overview(tag: str = "", target: Target | None = None) -> ReleaseOverview:
+    """The services and images, and for a tag the prechecks and steps; a web process that does not reach the Docker
+    engine (PORTAL_TARGET_VIA_WORKER) asks the target's worker, which runs this same function."""
     target = target or release_target()
+    if worker_calls.via_worker():
+        try:
+            found = worker_calls.call(
+                target.name, queue_for(target.name), "release_overview", {"tag": tag, "target": target.name}
+            )
+        except OperationFailed as exc:
+            return ReleaseOverview([], [], [], error=str(exc))
+        checks = [Check(name, ok, detail) for name, ok, detail in found["prechecks"]]
+        result = ReleaseOverview(found["services"], found["missing"], found["others"], found["error"], checks)
+        result.steps = found["steps"]
+        if found["planned"]:
+            result.procedure = ReleaseUpgradeProcedure(target, {"tag": tag.strip()})
+        return result
     try:
         services = services_of(target)
         found, missing = services.found()
@@ -67,6 +83,20 @@ def overview(tag: str = "", target: Target | None = None) -> ReleaseOverview:
         result.prechecks = procedure.prechecks()
         result.steps = plan(procedure)
     return result
+
+
+@worker_calls.answers("release_overview")
+def _overview_on_worker(payload: dict[str, Any]) -> dict[str, Any]:
+    found = overview(payload["tag"], get_target(payload["target"]))
+    return {
+        "services": found.services,
+        "missing": found.missing,
+        "others": found.others,
+        "error": found.error,
+        "prechecks": [[c.name, c.ok, c.detail] for c in found.prechecks],
+        "steps": found.steps,
+        "planned": found.procedure is not None,
+    }
 
 
 def confirmation_phrase(tag: str) -> str:
