@@ -5,7 +5,7 @@ Beat runs ``operations.offsite_recheck`` daily; each run takes the copies to the
 is oldest, as many as spread them all over ``PORTAL_OFFSITE_RECHECK_DAYS``. A copy is checked like a new one: its
 size, and the remote's own hash of it (SHA-256, SHA-1 or MD5, whichever the remote offers) against the one recorded
 when it was copied; a remote that offers none has it read back and its SHA-256 compared with the stored bytes'. The
-portal database copy beside it must still be there. A copy that differs or is gone becomes *damaged*: a restore no
+portal database copy beside it likewise (its SHA-256, from the remote or read back: it is small). A copy that differs or is gone becomes *damaged*: a restore no
 longer fetches it, and the alerts sweep reports it (``offsite:<copy>``) until a new copy is made ("Copy off-site").
 """
 
@@ -34,18 +34,35 @@ def problem_with(copy: BackupCopy) -> str:
     entry = entries.get(copy.path.rsplit("/", 1)[-1])
     if entry is None:
         return f"{where} is gone"
-    if copy.portal_db_path and copy.portal_db_path.rsplit("/", 1)[-1] not in entries:
-        return f"{offsite.location(copy.remote, copy.portal_db_path)} (the portal database copy) is gone"
     if copy.size is not None and entry.get("Size") not in (None, -1, copy.size):
         return f"{where} has {entry['Size']} bytes, {copy.size} were copied"
-    kind, _, value = copy.checksum.partition(":")
+    if problem := _differs(where, entry, copy.checksum, copy.stored_sha256 or copy.backup.sha256):
+        return problem
+    if not copy.portal_db_path:
+        return ""
+    db_where = offsite.location(copy.remote, copy.portal_db_path)
+    db_entry = entries.get(copy.portal_db_path.rsplit("/", 1)[-1])
+    if db_entry is None:
+        return f"{db_where} (the portal database copy) is gone"
+    if copy.portal_db_sha256 and (problem := _differs(db_where, db_entry, "", copy.portal_db_sha256)):
+        return f"{problem} (the portal database copy)"
+    return ""
+
+
+def _differs(where: str, entry: dict, recorded: str, stored_sha256: str) -> str:
+    """Why the file at ``where`` (``entry``: its listing) is not the one copied: the remote's own hash of the kind
+    recorded at the copy (``kind:value``) when it offers one, else its SHA-256 read back against ``stored_sha256``;
+    empty when it is the same."""
+    kind, _, value = recorded.partition(":")
     offered = {k.lower(): str(v).lower() for k, v in (entry.get("Hashes") or {}).items() if v}
-    if kind in offered:
+    if kind and kind in offered:
         return "" if offered[kind] == value else f"{where} has {kind} {offered[kind]}, {value} was copied"
-    stored = copy.stored_sha256 or copy.backup.sha256
-    out = offsite.rclone("hashsum", "sha256", "--download", where)
-    read_back = out.split()[0].lower() if out.split() else ""
-    return "" if read_back == stored else f"{where} read back has SHA-256 {read_back or '?'}, {stored} was copied"
+    if "sha256" in offered:
+        read_back = offered["sha256"]
+    else:
+        out = offsite.rclone("hashsum", "sha256", "--download", where)
+        read_back = out.split()[0].lower() if out.split() else ""
+    return "" if read_back == stored_sha256 else f"{where} has SHA-256 {read_back or '?'}, {stored_sha256} was copied"
 
 
 def due(now: dt.datetime) -> list[BackupCopy]:

@@ -166,3 +166,12 @@ def test_the_portal_host_is_gone(target, sftp, s3, settings, tmp_path):
     alerts.sweep()
     alert = Alert.objects.get(key=f"offsite:{copy.pk}", resolved_at__isnull=True)
     assert alert.kind == "offsite" and backup.file_name in alert.subject
+    # The dump put right by hand, a byte flipped in the portal database copy beside it: found too.
+    data[len(data) // 2] ^= 1
+    on_remote.write_bytes(bytes(data))
+    db_on_remote = sftp.root / "backups" / copy.portal_db_path
+    db_data = bytearray(db_on_remote.read_bytes())
+    db_data[len(db_data) // 2] ^= 1
+    db_on_remote.write_bytes(bytes(db_data))
+    lines = recheck.recheck_due()
+    assert f"{copy.location}: DAMAGED: " in lines and "(the portal database copy)" in lines, lines
