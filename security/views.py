@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django_otp import login as otp_login
 
-from . import proof, twofactor
+from . import oidc, proof, twofactor
 
 #: the session's enrolment page: which unconfirmed authenticator's secret it was shown
 ENROL_DEVICE_KEY = "portal_enrol_device"
@@ -106,8 +106,15 @@ def verify(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "security/verify.html",
-        _context(request, "Second step: your code", form=form, next=_next(request)),
+        _context(request, "Second step: your code", form=form, next=_next(request), signed_in=_first_step(request)),
     )
+
+
+def _first_step(request: HttpRequest) -> str:
+    """How the person passed the first step, in words for the second step's page."""
+    if oidc.SESSION_KEY in request.session:
+        return f"through {settings.OIDC_PROVIDER_NAME}"
+    return "with the password"
 
 
 @staff_only

@@ -210,6 +210,9 @@ def test_the_portal_second_factor_unless_trusted_provider_mfa(sso_on, client):
     enrol(user)
     sso_session(client, user, mfa=False)  # enrolled, no provider multi-factor: the code page
     assert client.get("/admin/").url.startswith(reverse("two-factor-verify"))
+    sso_on.OIDC_PROVIDER_NAME = "Lab login"
+    page = client.get(reverse("two-factor-verify")).content.decode()
+    assert "</strong> through Lab login. Enter the code" in page and "with the password" not in page
 
 
 # ---- the pages -----------------------------------------------------------------------------------------------
