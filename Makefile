@@ -18,7 +18,7 @@ test: bootstrap
 	@scripts/lint.sh
 	@scripts/test.sh
 
-# Only the unit tier (tests marked `unit`): no service is started, well under a minute (README "Tests").
+# Only the unit tier (tests marked `unit`): no service is started, well under a minute (docs/testing.md).
 test-unit:
 	@scripts/bootstrap.sh --python
 	@scripts/test.sh --unit

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
+
 
 def human_size(n: float) -> str:
     """Bytes for people: 512 B, 1.5 KiB, 3.2 GiB."""
@@ -25,3 +29,8 @@ def human_seconds(seconds: float) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def human_since(moment: dt.datetime, now: dt.datetime | None = None) -> str:
+    """How long ago ``moment`` was, in the units above: 42 s, 2 h 10 min, 3 d 4 h."""
+    return human_seconds(((now or timezone.now()) - moment).total_seconds())

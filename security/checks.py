@@ -1,7 +1,7 @@
 """Advice on staff-account settings that production accepts but should not run with (``manage.py check --deploy``).
 
 The settings refuse what is unsafe outright (alchemiscale_portal/settings/); these are the values that are legal, and
-sometimes right for a particular deployment, but weaken a protection README "Security" counts on. Silence one that
+sometimes right for a particular deployment, but weaken a protection docs/security.md counts on. Silence one that
 was chosen on purpose with ``SILENCED_SYSTEM_CHECKS``. The ids are not ``security.*``: Django's own deployment
 checks use those.
 """

@@ -92,7 +92,7 @@ if not re.fullmatch(r"2025\.\d\d\.\d+", NEO4J_2025_VERSION):
 # The Celery queue operation runs go to. A local target needs a worker on the Neo4j machine: give that worker
 # this queue (`celery worker -Q ...`) when other workers run elsewhere.
 OPERATIONS_QUEUE = env_str("PORTAL_OPERATIONS_QUEUE", "celery")
-# A queue per target when targets are reached from different machines (README "More than one machine"):
+# A queue per target when targets are reached from different machines (docs/deploying.md, "More than one machine"):
 # PORTAL_OPERATIONS_QUEUES=local:ops-local,docker:ops-docker. A target not named here uses OPERATIONS_QUEUE.
 OPERATIONS_QUEUES: dict[str, str] = {}
 for _pair in filter(None, (p.strip() for p in env_str("PORTAL_OPERATIONS_QUEUES", "").split(","))):

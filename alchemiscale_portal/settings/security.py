@@ -1,5 +1,5 @@
 """Staff accounts: login throttling, two-factor login, step-up, idle sessions; security headers and, in production,
-HTTPS-only cookies and redirects (security/, README "Security")."""
+HTTPS-only cookies and redirects (security/, docs/security.md)."""
 
 from __future__ import annotations
 

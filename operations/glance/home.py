@@ -26,7 +26,7 @@ from compute.models import FleetSample
 
 from .. import checks
 from ..backups import offsite
-from ..humanize import human_seconds
+from ..humanize import human_since
 from ..models import Alert, AlertSettings, Backup, BackupCopy, RetentionPolicy
 from ..unattended import alerts
 from ..unattended.beat import beat_alive
@@ -112,8 +112,7 @@ def newest_backup_tile(now: dt.datetime) -> Tile:
     ]
     links.insert(0, (reverse("admin:operations_backup_change", args=[newest.pk]), "This backup"))
     worst = "bad" if any(s == "bad" for s, _ in lines) else "warn" if any(s == "warn" for s, _ in lines) else "ok"
-    age = human_seconds((now - newest.created_at).total_seconds())
-    return Tile("newest-backup", "Newest backup", f"{age} ago", worst, lines, links)
+    return Tile("newest-backup", "Newest backup", f"{human_since(newest.created_at, now)} ago", worst, lines, links)
 
 
 def _verification(backup: Backup) -> tuple[str, str]:

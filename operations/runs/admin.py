@@ -8,11 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from ..admin.records import RecordAdmin
-from ..humanize import human_seconds
+from ..humanize import human_seconds, human_since
 from ..models import OperationRun
 from . import registry
 from . import requests as run_requests
@@ -63,7 +62,7 @@ class OperationRunAdmin(RecordAdmin):
         if run.started_at is None:
             return "not started"
         if run.finished_at is None:
-            return f"running for {human_seconds((timezone.now() - run.started_at).total_seconds())}"
+            return f"running for {human_since(run.started_at)}"
         return human_seconds((run.finished_at - run.started_at).total_seconds())
 
     @admin.display(description="progress")

@@ -4,8 +4,10 @@ fresh instance."""
 import datetime as dt
 
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from playwright.sync_api import expect
 
+from operations.models import Backup, OperationRun
 from tests.browser.conftest import ARTEFACTS
 from tests.glance_support import ended_run, finished_backup
 from tests.identity_support import seed_plain
@@ -70,10 +72,6 @@ def test_front_page_of_a_fresh_instance(live_server, page, staff_login):
 def test_every_page_linked_from_a_fresh_front_page_opens(live_server, page, staff_login, browser_errors):
     """No run, no backup, no schedule: every page the front page and the top bar lead to opens in Chromium without
     an error status, an error page or a script error (blocked scripts included), each failure named by its page."""
-    from django_celery_beat.models import PeriodicTask
-
-    from operations.models import Backup, OperationRun
-
     assert not (OperationRun.objects.exists() or Backup.objects.exists())
     assert not PeriodicTask.objects.filter(enabled=True, task__startswith="operations.backup").exists()
     staff_login()

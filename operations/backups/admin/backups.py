@@ -11,14 +11,13 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from security import proof
 from security.actors import Actor
 
 from ...admin.records import RecordAdmin, run_link
-from ...humanize import human_seconds, human_size
+from ...humanize import human_seconds, human_since, human_size
 from ...models import Backup, BackupCopy
 from ...runs import outage as run_outage
 from ...runs import requests as run_requests
@@ -48,6 +47,24 @@ class OffsiteFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The facts on a backup's own page, in order (the admin's display methods below, and model fields).
+FACTS = (
+    "file",
+    "made",
+    "size_in_full",
+    "sha256_display",
+    "contents",
+    "neo4j_version",
+    "where",
+    "purpose",
+    "procedure_words",
+    "requested",
+    "run_link",
+    "missing_since",
+)
+VERIFICATION = ("verification_summary", "verification_found", "last_drill")
+
+
 @admin.register(Backup)
 class BackupAdmin(RecordAdmin):
     # What decides which backup to restore, narrow enough for a 1366 px screen; the rest is on the backup's page.
@@ -65,36 +82,20 @@ class BackupAdmin(RecordAdmin):
     list_filter = ("verification", OffsiteFilter, "purpose", "procedure", "target")
     search_fields = ("file_name", "sha256", "requested_by_label")
     actions = ["restore_selected", "verify_selected", "copy_selected"]
-    # A backup's own page: each fact once, in words (the list above keeps the short forms).
-    facts = ["file", "made", "size_in_full", "sha256_display", "contents", "neo4j_version", "where", "purpose"]
+    # A backup's own page: each fact once, in words (the list above keeps the short forms); nothing on it is edited.
     fieldsets = [
-        (None, {"fields": [*facts, "procedure_words", "requested", "run_link", "missing_since"]}),
-        ("Verification", {"fields": ["verification_summary", "verification_found", "last_drill"]}),
+        (None, {"fields": list(FACTS)}),
+        ("Verification", {"fields": list(VERIFICATION)}),
         ("Off-site", {"fields": ["offsite_copies"]}),
         ("The portal's own database", {"fields": ["portal_db_copy"]}),
     ]
-    readonly_fields = [f.name for f in Backup._meta.fields] + [
-        "file",
-        "procedure_words",
-        "made",
-        "size_in_full",
-        "sha256_display",
-        "contents",
-        "where",
-        "requested",
-        "run_link",
-        "portal_db_copy",
-        "verification_summary",
-        "verification_found",
-        "last_drill",
-        "offsite_copies",
-    ]
+    readonly_fields = [*FACTS, *VERIFICATION, "offsite_copies", "portal_db_copy"]
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         if obj is None or obj.missing_since is not None:
             return self.fieldsets
-        main, *rest = self.fieldsets
-        return [(None, {"fields": [f for f in main[1]["fields"] if f != "missing_since"]}), *rest]
+        _, *rest = self.fieldsets
+        return [(None, {"fields": [f for f in FACTS if f != "missing_since"]}), *rest]
 
     @admin.display(description="file")
     def file(self, backup: Backup) -> str:
@@ -106,8 +107,7 @@ class BackupAdmin(RecordAdmin):
 
     @admin.display(description="made")
     def made(self, backup: Backup) -> str:
-        age = human_seconds((timezone.now() - backup.created_at).total_seconds())
-        return f"{backup.created_at:%Y-%m-%d %H:%M:%S} UTC ({age} ago)"
+        return f"{backup.created_at:%Y-%m-%d %H:%M:%S} UTC ({human_since(backup.created_at)} ago)"
 
     @admin.display(description="size")
     def size_in_full(self, backup: Backup) -> str:
@@ -147,9 +147,10 @@ class BackupAdmin(RecordAdmin):
 
     @admin.display(description="made", ordering="created_at")
     def age(self, backup: Backup) -> str:
-        seconds = (timezone.now() - backup.created_at).total_seconds()
         return format_html(
-            '<span title="{} UTC">{} ago</span>', f"{backup.created_at:%Y-%m-%d %H:%M:%S}", human_seconds(seconds)
+            '<span title="{} UTC">{} ago</span>',
+            f"{backup.created_at:%Y-%m-%d %H:%M:%S}",
+            human_since(backup.created_at),
         )
 
     @admin.display(description="size", ordering="size")
